@@ -1,0 +1,3 @@
+from photoseek.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,350 @@
+"""`photoseek` command line: argument parsing and printing only; the work is in `Library`.
+
+Heavy modules are imported inside the command functions, so `photoseek search` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+from photoseek.errors import PhotoseekError
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=None) + "\n")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _progress(args):
+    if args.json or not sys.stderr.isatty() and os.environ.get("PHOTOSEEK_PROGRESS") != "1":
+        # Scripts and CI get clean output; a terminal gets the bar.
+        from photoseek.progress import SilentProgress
+
+        return SilentProgress()
+    from photoseek.progress import RichProgress
+
+    return RichProgress()
+
+
+def _library(args):
+    from photoseek.library import Library
+
+    return Library(args.library, embedder=args.embedder, llm=None if args.llm == "none" else args.llm,
+                   captioner=getattr(args, "captioner", None) or "local")
+
+
+def _filters(args):
+    from photoseek.results import Filters
+
+    return Filters(
+        tags=args.tag or [],
+        not_tags=args.not_tag or [],
+        date_from=args.date_from,
+        date_to=args.date_to,
+        time_of_day=args.time,
+        has_text=True if args.has_text else None,
+        people=args.people,
+        camera=args.camera,
+    )
+
+
+# -- commands ---------------------------------------------------------------------------------------
+def cmd_index(args) -> int:
+    lib = _library(args)
+    report = lib.index(args.paths, annotate=not args.no_annotate, progress=_progress(args))
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        d = report.to_dict()
+        _console().print(
+            f"[bold]Indexed[/] {lib.path}: " + ", ".join(f"{k} {v}" for k, v in d.items() if k != "seconds")
+            + f" in {d['seconds']:.1f} s"
+        )
+        if report.failed:
+            _console().print(f"{report.failed} file(s) failed: see `photoseek --library {lib.path} errors`")
+    return 0
+
+
+def cmd_annotate(args) -> int:
+    lib = _library(args)
+    only = [s.strip() for s in args.only.split(",")] if args.only else None
+    counts = lib.annotate(only, progress=_progress(args))
+    if args.json:
+        _print_json(counts)
+    else:
+        _console().print("[bold]Annotated:[/] " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_search(args) -> int:
+    if not (args.query or args.like or args.text or args.more_like):
+        raise PhotoseekError("Give something to search for: TEXT, --like PHOTO, --text WORDS or --more-like ID.")
+    if args.but and not args.like:
+        raise PhotoseekError("--but modifies a reference photo: use it with --like PHOTO.")
+    lib = _library(args)
+    results = lib.search(
+        args.query,
+        like=args.like,
+        but=args.but,
+        k=args.k,
+        filters=_filters(args),
+        more_like=args.more_like or [],
+        less_like=args.less_like or [],
+        text_in_photo=args.text,
+    )
+    query = args.query or args.text or (f"like {args.like}" + (f" but {args.but}" if args.but else ""))
+    if args.json:
+        _print_json({"query": query, "results": [r.to_dict() for r in results]})
+        return 0
+    _print_results(query, results)
+    return 0
+
+
+def _print_results(query: str, results) -> None:
+    from rich.table import Table
+
+    console = _console()
+    if not results:
+        console.print(f"No photos match {query!r}.")
+        return
+    table = Table(title=f"Results for {query!r}")
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("id", justify="right")
+    table.add_column("path", overflow="fold")
+    table.add_column("why", overflow="fold")
+    for rank, r in enumerate(results, 1):
+        why = r.explanation or ", ".join(r.evidence.matched_tags[:4])
+        table.add_row(str(rank), f"{r.score:.3f}", str(r.id), r.path, why)
+    console.print(table)
+
+
+def cmd_show(args) -> int:
+    info = _library(args).show(args.photo)
+    if args.json:
+        _print_json(info)
+        return 0
+    from rich.table import Table
+
+    table = Table(show_header=False, title=info["path"])
+    for key, value in info.items():
+        if key == "tags":
+            value = ", ".join(f"{t['tag']} ({t['confidence']:.2f}, {t['source']})" for t in value) or "—"
+        table.add_row(key, "—" if value is None else str(value))
+    _console().print(table)
+    return 0
+
+
+def cmd_errors(args) -> int:
+    errors = _library(args).errors()
+    if args.json:
+        _print_json(errors)
+        return 0
+    if not errors:
+        _console().print("No failed files.")
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"{len(errors)} file(s) could not be indexed")
+    table.add_column("path", overflow="fold")
+    table.add_column("reason")
+    for e in errors:
+        table.add_row(e["path"], e["reason"])
+    _console().print(table)
+    return 0
+
+
+def cmd_tag(args) -> int:
+    add = [t[1:] for t in args.changes if t.startswith("+")]
+    remove = [t[1:] for t in args.changes if t.startswith("-")]
+    bad = [t for t in args.changes if not t[:1] in "+-" or len(t) < 2]
+    if bad:
+        raise PhotoseekError(f"Write tags as +TAG to confirm or -TAG to reject (got {', '.join(bad)}).")
+    info = _library(args).tag(args.photo, add=add, remove=remove)
+    if args.json:
+        _print_json(info)
+    else:
+        _console().print(f"Tags of {info['path']}: " + ", ".join(t["tag"] for t in info["tags"]))
+    return 0
+
+
+def cmd_duplicates(args) -> int:
+    groups = _library(args).duplicates(threshold=args.threshold)
+    if args.json:
+        _print_json([[r.to_dict() for r in g] for g in groups])
+        return 0
+    console = _console()
+    if not groups:
+        console.print("No near-duplicates found.")
+    for i, group in enumerate(groups, 1):
+        console.print(f"[bold]Group {i}[/]")
+        for r in group:
+            console.print(f"  {r.id:>6}  {r.score:.3f}  {r.path}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from photoseek.index import evaluate
+
+    lib = _library(args) if args.library else None
+    if args.kind == "tags":
+        from photoseek.index.eval_tags import eval_tags
+
+        result = eval_tags(lib, args.folder, embedder=args.embedder, progress=_progress(args))
+    elif args.kind == "retrieval":
+        result = evaluate.eval_retrieval(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
+                                         signals=args.signals)
+    else:
+        result = evaluate.eval_composed(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
+                                        signals=args.signals)
+    if args.json:
+        _print_json(result)
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"eval {args.kind}: {args.folder}")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in result.items():
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+        _console().print(table)
+    return 0
+
+
+def cmd_ask(args) -> int:
+    lib = _library(args)
+    answer = lib.ask(args.message)
+    if args.json:
+        _print_json(answer.to_dict())
+        return 0
+    _console().print(answer.answer)
+    _print_results(args.message, answer.results)
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from photoseek.agent.repl import run_repl
+
+    run_repl(_library(args))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from photoseek.demo import run_demo
+
+    return run_demo(args)
+
+
+def cmd_stats(args) -> int:
+    stats = _library(args).stats()
+    if args.json:
+        _print_json(stats)
+    else:
+        for k, v in stats.items():
+            _console().print(f"{k}: {v}")
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="photoseek", description="Local, private, conversational photo search.")
+    parser.add_argument("--library", metavar="DIR", default=os.environ.get("PHOTOSEEK_LIBRARY"),
+                        help="library folder (default: $PHOTOSEEK_LIBRARY or $XDG_DATA_HOME/photoseek/library)")
+    parser.add_argument("--embedder", default=os.environ.get("PHOTOSEEK_EMBEDDER", "conse"),
+                        help="conse (offline default), hf:REPO_OR_FOLDER, open_clip:ARCH:PRETRAINED")
+    parser.add_argument("--llm", default=os.environ.get("PHOTOSEEK_LLM", "llamacpp"),
+                        help="llamacpp (embedded default), llamacpp:PATH.gguf, ollama:MODEL, or none")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help: str, json_flag: bool = True):
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print JSON for scripts")
+        return p
+
+    p = add("demo", cmd_demo, "index the photos that scikit-image ships and show a few searches")
+    p.add_argument("--no-llm", action="store_true", help="skip the LLM turns of the demo")
+
+    p = add("index", cmd_index, "index photos (incremental: unchanged files are skipped)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--no-annotate", action="store_true", help="stage 1 only (embeddings); annotate later")
+    p.add_argument("--captioner", help="local (LLM from evidence, default), template, or ollama:MODEL")
+
+    p = add("annotate", cmd_annotate, "run or re-run the annotation stage (tags, faces, ocr, time, captions)")
+    p.add_argument("--only", help="comma-separated subset: tags,faces,ocr,time,captions")
+    p.add_argument("--captioner", help="local (LLM from evidence, default), template, or ollama:MODEL")
+
+    p = add("search", cmd_search, "search by text, by example photo, or both")
+    p.add_argument("query", nargs="?", help="what to look for, in words")
+    p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    p.add_argument("--like", metavar="PHOTO", help="a photo path or id: find similar photos")
+    p.add_argument("--but", metavar="TEXT", help='with --like: the change, e.g. "at night"')
+    p.add_argument("--text", metavar="WORDS", help="find photos whose visible text (OCR) contains WORDS")
+    p.add_argument("--more-like", type=int, action="append", metavar="ID", help="relevance feedback: more like ID")
+    p.add_argument("--less-like", type=int, action="append", metavar="ID", help="relevance feedback: less like ID")
+    _add_filter_flags(p)
+
+    p = add("show", cmd_show, "what the catalog knows about a photo")
+    p.add_argument("photo", metavar="PATH_OR_ID")
+
+    add("errors", cmd_errors, "files that could not be indexed, and why")
+    add("stats", cmd_stats, "library summary")
+
+    p = add("tag", cmd_tag, "confirm (+TAG) or reject (-TAG) tags of a photo")
+    p.add_argument("photo", metavar="PATH_OR_ID")
+    p.add_argument("changes", nargs="+", metavar="+TAG|-TAG")
+
+    p = add("duplicates", cmd_duplicates, "groups of near-identical photos")
+    p.add_argument("--threshold", type=float, help="visual similarity threshold (default tuned per model)")
+
+    p = add("eval", cmd_eval, "measure tagging or search quality on a labelled folder")
+    p.add_argument("kind", choices=["tags", "retrieval", "composed"])
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--signals", help="retrieval/composed: comma-separated signals to use (default: all, fused)")
+
+    p = add("ask", cmd_ask, "one conversational turn: plan, search, explain")
+    p.add_argument("message")
+
+    add("chat", cmd_chat, "conversational REPL", json_flag=False)
+    return parser
+
+
+def _add_filter_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("filters")
+    g.add_argument("--tag", action="append", metavar="TAG", help="must have TAG (broader terms match: dog ⊃ retriever)")
+    g.add_argument("--not-tag", action="append", metavar="TAG", help="must not have TAG")
+    g.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="taken on or after")
+    g.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="taken on or before")
+    g.add_argument("--time", choices=["day", "twilight", "night"], help="time of day")
+    g.add_argument("--has-text", action="store_true", help="only photos with readable text")
+    people = g.add_mutually_exclusive_group()
+    people.add_argument("--people", dest="people", action="store_true", default=None, help="only photos with people")
+    people.add_argument("--no-people", dest="people", action="store_false", help="only photos without people")
+    g.add_argument("--camera", help="camera make or model contains this")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except PhotoseekError as exc:
+        print(f"photoseek: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("photoseek: interrupted; everything committed so far is kept.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

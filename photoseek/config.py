@@ -1,0 +1,42 @@
+"""Where photoseek keeps things: the library (catalog + vectors + thumbnails) and the model cache.
+
+Nothing here imports heavy modules; the CLI reads these on every start.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value) if value else Path.home() / fallback
+
+
+def default_library_dir() -> Path:
+    """`PHOTOSEEK_LIBRARY`, else `$XDG_DATA_HOME/photoseek/library`."""
+    explicit = os.environ.get("PHOTOSEEK_LIBRARY")
+    if explicit:
+        return Path(explicit).expanduser()
+    return _xdg("XDG_DATA_HOME", ".local/share") / "photoseek" / "library"
+
+
+def model_cache_dir() -> Path:
+    """`PHOTOSEEK_MODEL_CACHE`, else `$XDG_CACHE_HOME/photoseek/models`.
+
+    Exported ONNX graphs, the assembled GGUF and cached label embeddings live here; they are
+    derived from installed packages on first use, never downloaded.
+    """
+    explicit = os.environ.get("PHOTOSEEK_MODEL_CACHE")
+    path = Path(explicit).expanduser() if explicit else _xdg("XDG_CACHE_HOME", ".cache") / "photoseek" / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cpu_threads() -> int:
+    """Threads for inference: `PHOTOSEEK_THREADS`, else all cores."""
+    explicit = os.environ.get("PHOTOSEEK_THREADS")
+    if explicit:
+        return max(1, int(explicit))
+    return max(1, os.cpu_count() or 1)

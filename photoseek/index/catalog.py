@@ -1,0 +1,160 @@
+"""The SQLite catalog: one file per library, WAL mode, schema version + migrations.
+
+WAL lets `search` read while `index` writes. Every write happens inside `with catalog.transaction():`
+so a crash (even kill -9) leaves the catalog at the last committed batch.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from photoseek.errors import NotFoundError, PhotoseekError
+from photoseek.index.schema import MIGRATIONS, SCHEMA_VERSION
+
+CATALOG_FILE = "catalog.sqlite3"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def path_key(path: str | os.PathLike | bytes) -> bytes:
+    """The exact bytes of an absolute path: the catalog's key for a file."""
+    if isinstance(path, bytes):
+        return os.path.abspath(path)
+    return os.fsencode(os.path.abspath(os.fspath(path)))
+
+
+def display_path(key: bytes) -> str:
+    """Text for people: undecodable bytes shown as replacement characters."""
+    return key.decode("utf-8", errors="replace")
+
+
+class Catalog:
+    def __init__(self, library_dir: str | os.PathLike, *, readonly: bool = False):
+        self.library_dir = Path(library_dir)
+        self.path = self.library_dir / CATALOG_FILE
+        if readonly and not self.path.exists():
+            raise PhotoseekError(
+                f"No photo library at {self.library_dir}. Index some photos first: "
+                f"photoseek --library {self.library_dir} index PATH"
+            )
+        self.library_dir.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so batches are explicit.
+        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint, never corrupt
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        self._migrate()
+
+    # -- schema -------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise PhotoseekError(
+                f"The catalog at {self.path} was made by a newer photoseek (schema {version}, "
+                f"this one knows {SCHEMA_VERSION}). Upgrade photoseek."
+            )
+        for target in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in _split_sql(MIGRATIONS[target]):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={target + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- transactions ---------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; rolls back on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- meta -------------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Call inside a transaction."""
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    def bump_vectors_generation(self) -> int:
+        """Call inside the transaction that changes embeddings; FAISS caches compare against it."""
+        generation = int(self.get_meta("vectors_generation", "0")) + 1
+        self.set_meta("vectors_generation", str(generation))
+        return generation
+
+    @property
+    def vectors_generation(self) -> int:
+        return int(self.get_meta("vectors_generation", "0"))
+
+    # -- lookups ----------------------------------------------------------------------------------
+    def resolve_photo(self, path_or_id: str | int) -> sqlite3.Row:
+        """A photo row by id ("12", 12) or by path (relative paths resolved from the cwd)."""
+        row = None
+        if isinstance(path_or_id, int) or (isinstance(path_or_id, str) and path_or_id.isdigit()):
+            row = self.conn.execute("SELECT * FROM photos WHERE id=?", (int(path_or_id),)).fetchone()
+        if row is None and not isinstance(path_or_id, int):
+            row = self.conn.execute("SELECT * FROM photos WHERE path=?", (path_key(path_or_id),)).fetchone()
+        if row is None:
+            raise NotFoundError(f"No photo {path_or_id!r} in this library (give a photo id or an indexed path).")
+        return row
+
+    def photo_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM photos").fetchone()[0]
+
+    # -- full text ----------------------------------------------------------------------------------
+    def refresh_fulltext(self, photo_id: int) -> None:
+        """Rebuild the FTS row of one photo from tags (minus rejected ones), OCR, caption, file name.
+
+        Call inside a transaction, after changing any of those.
+        """
+        row = self.conn.execute("SELECT display_path FROM photos WHERE id=?", (photo_id,)).fetchone()
+        self.conn.execute("DELETE FROM photo_text WHERE rowid=?", (photo_id,))
+        if row is None:
+            return
+        tags = [
+            r[0]
+            for r in self.conn.execute(
+                """SELECT DISTINCT tag FROM tags WHERE photo_id=?
+                   AND tag NOT IN (SELECT tag FROM tag_feedback WHERE photo_id=? AND verdict=-1)
+                   UNION SELECT tag FROM tag_feedback WHERE photo_id=? AND verdict=1""",
+                (photo_id, photo_id, photo_id),
+            )
+        ]
+        ocr = self.conn.execute("SELECT text FROM ocr WHERE photo_id=?", (photo_id,)).fetchone()
+        caption = self.conn.execute("SELECT caption FROM captions WHERE photo_id=?", (photo_id,)).fetchone()
+        filename = os.path.splitext(os.path.basename(row[0]))[0].replace("_", " ").replace("-", " ")
+        self.conn.execute(
+            "INSERT INTO photo_text(rowid, tags, ocr, caption, filename) VALUES (?, ?, ?, ?, ?)",
+            (photo_id, " ".join(tags), ocr[0] if ocr else "", caption[0] if caption else "", filename),
+        )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements: drop `--` comments, then split on semicolons
+    (our migrations have none inside literals)."""
+    without_comments = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    return [s.strip() for s in without_comments.split(";") if s.strip()]

@@ -1,0 +1,154 @@
+"""Built-in evaluation of search quality, for our dev sets and for users' own labelled folders.
+
+Formats
+-------
+Retrieval (`photoseek eval retrieval DIR`): DIR holds `captions.jsonl`, one JSON object a line with
+`file` (a path relative to DIR or to DIR/images) and `captions` (a list of strings). Every caption
+is a query; its own photo is the one relevant result. Prints R@1, R@5, R@10, median rank, queries/s.
+
+Composed (`photoseek eval composed DIR`): DIR holds `labels.csv` with columns `file`, `label`
+(`day`/`night`) and `scene` (a camera or place id). Each day photo of a scene that also has night
+photos is a reference; the modifier is "at night"; that scene's night photos are relevant.
+Prints R@1, R@5, R@10 and mAP.
+
+Both index DIR into a temporary library (or reuse `--library`), stage 1 plus the fast annotators.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from photoseek.errors import PhotoseekError
+from photoseek.progress import Progress, SilentProgress
+
+if TYPE_CHECKING:
+    from photoseek.library import Library
+
+FAST_ANNOTATORS = ["tags", "faces", "time", "colors"]
+
+
+def _image_path(folder: Path, name: str) -> Path:
+    for candidate in (folder / name, folder / "images" / name):
+        if candidate.exists():
+            return candidate
+    raise PhotoseekError(f"{name} is listed but not found in {folder} or {folder / 'images'}")
+
+
+def _prepared_library(folder: Path, library: "Library | None", embedder: str, progress: Progress,
+                      annotators: Iterable[str] = FAST_ANNOTATORS) -> "Library":
+    from photoseek.library import Library
+
+    lib = library or Library(Path(tempfile.mkdtemp(prefix="photoseek-eval-")), embedder=embedder, llm=None,
+                             captioner="template")
+    lib.index([folder], annotate=False, progress=progress)
+    lib.annotate(list(annotators), progress=progress)
+    return lib
+
+
+def _apply_signals(lib: "Library", signals: str | None) -> None:
+    if signals:
+        chosen = {s.strip() for s in signals.split(",") if s.strip()}
+        lib.engine.plan.signals = chosen
+
+
+def _ids_by_path(lib: "Library") -> dict[str, int]:
+    return {Path(r["display_path"]).resolve().as_posix(): r["id"]
+            for r in lib.catalog.conn.execute("SELECT id, display_path FROM photos")}
+
+
+def _recalls(ranks: list[int]) -> dict[str, float]:
+    n = len(ranks)
+    return {f"R@{k}": sum(r <= k for r in ranks) / n for k in (1, 5, 10)}
+
+
+def eval_retrieval(folder, *, library: "Library | None" = None, embedder: str = "conse",
+                   progress: Progress | None = None, signals: str | None = None) -> dict[str, Any]:
+    folder = Path(folder)
+    manifest = folder / "captions.jsonl"
+    if not manifest.exists():
+        raise PhotoseekError(f"{manifest} not found: a retrieval folder needs captions.jsonl (see `photoseek eval --help`).")
+    items = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+    progress = progress or SilentProgress()
+    lib = _prepared_library(folder, library, embedder, progress)
+    _apply_signals(lib, signals)
+    ids = _ids_by_path(lib)
+    queries = []
+    for item in items:
+        pid = ids.get(_image_path(folder, item["file"]).resolve().as_posix())
+        if pid is None:
+            continue  # failed to index: counted out, reported by `photoseek errors`
+        queries += [(caption, pid) for caption in item["captions"]]
+    n_photos = lib.catalog.photo_count()
+    ranks = []
+    start = time.perf_counter()
+    progress.start("Evaluating retrieval", len(queries))
+    for caption, pid in queries:
+        results = lib.search(caption, k=n_photos)
+        ranked = [r.id for r in results]
+        ranks.append(ranked.index(pid) + 1 if pid in ranked else n_photos + 1)
+        progress.advance()
+    progress.finish()
+    seconds = time.perf_counter() - start
+    out: dict[str, Any] = _recalls(ranks)
+    out.update({"medR": float(statistics.median(ranks)), "n": len(ranks), "seconds": round(seconds, 2),
+                "queries_per_second": round(len(ranks) / seconds, 1) if seconds else None})
+    return out
+
+
+def eval_composed(folder, *, library: "Library | None" = None, embedder: str = "conse",
+                  progress: Progress | None = None, signals: str | None = None,
+                  modifier: str = "at night") -> dict[str, Any]:
+    folder = Path(folder)
+    labels_file = folder / "labels.csv"
+    if not labels_file.exists():
+        raise PhotoseekError(f"{labels_file} not found: a composed folder needs labels.csv (file,label,scene).")
+    with labels_file.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    missing = {"file", "label", "scene"} - set(rows[0] if rows else {})
+    if missing:
+        raise PhotoseekError(f"{labels_file} lacks column(s) {', '.join(sorted(missing))}.")
+    progress = progress or SilentProgress()
+    lib = _prepared_library(folder, library, embedder, progress)
+    _apply_signals(lib, signals)
+    ids = _ids_by_path(lib)
+    photos = []
+    for row in rows:
+        pid = ids.get(_image_path(folder, row["file"]).resolve().as_posix())
+        if pid is not None:
+            photos.append((pid, row["label"].strip().lower(), row["scene"].strip()))
+    night_by_scene: dict[str, set[int]] = {}
+    for pid, label, scene in photos:
+        if label == "night":
+            night_by_scene.setdefault(scene, set()).add(pid)
+    references = [(pid, scene) for pid, label, scene in photos if label == "day" and scene in night_by_scene]
+    if not references:
+        raise PhotoseekError("No day photo has a scene with night photos: nothing to evaluate.")
+    n_photos = lib.catalog.photo_count()
+    first_ranks, aps = [], []
+    start = time.perf_counter()
+    progress.start("Evaluating composed search", len(references))
+    for ref, scene in references:
+        relevant = night_by_scene[scene]
+        ranked = [r.id for r in lib.search(like=ref, but=modifier, k=n_photos)]
+        hits, precisions = 0, []
+        first = n_photos + 1
+        for rank, pid in enumerate(ranked, 1):
+            if pid in relevant:
+                hits += 1
+                precisions.append(hits / rank)
+                first = min(first, rank)
+        first_ranks.append(first)
+        aps.append(sum(precisions) / len(relevant))
+        progress.advance()
+    progress.finish()
+    seconds = time.perf_counter() - start
+    out: dict[str, Any] = _recalls(first_ranks)
+    out.update({"mAP": sum(aps) / len(aps), "medR": float(statistics.median(first_ranks)), "n": len(references),
+                "seconds": round(seconds, 2)})
+    return out

@@ -1,0 +1,80 @@
+"""Attributes a query asks for that the embedding cannot see but the annotations can.
+
+ImageNet classes say nothing about time of day, people or colour; the annotators do (time of day,
+faces, dominant colours). This module reads those asks from plain English words. The lexicon is
+general English (basic colour terms, time-of-day words, person nouns), not drawn from any
+evaluation set. Non-English queries are translated upstream (the agent's rewrite step).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+TIME_WORDS = {
+    "night": ("night", "nighttime", "night-time", "midnight", "dark", "nocturnal", "stars", "starry", "moonlit"),
+    "twilight": ("dusk", "dawn", "twilight", "sunset", "sunrise", "evening", "golden hour"),
+    "day": ("day", "daytime", "daylight", "sunny", "noon", "midday", "morning", "afternoon"),
+}
+
+# Nouns that denote people; ImageNet has no person class, so these route to the face detector.
+PERSON_WORDS = (
+    "person", "people", "man", "men", "woman", "women", "boy", "boys", "girl", "girls", "child", "children",
+    "kid", "kids", "baby", "babies", "guy", "guys", "lady", "ladies", "player", "players", "someone", "crowd",
+    "family", "friends", "couple", "persons", "adult", "adults", "teenager", "toddler", "selfie", "portrait",
+    "face", "faces", "me", "us", "mom", "dad", "mother", "father", "grandma", "grandpa", "bride", "groom",
+)
+NO_PEOPLE_PATTERNS = (r"\bwithout (any )?(people|persons|anyone|humans?)\b", r"\bno (people|persons|one|humans?)\b",
+                      r"\bnobody\b", r"\bempty\b", r"\bunpeopled\b")
+
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "a pair of": 2, "several": 3}
+
+# Berlin & Kay's basic colour terms (+ common variants).
+COLOR_WORDS = {
+    "red": "red", "orange": "orange", "yellow": "yellow", "green": "green", "blue": "blue", "purple": "purple",
+    "violet": "purple", "pink": "pink", "brown": "brown", "black": "black", "white": "white", "gray": "gray",
+    "grey": "gray",
+}
+
+
+@dataclass
+class QueryAttributes:
+    time_of_day: str | None = None
+    people: bool | None = None  # True: asks for people; False: asks for none
+    people_count: int | None = None
+    colors: list[str] = field(default_factory=list)
+    has_text: bool = False
+
+    def is_empty(self) -> bool:
+        return self == QueryAttributes()
+
+
+def _has_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
+
+
+def parse_attributes(text: str | None) -> QueryAttributes:
+    attrs = QueryAttributes()
+    if not text:
+        return attrs
+    lowered = text.lower()
+    for tod, words in TIME_WORDS.items():
+        if any(_has_word(lowered, w) for w in words):
+            attrs.time_of_day = tod
+            break
+    if any(re.search(p, lowered) for p in NO_PEOPLE_PATTERNS):
+        attrs.people = False
+    elif any(_has_word(lowered, w) for w in PERSON_WORDS):
+        attrs.people = True
+        for word, n in NUMBER_WORDS.items():
+            if re.search(rf"\b{word} (\w+ )?(people|persons|men|women|boys|girls|kids|children|guys|players|ladies|friends)\b",
+                         lowered):
+                attrs.people_count = n
+                break
+        else:
+            m = re.search(r"\b(\d+) (people|persons|men|women|kids|children|players)\b", lowered)
+            if m:
+                attrs.people_count = int(m.group(1))
+    attrs.colors = sorted({COLOR_WORDS[w] for w in COLOR_WORDS if _has_word(lowered, w)})
+    attrs.has_text = bool(re.search(r"\b(sign|signs|text|written|says|saying|reads|words|letters|poster|label)\b", lowered))
+    return attrs

@@ -1,0 +1,115 @@
+"""The catalog's schema, as an ordered list of migrations.
+
+`MIGRATIONS[i]` takes the catalog from version i to i+1; the current version is stored in
+`PRAGMA user_version`. Append new migrations, never edit old ones: users' catalogs were made by them.
+
+Paths are stored twice: `path` is the exact bytes of the absolute path (os.fsencode), so names
+that are not valid UTF-8 still round-trip; `display_path` is text for people and JSON.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # v0 -> v1
+    """
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+
+    CREATE TABLE photos (
+        id            INTEGER PRIMARY KEY,
+        path          BLOB NOT NULL UNIQUE,
+        display_path  TEXT NOT NULL,
+        size          INTEGER NOT NULL,
+        mtime_ns      INTEGER NOT NULL,
+        content_hash  TEXT NOT NULL,
+        format        TEXT,
+        width         INTEGER,
+        height        INTEGER,
+        taken_at      TEXT,      -- ISO 8601, EXIF DateTimeOriginal (camera local time)
+        gps_lat       REAL,
+        gps_lon       REAL,
+        camera_make   TEXT,
+        camera_model  TEXT,
+        orientation   INTEGER,
+        faces         INTEGER,   -- people count from face detection; NULL until annotated
+        time_of_day   TEXT,      -- 'day' | 'twilight' | 'night'; NULL until annotated
+        brightness    REAL,      -- mean luma 0..1 of the decoded image (cheap, from stage 1)
+        indexed_at    TEXT NOT NULL,
+        seen_run      INTEGER NOT NULL DEFAULT 0   -- mark-and-sweep: id of the last run that saw it
+    );
+    CREATE INDEX photos_hash ON photos(content_hash);
+    CREATE INDEX photos_taken ON photos(taken_at);
+
+    CREATE TABLE failures (
+        path          BLOB PRIMARY KEY,
+        display_path  TEXT NOT NULL,
+        reason        TEXT NOT NULL,
+        size          INTEGER,
+        mtime_ns      INTEGER,
+        failed_at     TEXT NOT NULL
+    );
+
+    -- Vectors live here (the source of truth, committed with their photo); the FAISS files
+    -- beside the catalog are derived caches stamped with meta.vectors_generation.
+    CREATE TABLE embeddings (
+        photo_id  INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        space     TEXT NOT NULL,     -- 'joint' | 'visual'
+        model_id  TEXT NOT NULL,
+        vector    BLOB NOT NULL,     -- float32, L2-normalised
+        PRIMARY KEY (photo_id, space)
+    );
+
+    -- Tags from every source; `source` is 'classifier' | 'faces' | 'ocr' | 'time' | 'zeroshot'.
+    -- Broader terms are stored as their own rows (source kept) so filters need no hierarchy walk.
+    CREATE TABLE tags (
+        photo_id    INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        tag         TEXT NOT NULL,
+        confidence  REAL NOT NULL,
+        source      TEXT NOT NULL,
+        broader     INTEGER NOT NULL DEFAULT 0,   -- 1 when implied by a narrower tag
+        PRIMARY KEY (photo_id, tag, source)
+    );
+    CREATE INDEX tags_tag ON tags(tag);
+
+    -- The user's word on a tag: +1 confirmed, -1 rejected. Wins over every model, survives re-indexing.
+    CREATE TABLE tag_feedback (
+        photo_id  INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        tag       TEXT NOT NULL,
+        verdict   INTEGER NOT NULL CHECK (verdict IN (-1, 1)),
+        at        TEXT NOT NULL,
+        PRIMARY KEY (photo_id, tag)
+    );
+
+    CREATE TABLE ocr (
+        photo_id  INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        text      TEXT NOT NULL,
+        boxes     TEXT NOT NULL       -- JSON: [{"text", "box": [[x,y]*4], "score"}]
+    );
+
+    CREATE TABLE captions (
+        photo_id      INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        caption       TEXT NOT NULL,
+        captioner_id  TEXT NOT NULL
+    );
+
+    -- Stage 2 bookkeeping: which annotator (with which model id) has done which photo.
+    CREATE TABLE annotations_done (
+        photo_id      INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        annotator     TEXT NOT NULL,
+        annotator_id  TEXT NOT NULL,
+        done_at       TEXT NOT NULL,
+        PRIMARY KEY (photo_id, annotator)
+    );
+
+    -- Full-text search over what people might type: tags, OCR text, caption, file name.
+    -- rowid = photos.id; kept in step by catalog.refresh_fulltext(photo_id).
+    CREATE VIRTUAL TABLE photo_text USING fts5(
+        tags, ocr, caption, filename,
+        tokenize = 'porter unicode61 remove_diacritics 2'  -- porter: "dogs" matches "dog"
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,320 @@
+"""Hybrid search: every signal the library has, fused, with the evidence kept for explanations.
+
+Signals (each a ranking of photo ids with a raw score):
+  embedding  cosine of the query text and the photo's joint vector (ConSE / CLIP)
+  caption    cosine of the query text and the photo's caption embedding (when captions exist)
+  fulltext   BM25 over tags (with broader terms), OCR text, caption and file name
+  attributes time of day, people, colours asked for in words, met by the annotations
+  visual     image→image similarity to a reference photo (query by example), kept apart from text
+  modifier   for "like this but …": the modifier's text and attribute match
+
+Fusion is weighted reciprocal-rank fusion by default (robust to the signals' different scales);
+`fusion="score"` sums min-max normalised scores. Weights are per signal and generic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+from photoseek.errors import PhotoseekError
+from photoseek.index.query_attributes import QueryAttributes, parse_attributes
+from photoseek.results import Evidence, Filters, SearchResult
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from photoseek.library import Library
+
+RRF_K = 60
+DEFAULT_WEIGHTS = {
+    "embedding": 1.0,
+    "caption": 0.5,
+    "fulltext": 0.6,
+    "attributes": 0.5,
+    "visual": 1.0,
+    "modifier": 1.0,
+}
+
+
+@dataclass
+class Signal:
+    name: str
+    scores: dict[int, float]  # photo id -> raw score (higher is better)
+
+    def ranks(self) -> dict[int, int]:
+        ordered = sorted(self.scores.items(), key=lambda kv: -kv[1])
+        return {pid: rank for rank, (pid, _) in enumerate(ordered, 1)}
+
+
+@dataclass
+class SearchPlan:
+    """What a search will combine; kept so `eval` can switch signals on and off."""
+
+    signals: set[str] = field(default_factory=lambda: set(DEFAULT_WEIGHTS))
+    fusion: str = "rrf"
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+
+
+class SearchEngine:
+    def __init__(self, library: "Library", plan: SearchPlan | None = None):
+        self.library = library
+        self.plan = plan or SearchPlan()
+
+    # -- entry point ------------------------------------------------------------------------------
+    def search(
+        self,
+        *,
+        text: str | None = None,
+        like: int | str | None = None,
+        but: str | None = None,
+        k: int = 10,
+        filters: Filters | None = None,
+        more_like: Sequence[int] = (),
+        less_like: Sequence[int] = (),
+        text_in_photo: str | None = None,
+    ) -> list[SearchResult]:
+        from photoseek.index.filters import filter_photo_ids
+
+        catalog = self.library.catalog
+        filters = filters or Filters()
+        self._check_model()
+        allowed = filter_photo_ids(catalog, filters)
+        reference_ids: list[int] = []
+        if like is not None:
+            reference_ids.append(catalog.resolve_photo(like)["id"])
+        reference_ids += [int(i) for i in more_like]
+        if allowed is not None and not allowed:
+            return []
+        pool = max(k * 20, 200)
+        signals: list[Signal] = []
+        attributes = QueryAttributes()
+
+        if text:
+            attributes = parse_attributes(text)
+            signals += self._text_signals(text, pool, allowed, more_like, less_like)
+        if text_in_photo:
+            signals.append(self._fulltext_signal(text_in_photo, pool, allowed, column="ocr", name="ocr"))
+        if like is not None or (reference_ids and not text):
+            signals += self._example_signals(reference_ids, list(less_like), pool, allowed)
+        if but:
+            modifier = parse_attributes(but)
+            signals += self._modifier_signals(but, modifier, pool, allowed)
+            attributes = _merge(attributes, modifier)
+        if not attributes.is_empty():
+            candidates = set().union(*(s.scores for s in signals)) if signals else None
+            attr = self._attribute_signal(attributes, candidates, allowed)
+            if attr.scores:
+                signals.append(attr)
+        if not signals:
+            raise PhotoseekError("Nothing to search for: give text, a reference photo or words in the photo.")
+
+        exclude = set(reference_ids) | {int(i) for i in less_like}
+        fused = self._fuse([s for s in signals if s.scores], exclude, allowed)
+        top = fused[:k]
+        query_text = " ".join(t for t in (text, but, text_in_photo) if t)
+        return self._results(top, signals, query_text, filters, reference_ids)
+
+    # -- signals ---------------------------------------------------------------------------------
+    def _text_signals(self, text, pool, allowed, more_like, less_like) -> list[Signal]:
+        store = self.library.vectors
+        query = self.library.embedder.embed_texts([text])[0]
+        if more_like or less_like:
+            query = _rocchio(query, store.get("joint", list(more_like)), store.get("joint", list(less_like)))
+        signals = []
+        if self._on("embedding"):
+            signals.append(self._vector_signal("embedding", "joint", query, pool, allowed))
+        if self._on("caption") and store.count("caption"):
+            signals.append(self._vector_signal("caption", "caption", query, pool, allowed))
+        if self._on("fulltext"):
+            signals.append(self._fulltext_signal(text, pool, allowed))
+        return signals
+
+    def _example_signals(self, reference_ids, less_like, pool, allowed) -> list[Signal]:
+        store = self.library.vectors
+        space = "visual" if store.count("visual") else "joint"
+        refs = store.get(space, reference_ids)
+        if len(refs) == 0:
+            raise PhotoseekError(f"Photo(s) {reference_ids} have no vectors yet; run `photoseek index` first.")
+        query = _rocchio(refs.mean(axis=0), refs, store.get(space, less_like) if less_like else None, alpha=0.0)
+        return [self._vector_signal("visual", space, query, pool, allowed)] if self._on("visual") else []
+
+    def _modifier_signals(self, but, modifier: QueryAttributes, pool, allowed) -> list[Signal]:
+        if not self._on("modifier"):
+            return []
+        # The modifier's words against the joint space; its attributes are met by the attribute signal.
+        query = self.library.embedder.embed_texts([but])[0]
+        signal = self._vector_signal("modifier", "joint", query, pool, allowed)
+        return [signal]
+
+    def _vector_signal(self, name: str, space: str, query: "np.ndarray", pool: int, allowed) -> Signal:
+        hits = self.library.vectors.search(space, query, pool, allowed_ids=allowed)
+        ids, scores = hits[0]
+        return Signal(name, {int(i): float(s) for i, s in zip(ids, scores) if i >= 0})
+
+    def _fulltext_signal(self, text, pool, allowed, column=None, name="fulltext") -> Signal:
+        from photoseek.index.filters import fulltext_search
+
+        hits = fulltext_search(self.library.catalog, text, column=column, limit=pool)
+        scores = {}
+        for pid, score, _snippet in hits:
+            if allowed is None or pid in allowed:
+                scores[int(pid)] = float(score)
+        return Signal(name, scores)
+
+    def _attribute_signal(self, attrs: QueryAttributes, candidates, allowed) -> Signal:
+        """Photos whose annotations meet the asked attributes score the fraction they meet."""
+        if not self._on("attributes"):
+            return Signal("attributes", {})
+        conn = self.library.catalog.conn
+        ids = candidates if candidates is not None else allowed
+        if ids is None:
+            ids = {r[0] for r in conn.execute("SELECT id FROM photos")}
+        if not ids:
+            return Signal("attributes", {})
+        id_list = ",".join(str(int(i)) for i in ids)
+        rows = conn.execute(f"SELECT id, faces, time_of_day FROM photos WHERE id IN ({id_list})").fetchall()
+        color_tags: dict[int, set[str]] = {}
+        if attrs.colors:
+            for pid, tag in conn.execute(
+                f"SELECT photo_id, tag FROM tags WHERE source='color' AND photo_id IN ({id_list})"
+            ):
+                color_tags.setdefault(pid, set()).add(tag)
+        scores = {}
+        for row in rows:
+            asked = met = 0.0
+            if attrs.time_of_day:
+                asked += 1
+                if row["time_of_day"] is not None:
+                    met += row["time_of_day"] == attrs.time_of_day
+            if attrs.people is not None and row["faces"] is not None:
+                asked += 1
+                if attrs.people:
+                    met += row["faces"] > 0
+                    if attrs.people_count and row["faces"] > 0:
+                        met += 0.5 * (row["faces"] == attrs.people_count) - 0.25
+                else:
+                    met += row["faces"] == 0
+            if attrs.colors:
+                asked += 1
+                met += len(color_tags.get(row["id"], set()) & set(attrs.colors)) / len(attrs.colors)
+            if asked and met > 0:
+                scores[row["id"]] = met / asked
+        return Signal("attributes", scores)
+
+    # -- fusion ----------------------------------------------------------------------------------
+    def _fuse(self, signals: list[Signal], exclude: set[int], allowed) -> list[tuple[int, float]]:
+        weights = self.plan.weights
+        total: dict[int, float] = {}
+        if self.plan.fusion == "score":
+            for s in signals:
+                values = list(s.scores.values())
+                lo, hi = min(values), max(values)
+                span = (hi - lo) or 1.0
+                for pid, v in s.scores.items():
+                    total[pid] = total.get(pid, 0.0) + weights.get(s.name, 1.0) * (v - lo) / span
+        else:
+            for s in signals:
+                w = weights.get(s.name, 1.0)
+                if s.name == "attributes":
+                    # An attribute is met or not: a bonus proportional to how much, not a rank.
+                    for pid, v in s.scores.items():
+                        total[pid] = total.get(pid, 0.0) + w * v / (RRF_K + 1)
+                    continue
+                for pid, rank in s.ranks().items():
+                    total[pid] = total.get(pid, 0.0) + w / (RRF_K + rank)
+        ranked = sorted(
+            ((pid, score) for pid, score in total.items() if pid not in exclude and (allowed is None or pid in allowed)),
+            key=lambda kv: -kv[1],
+        )
+        return ranked
+
+    # -- results + evidence ---------------------------------------------------------------------------
+    def _results(self, top, signals, query_text, filters, reference_ids) -> list[SearchResult]:
+        if not top:
+            return []
+        conn = self.library.catalog.conn
+        ids = [pid for pid, _ in top] + list(reference_ids)
+        id_list = ",".join(str(i) for i in ids)
+        rows = {r["id"]: r for r in conn.execute(f"SELECT * FROM photos WHERE id IN ({id_list})")}
+        captions = dict(conn.execute(f"SELECT photo_id, caption FROM captions WHERE photo_id IN ({id_list})").fetchall())
+        ocr = dict(conn.execute(f"SELECT photo_id, text FROM ocr WHERE photo_id IN ({id_list})").fetchall())
+        tags: dict[int, list[str]] = {}
+        for pid, tag in conn.execute(
+            f"""SELECT photo_id, tag FROM tags WHERE photo_id IN ({id_list})
+                AND NOT EXISTS (SELECT 1 FROM tag_feedback f WHERE f.photo_id=tags.photo_id AND f.tag=tags.tag AND f.verdict=-1)
+                ORDER BY confidence DESC"""
+        ):
+            tags.setdefault(pid, [])
+            if tag not in tags[pid]:
+                tags[pid].append(tag)
+        query_words = _stems(query_text)
+        reference_tags = set().union(*(tags.get(r, []) for r in reference_ids)) if reference_ids else set()
+        results = []
+        for pid, score in top:
+            row = rows.get(pid)
+            if row is None:
+                continue
+            photo_tags = tags.get(pid, [])
+            # A tag "matches" when the query names it, or when the reference photo shares it.
+            matched = [t for t in photo_tags if _stems(t) & query_words or t in reference_tags]
+            evidence = Evidence(
+                signals={s.name: round(s.scores[pid], 4) for s in signals if pid in s.scores},
+                matched_tags=matched,
+                ocr_snippet=(ocr.get(pid) or None) and ocr[pid][:120],
+                caption=captions.get(pid),
+                time_of_day=row["time_of_day"],
+                taken_at=row["taken_at"],
+                people=row["faces"],
+                filters_matched=filters.to_dict(),
+                similar_to=list(reference_ids),
+            )
+            results.append(SearchResult(id=pid, path=row["display_path"], score=score, evidence=evidence))
+        return results
+
+    def duplicates(self, *, threshold: float | None = None) -> list[list[SearchResult]]:
+        from photoseek.index.duplicates import find_duplicates
+
+        return find_duplicates(self.library, threshold=threshold)
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _on(self, name: str) -> bool:
+        return name in self.plan.signals
+
+    def _check_model(self) -> None:
+        stored = self.library.catalog.get_meta("embedder_id")
+        if stored and stored != self.library.embedder.id:
+            raise PhotoseekError(
+                f"This library's vectors were made by {stored!r}, not {self.library.embedder.id!r}. "
+                f"Search with the same --embedder, or re-index with the new one (photoseek index PATH)."
+            )
+
+
+def _rocchio(query, positives, negatives, alpha: float = 1.0, beta: float = 0.75, gamma: float = 0.25):
+    """Rocchio relevance feedback on normalised vectors."""
+    import numpy as np
+
+    vec = alpha * np.asarray(query, dtype=np.float32)
+    if positives is not None and len(positives):
+        vec = vec + beta * np.asarray(positives).mean(axis=0) if alpha else np.asarray(positives).mean(axis=0)
+    if negatives is not None and len(negatives):
+        vec = vec - gamma * np.asarray(negatives).mean(axis=0)
+    norm = float(np.linalg.norm(vec)) or 1.0
+    return (vec / norm).astype(np.float32)
+
+
+def _merge(a: QueryAttributes, b: QueryAttributes) -> QueryAttributes:
+    return QueryAttributes(
+        time_of_day=b.time_of_day or a.time_of_day,
+        people=b.people if b.people is not None else a.people,
+        people_count=b.people_count or a.people_count,
+        colors=sorted(set(a.colors) | set(b.colors)),
+        has_text=a.has_text or b.has_text,
+    )
+
+
+def _stems(text: str) -> set[str]:
+    """Lower-case word stems (plural 's' dropped), enough to see that "dogs" names the tag "dog"."""
+    words = re.findall(r"[^\W_]+", text.lower())
+    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}

@@ -1,0 +1,256 @@
+"""`Library`: the one API that the CLI, the tools, the agent and Python users share.
+
+    from photoseek import Library
+    lib = Library("~/Pictures/.photoseek")
+    lib.index(["~/Pictures"])
+    for r in lib.search("two people playing tennis", k=5):
+        print(r.score, r.path, r.evidence.matched_tags)
+
+Everything heavy (models, FAISS, the LLM) is created on first use, never at construction.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from photoseek.config import default_library_dir
+from photoseek.errors import PhotoseekError
+from photoseek.progress import Progress, SilentProgress
+from photoseek.results import Filters, IndexReport, SearchResult
+
+if TYPE_CHECKING:
+    from photoseek.agent.session import Answer, Session
+    from photoseek.index.catalog import Catalog
+    from photoseek.index.search import SearchEngine
+    from photoseek.index.vectors import VectorStore
+    from photoseek.vision.base import Embedder
+
+
+class Library:
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        embedder: "str | Embedder" = "conse",
+        llm: str | Any | None = "llamacpp",
+        captioner: str = "local",
+    ):
+        self.path = Path(path).expanduser() if path else default_library_dir()
+        self._embedder_spec = embedder
+        self._llm_spec = llm
+        self.captioner = captioner
+
+    def __repr__(self) -> str:
+        return f"Library({str(self.path)!r})"
+
+    # -- components (lazy) ----------------------------------------------------------------------
+    @cached_property
+    def catalog(self) -> "Catalog":
+        from photoseek.index.catalog import Catalog
+
+        return Catalog(self.path)
+
+    @cached_property
+    def embedder(self) -> "Embedder":
+        if not isinstance(self._embedder_spec, str):
+            return self._embedder_spec
+        from photoseek.vision import get_embedder
+
+        return get_embedder(self._embedder_spec)
+
+    @cached_property
+    def vectors(self) -> "VectorStore":
+        from photoseek.index.vectors import VectorStore
+
+        return VectorStore(self.catalog, self.path)
+
+    @cached_property
+    def engine(self) -> "SearchEngine":
+        from photoseek.index.search import SearchEngine
+
+        return SearchEngine(self)
+
+    @cached_property
+    def llm(self) -> Any:
+        """The LLM backend, or None when the library was made with llm=None."""
+        if self._llm_spec is None or not isinstance(self._llm_spec, str):
+            return self._llm_spec
+        from photoseek.agent.llm import get_llm
+
+        return get_llm(self._llm_spec)
+
+    def close(self) -> None:
+        if "catalog" in self.__dict__:
+            self.catalog.close()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- indexing -------------------------------------------------------------------------------
+    def index(
+        self,
+        paths: Iterable[str | os.PathLike],
+        *,
+        annotate: bool = True,
+        progress: Progress | None = None,
+    ) -> IndexReport:
+        """Stage 1 (decode, embed, metadata, thumbnails; the library is searchable when it ends),
+        then, unless annotate=False, stage 2 (faces, OCR, time of day, captions)."""
+        from photoseek.index.indexer import Indexer
+        from photoseek.index.lock import IndexLock
+        from photoseek.vision.tagging import label_sink
+
+        paths = [Path(p).expanduser() for p in paths]
+        missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+        if missing:
+            raise PhotoseekError(f"No such file or folder: {', '.join(missing)}")
+        progress = progress or SilentProgress()
+        with IndexLock(self.path):
+            indexer = Indexer(self.catalog, self.embedder, self.path, progress=progress)
+            indexer.label_sink = label_sink
+            report = indexer.run(paths)
+            if annotate:
+                self._annotator(None, progress).run()
+        self.__dict__.pop("vectors", None)  # reload FAISS caches written by the run
+        return report
+
+    def annotate(self, only: Sequence[str] | None = None, *, progress: Progress | None = None) -> dict[str, int]:
+        """Run (or re-run) stage 2 annotators; `only` picks some of tags, faces, ocr, time, captions."""
+        from photoseek.index.lock import IndexLock
+
+        with IndexLock(self.path):
+            return self._annotator(only, progress or SilentProgress()).run()
+
+    def _annotator(self, only: Sequence[str] | None, progress: Progress):
+        from photoseek.index.annotate import Annotator
+
+        return Annotator(
+            self.catalog,
+            self.path,
+            only=set(only) if only else None,
+            captioner=self.captioner,
+            progress=progress,
+            llm_spec=self._llm_spec if isinstance(self._llm_spec, str) else None,
+            embedder=self.embedder,
+        )
+
+    # -- searching ------------------------------------------------------------------------------
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        like: int | str | None = None,
+        but: str | None = None,
+        k: int = 10,
+        filters: Filters | None = None,
+        more_like: Sequence[int] = (),
+        less_like: Sequence[int] = (),
+        text_in_photo: str | None = None,
+    ) -> list[SearchResult]:
+        """Hybrid text search, query by example (`like`), composed search (`like` + `but`),
+        OCR full-text search (`text_in_photo`), relevance feedback (`more_like`/`less_like`);
+        `filters` restrict any of them. Results carry `evidence` (why each was returned)."""
+        return self.engine.search(
+            text=text,
+            like=like,
+            but=but,
+            k=k,
+            filters=filters or Filters(),
+            more_like=list(more_like),
+            less_like=list(less_like),
+            text_in_photo=text_in_photo,
+        )
+
+    def duplicates(self, *, threshold: float | None = None) -> list[list[SearchResult]]:
+        """Groups of near-identical photos (resized, re-encoded, slightly cropped)."""
+        return self.engine.duplicates(threshold=threshold)
+
+    # -- what the catalog knows ---------------------------------------------------------------------
+    def show(self, path_or_id: int | str) -> dict[str, Any]:
+        from photoseek.index.feedback import photo_tags
+
+        row = self.catalog.resolve_photo(path_or_id)
+        pid = row["id"]
+        ocr = self.catalog.conn.execute("SELECT text FROM ocr WHERE photo_id=?", (pid,)).fetchone()
+        caption = self.catalog.conn.execute(
+            "SELECT caption, captioner_id FROM captions WHERE photo_id=?", (pid,)
+        ).fetchone()
+        return {
+            "id": pid,
+            "path": row["display_path"],
+            "size": row["size"],
+            "format": row["format"],
+            "width": row["width"],
+            "height": row["height"],
+            "content_hash": row["content_hash"],
+            "taken_at": row["taken_at"],
+            "gps": [row["gps_lat"], row["gps_lon"]] if row["gps_lat"] is not None else None,
+            "camera_make": row["camera_make"],
+            "camera_model": row["camera_model"],
+            "orientation": row["orientation"],
+            "faces": row["faces"],
+            "time_of_day": row["time_of_day"],
+            "tags": photo_tags(self.catalog, pid),
+            "caption": caption["caption"] if caption else None,
+            "captioner": caption["captioner_id"] if caption else None,
+            "ocr_text": ocr["text"] if ocr else None,
+            "indexed_at": row["indexed_at"],
+        }
+
+    def errors(self) -> list[dict[str, Any]]:
+        rows = self.catalog.conn.execute(
+            "SELECT display_path, reason, failed_at FROM failures ORDER BY display_path"
+        ).fetchall()
+        return [{"path": r["display_path"], "reason": r["reason"], "failed_at": r["failed_at"]} for r in rows]
+
+    def stats(self) -> dict[str, Any]:
+        conn = self.catalog.conn
+        return {
+            "library": str(self.path),
+            "photos": self.catalog.photo_count(),
+            "failures": conn.execute("SELECT count(*) FROM failures").fetchone()[0],
+            "embedder": self.catalog.get_meta("embedder_id"),
+            "schema_version": self.catalog.schema_version,
+        }
+
+    def thumbnail_path(self, photo_id: int) -> Path | None:
+        from photoseek.index.decode import thumbnail_path
+
+        row = self.catalog.resolve_photo(photo_id)
+        path = thumbnail_path(self.path, row)
+        return path if path.exists() else None
+
+    # -- annotations the user controls ----------------------------------------------------------------
+    def tag(self, path_or_id: int | str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> dict[str, Any]:
+        """Confirm (`add`) or reject (`remove`) tags; the user's word wins over the models."""
+        from photoseek.index.feedback import set_tag_feedback
+
+        pid = self.catalog.resolve_photo(path_or_id)["id"]
+        set_tag_feedback(self.catalog, pid, add=list(add), remove=list(remove))
+        return self.show(pid)
+
+    def caption(self, path_or_id: int | str) -> str:
+        """The stored caption, captioning the photo now if it has none."""
+        pid = self.catalog.resolve_photo(path_or_id)["id"]
+        row = self.catalog.conn.execute("SELECT caption FROM captions WHERE photo_id=?", (pid,)).fetchone()
+        if row:
+            return row["caption"]
+        from photoseek.vision.captions import caption_photo
+
+        return caption_photo(self, pid)
+
+    # -- conversation ---------------------------------------------------------------------------------
+    def session(self) -> "Session":
+        from photoseek.agent.session import Session
+
+        return Session(self)
+
+    def ask(self, message: str) -> "Answer":
+        """One conversational turn (plan, search, explain). For several turns use `session()`."""
+        return self.session().ask(message)

@@ -1,0 +1,97 @@
+"""The vision interfaces every model in photoseek sits behind.
+
+Borrowed from Immich's machine-learning service: one `InferenceModel` base that loads lazily on
+first `predict`-style call (never at import), and from rclip: every embedder has a stable `id`
+that is stored with the index, so vectors from two models never mix.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:  # keep numpy/PIL out of import time for the CLI's start-up path
+    import numpy as np
+    from PIL import Image
+
+
+class InferenceModel(ABC):
+    """Loads its weights on first use, once, thread-safely. Subclasses implement `_load`."""
+
+    def __init__(self) -> None:
+        self._loaded = False
+        self._load_lock = threading.Lock()
+
+    def ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        with self._load_lock:
+            if not self._loaded:
+                self._load()
+                self._loaded = True
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    @abstractmethod
+    def _load(self) -> None:
+        """Load weights / create inference sessions. Raise ModelUnavailableError with advice."""
+
+
+@dataclass
+class ImageEncoding:
+    """What one forward pass over a batch of images yields.
+
+    joint:   (n, dim) float32, L2-normalised, in the same space as `embed_texts` (text→image search).
+    visual:  (n, visual_dim) float32, L2-normalised, for image→image similarity, or None when the
+             joint vector already serves (CLIP). Stored as a second vector space when present.
+    labels:  per image, the top classifier labels as (class_index, probability), or None when the
+             model is not a classifier. Tags are derived from these without a second pass.
+    """
+
+    joint: "np.ndarray"
+    visual: "np.ndarray | None" = None
+    labels: "list[list[tuple[int, float]]] | None" = None
+
+
+class Embedder(InferenceModel):
+    """A model that puts images and texts into one vector space.
+
+    `id` names the model and every setting that changes its vectors (e.g. "conse:effnet-lite0+minilm-l6:top5");
+    the catalog stores it, and a different id means re-embedding.
+    `dim` is the joint space's dimension; `visual_dim` is the visual space's (0 when there is none).
+    Inputs to `encode_images` are RGB PIL images already oriented (EXIF applied) and reasonably
+    small (the decoder hands out at most `preferred_size` on the short side when it can).
+    """
+
+    id: str
+    dim: int
+    visual_dim: int = 0
+    preferred_size: int = 256  # the decoder's target short side; lets JPEG draft mode skip work
+
+    @abstractmethod
+    def encode_images(self, images: "Sequence[Image.Image]") -> ImageEncoding: ...
+
+    @abstractmethod
+    def embed_texts(self, texts: Sequence[str]) -> "np.ndarray":
+        """(n, dim) float32, L2-normalised."""
+
+    def embed_images(self, images: "Sequence[Image.Image]") -> "np.ndarray":
+        return self.encode_images(images).joint
+
+    @property
+    def visual_id(self) -> str:
+        """Id of the visual space (stored alongside `id`)."""
+        return f"{self.id}#visual"
+
+
+@dataclass
+class ModelInfo:
+    """For `photoseek models` and `show`: what a registered name resolves to."""
+
+    name: str
+    description: str
+    extras: list[str] = field(default_factory=list)

@@ -1,0 +1,28 @@
+"""Shared fixtures. Add fixtures; do not rewrite others'."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+TEST_MODEL_CACHE = REPO_ROOT / ".cache" / "test-models"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache() -> Path:
+    """Models exported/assembled once into <repo>/.cache/test-models and reused between runs."""
+    TEST_MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    os.environ["PHOTOSEEK_MODEL_CACHE"] = str(TEST_MODEL_CACHE)
+    return TEST_MODEL_CACHE
+
+
+def shared_data(name: str) -> Path:
+    """A folder of ../shared/data, or skip the test saying why."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"evaluation data {path} is not present on this machine")
+    return path
