@@ -180,6 +180,26 @@ EXCLUDE: set[tuple[str, str]] = {
     ("n00021265", "n07565083"),  # a menu is not food
 }
 
+# Hypernym edges WordNet lacks for everyday use (child wnid -> parents added), and one class whose
+# WordNet sense is not what ImageNet's pictures show (its edges are replaced).
+EXTRA_HYPERNYMS: dict[str, list[str]] = {
+    "n04019101": ["n04524313"],  # public transport (buses, trains) is a vehicle
+    # sets people call electronics: WordNet files them under telecom system / acoustic device / ...
+    "n04404412": ["n03278248"],  # television
+    "n04041544": ["n03278248"],  # radio
+    "n04074963": ["n03278248"],  # remote control
+    "n03793489": ["n03278248"],  # computer mouse
+    "n03691459": ["n03278248"],  # loudspeaker
+    "n03759954": ["n03278248"],  # microphone
+    "n04009552": ["n03278248"],  # projector
+    "n03492542": ["n03278248"],  # hard disk drive
+    "n02980441": ["n02913152"],  # castle is a building
+    "n03461385": ["n04202417"],  # grocery store is a shop
+}
+REPLACED_HYPERNYMS: dict[str, list[str]] = {
+    "n07930864": ["n03241496"],  # ImageNet's "cup" (WordNet: a punch) shows tea cups: a drinking vessel
+}
+
 # Friendly names that need more than the mechanical trimming.
 NAME_OVERRIDES: dict[int, str] = {
     282: "tiger cat",  # "a cat having a striped coat"
@@ -212,6 +232,10 @@ def parse_wordnet(data_noun: Path) -> tuple[dict[str, list[str]], dict[str, list
                 if symbol in ("@", "@i") and pos == "n":
                     ups.append(target)
             hypernyms[offset] = ups
+    for child, parents in EXTRA_HYPERNYMS.items():
+        hypernyms[child[1:]] = hypernyms.get(child[1:], []) + [p[1:] for p in parents]
+    for child, parents in REPLACED_HYPERNYMS.items():
+        hypernyms[child[1:]] = [p[1:] for p in parents]
     return hypernyms, lemmas
 
 
@@ -282,15 +306,17 @@ def build(data_noun: Path) -> dict:
         chain = [t for t in broader_chain(wnid, hypernyms, specificity, include_self=True) if t != name]
         classes.append([wnid, name, chain])
 
-    terms: dict[str, list[str]] = {}
+    # A term's broader terms; a name given to several synsets ("device", "lamp") keeps only what is
+    # broader than all of them, so "device" does not end up under "electronics" through "phone".
+    per_synset: dict[str, list[list[str]]] = {}
     for term_wnid, names in BROADER_TERMS.items():
-        above = broader_chain(term_wnid, hypernyms, specificity, include_self=False)
+        above = [t for t in broader_chain(term_wnid, hypernyms, specificity, include_self=False) if t not in names]
         for name in names:
-            merged = terms.setdefault(name, [])
-            # synonyms of one synset ("sofa", "couch") are broader than nothing of each other
-            for term in [*names, *above]:
-                if term != name and term not in names and term not in merged:
-                    merged.append(term)
+            per_synset.setdefault(name, []).append(above)
+    terms: dict[str, list[str]] = {}
+    for name, chains in per_synset.items():
+        common = set.intersection(*(set(c) for c in chains))
+        terms[name] = [t for t in chains[0] if t in common and t != name]
     return {
         "about": "ImageNet-1k classes with everyday broader terms from WordNet 3.0; "
         "built by scripts/build_imagenet_taxonomy.py (see its docstring)",

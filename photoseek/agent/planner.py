@@ -1,0 +1,619 @@
+"""Request + conversation state -> a Plan (tool calls).
+
+The work is split by what is reliable:
+  code   finds photo paths, result references ("#3", "the third one", "第三张"), feedback
+         ("more like 2 and 5, not 4"), explicit dates ("2019", "last summer"), quoted text, and checks
+         every filter the model proposes against the words of the request (a 1.5B model invents filters);
+  model  picks the tool and rewrites the request into English search words ("猫的照片" -> "cat"),
+         with its output constrained by a JSON schema (llama.cpp grammar / Ollama `format`).
+A plan the model gets wrong is retried once with the problem named; then a plain text search runs
+and the answer says so. The planner can reach only the read-only tools in photoseek.tools.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from photoseek.agent.dates import DateRange, has_temporal_cue, resolve_dates
+from photoseek.agent.llm import LLM, Message
+from photoseek.errors import PhotoseekError
+from photoseek.index.query_attributes import NO_PEOPLE_PATTERNS, PERSON_WORDS
+from photoseek.prompts import render
+from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, TOOLS, ToolArgumentsError
+
+#: what a plan may call: the registry's tools, all read-only (feedback only re-ranks)
+PLANNER_TOOLS: tuple[str, ...] = tuple(TOOLS)
+#: the model may also say "refine" (change the previous search); the planner turns it into a real call
+MODEL_TOOLS: tuple[str, ...] = PLANNER_TOOLS + ("refine",)
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_NUMBERS = {"type": "array", "items": {"type": "integer"}}
+_DAY = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+
+#: the JSON the model must produce (one tool call, flat: small models fill flat objects best)
+STEP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "tool": {"type": "string", "enum": list(MODEL_TOOLS)},
+        "query": {"type": "string"},
+        "photo": {"type": "string"},
+        "but": {"type": "string"},
+        "text": {"type": "string"},
+        "tags": _STRINGS,
+        "not_tags": _STRINGS,
+        "date_from": _DAY,
+        "date_to": _DAY,
+        "time_of_day": {"type": "string", "enum": ["day", "twilight", "night"]},
+        "people": {"type": "boolean"},
+        "camera": {"type": "string"},
+        "has_text": {"type": "boolean"},
+        "more_like": _NUMBERS,
+        "less_like": _NUMBERS,
+    },
+    "required": ["tool"],
+    "additionalProperties": False,
+}
+
+PLAN_MAX_TOKENS = 160
+
+
+class PlanError(PhotoseekError):
+    """The request cannot be planned as asked (e.g. "#12" after 10 results); the message says why."""
+
+
+class _PlanProblem(Exception):
+    """The model's plan cannot run; told to the model on the retry."""
+
+
+# -- values -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ToolCall:
+    tool: str
+    args: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tool": self.tool, "args": dict(self.args)}
+
+
+@dataclass
+class Plan:
+    calls: list[ToolCall]
+    source: str = "model"  # "model" | "rules" | "fallback"
+    notes: list[str] = field(default_factory=list)  # said to the user (e.g. that a fallback ran)
+    model_output: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def search_text(self) -> str | None:
+        """The English words searched for, if any (explanations and answers cite them)."""
+        for call in self.calls:
+            for key in ("query", "but", "text"):
+                if call.args.get(key):
+                    return str(call.args[key])
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"calls": [c.to_dict() for c in self.calls], "source": self.source}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+
+@dataclass
+class PlanContext:
+    """What the planner knows of the conversation: today's date, the last search and its results."""
+
+    today: date = field(default_factory=date.today)
+    previous_call: ToolCall | None = None
+    previous_results: list[int] = field(default_factory=list)  # photo ids; "#1" is previous_results[0]
+
+
+# -- reading the request ---------------------------------------------------------------------------
+
+_IMAGE_EXT = r"(?:jpe?g|png|heic|heif|webp|tiff?|bmp|gif|avif|dng|cr2|nef|arw)"
+_PATH = re.compile(
+    rf"""["'“‘]([^"'”’\n]+?\.{_IMAGE_EXT})["'”’]|((?:~|\.{{1,2}})?[^\s"'<>|,;]*\.{_IMAGE_EXT})(?![\w])""",
+    re.IGNORECASE,
+)
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
+}
+_CHINESE_NUMBERS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_NOUN = r"(?:one|ones|photo|photos|picture|pictures|image|images|pic|pics|result|results|shot|shots)"
+_NUMS = r"#?\d{1,3}(?:\s*(?:,|，|、|and|&|or|和|与|跟)\s*#?\d{1,3})*"
+_FEEDBACK_MORE = re.compile(
+    rf"\b(?:more (?:like|of|similar to)|closer to|similar to)\s+(?:photos?\s+|results?\s+|numbers?\s+)?({_NUMS})"
+    rf"|(?:更像|多一些像|多点像|多来点像|再来点像)\s*({_NUMS})",
+    re.IGNORECASE,
+)
+_FEEDBACK_LESS = re.compile(
+    rf"\b(?:less (?:like|of)|fewer like|not like|not|no|except|but not|without|exclude|drop|remove|minus)\s+"
+    rf"(?:photos?\s+|results?\s+|numbers?\s+)?({_NUMS})"
+    rf"|(?:不要|不像|去掉|除了|排除)\s*({_NUMS})",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"""["“「『]([^"”」』]{1,200})["”」』]|(?<![\w])'([^']{1,200})'(?![\w])""")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_REFINEMENT_START = re.compile(
+    r"^\s*(?:only|just|but only|but just|now|and|also|from|in|at|during|taken|with|without|no|not|exclude|except|"
+    r"those|these|them|the ones|ones|same|again|narrow|filter)\b|^\s*(?:只|仅|不要|没有|去掉|再|那些|这些|其中|换成)",
+    re.IGNORECASE,
+)
+_FILLER = re.compile(
+    r"\b(?:show me|show|find me|find|search for|search|look for|give me|get me|i want|can you|could you|please|"
+    r"all|some|my|our|the|a|an|of|photos?|pictures?|pics?|images?|shots?|snapshots?|taken|any)\b",
+    re.IGNORECASE,
+)
+_NIGHT = re.compile(r"\b(?:at night|night|nighttime|night-time|after dark)\b|夜|晚上", re.IGNORECASE)
+_DAY = re.compile(r"\b(?:daytime|day time|during the day|in daylight|by day)\b|白天|白日", re.IGNORECASE)
+_TWILIGHT = re.compile(r"\b(?:twilight|dusk|at dawn)\b|黄昏|傍晚", re.IGNORECASE)
+_TIME_CUE = re.compile(
+    r"\b(?:night|day|daytime|daylight|twilight|dusk|dawn|sunset|sunrise|evening|morning|dark|golden hour)\b|"
+    r"夜|晚|白天|黄昏|傍晚|日落|日出|早上",
+    re.IGNORECASE,
+)
+_WITH_PEOPLE = re.compile(r"\bwith (?:people|persons|someone|somebody|friends|family|a person)\b|有人", re.IGNORECASE)
+_NO_PEOPLE_ZH = re.compile(r"没有人|没人|无人|不要人|不带人")
+_TEXT_CUE = re.compile(
+    r"\b(?:text|texts|sign|signs|written|writing|words?|letters|says|saying|reads|label|poster|document|screenshot)\b|"
+    r"字|写|招牌|标志",
+    re.IGNORECASE,
+)
+_HAS_TEXT = re.compile(r"\bwith (?:visible |any )?(?:text|writing|words)\b|\bcontaining text\b|有字|带字|有文字")
+_CAMERA = re.compile(
+    r"\b(?:taken|shot|photographed)\s+(?:with|on|by|using)\s+(?:my|a|an|the|our)?\s*([A-Za-z][\w-]*)", re.IGNORECASE
+)
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d{1,3}", text)]
+
+
+def _chinese_number(token: str) -> int | None:
+    if token.isdigit():
+        return int(token)
+    if token == "十":
+        return 10
+    if token.startswith("十") and len(token) == 2:
+        return 10 + _CHINESE_NUMBERS.get(token[1], 0)
+    return _CHINESE_NUMBERS.get(token)
+
+
+def normalize_references(text: str, result_count: int = 0) -> str:
+    """"the third one", "photo 3", "number 3", "第三张" -> "#3" ("the last one" -> "#N" given the count)."""
+
+    def ordinal(match: re.Match) -> str:
+        word = match.group(1).lower()
+        if word == "last":
+            return f"#{result_count}" if result_count else match.group(0)
+        number = _ORDINALS.get(word) or int(re.match(r"\d+", word).group(0))
+        return f"#{number}"
+
+    ordinal_words = "|".join(list(_ORDINALS) + ["last"])
+    text = re.sub(
+        rf"\b(?:the\s+)?({ordinal_words}|\d{{1,3}}(?:st|nd|rd|th))\s+{_NOUN}\b", ordinal, text, flags=re.IGNORECASE
+    )
+    text = re.sub(
+        r"\b(?:photo|picture|image|pic|result|number|no\.|nr\.?)\s*#?\s*(\d{1,3})\b(?![.:/-]\d)",
+        lambda m: f"#{m.group(1)}",
+        text,
+        flags=re.IGNORECASE,
+    )
+    text = re.sub(r"#\s+(\d)", r"#\1", text)
+
+    def chinese(match: re.Match) -> str:
+        number = _chinese_number(match.group(1))
+        return f"#{number}" if number else match.group(0)
+
+    return re.sub(r"第\s*([一二两三四五六七八九十]{1,2}|\d{1,3})\s*(?:张|個|个|幅|号|號)?(?:照片|图片|图)?", chinese, text)
+
+
+@dataclass
+class ParsedRequest:
+    """The request as typed, plus everything code reads from it before (and to check) the model."""
+
+    text: str
+    model_text: str  # references normalised to "#N": what the model sees
+    paths: list[str]
+    references: list[int]  # "#N" result numbers, in order
+    dates: DateRange | None
+    quoted: list[str]
+    but_text: str | None
+    more_like: list[int]
+    less_like: list[int]
+
+    @classmethod
+    def parse(cls, message: str, context: PlanContext) -> "ParsedRequest":
+        text = " ".join(message.split())
+        paths = [a or b for a, b in _PATH.findall(text)]
+        without_paths = _PATH.sub(" ", text)
+        model_text = normalize_references(text, len(context.previous_results))
+        numbered = normalize_references(without_paths, len(context.previous_results))
+        references = [int(n) for n in re.findall(r"#(\d{1,3})\b", numbered)]
+        quoted = [a or b for a, b in _QUOTED.findall(without_paths) if (a or b).strip()]
+        but = re.search(r"\bbut\s+(?!not\b|only\b|just\b)(.+)$", normalize_references(without_paths), re.IGNORECASE)
+        but_text = but.group(1).strip(" .!?") if but and not re.fullmatch(_NUMS, but.group(1).strip(" .!?")) else None
+        more = [n for m in _FEEDBACK_MORE.finditer(numbered) for n in _numbers(m.group(1) or m.group(2))]
+        less = [n for m in _FEEDBACK_LESS.finditer(numbered) for n in _numbers(m.group(1) or m.group(2))]
+        return cls(
+            text=text,
+            model_text=model_text,
+            paths=paths,
+            references=references,
+            dates=resolve_dates(without_paths, context.today),
+            quoted=quoted,
+            but_text=but_text,
+            more_like=more,
+            less_like=[n for n in less if n not in more],
+        )
+
+    @property
+    def looks_like_refinement(self) -> bool:
+        return bool(_REFINEMENT_START.search(self.text))
+
+
+# Phrases that become filters, removed from the plain search words of a fallback search.
+_FILTER_PHRASES = [
+    re.compile(r"\b(?:at|during the|in the|by)?\s*(?:night|nighttime|night-time|daytime|day time|day|daylight|"
+               r"twilight|dusk|dawn)\b", re.IGNORECASE),
+    re.compile(r"\b(?:without|with no|no)\s+(?:any\s+)?(?:people|persons|one|humans?|anyone)\b|\bnobody\b", re.IGNORECASE),
+    re.compile(r"\bwith (?:people|persons|someone|somebody|a person)\b", re.IGNORECASE),
+    re.compile(r"\b(?:taken|shot|photographed)?\s*(?:with|on|by|using)\s+(?:my|a|an|the|our)?\s*(?:iphone|android|"
+               r"pixel|galaxy|canon|nikon|sony|fuji\w*|olympus|panasonic|leica|gopro|dji)\b[\w-]*", re.IGNORECASE),
+    re.compile(r"夜里|晚上|白天|没有人|没人|无人"),
+]
+
+
+def search_words(text: str, dates: DateRange | None = None) -> str:
+    """The request minus filler ("show me photos of"), dates and years: plain search words."""
+    if dates and dates.phrase:
+        text = re.sub(re.escape(dates.phrase), " ", text, flags=re.IGNORECASE)
+    for phrase in _FILTER_PHRASES:
+        text = phrase.sub(" ", text)
+    text = re.sub(r"(?<!\d)(?:19|20)\d\d(?!\d)", " ", text)
+    text = _FILLER.sub(" ", text)
+    text = re.sub(r"的?(?:照片|图片|相片|图像)|给我看|我的|请|找", " ", text)
+    return " ".join(text.replace("?", " ").replace("!", " ").split()).strip(" ,.;:")
+
+
+# -- the planner ------------------------------------------------------------------------------------
+
+
+class Planner:
+    """Plans one turn. `llm=None` plans with rules and plain text search only."""
+
+    def __init__(self, llm: LLM | None, *, retries: int = 1):
+        self.llm = llm
+        self.retries = retries
+        self._system_prompt = render("planner_system")  # fixed: the KV cache keeps it warm between calls
+
+    def plan(self, message: str, context: PlanContext | None = None) -> Plan:
+        started = time.perf_counter()
+        context = context or PlanContext()
+        if not message or not message.strip():
+            raise PlanError("Ask for some photos, e.g. 'beach photos from 2019' or '猫的照片'.")
+        request = ParsedRequest.parse(message, context)
+        plan = self._plan_by_rules(request, context)
+        if plan is None:
+            plan = self._plan_with_model(request, context)
+        plan.seconds = time.perf_counter() - started
+        return plan
+
+    # -- rules ------------------------------------------------------------------------------------
+    def _plan_by_rules(self, request: ParsedRequest, context: PlanContext) -> Plan | None:
+        """Relevance feedback on the previous results ("more like 2 and 5, not 4") needs no model."""
+        if not (request.more_like or request.less_like) or request.but_text or request.paths:
+            return None
+        if not context.previous_results:
+            raise PlanError("There are no previous results to give feedback on yet; search for something first.")
+        call = self._feedback_call(request.more_like, request.less_like, context)
+        return Plan([call], source="rules")
+
+    def _feedback_call(self, more: list[int], less: list[int], context: PlanContext) -> ToolCall:
+        previous = context.previous_call
+        args: dict[str, Any] = {}
+        more_ids = [self._result_id(n, context) for n in more]
+        less_ids = [self._result_id(n, context) for n in less]
+        if previous is not None:
+            args = {k: v for k, v in previous.args.items() if k in FILTER_FIELDS}
+            query = previous.args.get("query") or previous.args.get("but") or previous.args.get("text")
+            if previous.tool == "composed_search":
+                query = previous.args.get("but")
+            if query:
+                args["query"] = query
+            if previous.tool == "feedback":  # feedback on feedback accumulates
+                more_ids = _unique(list(previous.args.get("more_like", [])) + more_ids)
+                less_ids = _unique(list(previous.args.get("less_like", [])) + less_ids)
+            elif previous.tool in ("similar_to_photo", "composed_search") and isinstance(previous.args.get("photo"), int):
+                more_ids = _unique([previous.args["photo"]] + more_ids)
+        args["more_like"] = [i for i in more_ids if i not in less_ids]
+        args["less_like"] = less_ids
+        return _validated("feedback", args)
+
+    @staticmethod
+    def _result_id(number: int, context: PlanContext) -> int:
+        count = len(context.previous_results)
+        if count == 0:
+            raise PlanError(f"There are no previous results, so there is no #{number}; search for something first.")
+        if not 1 <= number <= count:
+            raise PlanError(f"There is no result #{number}: the last search showed #1 to #{count}.")
+        return context.previous_results[number - 1]
+
+    # -- model ------------------------------------------------------------------------------------
+    def _plan_with_model(self, request: ParsedRequest, context: PlanContext) -> Plan:
+        if self.llm is None:
+            return self._fallback(request, context, "no language model is configured")
+        messages = [
+            Message("system", self._system_prompt),
+            Message("user", render("planner_user", today=context.today.isoformat(),
+                                   previous=_describe_previous(context), request=request.model_text)),
+        ]
+        output = None
+        problem = "no answer"
+        for _attempt in range(1 + self.retries):
+            try:
+                output = self.llm.chat(messages, schema=STEP_SCHEMA, max_tokens=PLAN_MAX_TOKENS)
+            except PlanError:
+                raise
+            except PhotoseekError as exc:  # the model is unavailable: say so, search anyway
+                return self._fallback(request, context, f"the language model is unavailable ({exc})")
+            try:
+                step = json.loads(output)
+                if not isinstance(step, dict):
+                    raise _PlanProblem("the answer must be a JSON object with a tool")
+                call = self._finalize(step, request, context)
+                return Plan([call], source="model", model_output=output)
+            except (ValueError, _PlanProblem) as exc:
+                problem = str(exc)
+                messages += [Message("assistant", output), Message("user", render("planner_retry", problem=problem))]
+        return self._fallback(request, context, f"the model's plan could not run ({problem})", output)
+
+    def _fallback(self, request: ParsedRequest, context: PlanContext, reason: str, output: str | None = None) -> Plan:
+        args: dict[str, Any] = self._code_filters(request)
+        words = search_words(request.text, request.dates)
+        if request.paths:
+            call = _validated("similar_to_photo", {**args, "photo": request.paths[0]})
+            note = f"I could not plan that request ({reason}), so I searched for photos like {request.paths[0]}."
+        elif words:
+            call = _validated("text_search", {**args, "query": words})
+            note = f"I could not plan that request ({reason}), so I ran a plain text search for \"{words}\"."
+        elif args:
+            call = _validated("filter_photos", args)
+            note = f"I could not plan that request ({reason}), so I listed photos matching its filters."
+        else:
+            raise PlanError(f"I could not understand that request ({reason}). Try describing the photos you want.")
+        return Plan([call], source="fallback", notes=[note], model_output=output)
+
+    # -- checking and completing the model's step ------------------------------------------------
+    def _code_filters(self, request: ParsedRequest) -> dict[str, Any]:
+        """Filters code reads reliably from the request's words."""
+        text = request.text
+        args: dict[str, Any] = dict(request.dates.as_args()) if request.dates else {}
+        if _NIGHT.search(text):
+            args["time_of_day"] = "night"
+        elif _TWILIGHT.search(text):
+            args["time_of_day"] = "twilight"
+        elif _DAY.search(text):
+            args["time_of_day"] = "day"
+        lowered = text.lower()
+        if any(re.search(p, lowered) for p in NO_PEOPLE_PATTERNS) or _NO_PEOPLE_ZH.search(text):
+            args["people"] = False
+        elif _WITH_PEOPLE.search(text):
+            args["people"] = True
+        if _HAS_TEXT.search(text):
+            args["has_text"] = True
+        camera = _CAMERA.search(_PATH.sub(" ", text))
+        if camera:
+            args["camera"] = camera.group(1)
+        return args
+
+    def _checked_filters(self, step: dict[str, Any], request: ParsedRequest) -> dict[str, Any]:
+        """The model's filters, each kept only when the request's words support it; code's win."""
+        text = request.text
+        lowered = text.lower()
+        english = not _CJK.search(text)
+        args: dict[str, Any] = {}
+        if (step.get("date_from") or step.get("date_to")) and has_temporal_cue(text):
+            args.update({k: step[k] for k in ("date_from", "date_to") if step.get(k)})
+        if step.get("time_of_day") and _TIME_CUE.search(text):
+            args["time_of_day"] = step["time_of_day"]
+        if step.get("people") is True and (any(re.search(rf"\b{w}\b", lowered) for w in PERSON_WORDS) or "人" in text):
+            args["people"] = True
+        if step.get("people") is False and (
+            any(re.search(p, lowered) for p in NO_PEOPLE_PATTERNS) or _NO_PEOPLE_ZH.search(text)
+        ):
+            args["people"] = False
+        if step.get("has_text") and _TEXT_CUE.search(text):
+            args["has_text"] = True
+        if step.get("camera") and str(step["camera"]).lower() in lowered:
+            args["camera"] = step["camera"]
+        for key in ("tags", "not_tags"):
+            tags = [t for t in step.get(key) or [] if t and not _CJK.search(t)]
+            if english:  # an English request must name the tag (stem match); a translated one cannot
+                tags = [t for t in tags if _variants(t) & _stems(text)]
+            if tags:
+                args[key] = tags
+        args.update(self._code_filters(request))
+        return args
+
+    def _finalize(self, step: dict[str, Any], request: ParsedRequest, context: PlanContext) -> ToolCall:
+        tool = step.get("tool")
+        if tool not in MODEL_TOOLS:
+            raise _PlanProblem(f"unknown tool {tool!r}; use one of {', '.join(MODEL_TOOLS)}")
+        previous = context.previous_call
+        filters = self._checked_filters(step, request)
+        query = self._english(str(step.get("query") or "").strip(), request)
+        photo = step.get("photo")
+
+        # A request in refinement form ("only from 2019", "without people") narrows the last search,
+        # whatever tool the model picked for it.
+        if previous is not None and tool in ("text_search", "filter_photos") and request.looks_like_refinement \
+                and not request.paths:
+            tool = "refine"
+        if tool == "refine":
+            if previous is None:
+                tool = "text_search" if query or not filters else "filter_photos"
+                query = query or search_words(request.text, request.dates)
+            else:
+                return self._refine(previous, filters, query)
+
+        if tool == "feedback":
+            more = request.more_like or [int(n) for n in step.get("more_like") or []]
+            less = request.less_like or [int(n) for n in step.get("less_like") or []]
+            if not more and not less:
+                raise _PlanProblem("feedback needs result numbers in more_like or less_like")
+            if not context.previous_results:
+                raise _PlanProblem("there are no previous results; plan a search instead")
+            return self._feedback_call(more, less, context)
+
+        # Photo paths typed in the request are used as typed (the model may garble them).
+        if request.paths:
+            photo = request.paths[0]
+            if tool not in ("similar_to_photo", "composed_search", "show_photo", "caption_photo"):
+                tool = "composed_search" if (step.get("but") or request.but_text) else "similar_to_photo"
+        if tool in ("similar_to_photo", "composed_search", "show_photo", "caption_photo"):
+            photo = self._photo(photo, request, context)
+
+        args: dict[str, Any] = dict(filters)
+        if tool == "text_search":
+            query = query or search_words(self._english(request.text, request), request.dates)
+            if not query or _CJK.search(query):
+                if filters:
+                    tool = "filter_photos"
+                else:
+                    raise _PlanProblem("text_search needs English search words in query")
+            else:
+                args["query"] = _strip_dates(query, request.dates)
+                if not args["query"]:
+                    del args["query"]
+                    tool = "filter_photos"
+        elif tool == "text_in_photo":
+            text = request.quoted[0] if request.quoted else str(step.get("text") or step.get("query") or "").strip()
+            if not text:
+                raise _PlanProblem("text_in_photo needs the words to find in text")
+            args["text"] = text
+        elif tool == "composed_search":
+            but = self._english(str(step.get("but") or request.but_text or step.get("query") or "").strip(), request)
+            if not but:
+                raise _PlanProblem("composed_search needs 'but': what should differ")
+            args.update(photo=photo, but=but)
+        elif tool == "similar_to_photo":
+            args["photo"] = photo
+        elif tool in ("show_photo", "caption_photo"):
+            args = {"photo": photo}
+        if tool == "filter_photos" and not any(k in args for k in FILTER_FIELDS):
+            raise _PlanProblem("filter_photos needs at least one filter; use text_search with a query")
+        return _validated(tool, args, problem=_PlanProblem)
+
+    def _refine(self, previous: ToolCall, filters: dict[str, Any], query: str) -> ToolCall:
+        """The previous call with the new filters added (tags accumulate; other filters replace)."""
+        args = dict(previous.args)
+        for key, value in filters.items():
+            if key in ("tags", "not_tags"):
+                args[key] = _unique(list(args.get(key, [])) + list(value))
+            else:
+                args[key] = value
+        tool = previous.tool
+        if query:
+            old = str(args.get("query") or "")
+            new_words = [w for w in query.split() if not _variants(w) & _stems(old)]
+            if tool in ("text_search", "feedback"):
+                args["query"] = " ".join([old] + new_words).strip() if old else query
+            elif tool == "filter_photos":
+                tool, args["query"] = "text_search", query
+            elif tool == "similar_to_photo" and new_words:
+                tool, args["but"] = "composed_search", " ".join(new_words)
+            elif tool == "composed_search" and new_words:
+                args["but"] = " ".join([args["but"]] + new_words)
+        return _validated(tool, args, problem=_PlanProblem)
+
+    def _photo(self, photo: Any, request: ParsedRequest, context: PlanContext) -> int | str:
+        """A photo reference -> a photo id (result numbers) or a path, preferring what the user typed."""
+        if request.paths:
+            return request.paths[0]
+        if request.references:
+            return self._result_id(request.references[0], context)
+        text = str(photo or "").strip()
+        match = re.fullmatch(r"#?\s*(\d{1,3})", text)
+        if match and context.previous_results:
+            return self._result_id(int(match.group(1)), context)
+        if not text:
+            raise _PlanProblem("this tool needs 'photo': a path or a result number like #3")
+        if match:
+            raise PlanError(f"There are no previous results, so there is no #{match.group(1)}; search first.")
+        return text
+
+    def _english(self, text: str, request: ParsedRequest) -> str:
+        """Text in English: the model usually translates; if CJK text remains, ask for a translation."""
+        if not text or not _CJK.search(text) or self.llm is None:
+            return text
+        try:
+            reply = self.llm.chat(
+                [Message("system", render("translate_system")), Message("user", render("translate_user", text=text))],
+                schema={"type": "object", "properties": {"english": {"type": "string"}}, "required": ["english"]},
+                max_tokens=40,
+            )
+            english = str(json.loads(reply).get("english", "")).strip()
+        except (ValueError, PhotoseekError):
+            return text
+        return search_words(english) if english and not _CJK.search(english) else text
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+def _validated(tool: str, args: dict[str, Any], problem: type[Exception] = PlanError) -> ToolCall:
+    """The call with its arguments checked by the tool's own schema (defaults left out)."""
+    try:
+        parsed = TOOLS[tool].parse_args(args)
+    except ToolArgumentsError as exc:
+        raise problem(str(exc)) from None
+    return ToolCall(tool, parsed.model_dump(exclude_defaults=True))
+
+
+def _describe_previous(context: PlanContext) -> str:
+    call = context.previous_call
+    if call is None or call.tool not in SEARCH_TOOLS:
+        return "none"
+    shown = {k: v for k, v in call.args.items() if k in ("query", "but", "text") or k in FILTER_FIELDS}
+    count = len(context.previous_results)
+    results = f"{count} results #1 to #{count}" if count else "no results"
+    return f"{call.tool} {json.dumps(shown, ensure_ascii=False)}, {results}"
+
+
+def _strip_dates(query: str, dates: DateRange | None) -> str:
+    return search_words(query, dates) if dates or re.search(r"(?:19|20)\d\d", query) else query
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _variants(word: str) -> set[str]:
+    """A word and its singular guesses ("horses" -> horses, horse, hors), enough to match tags to words."""
+    word = word.lower().strip()
+    out = {word}
+    if len(word) > 3 and not word.endswith("ss"):
+        if word.endswith("s"):
+            out.add(word[:-1])
+        if word.endswith("es"):
+            out.add(word[:-2])
+        if word.endswith("ies"):
+            out.add(word[:-3] + "y")
+    return out
+
+
+def _stems(text: str) -> set[str]:
+    return set().union(*(_variants(w) for w in re.findall(r"[^\W_]+", text.lower()))) if text else set()

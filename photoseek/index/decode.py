@@ -1,0 +1,426 @@
+"""Reading one photo safely: bytes + hash, metadata, a small RGB image for the embedder, a thumbnail.
+
+`decode_photo(path, target_size=...)` reads the file once (hashing the same bytes it decodes),
+decides from the content whether it is an image at all, and returns a `DecodedPhoto`, or None for
+a file that is simply not a photo. Anything wrong with an image file raises UnsupportedImageError
+whose `reason` is what the catalog's failures table stores ("empty file", "image too large: ...").
+
+Speed: JPEGs are decoded in draft mode (libjpeg scales by 1/2..1/8 while decoding), so a 12 MP
+photo costs little more than a small one; other formats are reduced with `reducing_gap`.
+Safety: a pixel limit guards against decompression bombs, truncated files fail instead of being
+padded with grey (LOAD_TRUNCATED_IMAGES stays off), and a broken EXIF block only loses metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import stat
+import threading
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Container
+
+from photoseek.errors import UnsupportedImageError
+from photoseek.index.scan import SNIFF_BYTES, describe_content, has_image_extension, sniff_image_format
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+MAX_IMAGE_PIXELS = 200_000_000  # above this an image is refused as a possible decompression bomb
+MAX_FILE_BYTES = 1 << 30  # a "photo" over 1 GiB is not one we should hold in memory
+THUMBNAIL_SIZE = 256  # long side, pixels (up to 1.25x when the decoded image is already that small)
+THUMBNAIL_QUALITY = 80
+THUMBS_DIR = "thumbs"
+# The embedder resizes to its own input anyway, so the decoder aims near `target_size` rather than
+# exactly at it: a JPEG may be decoded at 1/2..1/8 scale down to 0.9x target (a 640x425 photo then
+# costs a 1/2-scale decode and no resize), and images up to 1.25x target are handed over as they are.
+DRAFT_TOLERANCE = 0.9
+RESIZE_ABOVE = 1.25
+
+# EXIF tags (numbers rather than PIL.ExifTags names keep this readable without the table)
+_ORIENTATION, _MAKE, _MODEL, _DATETIME = 0x0112, 0x010F, 0x0110, 0x0132
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+_DATETIME_ORIGINAL, _DATETIME_DIGITIZED = 0x9003, 0x9004
+_GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON = 1, 2, 3, 4
+
+# Pillow format names the sniffed format may be opened with
+_PILLOW_FORMATS = {
+    "JPEG": ["JPEG", "MPO"],
+    "PNG": ["PNG"],
+    "WEBP": ["WEBP"],
+    "GIF": ["GIF"],
+    "TIFF": ["TIFF"],
+    "BMP": ["BMP"],
+    "HEIF": ["HEIF"],
+    "AVIF": ["AVIF", "HEIF"],
+}
+
+
+@dataclass
+class DecodedPhoto:
+    """Everything stage 1 learns from one file, before embedding."""
+
+    path: bytes
+    size: int
+    mtime_ns: int
+    content_hash: str
+    format: str | None = None
+    width: int | None = None  # original size, after EXIF orientation
+    height: int | None = None
+    taken_at: str | None = None  # ISO 8601, camera local time
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    orientation: int | None = None  # EXIF orientation 1..8 as stored in the file
+    brightness: float | None = None  # mean luma 0..1
+    image: "Image.Image | None" = None  # RGB, oriented, short side ~target (None: content unchanged)
+    decoded_size: tuple[int, int] | None = None  # what the decoder produced (JPEG draft shows here)
+    thumbnail: Path | None = None
+
+    @property
+    def content_unchanged(self) -> bool:
+        """Decoding was skipped because the bytes hash to the hash the catalog already has."""
+        return self.image is None
+
+
+def thumbnail_path(library_dir: str | os.PathLike, content_hash: str) -> Path:
+    """Where the thumbnail of a photo with this content lives (shared by identical files)."""
+    return Path(library_dir) / THUMBS_DIR / content_hash[:2] / f"{content_hash}.jpg"
+
+
+def decode_photo(
+    path: bytes | str | os.PathLike,
+    *,
+    target_size: int = 256,
+    thumbs_root: str | os.PathLike | None = None,
+    reuse_hashes: Container[str] = (),
+) -> DecodedPhoto | None:
+    """Read and decode one file.
+
+    target_size: the short side the embedder wants (`Embedder.preferred_size`); larger images are
+                 brought near it (0.9x..1.25x, aspect kept; see DRAFT_TOLERANCE), smaller ones are
+                 left alone.
+    thumbs_root: the library folder; when given, a JPEG thumbnail is written under <root>/thumbs.
+    reuse_hashes: content hashes whose photos the catalog already has with current vectors (this
+                 path's old hash, or those of photos that went missing); when the bytes hash to one
+                 of them, decoding is skipped (a touched or moved file) and `image` is None.
+    Returns None when the content is not an image and the name does not claim to be one.
+    """
+    path = os.fsencode(path)
+    data, size, mtime_ns = _read_file(path)
+    image_format = sniff_image_format(data[:SNIFF_BYTES])
+    if image_format is None:
+        if has_image_extension(path):
+            raise UnsupportedImageError(f"not an image (content is {describe_content(data[:SNIFF_BYTES])})")
+        return None
+    content_hash = hashlib.blake2b(data, digest_size=20).hexdigest()
+    photo = DecodedPhoto(path=path, size=size, mtime_ns=mtime_ns, content_hash=content_hash, format=image_format)
+    if content_hash in reuse_hashes:
+        return photo
+    _decode_into(photo, data, target_size)
+    if thumbs_root is not None:
+        photo.thumbnail = _write_thumbnail(photo, thumbnail_path(thumbs_root, content_hash))
+    else:
+        photo.brightness = _mean_luma(_thumbnail_image(photo.image))
+    return photo
+
+
+# -- reading ------------------------------------------------------------------------------------------
+
+
+def _read_file(path: bytes) -> tuple[bytes, int, int]:
+    """The whole file, with size and mtime of what was read. O_NONBLOCK: a fifo that slipped in
+    after the scan must not hang us; it is refused after fstat."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise UnsupportedImageError("file disappeared during indexing") from None
+    except PermissionError:
+        raise UnsupportedImageError("cannot read file: permission denied") from None
+    except OSError as error:
+        raise UnsupportedImageError(f"cannot read file: {error.strerror or error}") from None
+    with open(fd, "rb", closefd=True) as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsupportedImageError("not a regular file")
+        if st.st_size == 0:
+            raise UnsupportedImageError("empty file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise UnsupportedImageError(f"file too large to be a photo ({st.st_size / 2**30:.1f} GiB)")
+        try:
+            data = handle.read()
+        except OSError as error:
+            raise UnsupportedImageError(f"cannot read file: {error.strerror or error}") from None
+    if not data:
+        raise UnsupportedImageError("empty file")
+    return data, len(data), st.st_mtime_ns
+
+
+# -- decoding -------------------------------------------------------------------------------------------
+
+_pillow_ready = False
+_heif_ready = False
+_setup_lock = threading.Lock()
+
+
+def _pillow():
+    """PIL with photoseek's limits applied, once per process."""
+    global _pillow_ready
+    from PIL import Image
+
+    if not _pillow_ready:
+        with _setup_lock:
+            Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+            # between 1x and 2x the limit Pillow only warns; we refuse those ourselves with the size
+            warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+            # "Corrupt EXIF data" and the like: a broken EXIF block costs metadata, nothing more
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
+            _pillow_ready = True
+    return Image
+
+
+def _register_heif() -> bool:
+    """pillow-heif's opener, registered on the first HEIC/HEIF/AVIF file (it is not a light import)."""
+    global _heif_ready
+    if _heif_ready:
+        return True
+    with _setup_lock:
+        if not _heif_ready:
+            try:
+                from pillow_heif import register_heif_opener
+            except ImportError:
+                return False
+            register_heif_opener()
+            _heif_ready = True
+    return True
+
+
+def _open(data: bytes, image_format: str) -> "Image.Image":
+    Image = _pillow()
+    if image_format in ("HEIF", "AVIF"):
+        heif_available = _register_heif()
+        if image_format == "HEIF" and not heif_available:
+            raise UnsupportedImageError("HEIC/HEIF photos need the package pillow-heif (pip install pillow-heif)")
+    try:
+        return Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS[image_format])
+    except Image.DecompressionBombError:
+        raise UnsupportedImageError(_too_large_message(data, image_format)) from None
+    except Exception as error:  # UnidentifiedImageError, SyntaxError, struct.error... from plugins
+        raise UnsupportedImageError(f"corrupt or truncated image: {_pillow_message(error)}") from None
+
+
+def _too_large_message(data: bytes, image_format: str) -> str:
+    """Pillow's bomb error does not carry the size: read it from the header without the check."""
+    Image = _pillow()
+    for name in _PILLOW_FORMATS[image_format]:
+        factory_accept = Image.OPEN.get(name)
+        if factory_accept is None:
+            continue
+        try:
+            width, height = factory_accept[0](io.BytesIO(data), None).size
+            return f"image too large: {width}×{height} pixels (limit {MAX_IMAGE_PIXELS // 1_000_000} MP)"
+        except Exception:
+            continue
+    return f"image too large (over {MAX_IMAGE_PIXELS // 1_000_000} MP)"
+
+
+def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int) -> None:
+    Image = _pillow()
+    image = _open(data, photo.format)
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise UnsupportedImageError(
+            f"image too large: {width}×{height} pixels (limit {MAX_IMAGE_PIXELS // 1_000_000} MP)"
+        )
+    _read_metadata(photo, image)
+    if photo.orientation in (5, 6, 7, 8):  # rotated a quarter turn: the photo as seen is H×W
+        width, height = height, width
+    photo.width, photo.height = width, height
+    if image.format in ("JPEG", "MPO"):
+        # libjpeg decodes at 1/2, 1/4 or 1/8 scale (DCT scaling: cheap and sharp) while both
+        # sides stay >= 0.9x target
+        floor = max(1, math.ceil(target_size * DRAFT_TOLERANCE))
+        image.draft("RGB", (floor, floor))
+    try:
+        image.load()
+        photo.decoded_size = image.size
+        rgb = _to_rgb(image)
+        rgb = _downscale(rgb, target_size, Image)
+        rgb = _orient(rgb, photo.orientation, Image)
+    except UnsupportedImageError:
+        raise
+    except Image.DecompressionBombError:
+        raise UnsupportedImageError(f"image too large: {width}×{height} pixels") from None
+    except MemoryError:
+        raise UnsupportedImageError(f"image too large to decode: {width}×{height} pixels") from None
+    except Exception as error:  # truncated data raises OSError; broken plugins raise others
+        raise UnsupportedImageError(f"corrupt or truncated image: {_pillow_message(error)}") from None
+    if rgb is not image:
+        image.close()  # frees the full-size pixels now rather than at garbage collection
+    photo.image = rgb
+
+
+def _pillow_message(error: BaseException) -> str:
+    message = str(error).strip() or type(error).__name__
+    return message[:200]
+
+
+def _to_rgb(image: "Image.Image") -> "Image.Image":
+    """RGB for the embedder; transparent areas become white (not the black an RGB convert gives)."""
+    from PIL import Image
+
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit/float greyscale: scale to 8 bits instead of letting convert clip at 255
+        import numpy as np
+
+        values = np.asarray(image, dtype=np.float32)
+        top = float(values.max()) or 1.0
+        return Image.fromarray((values * (255.0 / top)).astype(np.uint8), "L").convert("RGB")
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _downscale(image: "Image.Image", target_size: int, Image) -> "Image.Image":
+    width, height = image.size
+    short = min(width, height)
+    if short <= target_size * RESIZE_ABOVE:
+        return image
+    scale = target_size / short
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # Pillow's bilinear resize is antialiased (its kernel widens with the scale); reducing_gap
+    # first box-reduces by an integer factor, which is what makes large reductions cheap
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+# what ImageOps.exif_transpose does per orientation; applied to the small image (cheaper) with the
+# orientation already read, so a broken EXIF block cannot fail the transpose
+_TRANSPOSE = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
+              7: "TRANSVERSE", 8: "ROTATE_90"}  # fmt: skip
+
+
+def _orient(image: "Image.Image", orientation: int | None, Image) -> "Image.Image":
+    method = _TRANSPOSE.get(orientation or 1)
+    return image.transpose(getattr(Image.Transpose, method)) if method else image
+
+
+# -- metadata ---------------------------------------------------------------------------------------------
+
+
+def _read_metadata(photo: DecodedPhoto, image: "Image.Image") -> None:
+    """EXIF orientation, date, GPS and camera; any part that is broken is just left out."""
+    try:
+        exif = image.getexif()
+    except Exception:
+        return
+    photo.orientation = _safe(lambda: _orientation(exif))
+    photo.camera_make = _safe(lambda: _text(exif.get(_MAKE)))
+    photo.camera_model = _safe(lambda: _text(exif.get(_MODEL)))
+    photo.taken_at = _safe(lambda: _taken_at(exif))
+    position = _safe(lambda: _gps(exif.get_ifd(_GPS_IFD)))
+    if position:
+        photo.gps_lat, photo.gps_lon = position
+
+
+def _safe(read):
+    try:
+        return read()
+    except Exception:
+        return None
+
+
+def _orientation(exif) -> int | None:
+    value = exif.get(_ORIENTATION)
+    return int(value) if value is not None and 1 <= int(value) <= 8 else None
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = str(value).replace("\x00", "").strip()
+    return text or None
+
+
+def _taken_at(exif) -> str | None:
+    sub = exif.get_ifd(_EXIF_IFD)
+    for raw in (sub.get(_DATETIME_ORIGINAL), sub.get(_DATETIME_DIGITIZED), exif.get(_DATETIME)):
+        text = _text(raw)
+        if not text:
+            continue
+        for pattern in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y:%m:%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
+            try:
+                return datetime.strptime(text[:19], pattern).isoformat()
+            except ValueError:
+                continue
+    return None
+
+
+def _gps(gps) -> tuple[float, float] | None:
+    if not gps or _GPS_LAT not in gps or _GPS_LON not in gps:
+        return None
+    lat = _degrees(gps[_GPS_LAT])
+    lon = _degrees(gps[_GPS_LON])
+    if _text(gps.get(_GPS_LAT_REF)) in ("S", "s"):
+        lat = -lat
+    if _text(gps.get(_GPS_LON_REF)) in ("W", "w"):
+        lon = -lon
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        return None  # (0, 0) is what cameras without a fix write
+    return round(lat, 7), round(lon, 7)
+
+
+def _degrees(value) -> float:
+    """Degrees, minutes, seconds (rationals) → decimal degrees."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    parts = [float(v) for v in value]
+    while len(parts) < 3:
+        parts.append(0.0)
+    return parts[0] + parts[1] / 60 + parts[2] / 3600
+
+
+# -- thumbnail ---------------------------------------------------------------------------------------------
+
+
+def _thumbnail_image(image: "Image.Image") -> "Image.Image":
+    """At most THUMBNAIL_SIZE on the long side; an embedder image already within 1.25x of that is
+    used as it is (one resize less per photo)."""
+    from PIL import Image
+
+    if max(image.size) <= THUMBNAIL_SIZE * RESIZE_ABOVE:
+        return image
+    thumb = image.copy()
+    thumb.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    return thumb
+
+
+def _mean_luma(image: "Image.Image") -> float:
+    from PIL import ImageStat
+
+    return round(ImageStat.Stat(image.convert("L")).mean[0] / 255.0, 4)
+
+
+def _write_thumbnail(photo: DecodedPhoto, target: Path) -> Path:
+    thumb = _thumbnail_image(photo.image)
+    photo.brightness = _mean_luma(thumb)
+    if not target.exists():  # identical content shares one thumbnail
+        from photoseek.vision.model_cache import atomic_output
+
+        with atomic_output(target) as tmp:
+            thumb.save(tmp, "JPEG", quality=THUMBNAIL_QUALITY, optimize=False)
+    return target

@@ -1,0 +1,502 @@
+"""Stage 1 of indexing: scan, decode, embed, and commit photos to the catalog, incrementally.
+
+Mark and sweep (after rclip): every run scans the given folders and compares each file with the
+catalog in memory —
+  unchanged  same path, size and mtime, vectors of the current model: nothing is read;
+  updated    same path, new size or mtime (re-read; re-embedded when the bytes changed), or
+             vectors of another model (the embedder changed: everything is re-embedded);
+  moved      a new path whose content hash equals a photo whose path is gone: the row keeps its id,
+             vectors and annotations, only the path changes; nothing is embedded;
+  added      anything else that is an image;
+  removed    photos under the scanned folders that were not seen: rows deleted (vectors, tags and
+             annotations cascade), thumbnails dropped when no other photo shares them.
+Files are decoded in a thread pool (Pillow releases the GIL) while the main thread embeds the
+previous batch; each batch — photos, vectors, failures, classifier labels — is committed in one
+transaction, so kill -9 loses at most the batch in flight and the next run finishes the job.
+At the end the FAISS caches are brought up to date (vectors.VectorStore.refresh).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from photoseek.errors import UnsupportedImageError
+from photoseek.index.catalog import Catalog, display_path, utc_now
+from photoseek.index.decode import DecodedPhoto, decode_photo, thumbnail_path
+from photoseek.index.lock import IndexLock
+from photoseek.index.scan import FoundFile, ScanFailure, scan
+from photoseek.index.vectors import DIM_META_KEY, MODEL_META_KEY, VectorStore
+from photoseek.progress import Progress, SilentProgress
+from photoseek.results import IndexReport
+
+if TYPE_CHECKING:
+    from photoseek.vision.base import Embedder
+
+LabelSink = Callable[[sqlite3.Connection, int, "list[tuple[int, float]]"], None]
+"""Called as label_sink(conn, photo_id, labels) inside the batch's transaction for every photo the
+embedder just classified (labels: (class_index, probability), best first)."""
+
+DISAPPEARED = "file disappeared during indexing"
+_SQL_CHUNK = 900
+
+
+@dataclass
+class _Known:
+    """A catalog photo as the run needs it (held in memory: comparing is cheaper than querying)."""
+
+    id: int
+    path: bytes
+    size: int
+    mtime_ns: int
+    content_hash: str
+    current: bool  # has vectors of the current model in every space the embedder has
+
+
+@dataclass
+class _Task:
+    file: FoundFile
+    known: _Known | None  # the catalog row at this path, if any
+
+
+@dataclass
+class _Outcome:
+    task: _Task
+    photo: DecodedPhoto | None = None
+    failure: str | None = None
+
+
+@dataclass
+class _RunState:
+    run_id: int
+    report: IndexReport = field(default_factory=IndexReport)
+    kept_ids: set[int] = field(default_factory=set)  # photos that survive the sweep
+    changed_ids: set[int] = field(default_factory=set)  # photos whose vectors were (re)written
+    failed_paths: set[bytes] = field(default_factory=set)
+    replaced_hashes: set[str] = field(default_factory=set)  # old content hashes: maybe orphan thumbnails
+    claimed_move_ids: set[int] = field(default_factory=set)
+
+
+class Indexer:
+    """`Indexer(catalog, embedder, library_dir, progress).run(paths) -> IndexReport`."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        embedder: "Embedder",
+        library_dir: str | os.PathLike | None = None,
+        progress: Progress | None = None,
+        *,
+        batch_size: int = 32,
+        workers: int | None = None,
+        label_sink: LabelSink | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.embedder = embedder
+        self.library_dir = catalog.library_dir if library_dir is None else os.fspath(library_dir)
+        self.progress = progress or SilentProgress()
+        self.batch_size = max(1, batch_size)
+        self.workers = workers or max(2, min(4, os.cpu_count() or 2))
+        self.label_sink = label_sink
+
+    # -- the run ------------------------------------------------------------------------------------
+
+    def run(self, paths: Iterable[str | os.PathLike | bytes]) -> IndexReport:
+        started = time.perf_counter()
+        with IndexLock(self.library_dir):
+            report = self._run(list(paths))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _run(self, paths: list) -> IndexReport:
+        found = scan(paths, exclude=[self.library_dir])
+        state = _RunState(run_id=self._start_run())
+        since_generation = self.catalog.vectors_generation
+        known_by_path = self._load_known()
+
+        tasks, unchanged = self._classify(found, known_by_path)
+        protected = self._protected_ids(found, known_by_path)
+        missing = [
+            k for k in known_by_path.values()
+            if k.id not in protected and k.path not in self._seen_paths and found.in_scope(k.path)
+        ]  # fmt: skip
+        self._move_sources = {k.content_hash: k for k in missing}
+        # a new file with one of these hashes is a move whose vectors still hold: no decoding needed
+        self._reusable_hashes = frozenset(h for h, k in self._move_sources.items() if k.current)
+        # photos outside the scanned folders that lost the vectors of the current model (the
+        # embedder changed) are re-embedded too when their file is still there
+        tasks += self._stale_outside_scope(found, known_by_path)
+
+        self.progress.start("Indexing", len(unchanged) + len(tasks) + len(found.failures))
+        self._mark_unchanged(unchanged, state)
+        state.kept_ids.update(protected)
+        self.progress.advance(len(unchanged))
+
+        for failure in found.failures:
+            state.failed_paths.add(failure.path)
+        self._process(tasks, state, scan_failures=found.failures)
+        removed = self._sweep(found, known_by_path, state)
+        state.report.failed = len(state.failed_paths)
+        self._finish_run(state)
+        VectorStore(self.catalog, self.library_dir).refresh(
+            since_generation=since_generation, changed_ids=state.changed_ids, removed_ids=removed
+        )
+        self.progress.finish()
+        return state.report
+
+    # -- before: model, catalog state, classification --------------------------------------------------
+
+    def _start_run(self) -> int:
+        """New run id; when the embedder differs from the library's, switch the library to it
+        (vectors of the old model stop being searched at once, and are replaced photo by photo)."""
+        embedder = self.embedder
+        visual_id = embedder.visual_id if embedder.visual_dim else None
+        with self.catalog.transaction():
+            run_id = int(self.catalog.get_meta("last_run_id", "0")) + 1
+            self.catalog.set_meta("last_run_id", str(run_id))
+            if (
+                self.catalog.get_meta(MODEL_META_KEY["joint"]) != embedder.id
+                or self.catalog.get_meta(MODEL_META_KEY["visual"]) != visual_id
+            ):
+                self.catalog.set_meta(MODEL_META_KEY["joint"], embedder.id)
+                self.catalog.set_meta(DIM_META_KEY["joint"], str(embedder.dim))
+                if visual_id:
+                    self.catalog.set_meta(MODEL_META_KEY["visual"], visual_id)
+                    self.catalog.set_meta(DIM_META_KEY["visual"], str(embedder.visual_dim))
+                else:
+                    self.catalog.conn.execute(
+                        "DELETE FROM meta WHERE key IN (?, ?)", (MODEL_META_KEY["visual"], DIM_META_KEY["visual"])
+                    )
+                self.catalog.bump_vectors_generation()
+        return run_id
+
+    def _load_known(self) -> dict[bytes, _Known]:
+        embedder = self.embedder
+        visual_check = (
+            "AND EXISTS(SELECT 1 FROM embeddings v WHERE v.photo_id=p.id AND v.space='visual' AND v.model_id=?)"
+            if embedder.visual_dim
+            else ""
+        )
+        params: tuple = (embedder.id, embedder.visual_id) if embedder.visual_dim else (embedder.id,)
+        rows = self.catalog.conn.execute(
+            f"""SELECT p.id, p.path, p.size, p.mtime_ns, p.content_hash,
+                   (EXISTS(SELECT 1 FROM embeddings j WHERE j.photo_id=p.id AND j.space='joint' AND j.model_id=?)
+                    {visual_check}) AS current
+                FROM photos p""",
+            params,
+        ).fetchall()
+        return {bytes(r[1]): _Known(r[0], bytes(r[1]), r[2], r[3], r[4], bool(r[5])) for r in rows}
+
+    def _classify(self, found, known_by_path) -> tuple[list[_Task], list[_Known]]:
+        tasks: list[_Task] = []
+        unchanged: list[_Known] = []
+        self._seen_paths = set()
+        for file in found.files:
+            self._seen_paths.add(file.path)
+            known = known_by_path.get(file.path)
+            if known and known.current and known.size == file.size and known.mtime_ns == file.mtime_ns:
+                unchanged.append(known)
+            else:
+                tasks.append(_Task(file, known))
+        return tasks, unchanged
+
+    def _protected_ids(self, found, known_by_path) -> set[int]:
+        """Photos under a folder or link the scan could not read: kept as they are (a permission
+        problem must not delete a photo and its annotations)."""
+        prefixes = [f.path for f in found.failures]
+        if not prefixes:
+            return set()
+        return {
+            k.id for k in known_by_path.values()
+            if any(k.path == p or k.path.startswith(p.rstrip(b"/") + b"/") for p in prefixes)
+        }  # fmt: skip
+
+    def _stale_outside_scope(self, found, known_by_path) -> list[_Task]:
+        tasks = []
+        for known in known_by_path.values():
+            if known.current or found.in_scope(known.path):
+                continue
+            try:
+                st = os.stat(known.path)
+            except OSError:
+                continue
+            if os.path.isfile(known.path):
+                tasks.append(_Task(FoundFile(known.path, st.st_size, st.st_mtime_ns), known))
+                self._seen_paths.add(known.path)
+        return tasks
+
+    def _mark_unchanged(self, unchanged: list[_Known], state: _RunState) -> None:
+        state.report.unchanged = len(unchanged)
+        state.kept_ids.update(k.id for k in unchanged)
+        if not unchanged:
+            return
+        with self.catalog.transaction() as conn:
+            conn.executemany("UPDATE photos SET seen_run=? WHERE id=?", ((state.run_id, k.id) for k in unchanged))
+
+    # -- the pipeline: decode in threads, embed + commit in batches ----------------------------------------
+
+    def _decode(self, task: _Task, reuse=None) -> _Outcome:
+        """Runs in a worker thread."""
+        if reuse is not None:
+            pass
+        elif task.known is not None:
+            reuse = {task.known.content_hash} if task.known.current else ()
+        else:
+            reuse = self._reusable_hashes
+        try:
+            photo = decode_photo(
+                task.file.path,
+                target_size=self.embedder.preferred_size,
+                thumbs_root=self.library_dir,
+                reuse_hashes=reuse,
+            )
+            return _Outcome(task, photo=photo)
+        except UnsupportedImageError as error:
+            return _Outcome(task, failure=error.reason)
+        except Exception as error:  # a bug or an exotic file must not end the whole run
+            return _Outcome(task, failure=f"unexpected error while decoding: {type(error).__name__}: {error}")
+
+    def _process(self, tasks: list[_Task], state: _RunState, scan_failures: list[ScanFailure]) -> None:
+        pending: list[_Outcome] = [
+            _Outcome(_Task(FoundFile(f.path, _unknown(f.size), _unknown(f.mtime_ns)), None), failure=f.reason)
+            for f in scan_failures
+        ]
+        if not tasks:
+            self._commit(pending, state)
+            return
+        window = self.batch_size * 2 + self.workers  # decode runs ahead while a batch embeds
+        queue: deque[Future] = deque()
+        images_pending = 0
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="photoseek-decode") as pool:
+            remaining = iter(tasks)
+            for task in remaining:
+                queue.append(pool.submit(self._decode, task))
+                if len(queue) >= window:
+                    break
+            while queue:
+                outcome = queue.popleft().result()
+                next_task = next(remaining, None)
+                if next_task is not None:
+                    queue.append(pool.submit(self._decode, next_task))
+                pending.append(outcome)
+                if outcome.photo is not None and not outcome.photo.content_unchanged:
+                    images_pending += 1
+                if images_pending >= self.batch_size or len(pending) >= 4 * self.batch_size:
+                    self._commit(pending, state)
+                    pending, images_pending = [], 0
+        self._commit(pending, state)
+
+    def _commit(self, outcomes: list[_Outcome], state: _RunState) -> None:
+        """Embed what needs it, then write the whole batch in one transaction."""
+        if not outcomes:
+            return
+        plans = [self._plan(outcome, state) for outcome in outcomes]
+        to_embed = [p for p in plans if p.embed]
+        encoding = self.embedder.encode_images([p.photo.image for p in to_embed]) if to_embed else None
+        if encoding is not None:
+            for i, plan in enumerate(to_embed):
+                plan.joint = encoding.joint[i]
+                plan.visual = encoding.visual[i] if encoding.visual is not None and self.embedder.visual_dim else None
+                plan.labels = encoding.labels[i] if encoding.labels is not None else None
+        now = utc_now()
+        with self.catalog.transaction() as conn:
+            for plan in plans:
+                self._write(conn, plan, state, now)
+            if to_embed:
+                self.catalog.bump_vectors_generation()
+        for plan in plans:  # counted once committed: a failed transaction reports nothing
+            if plan.kind:
+                setattr(state.report, plan.kind, getattr(state.report, plan.kind) + 1)
+        self.progress.advance(len(outcomes))
+
+    def _plan(self, outcome: _Outcome, state: _RunState) -> "_Plan":
+        task, photo = outcome.task, outcome.photo
+        if outcome.failure is not None:
+            state.failed_paths.add(task.file.path)
+            if task.known is not None and outcome.failure != DISAPPEARED:
+                state.kept_ids.add(task.known.id)  # still on disk, unreadable now: keep what we had
+            return _Plan(outcome, kind=None)
+        if photo is None:
+            return _Plan(outcome, kind=None)  # not an image (and not named like one): not a photo
+        if task.known is not None:
+            plan = _Plan(outcome, kind="updated", photo_id=task.known.id)
+            if photo.content_hash != task.known.content_hash:
+                plan.content_changed = True
+                state.replaced_hashes.add(task.known.content_hash)
+        else:
+            source = self._move_sources.get(photo.content_hash)
+            if source is not None and source.id not in state.claimed_move_ids:
+                state.claimed_move_ids.add(source.id)
+                plan = _Plan(outcome, kind="moved", photo_id=source.id)
+            else:
+                plan = _Plan(outcome, kind="added")
+        if photo.content_unchanged and plan.kind == "added":
+            # decoding was skipped for the content of a moved photo, but another copy of it claimed
+            # that photo first: this one is new and needs its pixels after all
+            self._redecode(plan, state)
+        plan.embed = plan.photo is not None and not plan.photo.content_unchanged
+        return plan
+
+    def _redecode(self, plan: "_Plan", state: _RunState) -> None:
+        outcome = self._decode(_Task(plan.outcome.task.file, None), reuse=())
+        plan.outcome.photo, plan.outcome.failure = outcome.photo, outcome.failure
+        if outcome.failure is not None or outcome.photo is None:
+            plan.kind = None
+            if outcome.failure is not None:
+                state.failed_paths.add(plan.outcome.task.file.path)
+
+    def _write(self, conn: sqlite3.Connection, plan: "_Plan", state: _RunState, now: str) -> None:
+        outcome = plan.outcome
+        path = outcome.task.file.path
+        if outcome.failure is not None:
+            file = outcome.task.file
+            conn.execute(
+                """INSERT INTO failures(path, display_path, reason, size, mtime_ns, failed_at)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(path) DO UPDATE SET reason=excluded.reason, size=excluded.size,
+                       mtime_ns=excluded.mtime_ns, failed_at=excluded.failed_at""",
+                (path, display_path(path), outcome.failure, _known_or_none(file.size),
+                 _known_or_none(file.mtime_ns), now),
+            )
+            return
+        if plan.kind is None:
+            return
+        photo = outcome.photo
+        conn.execute("DELETE FROM failures WHERE path=?", (path,))
+        if plan.kind == "added":
+            cursor = conn.execute(
+                """INSERT INTO photos(path, display_path, size, mtime_ns, content_hash, format, width, height,
+                       taken_at, gps_lat, gps_lon, camera_make, camera_model, orientation, brightness,
+                       indexed_at, seen_run)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (path, display_path(path), photo.size, photo.mtime_ns, photo.content_hash, *_metadata(photo),
+                 now, state.run_id),
+            )  # fmt: skip
+            plan.photo_id = cursor.lastrowid
+        elif photo.content_unchanged:
+            # same bytes (touched, or moved here): the stored metadata and vectors still hold
+            conn.execute(
+                "UPDATE photos SET path=?, display_path=?, size=?, mtime_ns=?, seen_run=? WHERE id=?",
+                (path, display_path(path), photo.size, photo.mtime_ns, state.run_id, plan.photo_id),
+            )
+        else:
+            conn.execute(
+                """UPDATE photos SET path=?, display_path=?, size=?, mtime_ns=?, content_hash=?, format=?,
+                       width=?, height=?, taken_at=?, gps_lat=?, gps_lon=?, camera_make=?, camera_model=?,
+                       orientation=?, brightness=?, indexed_at=?, seen_run=? WHERE id=?""",
+                (path, display_path(path), photo.size, photo.mtime_ns, photo.content_hash, *_metadata(photo),
+                 now, state.run_id, plan.photo_id),
+            )  # fmt: skip
+            if plan.content_changed:
+                # new content: stage-2 annotators (OCR, faces, captions...) must look at it again
+                conn.execute("DELETE FROM annotations_done WHERE photo_id=?", (plan.photo_id,))
+        state.kept_ids.add(plan.photo_id)
+        if plan.embed:
+            conn.execute(
+                "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'joint', ?, ?)",
+                (plan.photo_id, self.embedder.id, _blob(plan.joint)),
+            )
+            if plan.visual is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'visual', ?, ?)",
+                    (plan.photo_id, self.embedder.visual_id, _blob(plan.visual)),
+                )
+            state.changed_ids.add(plan.photo_id)
+            if self.label_sink is not None and plan.labels is not None:
+                self.label_sink(conn, plan.photo_id, plan.labels)
+        if plan.kind in ("added", "moved") or plan.embed:
+            self.catalog.refresh_fulltext(plan.photo_id)  # file name (moved) or tags (label sink) changed
+
+    # -- after: sweep and bookkeeping ------------------------------------------------------------------------
+
+    def _sweep(self, found, known_by_path, state: _RunState) -> list[int]:
+        """Delete photos under the scanned folders that were not seen, and stale failures."""
+        gone = [
+            k for k in known_by_path.values() if k.id not in state.kept_ids and found.in_scope(k.path)
+        ]
+        gone_ids = [k.id for k in gone]
+        stale_failures = [
+            bytes(r[0])
+            for r in self.catalog.conn.execute("SELECT path FROM failures")
+            if bytes(r[0]) not in state.failed_paths and found.in_scope(bytes(r[0]))
+        ]
+        with self.catalog.transaction() as conn:
+            for start in range(0, len(gone_ids), _SQL_CHUNK):
+                chunk = gone_ids[start : start + _SQL_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM photos WHERE id IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM photo_text WHERE rowid IN ({marks})", chunk)  # FTS has no cascade
+            conn.executemany("DELETE FROM failures WHERE path=?", ((p,) for p in stale_failures))
+            # vectors of a previous model are never searched again; out-of-scope photos whose file
+            # is gone could not be re-embedded and keep only their other data
+            stale_vectors = conn.execute(
+                "DELETE FROM embeddings WHERE (space='joint' AND model_id!=?) OR (space='visual' AND model_id!=?)",
+                (self.embedder.id, self.embedder.visual_id if self.embedder.visual_dim else ""),
+            ).rowcount
+            if gone_ids or stale_vectors:
+                self.catalog.bump_vectors_generation()
+        state.report.removed = len(gone_ids)
+        self._drop_orphan_thumbnails({k.content_hash for k in gone} | state.replaced_hashes)
+        return gone_ids
+
+    def _drop_orphan_thumbnails(self, hashes: set[str]) -> None:
+        for content_hash in hashes:
+            if self.catalog.conn.execute("SELECT 1 FROM photos WHERE content_hash=? LIMIT 1", (content_hash,)).fetchone():
+                continue
+            try:
+                os.unlink(thumbnail_path(self.library_dir, content_hash))
+            except OSError:
+                pass
+
+    def _finish_run(self, state: _RunState) -> None:
+        with self.catalog.transaction():
+            self.catalog.set_meta("last_index_at", utc_now())
+            self.catalog.set_meta("last_run_report", _report_text(state.report))
+
+
+@dataclass
+class _Plan:
+    outcome: _Outcome
+    kind: str | None  # IndexReport field to count: 'added' | 'updated' | 'moved'; None: nothing to write
+    photo_id: int | None = None
+    embed: bool = False
+    content_changed: bool = False
+    joint: object = None
+    visual: object = None
+    labels: list | None = None
+
+    @property
+    def photo(self) -> DecodedPhoto:
+        return self.outcome.photo
+
+
+def _metadata(photo: DecodedPhoto) -> tuple:
+    return (
+        photo.format, photo.width, photo.height, photo.taken_at, photo.gps_lat, photo.gps_lon,
+        photo.camera_make, photo.camera_model, photo.orientation, photo.brightness,
+    )  # fmt: skip
+
+
+def _unknown(value: int | None) -> int:
+    return -1 if value is None else value
+
+
+def _known_or_none(value: int) -> int | None:
+    return None if value < 0 else value
+
+
+def _blob(vector) -> bytes:
+    import numpy as np
+
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+def _report_text(report: IndexReport) -> str:
+    import json
+
+    return json.dumps(report.to_dict(), sort_keys=True)

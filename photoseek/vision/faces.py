@@ -1,0 +1,130 @@
+"""People count from face detection with OpenCV's Haar cascades (shipped inside opencv-python).
+
+Frontal faces with `haarcascade_frontalface_default.xml`, confirmed faces in profile with
+`haarcascade_profileface.xml` (run on the image and its mirror, the cascade only knows one side).
+Parameters lean towards few false positives: minNeighbors 5 (profiles: 6), a face must be at least
+~4% of the image's short side, and overlapping detections are merged. One face gives the tag
+"person", two or more "people" (source 'faces'); photos.faces holds the count.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+FACES_SOURCE = "faces"
+FACES_ANNOTATOR_ID = "haar-frontal+profile-v1"
+
+DETECT_LONG_SIDE = 640  # detection size: Haar cost grows with pixels; faces under ~20 px are unreliable anyway
+MIN_FACE_FRACTION = 0.04  # of the short side
+MIN_FACE_PIXELS = 20
+SCALE_FACTOR = 1.1
+MIN_NEIGHBORS = 5
+PROFILE_MIN_NEIGHBORS = 6
+
+
+@dataclass(frozen=True)
+class Face:
+    x: int
+    y: int
+    width: int
+    height: int
+    kind: str  # 'frontal' | 'profile'
+
+
+_cascades: dict[str, object] = {}
+_cascade_lock = threading.Lock()
+
+
+def _cascade(name: str):
+    """A loaded CascadeClassifier; one per thread (OpenCV's object is not documented thread-safe)."""
+    import cv2
+
+    key = f"{name}:{threading.get_ident()}"
+    with _cascade_lock:
+        cascade = _cascades.get(key)
+        if cascade is None:
+            cascade = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+            if cascade.empty():
+                from photoseek.errors import ModelUnavailableError
+
+                raise ModelUnavailableError(
+                    f"OpenCV's face model {name} is missing from {cv2.data.haarcascades}; reinstall opencv-python"
+                )
+            _cascades[key] = cascade
+    return cascade
+
+
+def _grey(image: "Image.Image") -> tuple["np.ndarray", float]:
+    """Grey, equalised pixels at detection size, and the scale back to the given image."""
+    import cv2
+    import numpy as np
+
+    width, height = image.size
+    scale = min(1.0, DETECT_LONG_SIDE / max(width, height))
+    if scale < 1.0:
+        image = image.resize((max(1, round(width * scale)), max(1, round(height * scale))))
+    grey = np.asarray(image.convert("L"))
+    return cv2.equalizeHist(grey), scale
+
+
+def detect_faces(image: "Image.Image", *, profiles: bool = True) -> list[Face]:
+    """Faces in an RGB image, in its own pixel coordinates."""
+    import cv2
+
+    grey, scale = _grey(image)
+    height, width = grey.shape
+    min_side = max(MIN_FACE_PIXELS, int(MIN_FACE_FRACTION * min(width, height)))
+    if min(width, height) < min_side:
+        return []  # too small to hold a face we could find
+    found: list[tuple[int, int, int, int, str]] = []
+    frontal = _cascade("haarcascade_frontalface_default.xml").detectMultiScale(
+        grey, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS, minSize=(min_side, min_side)
+    )
+    found += [(int(x), int(y), int(w), int(h), "frontal") for x, y, w, h in frontal]
+    if profiles:
+        profile = _cascade("haarcascade_profileface.xml")
+        kwargs = dict(scaleFactor=SCALE_FACTOR, minNeighbors=PROFILE_MIN_NEIGHBORS, minSize=(min_side, min_side))
+        found += [(int(x), int(y), int(w), int(h), "profile") for x, y, w, h in profile.detectMultiScale(grey, **kwargs)]
+        mirrored = cv2.flip(grey, 1)
+        found += [
+            (int(width - x - w), int(y), int(w), int(h), "profile")
+            for x, y, w, h in profile.detectMultiScale(mirrored, **kwargs)
+        ]
+    merged = _merge_overlapping(found)
+    return [
+        Face(round(x / scale), round(y / scale), round(w / scale), round(h / scale), kind)
+        for x, y, w, h, kind in merged
+    ]
+
+
+def _overlap(a, b) -> float:
+    """Intersection over the smaller box: a profile hit inside a frontal one is the same face."""
+    ax, ay, aw, ah = a[:4]
+    bx, by, bw, bh = b[:4]
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    smaller = min(aw * ah, bw * bh)
+    return (ix * iy) / smaller if smaller else 0.0
+
+
+def _merge_overlapping(boxes: list[tuple[int, int, int, int, str]], threshold: float = 0.4):
+    """Keep frontal detections first, then larger ones; drop boxes overlapping a kept one."""
+    ordered = sorted(boxes, key=lambda b: (b[4] != "frontal", -(b[2] * b[3])))
+    kept: list[tuple[int, int, int, int, str]] = []
+    for box in ordered:
+        if all(_overlap(box, other) < threshold for other in kept):
+            kept.append(box)
+    return kept
+
+
+def people_tags(count: int) -> list[tuple[str, float]]:
+    """(tag, confidence) for a face count: "person" for one, "people" for two or more."""
+    if count <= 0:
+        return []
+    return [("person", 1.0)] if count == 1 else [("people", 1.0)]

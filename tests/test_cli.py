@@ -1,0 +1,113 @@
+"""The CLI as a user and a script use it: subprocesses, real models, the photos scikit-image ships."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+
+def run_cli(*args: str, library: Path | None = None, check: bool = True, env_extra=None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "photoseek"]
+    if library is not None:
+        cmd += ["--library", str(library)]
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), **(env_extra or {}))
+    proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"photoseek {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    from photoseek.demo import demo_photos_dir
+
+    folder = demo_photos_dir(tmp_path_factory.mktemp("demo"))
+    (folder / "notes.jpg").write_text("this is not a photo")  # a text file named .jpg
+    (folder / "empty.png").write_bytes(b"")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def indexed(photos, tmp_path_factory) -> tuple[Path, dict]:
+    library = tmp_path_factory.mktemp("lib")
+    proc = run_cli("index", str(photos), "--json", "--no-annotate", library=library)
+    return library, json.loads(proc.stdout)
+
+
+def test_index_json_reports_counts(indexed, photos):
+    _, report = indexed
+    assert set(report) == {"added", "updated", "moved", "removed", "unchanged", "failed", "seconds"}
+    n_images = len([p for p in photos.iterdir() if p.name not in ("notes.jpg", "empty.png")])
+    assert report["added"] == n_images
+    assert report["failed"] == 2
+
+
+def test_second_index_is_all_unchanged(indexed, photos):
+    library, first = indexed
+    proc = run_cli("index", str(photos), "--json", "--no-annotate", library=library)
+    again = json.loads(proc.stdout)
+    assert again["added"] == 0 and again["updated"] == 0
+    assert again["unchanged"] == first["added"]
+
+
+def test_text_search_finds_the_cat(indexed):
+    library, _ = indexed
+    proc = run_cli("search", "a cat", "-k", "3", "--json", library=library)
+    data = json.loads(proc.stdout)
+    assert data["query"] == "a cat"
+    assert [set(r) >= {"id", "path", "score"} for r in data["results"]] == [True] * len(data["results"])
+    assert Path(data["results"][0]["path"]).name == "chelsea.png"
+
+
+def test_search_like_returns_other_photos(indexed, photos):
+    library, _ = indexed
+    proc = run_cli("search", "--like", str(photos / "coffee.png"), "-k", "3", "--json", library=library)
+    names = [Path(r["path"]).name for r in json.loads(proc.stdout)["results"]]
+    assert "coffee.png" not in names and len(names) == 3
+
+
+def test_show_and_errors(indexed, photos):
+    library, _ = indexed
+    info = json.loads(run_cli("show", str(photos / "chelsea.png"), "--json", library=library).stdout)
+    assert info["width"] == 451 and info["height"] == 300
+    assert info["path"].endswith("chelsea.png")
+    errors = json.loads(run_cli("errors", "--json", library=library).stdout)
+    reasons = {Path(e["path"]).name: e["reason"] for e in errors}
+    assert set(reasons) == {"notes.jpg", "empty.png"}
+    assert "empty" in reasons["empty.png"].lower()
+    assert "not an image" in reasons["notes.jpg"].lower()
+
+
+def test_human_output_is_a_table(indexed):
+    library, _ = indexed
+    out = run_cli("search", "coffee", "-k", "2", library=library).stdout
+    assert "coffee.png" in out and "score" in out
+
+
+def test_clear_errors_for_bad_input(tmp_path):
+    proc = run_cli("search", "a cat", library=tmp_path / "nowhere", check=False)
+    assert proc.returncode == 1
+    assert "Index some photos first" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("index", str(tmp_path / "missing-folder"), library=tmp_path / "lib", check=False)
+    assert proc.returncode == 1 and "No such file or folder" in proc.stderr
+    proc = run_cli("show", "999999", library=tmp_path / "lib", check=False)
+    assert proc.returncode == 1 and "No photo" in proc.stderr
+
+
+def test_cli_start_up_imports_nothing_heavy():
+    code = (
+        "import sys, photoseek.cli, photoseek.library, photoseek.vision, photoseek.index.search;"
+        "heavy = [m for m in ('torch', 'onnxruntime', 'faiss', 'cv2', 'transformers', 'llama_cpp', 'numpy') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""

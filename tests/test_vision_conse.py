@@ -1,0 +1,116 @@
+"""The default "conse" embedder: joint vectors from classifier probabilities × label text embeddings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photoseek.vision import conse
+from photoseek.vision.conse import ConSEEmbedder, conse_joint
+from photoseek.vision.imagenet import imagenet_classes
+from photoseek.vision.model_cache import cache_path, read_stamp
+
+skimage_data = pytest.importorskip("skimage.data", reason="scikit-image ships the sample photos")
+
+
+@pytest.fixture(scope="module")
+def embedder() -> ConSEEmbedder:
+    return ConSEEmbedder()
+
+
+@pytest.fixture(scope="module")
+def photos() -> list[Image.Image]:
+    return [Image.fromarray(skimage_data.chelsea()), Image.fromarray(skimage_data.coffee())]
+
+
+def test_encoding_shapes_and_normalisation(embedder, photos):
+    encoding = embedder.encode_images(photos)
+    assert encoding.joint.shape == (2, embedder.dim) == (2, 384)
+    assert encoding.visual.shape == (2, embedder.visual_dim) == (2, 1280)
+    for vectors in (encoding.joint, encoding.visual):
+        assert vectors.dtype == np.float32
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert len(encoding.labels) == 2
+    for labels in encoding.labels:
+        assert len(labels) == embedder.tag_labels
+        probabilities = [p for _, p in labels]
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert 0 < sum(probabilities) <= 1 + 1e-5
+        assert all(0 <= i < 1000 for i, _ in labels)
+    assert np.allclose(embedder.embed_images(photos), encoding.joint, atol=1e-5)
+
+
+def test_photos_are_closest_to_matching_text(embedder, photos):
+    cat_photo, coffee_photo = embedder.encode_images(photos).joint
+    cat, car, coffee, dog = embedder.embed_texts(
+        ["a photo of a cat", "a photo of a car", "a cup of coffee", "a photo of a dog"]
+    )
+    assert cat_photo @ cat > cat_photo @ car
+    assert coffee_photo @ coffee > coffee_photo @ dog
+    assert cat_photo @ cat > coffee_photo @ cat
+
+
+def test_id_names_every_setting():
+    default = ConSEEmbedder()
+    assert default.id == (
+        f"conse:effnet-lite0+minilm-l6-v2:top{conse.DEFAULT_TOP_K}:t{conse.DEFAULT_TEMPERATURE:g}:"
+        f"{conse.DEFAULT_PROMPTS}"
+    )
+    variants = {
+        ConSEEmbedder(top_k=5).id,
+        ConSEEmbedder(temperature=1.0).id,
+        ConSEEmbedder(prompts="photo-of-name").id,
+        default.id,
+    }
+    assert len(variants) == 4
+    assert ConSEEmbedder.from_spec("k=5,t=1,prompts=photo-of-name").id == ConSEEmbedder(
+        top_k=5, temperature=1.0, prompts="photo-of-name"
+    ).id
+    with pytest.raises(conse.ModelUnavailableError, match="bad ConSE option"):
+        ConSEEmbedder.from_spec("k=many")
+    with pytest.raises(conse.ModelUnavailableError, match="unknown ConSE prompt preset"):
+        ConSEEmbedder(prompts="no-such-preset")
+
+
+def test_label_vectors_are_cached_on_disk(embedder, monkeypatch):
+    vectors = embedder.label_vectors()
+    assert vectors.shape == (1000, 384)
+    path = cache_path(f"conse-labels.{embedder.text_encoder.id}.{embedder.prompts.name}.npy")
+    assert path.exists()
+    assert read_stamp(path)["text_encoder"] == embedder.text_encoder.id
+
+    def must_not_recompute(*args, **kwargs):
+        raise AssertionError("label vectors were recomputed although they are cached")
+
+    monkeypatch.setattr(conse, "compute_label_vectors", must_not_recompute)
+    assert np.array_equal(ConSEEmbedder().label_vectors(), vectors)
+
+
+def test_text_queries_do_not_load_the_classifier():
+    fresh = ConSEEmbedder()
+    vectors = fresh.embed_texts(["a dog on a beach"])
+    assert vectors.shape == (1, 384)
+    assert not fresh.classifier.loaded
+
+
+def test_conse_mix_follows_the_formula():
+    rng = np.random.default_rng(0)
+    label_vectors = rng.normal(size=(6, 4)).astype(np.float32)
+    logits = np.array([[5.0, 4.0, 0.0, -1.0, -2.0, -3.0]], dtype=np.float32)
+    top1 = conse_joint(logits, label_vectors, top_k=1, temperature=1.0)
+    assert np.allclose(top1[0], label_vectors[0] / np.linalg.norm(label_vectors[0]), atol=1e-6)
+    p = np.exp(logits[0] / 2.0) / np.exp(logits[0] / 2.0).sum()
+    expected = p[0] * label_vectors[0] + p[1] * label_vectors[1]
+    top2 = conse_joint(logits, label_vectors, top_k=2, temperature=2.0)
+    assert np.allclose(top2[0], expected / np.linalg.norm(expected), atol=1e-5)
+
+
+def test_label_prompt_texts():
+    tabby = imagenet_classes()[281]
+    presets = conse.PROMPT_PRESETS
+    assert presets["photo-of-name"].texts_for(tabby) == ["a photo of a tabby cat"]
+    synonyms = presets["photo-of-synonyms"].texts_for(tabby)[0]
+    assert "tabby" in synonyms and "Felis catus" not in synonyms  # scientific names are left out
+    named, described = presets["photo-of-name+description"].texts_for(tabby)
+    assert named == "a photo of a tabby cat." and described.startswith(named) and len(described) > len(named) + 20

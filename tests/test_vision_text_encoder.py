@@ -1,0 +1,77 @@
+"""MiniLM text embeddings via ONNX: parity with sentence-transformers, and a torch-free runtime."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photoseek.vision.text_encoder import EMBEDDING_DIM, MiniLMTextEncoder, model_dir
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+TEXTS = [
+    "a cat",
+    "A woman stands in the dining area at the table.",
+    "beach photos with dogs from 2019",
+    "猫的照片",
+    "",
+    "like this but at night " * 60,  # longer than 256 tokens: truncated exactly like sentence-transformers
+]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> MiniLMTextEncoder:
+    return MiniLMTextEncoder(batch_size=4)  # smaller than TEXTS so batching and re-ordering are exercised
+
+
+def test_matches_sentence_transformers(encoder):
+    sentence_transformers = pytest.importorskip("sentence_transformers", reason="the reference implementation")
+    reference = sentence_transformers.SentenceTransformer(str(model_dir()), device="cpu")
+    expected = reference.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    ours = encoder.embed(TEXTS)
+    cosines = (ours * expected).sum(axis=1)
+    assert cosines.min() > 0.999, cosines
+
+
+def test_shapes_normalisation_and_order(encoder):
+    vectors = encoder.embed(TEXTS)
+    assert vectors.shape == (len(TEXTS), EMBEDDING_DIM) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    reversed_vectors = encoder.embed(TEXTS[::-1])
+    assert np.allclose(reversed_vectors[::-1], vectors, atol=1e-5)
+    assert encoder.embed([]).shape == (0, EMBEDDING_DIM)
+    with pytest.raises(TypeError):
+        encoder.embed("a single string")
+
+
+def test_similar_texts_are_closer(encoder):
+    cat, kitten, car = encoder.embed(["a photo of a cat", "a kitten sleeping", "a red sports car"])
+    assert cat @ kitten > cat @ car
+
+
+def test_runtime_does_not_import_torch(encoder, model_cache):
+    encoder.onnx_path()  # make sure the export exists, so the child only runs inference
+    code = (
+        "import json, sys, time\n"
+        "started = time.perf_counter()\n"
+        "from photoseek.vision.text_encoder import MiniLMTextEncoder\n"
+        "vector = MiniLMTextEncoder().embed(['a cat'])\n"
+        "print(json.dumps({'seconds': time.perf_counter() - started, 'shape': list(vector.shape),\n"
+        "  'heavy': [m for m in ('torch', 'transformers') if m in sys.modules]}))\n"
+    )
+    env = dict(os.environ, PHOTOSEEK_MODEL_CACHE=str(model_cache))
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["shape"] == [1, EMBEDDING_DIM]
+    assert report["heavy"] == []
+    # cold start is ~0.3 s here; a generous bound so a busy CI machine does not flake
+    assert report["seconds"] < 10, report
