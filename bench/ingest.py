@@ -47,17 +47,22 @@ def model_only_rate(embedder, paths: list[Path], batch_size: int = 32, rounds: i
     return best
 
 
-def pipeline_rate(embedder, photo_dir: Path, batch_size: int = 32) -> tuple[float, object]:
+def pipeline_rate(embedder, photo_dir: Path, batch_size: int = 32, rounds: int = 2) -> tuple[float, object]:
+    """Photos per second of a full first index into an empty library (best of rounds)."""
     from photoseek.index.catalog import Catalog
     from photoseek.index.indexer import Indexer
 
-    with tempfile.TemporaryDirectory(prefix="photoseek-bench-lib-") as library:
-        catalog = Catalog(library)
-        report = Indexer(catalog, embedder, library, batch_size=batch_size).run([photo_dir])
-        catalog.close()
-    if report.failed:
-        print(f"  warning: {report.failed} photos failed")
-    return report.added / report.seconds, report
+    best = None
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="photoseek-bench-lib-") as library:
+            catalog = Catalog(library)
+            report = Indexer(catalog, embedder, library, batch_size=batch_size).run([photo_dir])
+            catalog.close()
+        if report.failed:
+            print(f"  warning: {report.failed} photos failed")
+        if best is None or report.seconds < best.seconds:
+            best = report
+    return best.added / best.seconds, best
 
 
 def make_12mp(sources: list[Path], folder: Path) -> list[Path]:
@@ -95,7 +100,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--embedder", default="conse")
     parser.add_argument("--limit", type=int, default=None, help="COCO photos to use (default: all)")
-    parser.add_argument("--big", type=int, default=24, help="12 MP photos to make")
+    parser.add_argument("--big", type=int, default=64, help="12 MP photos to make")
     parser.add_argument("--reindex-count", type=int, default=10_000)
     parser.add_argument("--skip-12mp", action="store_true")
     parser.add_argument("--skip-reindex", action="store_true")
@@ -110,7 +115,8 @@ def main() -> int:
         print(f"SKIP: {COCO} not found; the ingest bench needs the COCO evaluation photos")
         return 0
     embedder = get_embedder(args.embedder)
-    print(f"embedder {embedder.id}; {os.cpu_count()} CPU cores, {cpu_threads()} inference threads")
+    print(f"embedder {embedder.id}; {os.cpu_count()} CPU cores, {cpu_threads()} inference threads; "
+          f"load average {os.getloadavg()[0]:.1f} (other processes share the cores: figures are best of 2)")
 
     with tempfile.TemporaryDirectory(prefix="photoseek-bench-") as scratch:
         scratch = Path(scratch)
@@ -125,7 +131,7 @@ def main() -> int:
             big_dir = scratch / "12mp"
             big_dir.mkdir()
             big = make_12mp(photos[: args.big], big_dir)
-            model_big = model_only_rate(embedder, big, rounds=1)
+            model_big = model_only_rate(embedder, big)
             rate, report = pipeline_rate(embedder, big_dir)
             print(f"12 MP ({len(big)} photos, 4000x3000 JPEG): pipeline {rate:6.1f} img/s   model-only {model_big:6.1f} img/s"
                   f"   efficiency {rate / model_big:4.2f}   [goal >= 10 img/s]   ({report.seconds:.1f} s)")

@@ -26,3 +26,13 @@ def shared_data(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"evaluation data {path} is not present on this machine")
     return path
+
+
+@pytest.fixture(scope="session")
+def agent_library_dir(tmp_path_factory, model_cache) -> Path:
+    """A small indexed library (COCO photos with EXIF dates + a prompt-injection notice) shared by the
+    agent and tool tests; see tests/agent_support.build_agent_library. Tests open it read-only in spirit:
+    a Library over it must not be changed by any agent turn."""
+    from tests.agent_support import build_agent_library
+
+    return build_agent_library(tmp_path_factory.mktemp("agent-library"), shared_data("coco-captions"))

@@ -24,11 +24,11 @@ FORMATS = [("JPEG", ".jpg"), ("PNG", ".png"), ("WEBP", ".webp"), ("GIF", ".gif")
 
 @pytest.mark.parametrize("fmt,ext", FORMATS)
 def test_common_formats_decode_to_rgb_with_size_and_hash(tmp_path, fmt, ext):
-    path = make_photo(tmp_path / f"photo{ext}", size=(120, 80), color=(20, 120, 220), fmt=fmt)
+    path = make_photo(tmp_path / f"photo{ext}", size=(192, 128), color=(20, 120, 220), fmt=fmt)
     photo = decode_photo(path, target_size=64, thumbs_root=tmp_path / "lib")
     assert photo is not None
     assert photo.format == fmt
-    assert (photo.width, photo.height) == (120, 80)
+    assert (photo.width, photo.height) == (192, 128)
     assert photo.image.mode == "RGB" and min(photo.image.size) == 64  # short side downscaled
     assert photo.image.size == (96, 64)  # aspect kept
     data = open(path, "rb").read()
@@ -273,3 +273,15 @@ def test_scan_and_decode_non_utf8_names(tmp_path):
 def test_scan_missing_root_is_a_clear_error(tmp_path):
     with pytest.raises(PhotoseekError, match="No such file or folder"):
         scan([tmp_path / "nope"])
+
+
+def test_avif_decodes_when_pillow_has_avif(tmp_path):
+    from PIL import features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow was built without AVIF support, so no AVIF test file can be made")
+    path = tmp_path / "photo.avif"
+    Image.new("RGB", (80, 60), (200, 20, 20)).save(path, "AVIF")
+    photo = decode_photo(path, target_size=32)
+    assert photo.format == "AVIF" and (photo.width, photo.height) == (80, 60)
+    assert photo.image.getpixel((10, 10))[0] > 150

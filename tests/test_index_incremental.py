@@ -19,7 +19,6 @@ from photoseek.index.decode import thumbnail_path
 from photoseek.index.indexer import Indexer
 from photoseek.index.vectors import ModelMismatchError, VectorStore
 from tests.index_support import (
-    COCO_DOG,
     COCO_PIZZA,
     COCO_ZEBRA,
     CountingEmbedder,
@@ -28,6 +27,7 @@ from tests.index_support import (
     colors,
     copy_photos,
     embedding_ids,
+    failures,
     make_photo,
     photo_ids,
 )
@@ -163,8 +163,12 @@ def test_embedder_change_reembeds_everything_and_vectors_never_mix(tmp_path, lib
     with pytest.raises(ModelMismatchError, match="indexed with the model"):
         store.check_model(conse.id)
     assert store.count("joint") == 6
-    cache_files = sorted(p.name for p in (library.library_dir / "vectors").iterdir())
-    assert len(cache_files) == 2  # one per space, for the new model only
+    from photoseek.index.vectors import _model_hash
+
+    cache_files = [p.name.split(".") for p in (library.library_dir / "vectors").iterdir()]
+    spaces = [space for space, *_ in cache_files]
+    assert sorted(spaces) == sorted(set(spaces))  # one file per space
+    assert {model for _, _, model, _ in cache_files} <= {_model_hash(other.id), _model_hash(other.visual_id)}
     # and the next run with the new model has nothing to do
     assert _index(library, other, photos).unchanged == 6
 
@@ -269,3 +273,47 @@ def test_unchanged_run_marks_seen_and_touches_no_vectors(tmp_path, library):
     assert runs == {int(library.get_meta("last_run_id"))}
     vectors = np.frombuffer(_vector(library, 1), np.float32)
     assert vectors.shape == (TinyEmbedder.dim,) and abs(np.linalg.norm(vectors) - 1) < 1e-5
+
+
+def test_photos_in_a_folder_that_became_unreadable_are_kept(tmp_path, library, monkeypatch):
+    photos = _tiny_library(tmp_path, 2)
+    make_photo(photos / "private" / "a.png", fmt="PNG")
+    make_photo(photos / "private" / "b.png", color=(0, 90, 200), fmt="PNG")
+    _index(library, TinyEmbedder(), photos)
+    assert library.photo_count() == 4
+    # Simulated: as root (these tests' user) a chmod-000 folder stays readable, so os.scandir is
+    # made to fail with EACCES for that one folder.
+    import photoseek.index.scan as scan_module
+
+    real_scandir = os.scandir
+
+    def refusing_scandir(path):
+        if os.path.basename(path) == b"private":
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(scan_module.os, "scandir", refusing_scandir)
+    report = _index(library, TinyEmbedder(), photos)
+    assert (report.removed, report.unchanged, report.failed) == (0, 2, 1)
+    assert library.photo_count() == 4  # nothing deleted: the folder may be back tomorrow
+    assert list(failures(library).values()) == ["cannot read folder: permission denied"]
+
+
+def test_progress_counts_every_file_once(tmp_path, library):
+    photos = _tiny_library(tmp_path, 7)
+    (photos / "broken.jpg").write_text("text")
+    events: list = []
+
+    class Recorder:
+        def start(self, label, total):
+            events.append(("start", label, total))
+
+        def advance(self, n=1):
+            events.append(("advance", n))
+
+        def finish(self):
+            events.append(("finish",))
+
+    Indexer(library, TinyEmbedder(), library.library_dir, Recorder(), batch_size=3).run([photos])
+    assert events[0] == ("start", "Indexing", 8) and events[-1] == ("finish",)
+    assert sum(e[1] for e in events if e[0] == "advance") == 8

@@ -204,3 +204,42 @@ def test_empty_library_searches_return_nothing(catalog):
     assert store.search("joint", np.ones(4, np.float32), 5)[0][0].size == 0
     store.check_model("anything")  # nothing indexed yet: no model to disagree with
     assert not os.path.exists(catalog.library_dir / "vectors")
+
+
+def test_search_during_an_index_run_catches_up_without_rebuilding(catalog, monkeypatch):
+    from photoseek.index.lock import IndexLock
+
+    vectors = clustered_vectors(400, 16)
+    fill(catalog, vectors[:300])
+    VectorStore(catalog).count("joint")  # the cache an index run starts from
+    with IndexLock(catalog.library_dir):  # an index run is under way (this process holds the lock)
+        fill(catalog, vectors[300:350], start_id=301)  # two committed batches
+        fill(catalog, vectors[350:], start_id=351)
+        builds = []
+        real_build = VectorStore._build
+        monkeypatch.setattr(VectorStore, "_build", lambda self, *a: builds.append(a) or real_build(self, *a))
+        store = VectorStore(catalog)
+        assert store.search("joint", vectors[377], 1)[0][0].tolist() == [378]
+        assert store.count("joint") == 400 and builds == []
+    # with no index running, a stale cache is never patched: the store rebuilds from the catalog
+    delete(catalog, [1, 2, 3])
+    assert VectorStore(catalog).count("joint") == 397 and len(builds) == 1
+
+
+def test_large_cache_is_memory_mapped_and_never_written_through(catalog):
+    vectors = clustered_vectors(3000, 16)
+    ids = fill(catalog, vectors[:2500])
+    VectorStore(catalog, approximate_threshold=1000).count("joint")  # writes the IVF cache
+    reader = VectorStore(catalog, approximate_threshold=1000)
+    loaded = reader._index("joint")
+    assert loaded.approximate and loaded.read_only  # mapped, not read
+    assert reader.search("joint", vectors[10], 1)[0][0].tolist() == [ids[10]]
+    np.testing.assert_allclose(reader.get("joint", [ids[10]]), vectors[[10]], rtol=1e-6)
+    # an index run adds photos: the catch-up must copy the mapped index before adding to it
+    # (faiss would abort the process on a write to mapped lists)
+    from photoseek.index.lock import IndexLock
+
+    with IndexLock(catalog.library_dir):
+        fill(catalog, vectors[2500:], start_id=2501)
+        assert reader.search("joint", vectors[2900], 1)[0][0].tolist() == [2901]
+        assert not reader._index("joint").read_only

@@ -103,6 +103,38 @@ def test_zero_shot_labels(tiny_clip, photos):
     assert embedder.zero_shot_labels(photos, [], top=3) == [[], []]
 
 
+def test_hf_siglip_loads_with_automodel_and_scores_with_sigmoid(tiny_clip, tmp_path, photos):
+    # a tiny random SigLIP; it borrows the tiny CLIP's tokenizer/processor files because SigLIP's own
+    # tokenizer needs a SentencePiece model that cannot be built offline here
+    folder = tmp_path / "tiny-siglip"
+    vocab_size = len(json.loads((tiny_clip / "tokenizer.json").read_text())["model"]["vocab"])
+    config = transformers.SiglipConfig(
+        text_config=dict(
+            vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+            num_attention_heads=2, max_position_embeddings=16, pad_token_id=1, bos_token_id=0, eos_token_id=1,
+        ),
+        vision_config=dict(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+            image_size=IMAGE_SIZE, patch_size=8,
+        ),
+    )  # fmt: skip
+    torch.manual_seed(0)
+    transformers.SiglipModel(config).save_pretrained(folder)
+    for name in ("processor_config.json", "tokenizer.json", "tokenizer_config.json"):
+        (folder / name).write_bytes((tiny_clip / name).read_bytes())
+
+    embedder = get_embedder(f"hf:{folder}")
+    assert embedder.backend.model_type == "siglip" and embedder.dim == 32
+    joint = embedder.encode_images(photos).joint
+    texts = embedder.embed_texts(["a cat", "a much longer sentence about a dog " * 5])
+    assert joint.shape == (2, 32) and texts.shape == (2, 32)
+    assert np.allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
+    labels = embedder.zero_shot_labels(photos, ["cat", "dog", "car"], top=3)
+    scale, bias = embedder.backend.logit_scale_and_bias()
+    probability = 1 / (1 + np.exp(-(scale * float(joint[0] @ embedder.embed_texts(["a photo of a cat."])[0]) + bias)))
+    assert dict(labels[0])["cat"] == pytest.approx(probability, rel=1e-4)  # independent sigmoid, not a softmax
+
+
 def test_missing_folder_is_a_clear_error(tmp_path):
     missing = tmp_path / "no-such-model"
     with pytest.raises(ModelUnavailableError, match=f"{missing}.*does not exist"):
@@ -113,11 +145,37 @@ def test_missing_folder_is_a_clear_error(tmp_path):
         HFClipBackend(str(empty))
 
 
-def test_repo_not_in_cache_is_never_downloaded(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+@pytest.fixture()
+def hub_cache(tmp_path, monkeypatch) -> Path:
+    """An empty Hugging Face cache for this test (huggingface_hub reads the location at import time)."""
+    import huggingface_hub.constants
+
+    cache = tmp_path / "hub-cache"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    return cache
+
+
+def test_repo_not_in_cache_is_never_downloaded(hub_cache):
     with pytest.raises(ModelUnavailableError, match="not in your Hugging Face cache.*never downloads"):
         HFClipBackend("someone/some-clip-model")
+
+
+def test_repo_id_resolves_to_the_cached_snapshot(hub_cache, tiny_clip, photos):
+    # the layout `huggingface-cli download` leaves behind: refs/main names the snapshot folder
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    repo = hub_cache / "models--someone--tiny-clip"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(revision)
+    snapshot = repo / "snapshots" / revision
+    snapshot.mkdir(parents=True)
+    for file in tiny_clip.iterdir():
+        (snapshot / file.name).write_bytes(file.read_bytes())
+    embedder = ClipEmbedder(HFClipBackend("someone/tiny-clip"))
+    assert embedder.id == "hf:someone/tiny-clip"
+    reference = get_embedder(f"hf:{tiny_clip}")
+    assert np.allclose(embedder.encode_images(photos).joint, reference.encode_images(photos).joint, atol=1e-5)
 
 
 def _open_clip_importable() -> tuple[bool, str]:

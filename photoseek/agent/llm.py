@@ -57,6 +57,8 @@ class ChatResponse:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     seconds: float = 0.0
+    #: prompt tokens actually computed (the rest came from a cached prefix), when the backend knows
+    evaluated_prompt_tokens: int | None = None
 
 
 class LLM(ABC):

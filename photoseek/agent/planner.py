@@ -130,7 +130,7 @@ _CHINESE_NUMBERS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, 
 _NOUN = r"(?:one|ones|photo|photos|picture|pictures|image|images|pic|pics|result|results|shot|shots)"
 _NUMS = r"#?\d{1,3}(?:\s*(?:,|，|、|and|&|or|和|与|跟)\s*#?\d{1,3})*"
 _FEEDBACK_MORE = re.compile(
-    rf"\b(?:more (?:like|of|similar to)|closer to|similar to)\s+(?:photos?\s+|results?\s+|numbers?\s+)?({_NUMS})"
+    rf"\b(?:more (?:like|of|similar to))\s+(?:photos?\s+|results?\s+|numbers?\s+)?({_NUMS})"
     rf"|(?:更像|多一些像|多点像|多来点像|再来点像)\s*({_NUMS})",
     re.IGNORECASE,
 )
@@ -143,7 +143,7 @@ _FEEDBACK_LESS = re.compile(
 _QUOTED = re.compile(r"""["“「『]([^"”」』]{1,200})["”」』]|(?<![\w])'([^']{1,200})'(?![\w])""")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _REFINEMENT_START = re.compile(
-    r"^\s*(?:only|just|but only|but just|now|and|also|from|in|at|during|taken|with|without|no|not|exclude|except|"
+    r"^\s*(?:only|just|but|now|and|also|from|in|at|during|taken|with|without|no|not|exclude|except|"
     r"those|these|them|the ones|ones|same|again|narrow|filter)\b|^\s*(?:只|仅|不要|没有|去掉|再|那些|这些|其中|换成)",
     re.IGNORECASE,
 )
@@ -161,13 +161,22 @@ _TIME_CUE = re.compile(
     re.IGNORECASE,
 )
 _WITH_PEOPLE = re.compile(r"\bwith (?:people|persons|someone|somebody|friends|family|a person)\b|有人", re.IGNORECASE)
-_NO_PEOPLE_ZH = re.compile(r"没有人|没人|无人|不要人|不带人")
+_NO_PEOPLE_ZH = re.compile(r"(?:没|不要|不带|无)有?人")
 _TEXT_CUE = re.compile(
     r"\b(?:text|texts|sign|signs|written|writing|words?|letters|says|saying|reads|label|poster|document|screenshot)\b|"
     r"字|写|招牌|标志",
     re.IGNORECASE,
 )
 _HAS_TEXT = re.compile(r"\bwith (?:visible |any )?(?:text|writing|words)\b|\bcontaining text\b|有字|带字|有文字")
+_NEW_TOPIC = re.compile(r"\b(?:instead|actually|new search|start over|forget (?:that|it))\b|换成|改成|重新", re.IGNORECASE)
+# What a request asks for when it only says "with text": a filter, not a text search for the word "text".
+_GENERIC_TEXT = {"text", "texts", "word", "words", "writing", "letters", "any text", "something", "some text"}
+# Words left over when a request only states filters ("pictures taken in 2021 with people").
+_STOP = set(
+    "from in on at with without during since before after of the a an my our your taken shot and or to for by "
+    "that them it this these those ones one only just some all any me show find photo photos picture pictures "
+    "pic pics image images".split()
+)
 _CAMERA = re.compile(
     r"\b(?:taken|shot|photographed)\s+(?:with|on|by|using)\s+(?:my|a|an|the|our)?\s*([A-Za-z][\w-]*)", re.IGNORECASE
 )
@@ -268,8 +277,17 @@ _FILTER_PHRASES = [
     re.compile(r"\bwith (?:people|persons|someone|somebody|a person)\b", re.IGNORECASE),
     re.compile(r"\b(?:taken|shot|photographed)?\s*(?:with|on|by|using)\s+(?:my|a|an|the|our)?\s*(?:iphone|android|"
                r"pixel|galaxy|canon|nikon|sony|fuji\w*|olympus|panasonic|leica|gopro|dji)\b[\w-]*", re.IGNORECASE),
-    re.compile(r"夜里|晚上|白天|没有人|没人|无人"),
+    re.compile(r"\bwith (?:visible |any )?(?:text|writing|words)(?: on (?:it|them))?\b|\bcontaining text\b", re.IGNORECASE),
+    re.compile(r"夜里|晚上|白天|(?:没|不要|不带|无)有?人|有字|带字|有文字"),
 ]
+
+
+def content_words(text: str, dates: DateRange | None) -> str:
+    """What is left of a request once filler, dates and filter phrases are gone ("" if only filters)."""
+    words = search_words(text, dates)
+    words = re.sub(r"只要|只看|仅|只|拍摄|拍的|拍|我们|我|给|看看|看|找|这些|那些|一些|张|的|了|在|要", " ", words)
+    kept = [w for w in re.findall(r"[^\W_]+", words) if w.lower() not in _STOP]
+    return " ".join(kept)
 
 
 def search_words(text: str, dates: DateRange | None = None) -> str:
@@ -293,7 +311,7 @@ class Planner:
     def __init__(self, llm: LLM | None, *, retries: int = 1):
         self.llm = llm
         self.retries = retries
-        self._system_prompt = render("planner_system")  # fixed: the KV cache keeps it warm between calls
+        self._system_prompt = render("system")  # shared by every agent call: llama.cpp keeps its KV prefix warm
 
     def plan(self, message: str, context: PlanContext | None = None) -> Plan:
         started = time.perf_counter()
@@ -458,11 +476,15 @@ class Planner:
         if previous is not None and tool in ("text_search", "filter_photos") and request.looks_like_refinement \
                 and not request.paths:
             tool = "refine"
+        if tool == "refine" and _NEW_TOPIC.search(request.text):
+            tool = "text_search" if query else "filter_photos"
         if tool == "refine":
             if previous is None:
                 tool = "text_search" if query or not filters else "filter_photos"
                 query = query or search_words(request.text, request.dates)
             else:
+                if not query and request.but_text and previous.tool in ("similar_to_photo", "composed_search"):
+                    query = self._english(request.but_text, request)  # "but at night" after "like #3"
                 return self._refine(previous, filters, query)
 
         if tool == "feedback":
@@ -473,6 +495,18 @@ class Planner:
             if not context.previous_results:
                 raise _PlanProblem("there are no previous results; plan a search instead")
             return self._feedback_call(more, less, context)
+
+        # Filters alone cannot carry a subject the request names ("city streets at night"): search for it.
+        if tool == "filter_photos":
+            leftover = content_words(request.text, request.dates)
+            if leftover:
+                tool, query = "text_search", query or self._english(leftover, request)
+        if tool == "text_in_photo" and not request.quoted and \
+                str(step.get("text") or "").strip().lower() in _GENERIC_TEXT:
+            tool = "filter_photos"
+            filters["has_text"] = True
+        if tool == "similar_to_photo" and request.but_text:
+            tool = "composed_search"
 
         # Photo paths typed in the request are used as typed (the model may garble them).
         if request.paths:
@@ -536,20 +570,20 @@ class Planner:
         return _validated(tool, args, problem=_PlanProblem)
 
     def _photo(self, photo: Any, request: ParsedRequest, context: PlanContext) -> int | str:
-        """A photo reference -> a photo id (result numbers) or a path, preferring what the user typed."""
+        """The photo a request refers to: a path it names, a result number it names, or the previous
+        search's reference photo ("but at night" after "like #3"). The model's own value is used only
+        when it is a path found in the request (a small model invents references)."""
         if request.paths:
             return request.paths[0]
         if request.references:
             return self._result_id(request.references[0], context)
+        previous = context.previous_call
+        if previous is not None and previous.tool in ("similar_to_photo", "composed_search"):
+            return previous.args["photo"]
         text = str(photo or "").strip()
-        match = re.fullmatch(r"#?\s*(\d{1,3})", text)
-        if match and context.previous_results:
-            return self._result_id(int(match.group(1)), context)
-        if not text:
-            raise _PlanProblem("this tool needs 'photo': a path or a result number like #3")
-        if match:
-            raise PlanError(f"There are no previous results, so there is no #{match.group(1)}; search first.")
-        return text
+        if text and not text.lstrip("#").strip().isdigit() and text in request.text:
+            return text
+        raise _PlanProblem("this tool needs 'photo': a photo path or a result number like #3 from the request")
 
     def _english(self, text: str, request: ParsedRequest) -> str:
         """Text in English: the model usually translates; if CJK text remains, ask for a translation."""
@@ -557,7 +591,7 @@ class Planner:
             return text
         try:
             reply = self.llm.chat(
-                [Message("system", render("translate_system")), Message("user", render("translate_user", text=text))],
+                [Message("system", self._system_prompt), Message("user", render("translate_user", text=text))],
                 schema={"type": "object", "properties": {"english": {"type": "string"}}, "required": ["english"]},
                 max_tokens=40,
             )
@@ -590,7 +624,12 @@ def _describe_previous(context: PlanContext) -> str:
 
 
 def _strip_dates(query: str, dates: DateRange | None) -> str:
-    return search_words(query, dates) if dates or re.search(r"(?:19|20)\d\d", query) else query
+    """The query without the date words (they became filters): "dog 2019" -> "dog"."""
+    if dates and dates.phrase:
+        query = re.sub(re.escape(dates.phrase), " ", query, flags=re.IGNORECASE)
+    query = re.sub(r"(?:\b(?:from|in|of|during|since|taken in)\s+)?(?<!\d)(?:19|20)\d\d(?!\d)", " ", query)
+    query = " ".join(query.split())
+    return re.sub(r"\s+\b(?:from|in|of|during|since|taken)$", "", query, flags=re.IGNORECASE)
 
 
 def _unique(items: list[Any]) -> list[Any]:

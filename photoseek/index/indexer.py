@@ -103,6 +103,10 @@ class Indexer:
         self.batch_size = max(1, batch_size)
         self.workers = workers or max(2, min(4, os.cpu_count() or 2))
         self.label_sink = label_sink
+        # per run: paths the scan found, and photos whose files went missing (candidates for moves)
+        self._seen_paths: set[bytes] = set()
+        self._move_sources: dict[str, list[_Known]] = {}
+        self._reusable_hashes: frozenset[str] = frozenset()
 
     # -- the run ------------------------------------------------------------------------------------
 
@@ -125,9 +129,11 @@ class Indexer:
             k for k in known_by_path.values()
             if k.id not in protected and k.path not in self._seen_paths and found.in_scope(k.path)
         ]  # fmt: skip
-        self._move_sources = {k.content_hash: k for k in missing}
+        self._move_sources = {}
+        for known in missing:
+            self._move_sources.setdefault(known.content_hash, []).append(known)
         # a new file with one of these hashes is a move whose vectors still hold: no decoding needed
-        self._reusable_hashes = frozenset(h for h, k in self._move_sources.items() if k.current)
+        self._reusable_hashes = frozenset(k.content_hash for k in missing if k.current)
         # photos outside the scanned folders that lost the vectors of the current model (the
         # embedder changed) are re-embedded too when their file is still there
         tasks += self._stale_outside_scope(found, known_by_path)
@@ -206,9 +212,9 @@ class Indexer:
         return tasks, unchanged
 
     def _protected_ids(self, found, known_by_path) -> set[int]:
-        """Photos under a folder or link the scan could not read: kept as they are (a permission
-        problem must not delete a photo and its annotations)."""
-        prefixes = [f.path for f in found.failures]
+        """Photos under a folder the scan could not read: kept as they are (a permission problem
+        must not delete a photo and its annotations)."""
+        prefixes = [f.path for f in found.failures if f.unreadable]
         if not prefixes:
             return set()
         return {
@@ -241,13 +247,13 @@ class Indexer:
     # -- the pipeline: decode in threads, embed + commit in batches ----------------------------------------
 
     def _decode(self, task: _Task, reuse=None) -> _Outcome:
-        """Runs in a worker thread."""
-        if reuse is not None:
-            pass
-        elif task.known is not None:
-            reuse = {task.known.content_hash} if task.known.current else ()
-        else:
-            reuse = self._reusable_hashes
+        """Runs in a worker thread. `reuse`: hashes for which decoding may be skipped (default: this
+        path's stored hash, or for a new path the hashes of photos that went missing)."""
+        if reuse is None:
+            if task.known is not None:
+                reuse = {task.known.content_hash} if task.known.current else ()
+            else:
+                reuse = self._reusable_hashes
         try:
             photo = decode_photo(
                 task.file.path,
@@ -272,7 +278,8 @@ class Indexer:
         window = self.batch_size * 2 + self.workers  # decode runs ahead while a batch embeds
         queue: deque[Future] = deque()
         images_pending = 0
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="photoseek-decode") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="photoseek-decode")
+        try:
             remaining = iter(tasks)
             for task in remaining:
                 queue.append(pool.submit(self._decode, task))
@@ -289,6 +296,9 @@ class Indexer:
                 if images_pending >= self.batch_size or len(pending) >= 4 * self.batch_size:
                     self._commit(pending, state)
                     pending, images_pending = [], 0
+        finally:
+            # on an error (or Ctrl-C) do not decode the files still queued before reporting it
+            pool.shutdown(wait=True, cancel_futures=True)
         self._commit(pending, state)
 
     def _commit(self, outcomes: list[_Outcome], state: _RunState) -> None:
@@ -329,8 +339,9 @@ class Indexer:
                 plan.content_changed = True
                 state.replaced_hashes.add(task.known.content_hash)
         else:
-            source = self._move_sources.get(photo.content_hash)
-            if source is not None and source.id not in state.claimed_move_ids:
+            sources = self._move_sources.get(photo.content_hash, [])
+            source = next((k for k in sources if k.id not in state.claimed_move_ids), None)
+            if source is not None:
                 state.claimed_move_ids.add(source.id)
                 plan = _Plan(outcome, kind="moved", photo_id=source.id)
             else:

@@ -98,3 +98,20 @@ class IndexLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def indexing_pid(library_dir: str | os.PathLike) -> int | None:
+    """The pid of the process indexing this library now, or None; reads the lock file without
+    locking it (a reader must never make an indexer that is starting fail)."""
+    try:
+        text = (Path(library_dir) / LOCK_FILE).read_text(encoding="ascii", errors="replace").strip()
+        pid = int(text)
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None  # killed mid-run: flock is gone with it, the pid stays in the file
+    except PermissionError:
+        pass  # alive, another user's
+    return pid

@@ -108,6 +108,7 @@ class ScanFailure:
     reason: str
     size: int | None = None
     mtime_ns: int | None = None
+    unreadable: bool = False  # could not be read (permissions, I/O): what it held may still exist
 
     @property
     def display_path(self) -> str:
@@ -160,9 +161,9 @@ class _Walker:
         self.visited_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[tuple[int, int]] = set()
 
-    def fail(self, path: bytes, reason: str, st: os.stat_result | None = None) -> None:
+    def fail(self, path: bytes, reason: str, st: os.stat_result | None = None, unreadable: bool = False) -> None:
         self.result.failures.append(
-            ScanFailure(path, reason, st.st_size if st else None, st.st_mtime_ns if st else None)
+            ScanFailure(path, reason, st.st_size if st else None, st.st_mtime_ns if st else None, unreadable)
         )
 
     def visit(self, path: bytes, *, is_root: bool = False) -> None:
@@ -176,9 +177,9 @@ class _Walker:
             if error.errno == errno.ELOOP:
                 self.fail(path, "symbolic link loop (the link points back to itself)")
             elif isinstance(error, PermissionError):
-                self.fail(path, "cannot read: permission denied")
+                self.fail(path, "cannot read: permission denied", unreadable=True)
             else:
-                self.fail(path, f"cannot read: {error.strerror or error}")
+                self.fail(path, f"cannot read: {error.strerror or error}", unreadable=True)
             return
         if stat.S_ISDIR(st.st_mode):
             self.walk_dir(path, st)
@@ -201,10 +202,10 @@ class _Walker:
             with os.scandir(path) as entries:
                 names = sorted(entry.name for entry in entries)
         except PermissionError:
-            self.fail(path, "cannot read folder: permission denied")
+            self.fail(path, "cannot read folder: permission denied", unreadable=True)
             return
         except OSError as error:
-            self.fail(path, f"cannot read folder: {error.strerror or error}")
+            self.fail(path, f"cannot read folder: {error.strerror or error}", unreadable=True)
             return
         for name in names:
             if name.startswith(b"."):

@@ -108,6 +108,8 @@ class SearchEngine:
             if attr.scores:
                 signals.append(attr)
         if not signals:
+            if allowed is not None:  # filters alone ("photos from 2019"): the photos that pass them
+                return self._results(self._newest_first(allowed, k), [], "", filters, [])
             raise PhotoseekError("Nothing to search for: give text, a reference photo or words in the photo.")
 
         exclude = set(reference_ids) | {int(i) for i in less_like}
@@ -115,6 +117,14 @@ class SearchEngine:
         top = fused[:k]
         query_text = " ".join(t for t in (text, but, text_in_photo) if t)
         return self._results(top, signals, query_text, filters, reference_ids)
+
+    def _newest_first(self, allowed: set[int], k: int) -> list[tuple[int, float]]:
+        """Filtered photos when nothing ranks them: newest first, undated last (score 1.0 each)."""
+        id_list = ",".join(str(int(i)) for i in allowed)
+        rows = self.library.catalog.conn.execute(
+            f"SELECT id FROM photos WHERE id IN ({id_list}) ORDER BY taken_at IS NULL, taken_at DESC, id LIMIT ?", (k,)
+        )
+        return [(row[0], 1.0) for row in rows]
 
     # -- signals ---------------------------------------------------------------------------------
     def _text_signals(self, text, pool, allowed, more_like, less_like) -> list[Signal]:

@@ -7,6 +7,9 @@ catalog's `vectors_generation` and the model id, and files are written to a temp
 renamed, so a reader either finds the file for the catalog's current state or rebuilds one from
 SQLite (a corrupt or stale file is never used). Readers that cannot write rebuild in memory.
 
+Spaces: 'joint' (image vectors in the text-image space), 'visual' (image-only features), 'caption'
+(caption texts embedded in the joint space by stage 2).
+
 Index kind by library size: below APPROXIMATE_THRESHOLD vectors an exact IndexFlatIP (inside an
 IndexIDMap2 so photo ids are the FAISS ids); above, an IVF-Flat index (nlist ≈ √n, nprobe tuned
 for recall@10 ≥ 0.95, see bench/search.py). IVF rather than HNSW because IVF can remove vectors,
@@ -20,10 +23,12 @@ another model.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
@@ -35,16 +40,23 @@ if TYPE_CHECKING:
 
     from photoseek.index.catalog import Catalog
 
-SPACES = ("joint", "visual")
-# meta keys naming the model whose vectors each space holds (written by the indexer)
-MODEL_META_KEY = {"joint": "embedder_id", "visual": "visual_id"}
-DIM_META_KEY = {"joint": "joint_dim", "visual": "visual_dim"}
+SPACES = ("joint", "visual", "caption")
+# meta keys naming the model whose vectors each space holds (written by the indexer). Caption
+# vectors are captions embedded with the embedder's text side (`embed_texts`), so they belong to
+# the joint model: whoever writes them stores space='caption', model_id=<embedder id> and bumps
+# catalog.vectors_generation in the same transaction.
+MODEL_META_KEY = {"joint": "embedder_id", "visual": "visual_id", "caption": "embedder_id"}
+DIM_META_KEY = {"joint": "joint_dim", "visual": "visual_dim", "caption": "joint_dim"}
 VECTORS_DIR = "vectors"
 
 APPROXIMATE_THRESHOLD = 50_000  # vectors; below this exact search is fast enough (< 10 ms)
-EXACT_SUBSET_LIMIT = 20_000  # an allowed_ids filter this small is scored exactly with numpy
+EXACT_SUBSET_LIMIT = 20_000  # an allowed_ids filter this small is scored exactly, brute force
 IVF_NPROBE = 32
+# A few queries are faster on one thread: OpenMP's barriers cost more than they save at this size,
+# and on a busy machine a descheduled worker thread turns 5 ms into 30 ms (bench/search.py).
+SINGLE_THREAD_QUERIES = 8
 _SQL_CHUNK = 900  # stay under SQLite's bound-parameter limit
+_IVF_FLAT_FOURCC = b"IwFl"  # how faiss files of an IndexIVFFlat begin
 
 
 class ModelMismatchError(PhotoseekError):
@@ -58,6 +70,9 @@ class _LoadedIndex:
     generation: int
     model_id: str
     dim: int
+    # memory-mapped from its cache file (generation `file_generation`): searchable, not changeable
+    read_only: bool = False
+    file_generation: int | None = None
 
     @property
     def approximate(self) -> bool:
@@ -137,7 +152,8 @@ class VectorStore:
         if len(allowed) == 0:
             return [empty for _ in queries]
         if len(allowed) <= EXACT_SUBSET_LIMIT:
-            return _exact_top_k(queries, loaded.index.reconstruct_batch(allowed), allowed, k)
+            with _threads_for(len(queries)):
+                return _exact_top_k(queries, loaded.index.reconstruct_batch(allowed), allowed, k)
         return self._search_index(loaded, queries, k, allowed)
 
     def get(self, space: str, photo_ids: Sequence[int]) -> "np.ndarray":
@@ -174,7 +190,8 @@ class VectorStore:
             params = faiss.SearchParametersIVF(sel=selector, nprobe=min(nlist, nprobe))
         else:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
-        scores, ids = loaded.index.search(queries, k, params=params)
+        with _threads_for(len(queries)):
+            scores, ids = loaded.index.search(queries, k, params=params)
         results = []
         for row_ids, row_scores in zip(ids, scores):
             keep = row_ids >= 0
@@ -193,12 +210,77 @@ class VectorStore:
         loaded = self._loaded.get(space)
         if loaded is not None and loaded.generation == generation and loaded.model_id == model_id:
             return loaded
-        loaded = self._read_cache(space, generation, model_id)
+        loaded = self._read_cache(space, generation, model_id, mmap=True)
         if loaded is None:
-            loaded = self._build(space, generation, model_id)
+            loaded = self._catch_up(space, generation, model_id)
+        if loaded is None:
+            with self._snapshot():  # the generation and the vectors read from one state
+                generation = self.catalog.vectors_generation
+                model_id = self.model_id(space)
+                loaded = self._build(space, generation, model_id)
             self._write_cache(space, loaded, quiet=True)
         self._loaded[space] = loaded
         return loaded
+
+    def _catch_up(self, space: str, generation: int, model_id: str) -> _LoadedIndex | None:
+        """While another process indexes, the generation moves on with every batch; rebuilding
+        the index for each search would cost seconds on a large library. An index run only adds
+        photos (new ids are larger) until its final sweep, after which it writes a fresh cache,
+        so an older index of the same model plus the rows with larger ids is what a search needs.
+        (Photos re-embedded mid-run keep their previous vector until the run's own cache.)"""
+        from photoseek.index.lock import indexing_pid
+
+        if indexing_pid(self.library_dir) is None:
+            return None
+        base = self._loaded.get(space)
+        if base is None or base.model_id != model_id:
+            base = self._newest_older_cache(space, generation, model_id)
+        if base is not None and base.read_only:  # vectors will be added: load it into memory
+            base = self._read_cache(space, base.file_generation, model_id)
+        if base is None:
+            return None
+        import numpy as np
+
+        last = int(base.ids[-1]) if len(base.ids) else 0
+        rows = self.catalog.conn.execute(
+            "SELECT photo_id, vector FROM embeddings WHERE photo_id > ? AND space=? AND model_id=? ORDER BY photo_id",
+            (last, space, model_id),
+        ).fetchall()
+        rows = [r for r in rows if len(r[1]) == 4 * base.dim]
+        if rows:
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), base.dim)
+            base.index.add_with_ids(np.ascontiguousarray(vectors), ids)
+            base.ids = np.concatenate([base.ids, ids])
+        base.generation = generation  # in memory only: not written, it is not exactly that state
+        return base
+
+    def _newest_older_cache(self, space: str, generation: int, model_id: str) -> _LoadedIndex | None:
+        suffix = f".{_model_hash(model_id)}.faiss"
+        pattern = re.compile(rf"{re.escape(space)}\.g(\d+){re.escape(suffix)}")
+        older = []
+        for path in (self.library_dir / VECTORS_DIR).glob(f"{space}.g*{suffix}"):
+            match = pattern.fullmatch(path.name)
+            if match and int(match.group(1)) < generation:
+                older.append(int(match.group(1)))
+        for candidate in sorted(older, reverse=True):
+            loaded = self._read_cache(space, candidate, model_id)
+            if loaded is not None:
+                return loaded
+        return None
+
+    @contextlib.contextmanager
+    def _snapshot(self):
+        """A read transaction (WAL: a consistent snapshot while an indexer commits batches)."""
+        conn = self.catalog.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
 
     def refresh(
         self,
@@ -302,17 +384,24 @@ class VectorStore:
     def _cache_file(self, space: str, generation: int, model_id: str) -> Path:
         return self.library_dir / VECTORS_DIR / f"{space}.g{generation}.{_model_hash(model_id)}.faiss"
 
-    def _read_cache(self, space: str, generation: int, model_id: str) -> _LoadedIndex | None:
+    def _read_cache(self, space: str, generation: int, model_id: str, *, mmap: bool = False) -> _LoadedIndex | None:
+        """The cache file for this state, or None (missing, truncated, corrupt: rebuild instead).
+
+        mmap: map an IVF index's lists instead of reading them (a search touches only the lists it
+        probes, so a cold search on a million photos does not read 1.5 GB first). Such an index is
+        read-only: faiss aborts the process on a write to mapped lists, so it is never changed."""
         import faiss
 
         path = self._cache_file(space, generation, model_id)
         try:
-            index = faiss.read_index(str(path))
-        except (RuntimeError, OSError):  # missing, truncated, corrupt: rebuild from the catalog
+            with open(path, "rb") as handle:
+                mappable = mmap and handle.read(4) == _IVF_FLAT_FOURCC
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP if mappable else 0)
+        except (RuntimeError, OSError):
             return None
         try:
             return _LoadedIndex(index=index, ids=_index_ids(index), generation=generation, model_id=model_id,
-                                dim=index.d)  # fmt: skip
+                                dim=index.d, read_only=mappable, file_generation=generation)  # fmt: skip
         except Exception:
             return None
 
@@ -407,16 +496,35 @@ def _index_ids(index) -> "np.ndarray":
 
 
 def _exact_top_k(queries, vectors, ids, k: int) -> "list[tuple]":
+    import faiss
     import numpy as np
 
-    scores = queries @ vectors.T
-    k = min(k, len(ids))
+    scores, positions = faiss.knn(queries, np.ascontiguousarray(vectors), min(k, len(ids)), metric=faiss.METRIC_INNER_PRODUCT)
     results = []
-    for row in scores:
-        top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
-        top = top[np.argsort(-row[top], kind="stable")]
-        results.append((ids[top].astype(np.int64), row[top].astype(np.float32)))
+    for row_positions, row_scores in zip(positions, scores):
+        keep = row_positions >= 0
+        results.append((ids[row_positions[keep]].astype(np.int64), row_scores[keep].astype(np.float32)))
     return results
+
+
+_omp_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _threads_for(queries: int):
+    """One OpenMP thread for a handful of queries, all of them for batches."""
+    if queries > SINGLE_THREAD_QUERIES:
+        yield
+        return
+    import faiss
+
+    with _omp_guard:  # the setting is process-wide: searches in other threads wait their turn
+        previous = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            yield
+        finally:
+            faiss.omp_set_num_threads(previous)
 
 
 def _normalise(vectors):

@@ -60,7 +60,7 @@ class _Backend:
 
 _backends: dict[str, _Backend] = {}
 _instances: dict[str, Embedder] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # a factory may itself call get_embedder (e.g. to wrap another model)
 _plugins_loaded = False
 
 

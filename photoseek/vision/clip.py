@@ -163,11 +163,12 @@ class HFClipBackend(ClipBackend):
             model_class, processor_class = transformers.AutoModel, transformers.AutoProcessor
         try:
             with quiet_transformers():
-                self._model = model_class.from_pretrained(str(self.folder), local_files_only=True, dtype=torch.float32)
+                self._model = model_class.from_pretrained(str(self.folder), local_files_only=True)
                 self._processor = processor_class.from_pretrained(str(self.folder), local_files_only=True)
         except (OSError, ValueError) as error:
             raise ModelUnavailableError(f"could not load {self.source} from {self.folder}: {error}") from None
-        self._model.eval()
+        # float32 whatever the checkpoint's dtype: half precision is slow or unsupported on many CPUs
+        self._model.float().eval()
         self._torch = torch
 
     def image_features(self, images):

@@ -207,6 +207,12 @@ class ConSEEmbedder(Embedder):
         # the text side needs no classifier: skip loading it so a search starts fast
         return self.text_encoder.embed(texts)
 
+    @property
+    def visual_id(self) -> str:
+        # the pooled features depend on the classifier only, not on k / temperature / prompts:
+        # changing those re-embeds the joint space but keeps the stored visual vectors valid
+        return f"{self.classifier.id}:pooled{self.visual_dim}"
+
 
 def conse_joint(logits: "np.ndarray", label_vectors: "np.ndarray", top_k: int, temperature: float) -> "np.ndarray":
     """ConSE: normalise( Σ over the top-k labels of softmax(logits / temperature) · label vector )."""

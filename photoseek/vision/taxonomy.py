@@ -32,6 +32,31 @@ def normalize_tag(tag: str) -> str:
     return " ".join(tag.strip().lower().split())
 
 
+_IRREGULAR_PLURALS = {"people": "person", "men": "man", "women": "woman", "children": "child", "mice": "mouse",
+                      "geese": "goose", "teeth": "tooth", "feet": "foot"}
+
+
+def singular_candidates(word: str) -> list[str]:
+    """Possible English singulars of one word, likeliest first ("boxes" -> ["box", "boxe"])."""
+    if word in _IRREGULAR_PLURALS:
+        return [_IRREGULAR_PLURALS[word]]
+    candidates = []
+    if len(word) > 4 and word.endswith("ies"):
+        candidates.append(word[:-3] + "y")
+    if len(word) > 4 and word.endswith("ves"):
+        candidates += [word[:-3] + "f", word[:-3] + "fe"]
+    if len(word) > 3 and word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        candidates.append(word[:-2])
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        candidates.append(word[:-1])
+    return candidates or [word]
+
+
+def singular(word: str) -> str:
+    """A rough English singular of one word ("puppies" -> "puppy", "boxes" -> "box", "dogs" -> "dog")."""
+    return singular_candidates(word)[0]
+
+
 def num_classes() -> int:
     return len(_data()["classes"])
 
@@ -89,4 +114,10 @@ def expand(tag: str) -> frozenset[str]:
     expands to itself.
     """
     tag = normalize_tag(tag)
-    return frozenset({tag} | _narrower_index().get(tag, frozenset()))
+    narrower = _narrower_index()
+    if tag not in narrower and " " not in tag:
+        # "dogs" -> "dog" when only the singular is a known term
+        for one in singular_candidates(tag):
+            if one in narrower:
+                return frozenset({tag, one} | narrower[one])
+    return frozenset({tag} | narrower.get(tag, frozenset()))

@@ -1,0 +1,277 @@
+"""Search latency and recall at 10k, 100k and 1M vectors, through photoseek's own VectorStore.
+
+Vectors are synthetic but shaped like the default embedder's (dim 384, L2-normalised): each is a
+ConSE-style mixture — a Dirichlet-weighted sum of 10 of 1,000 "label" vectors plus noise — using
+the real MiniLM label vectors from the model cache when they are there (random ones otherwise).
+Queries are MiniLM embeddings of COCO captions when available. For each size a catalog is filled
+(the embeddings table is the store's source of truth), then:
+  - exact (IndexFlatIP) and approximate (IVF-Flat) single-query latency p50/p95, k=10;
+  - recall@10 of approximate against exact, for a few nprobe values (the store uses IVF_NPROBE);
+  - the index the store picks by itself at that size (APPROXIMATE_THRESHOLD).
+Then a warm end-to-end text query (text embedding + search) at 100k, and a cold
+`photoseek --library L search "a dog"` subprocess.
+
+    .venv/bin/python bench/search.py                  # 10k, 100k, 1M
+    .venv/bin/python bench/search.py --sizes 10000 100000
+
+Goals: text query p50 <= 50 ms at 100k; search p50 <= 20 ms at 1M with recall@10 >= 0.95;
+cold `photoseek search` <= 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+import numpy as np  # noqa: E402
+
+DIM = 384
+CAPTIONS = REPO_ROOT.parent / "shared" / "data" / "coco-captions" / "captions.jsonl"
+
+
+def label_vectors(rng) -> tuple[np.ndarray, str]:
+    try:
+        from photoseek.vision import get_embedder
+
+        vectors = get_embedder("conse").label_vectors()
+        if vectors.shape[1] == DIM:
+            return vectors.astype(np.float32), "MiniLM label vectors"
+    except Exception as error:  # no model cache: still a meaningful latency test
+        print(f"(label vectors unavailable: {error}; using random ones)")
+    labels = rng.normal(size=(1000, DIM)).astype(np.float32)
+    return labels / np.linalg.norm(labels, axis=1, keepdims=True), "random label vectors"
+
+
+def conse_like(n: int, labels: np.ndarray, rng, chunk: int = 100_000) -> np.ndarray:
+    out = np.empty((n, DIM), np.float32)
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        picks = rng.integers(0, len(labels), (m, 10))
+        weights = rng.dirichlet(np.full(10, 0.3), size=m).astype(np.float32)
+        x = np.einsum("mk,mkd->md", weights, labels[picks]) + 0.02 * rng.normal(size=(m, DIM)).astype(np.float32)
+        out[start : start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def queries(n: int, labels: np.ndarray, rng) -> tuple[np.ndarray, list[str]]:
+    texts: list[str] = []
+    if CAPTIONS.exists():
+        rows = [json.loads(line) for line in CAPTIONS.open()]
+        texts = [row["captions"][0] for row in rows][:n]
+    try:
+        from photoseek.vision import get_embedder
+
+        if texts:
+            return get_embedder("conse").embed_texts(texts), texts
+    except Exception:
+        pass
+    return conse_like(n, labels, rng), []
+
+
+def model_id() -> str:
+    """The vectors are stamped with the default embedder's id, so `photoseek search` accepts the
+    library (they are shaped like its vectors; only the photos behind them are missing)."""
+    try:
+        from photoseek.vision import get_embedder
+
+        return get_embedder("conse").id
+    except Exception:
+        return "bench"
+
+
+def fill_catalog(library: Path, vectors: np.ndarray):
+    from photoseek.index.catalog import Catalog, utc_now
+
+    model = model_id()
+    catalog = Catalog(library)
+    now = utc_now()
+    conn = catalog.conn
+    conn.execute("PRAGMA synchronous=OFF")  # bench set-up only
+    step = 50_000
+    for start in range(0, len(vectors), step):
+        block = vectors[start : start + step]
+        ids = range(start + 1, start + 1 + len(block))
+        with catalog.transaction():
+            conn.executemany(
+                "INSERT INTO photos(id, path, display_path, size, mtime_ns, content_hash, indexed_at) "
+                "VALUES (?, ?, ?, 1, 1, ?, ?)",
+                ((i, b"/bench/%d.jpg" % i, f"/bench/{i}.jpg", f"h{i}", now) for i in ids),
+            )
+            conn.executemany(
+                "INSERT INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'joint', ?, ?)",
+                ((i, model, v.tobytes()) for i, v in zip(ids, block)),
+            )
+    with catalog.transaction():
+        catalog.set_meta("embedder_id", model)
+        catalog.set_meta("joint_dim", str(DIM))
+        catalog.bump_vectors_generation()
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return catalog
+
+
+def latencies(store, qs: np.ndarray, k: int = 10) -> tuple[float, float, list[np.ndarray]]:
+    store.search("joint", qs[0], k)  # loads / builds the index
+    times, results = [], []
+    for q in qs:
+        started = time.perf_counter()
+        ids, _ = store.search("joint", q, k)[0]
+        times.append(time.perf_counter() - started)
+        results.append(ids)
+    return float(np.percentile(times, 50) * 1000), float(np.percentile(times, 95) * 1000), results
+
+
+def recall(approximate: list[np.ndarray], exact: list[np.ndarray]) -> float:
+    return float(np.mean([len(set(a.tolist()) & set(e.tolist())) / max(1, len(e)) for a, e in zip(approximate, exact)]))
+
+
+def bench_size(n: int, labels, qs, rng, scratch: Path) -> dict:
+    from photoseek.index.vectors import APPROXIMATE_THRESHOLD, IVF_NPROBE, VectorStore
+
+    library = scratch / f"lib{n}"
+    started = time.perf_counter()
+    catalog = fill_catalog(library, conse_like(n, labels, rng))
+    filled = time.perf_counter() - started
+    exact_store = VectorStore(catalog, library, approximate_threshold=n + 1)
+    started = time.perf_counter()
+    exact_store.count("joint")
+    exact_build = time.perf_counter() - started
+    e50, e95, exact = latencies(exact_store, qs)
+    approx_store = VectorStore(catalog, library, approximate_threshold=1)
+    # each store writes its own cache file for the same generation: drop the exact one first
+    shutil.rmtree(library / "vectors", ignore_errors=True)
+    started = time.perf_counter()
+    approx_store.count("joint")
+    approx_build = time.perf_counter() - started
+    rows = {}
+    for nprobe in sorted({8, 16, IVF_NPROBE, 64}):
+        approx_store.nprobe = nprobe
+        a50, a95, approximate = latencies(approx_store, qs)
+        rows[nprobe] = (a50, a95, recall(approximate, exact))
+    picks = "approximate (IVF)" if n >= APPROXIMATE_THRESHOLD else "exact"
+    print(f"\n{n:>9,} vectors  (catalog filled in {filled:.0f} s; store picks {picks})")
+    print(f"  exact  IndexFlatIP          p50 {e50:6.2f} ms  p95 {e95:6.2f} ms              (built in {exact_build:.1f} s)")
+    nlist = __import__("faiss").extract_index_ivf(approx_store._index("joint").index).nlist
+    for nprobe, (a50, a95, r) in rows.items():
+        mark = "  <- store default" if nprobe == IVF_NPROBE else ""
+        print(f"  approx IVF{nlist},nprobe={nprobe:<3d} p50 {a50:6.2f} ms  p95 {a95:6.2f} ms  recall@10 {r:.3f}{mark}")
+    print(f"  (IVF built from the catalog in {approx_build:.1f} s)")
+    catalog.close()
+    chosen = rows[IVF_NPROBE] if n >= APPROXIMATE_THRESHOLD else (e50, e95, 1.0)
+    return {"n": n, "library": library, "p50": chosen[0], "recall": chosen[2]}
+
+
+def text_query_end_to_end(library: Path, texts: list[str]) -> None:
+    """Warm: embedder loaded, index loaded; time embed_texts + VectorStore.search per query."""
+    from photoseek.index.catalog import Catalog
+    from photoseek.index.vectors import VectorStore
+    from photoseek.vision import get_embedder
+
+    embedder = get_embedder("conse")
+    catalog = Catalog(library)
+    store = VectorStore(catalog, library)
+    store.search("joint", embedder.embed_texts(["warm up"])[0], 10)
+    times = []
+    for text in texts[:100]:
+        started = time.perf_counter()
+        store.search("joint", embedder.embed_texts([text])[0], 10)
+        times.append(time.perf_counter() - started)
+    count = store.count("joint")
+    catalog.close()
+    p50, p95 = np.percentile(times, 50) * 1000, np.percentile(times, 95) * 1000
+    print(f"  warm text query (MiniLM + search, {count:,} vectors): p50 {p50:.1f} ms  p95 {p95:.1f} ms"
+          f"   [goal p50 <= 50 ms]")
+
+
+COLD_STORE_SEARCH = """
+import sys, time
+started = time.perf_counter()
+from photoseek.index.catalog import Catalog
+from photoseek.index.vectors import VectorStore
+from photoseek.vision import get_embedder
+catalog = Catalog(sys.argv[1], readonly=True)
+embedder = get_embedder("conse")
+store = VectorStore(catalog)
+store.check_model(embedder.id)
+ids, scores = store.search("joint", embedder.embed_texts(["a dog"])[0], 10)[0]
+print(len(ids), round(time.perf_counter() - started, 3))
+"""
+
+
+def cold_store_search(library: Path) -> None:
+    """A fresh process: imports, MiniLM load, FAISS cache load, one query (the CLI's core path)."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", COLD_STORE_SEARCH, str(library)], capture_output=True, text=True,
+                          cwd=REPO_ROOT)  # fmt: skip
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        print(f"  cold library-level search failed: {done.stderr.strip()[-300:]}")
+        return
+    hits, inside = done.stdout.split()
+    print(f"    cold process: import + text model + index load + 1 query: {seconds:.2f} s "
+          f"({inside} s inside Python, {hits} hits)")
+
+
+def cold_cli_search(library: Path) -> None:
+    executable = REPO_ROOT / ".venv" / "bin" / "photoseek"
+    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "photoseek"]
+    note = "" if executable.exists() else "  (.venv/bin/photoseek not installed: ran python -m photoseek)"
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*command, "--library", str(library), "search", "a dog"], capture_output=True, text=True, cwd=REPO_ROOT
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        print(f"  cold `photoseek search` failed (exit {done.returncode}): {done.stderr.strip()[-300:]}{note}")
+        return
+    print(f"    cold `photoseek --library L search \"a dog\"`: {seconds:.2f} s   [goal <= 2 s]{note}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep the bench libraries (prints where)")
+    args = parser.parse_args()
+
+    import faiss
+
+    rng = np.random.default_rng(0)
+    labels, source = label_vectors(rng)
+    qs, texts = queries(args.queries, labels, rng)
+    print(f"dim {DIM}, {source}; {len(qs)} queries ({'COCO captions' if texts else 'synthetic'}); "
+          f"faiss {faiss.__version__}, {os.cpu_count()} CPU cores")
+    scratch = Path(tempfile.mkdtemp(prefix="photoseek-bench-search-"))
+    try:
+        results = [bench_size(n, labels, qs, rng, scratch) for n in args.sizes]
+        print("\nend to end")
+        for r in results:
+            if texts and (r["n"] >= 100_000 or len(results) == 1):
+                text_query_end_to_end(r["library"], texts)
+        for r in results:
+            if r["n"] >= 100_000 or len(results) == 1:
+                print(f"  cold, {r['n']:,} vectors:")
+                cold_store_search(r["library"])
+                cold_cli_search(r["library"])
+        for r in results:
+            if r["n"] >= 1_000_000:
+                print(f"  1M search p50 {r['p50']:.2f} ms, recall@10 {r['recall']:.3f}   [goal <= 20 ms, >= 0.95]")
+    finally:
+        if args.keep:
+            print(f"libraries kept in {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""One sentence per result saying why it was returned, grounded only in its Evidence.
+
+Every result first gets a sentence composed in code from its evidence (always correct, no model).
+The top results are then explained by the LLM in ONE batched call whose output is constrained to
+[{id, explanation}]; each model sentence is checked word by word against the evidence (plus the search
+words and a list of generic explanation words) and, if it names anything else, the composed sentence
+stays. Photo-derived text (captions, OCR, file names) reaches the model only inside <photo_text>
+delimiters, with angle brackets removed so it cannot close them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any, Iterator
+
+from photoseek.agent.llm import LLM, Message
+from photoseek.errors import PhotoseekError
+from photoseek.prompts import render
+from photoseek.results import Evidence, SearchResult
+
+EXPLANATION_MAX_CHARS = 160
+
+_SIGNAL_WORDS = {
+    "embedding": "its picture content is close to the search",
+    "caption": "its caption is close to the search",
+    "fulltext": "its tags or words match the search",
+    "ocr": "the words written in it match",
+    "visual": "it looks like the reference photo",
+    "modifier": "it fits the requested change",
+    "attributes": "its time of day or people match",
+}
+
+# Words an explanation may use beyond the evidence: function words and the vocabulary of explaining.
+_GENERIC = set(
+    """
+    a an the this that these those it its it's is are was were be been being has have had with without
+    and or but not no nor of in on at by for from to into onto over under near as than then also both
+    either neither each one two three four five six seven eight nine ten some any all many several most
+    more less very quite rather just only even which who whom whose what where when why how there here
+    i you he she we they them their his her our your my me us photo photos image images picture pictures
+    shot shots snapshot shows show showing shown displays display displaying depicts depicting features
+    featuring contains containing include includes including appears appear appearing seen visible
+    found find returned matched match matches matching search searched query request requested asked
+    result results tag tags tagged label labelled labeled caption captioned captions describes described
+    describing description text texts written writing words word reads read reading says saying letters
+    taken take captured date dated time times day daytime night nighttime twilight dusk dawn evening
+    people person persons nobody anyone someone faces face nobody's empty
+    looks look looking like alike similar similarity resembles resembling resemblance reference example
+    close closely closest overall visually visual content appearance style scene composition
+    because since so therefore likely probably strong strongly good well high highly relevant relevance
+    fits fit fitting requested change changed changes filter filters passed meets met range year years
+    month months signal signals score scored based according evidence mentions mentioned mention
+    january february march april may june july august september october november december
+    """.split()
+)
+
+
+@dataclass
+class ExplanationStats:
+    """How the last batch went (for benches and tests)."""
+
+    model_explained: int = 0
+    rejected: list[str] = field(default_factory=list)  # model sentences that named unsupported words
+    error: str | None = None
+    seconds: float = 0.0
+
+
+# -- composed (no model) ----------------------------------------------------------------------------
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def compose_explanation(evidence: Evidence, query: str | None = None) -> str:
+    """A sentence from the evidence alone: what matched, then when and who."""
+    parts: list[str] = []
+    if evidence.similar_to:
+        ids = ", ".join(str(i) for i in evidence.similar_to)
+        parts.append(f"looks like photo {ids}")
+    if evidence.matched_tags:
+        parts.append("tagged " + _join(evidence.matched_tags[:4]))
+    if evidence.caption:
+        parts.append(f'caption "{_short(evidence.caption, 90)}"')
+    if evidence.ocr_snippet and ("ocr" in evidence.signals or "fulltext" in evidence.signals):
+        parts.append(f'text in the photo "{_short(evidence.ocr_snippet, 60)}"')
+    if not parts:
+        strongest = max(evidence.signals, key=evidence.signals.get, default=None) if evidence.signals else None
+        if strongest in _SIGNAL_WORDS:
+            parts.append(_SIGNAL_WORDS[strongest] + (f' "{query}"' if query and strongest == "embedding" else ""))
+    when: list[str] = []
+    if evidence.time_of_day:
+        when.append({"day": "in daytime", "night": "at night", "twilight": "at twilight"}.get(
+            evidence.time_of_day, evidence.time_of_day))
+    if evidence.taken_at:
+        when.append(f"on {evidence.taken_at[:10]}")
+    if when:
+        parts.append("taken " + " ".join(when))
+    if evidence.people is not None and ("people" in evidence.filters_matched or "attributes" in evidence.signals):
+        parts.append("no people" if evidence.people == 0 else f"{evidence.people} "
+                     f"{'person' if evidence.people == 1 else 'people'}")
+    if not parts:
+        return "Returned by the search, though the library has little evidence about this photo."
+    sentence = "; ".join(parts)
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+# -- grounding check --------------------------------------------------------------------------------
+
+
+def _variants(word: str) -> set[str]:
+    out = {word}
+    if len(word) > 3:
+        if word.endswith("s") and not word.endswith("ss"):
+            out.add(word[:-1])
+        if word.endswith("es"):
+            out.add(word[:-2])
+        if word.endswith("ies"):
+            out.add(word[:-3] + "y")
+        if word.endswith("ing"):
+            out.update({word[:-3], word[:-3] + "e"})
+        if word.endswith("ed"):
+            out.update({word[:-2], word[:-1]})
+    return out
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text.lower())
+
+
+def evidence_vocabulary(result: SearchResult, query: str | None = None) -> set[str]:
+    """Every word (and its singular/stem guesses) the evidence, the search words and the file name hold."""
+    ev = result.evidence
+    texts = [" ".join(ev.matched_tags), ev.caption or "", ev.ocr_snippet or "", ev.time_of_day or "",
+             query or "", PurePath(result.path).stem.replace("_", " ").replace("-", " "),
+             json.dumps(ev.filters_matched)]
+    vocabulary: set[str] = set()
+    for text in texts:
+        for word in _words(text):
+            vocabulary |= _variants(word)
+    return vocabulary
+
+
+def unsupported_words(explanation: str, result: SearchResult, query: str | None = None) -> list[str]:
+    """Content words of `explanation` found neither in the evidence nor among generic explanation words."""
+    allowed = evidence_vocabulary(result, query) | _GENERIC
+    return [w for w in _words(explanation) if len(w) > 2 and not (_variants(w) & allowed)]
+
+
+# -- the model's batch ------------------------------------------------------------------------------
+
+
+def _photo_text(text: str, limit: int) -> str:
+    """Photo-derived text, fenced: angle brackets removed so it cannot close the fence."""
+    cleaned = _short(text.replace("<", " ").replace(">", " "), limit)
+    return f"<photo_text>{cleaned}</photo_text>"
+
+
+def evidence_lines(result: SearchResult) -> list[str]:
+    ev = result.evidence
+    lines: list[str] = []
+    if ev.matched_tags:
+        lines.append("matched tags: " + ", ".join(ev.matched_tags[:8]))
+    if ev.caption:
+        lines.append("caption: " + _photo_text(ev.caption, 200))
+    if ev.ocr_snippet:
+        lines.append("text in the photo: " + _photo_text(ev.ocr_snippet, 120))
+    lines.append("file name: " + _photo_text(PurePath(result.path).name, 80))
+    if ev.time_of_day:
+        lines.append(f"time of day: {ev.time_of_day}")
+    if ev.taken_at:
+        lines.append(f"taken: {ev.taken_at[:10]}")
+    if ev.people is not None:
+        lines.append(f"people: {ev.people}")
+    if ev.similar_to:
+        lines.append("looks like reference photo id " + ", ".join(str(i) for i in ev.similar_to))
+    if ev.filters_matched:
+        lines.append("passed filters: " + ", ".join(f"{k}={v}" for k, v in ev.filters_matched.items()))
+    if ev.signals:
+        lines.append("matched by: " + ", ".join(_SIGNAL_WORDS.get(s, s) for s in ev.signals))
+    return lines
+
+
+def explanation_schema(ids: list[int]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "explanations": {
+                "type": "array",
+                "minItems": len(ids),
+                "maxItems": len(ids),
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer", "enum": ids},
+                        "explanation": {"type": "string", "minLength": 8, "maxLength": EXPLANATION_MAX_CHARS},
+                    },
+                    "required": ["id", "explanation"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["explanations"],
+        "additionalProperties": False,
+    }
+
+
+class _ArrayObjects:
+    """Complete objects of the "explanations" array, read from JSON text as it streams in."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.position: int | None = None
+        self.decoder = json.JSONDecoder()
+
+    def feed(self, piece: str) -> list[Any]:
+        self.text += piece
+        if self.position is None:
+            key = self.text.find('"explanations"')
+            start = self.text.find("[", key) if key >= 0 else -1
+            if start < 0:
+                return []
+            self.position = start + 1
+        found = []
+        while True:
+            while self.position < len(self.text) and self.text[self.position] in " \t\r\n,":
+                self.position += 1
+            if self.position >= len(self.text) or self.text[self.position] == "]":
+                return found
+            try:
+                value, end = self.decoder.raw_decode(self.text, self.position)
+            except json.JSONDecodeError:
+                return found  # incomplete: wait for more
+            found.append(value)
+            self.position = end
+
+
+class Explainer:
+    def __init__(self, llm: LLM | None, *, top: int = 5, system_prompt: str | None = None):
+        self.llm = llm
+        self.top = top
+        self._system_prompt = system_prompt or render("system")
+        self.stats = ExplanationStats()
+
+    def compose_all(self, results: list[SearchResult], query: str | None) -> None:
+        for result in results:
+            result.explanation = compose_explanation(result.evidence, query)
+
+    def explain(self, results: list[SearchResult], query: str | None = None, request: str | None = None) -> None:
+        """Fill `explanation` on every result (composed), then the model's for the top ones."""
+        for _ in self.explain_stream(results, query, request):
+            pass
+
+    def explain_stream(
+        self, results: list[SearchResult], query: str | None = None, request: str | None = None
+    ) -> Iterator[tuple[int, str]]:
+        """Compose all, then yield (index, sentence) as each model sentence arrives and passes the check."""
+        import time
+
+        started = time.perf_counter()
+        self.stats = ExplanationStats()
+        self.compose_all(results, query)
+        top = results[: self.top]
+        if self.llm is None or not top:
+            return
+        by_id = {r.id: (i, r) for i, r in enumerate(top)}
+        photos = [{"id": r.id, "lines": evidence_lines(r)} for r in top]
+        messages = [
+            Message("system", self._system_prompt),
+            Message("user", render("explain_user", request=request or query or "similar photos", photos=photos)),
+        ]
+        reader = _ArrayObjects()
+        done: set[int] = set()
+        try:
+            for piece in self.llm.stream_chat(
+                messages, schema=explanation_schema(list(by_id)), max_tokens=60 * len(top) + 40
+            ):
+                for item in reader.feed(piece):
+                    if not isinstance(item, dict) or item.get("id") not in by_id or item["id"] in done:
+                        continue
+                    done.add(item["id"])
+                    index, result = by_id[item["id"]]
+                    sentence = _tidy(str(item.get("explanation", "")))
+                    if not sentence:
+                        continue
+                    bad = unsupported_words(sentence, result, query or request)
+                    if bad:
+                        self.stats.rejected.append(f"{sentence} (unsupported: {', '.join(bad)})")
+                        continue
+                    result.explanation = sentence
+                    self.stats.model_explained += 1
+                    yield index, sentence
+        except PhotoseekError as exc:  # the composed sentences stand
+            self.stats.error = str(exc)
+        finally:
+            self.stats.seconds = time.perf_counter() - started
+
+
+def _tidy(sentence: str) -> str:
+    sentence = " ".join(sentence.split()).strip().strip('"').strip()
+    if not sentence:
+        return ""
+    sentence = sentence[0].upper() + sentence[1:]
+    return sentence if sentence[-1] in ".!?…" else sentence + "."

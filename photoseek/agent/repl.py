@@ -1,0 +1,232 @@
+"""`photoseek chat`: a rich REPL over a Session.
+
+Each turn shows the plan, then the results table, whose explanations fill in as the model streams
+them, then the answer. Commands work on the last results: /why N, /show N, /open N, /sheet, /json,
+/reset, /help, /quit.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+
+from photoseek.agent.contact_sheet import inline_image_protocol, make_contact_sheet, show_inline
+from photoseek.agent.session import AnswerReady, ExplanationReady, PlanReady, ResultsReady, Session
+from photoseek.errors import PhotoseekError
+from photoseek.results import SearchResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from photoseek.library import Library
+
+HELP = """Ask for photos in your own words ("beach photos with dogs from 2019", "猫的照片"), then refine
+("only from 2019", "without people", "more like 2 and 5, not 4", "like #3 but at night").
+Commands: /why N  /show N  /open N  /sheet  /json  /reset  /help  /quit"""
+
+
+def _results_table(results: list[SearchResult]) -> "Table":
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
+    table.add_column("#", justify="right", width=3, no_wrap=True)
+    table.add_column("score", justify="right", width=7, no_wrap=True)
+    table.add_column("photo", ratio=2, overflow="fold")
+    table.add_column("why", ratio=3)
+    for index, result in enumerate(results, start=1):
+        path = Path(result.path)
+        table.add_row(
+            str(index),
+            f"{result.score:.4f}",
+            f"{path.name}\n[dim]{path.parent}[/dim]",
+            result.explanation or "",
+        )
+    return table
+
+
+class Repl:
+    def __init__(self, library: "Library", console: "Console", session: Session | None = None,
+                 opener: Callable[[str], None] | None = None):
+        self.library = library
+        self.console = console
+        self.session = session or Session(library)
+        self.opener = opener or _open_with_system_viewer
+        self._sheet_dir: Path | None = None
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def run(self, lines: Iterable[str] | None = None) -> None:
+        self.console.print(f"[bold]photoseek chat[/bold] — {self.library.path}")
+        self.console.print(f"[dim]{HELP}[/dim]")
+        for line in self._lines(lines):
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("/"):
+                if not self.command(line):
+                    break
+            else:
+                self.turn(line)
+
+    def _lines(self, lines: Iterable[str] | None) -> Iterator[str]:
+        if lines is not None:
+            for line in lines:
+                self.console.print(f"[bold cyan]you>[/bold cyan] {line.rstrip()}")
+                yield line
+            return
+        while True:
+            try:
+                yield self.console.input("[bold cyan]you>[/bold cyan] ")
+            except (EOFError, KeyboardInterrupt):
+                self.console.print()
+                return
+
+    # -- a turn ------------------------------------------------------------------------------------------
+    def turn(self, message: str) -> None:
+        from rich.live import Live
+
+        console = self.console
+        events = self.session.ask_stream(message)
+        live: Live | None = None
+        results: list[SearchResult] = []
+        try:
+            with console.status("planning…", spinner="dots"):
+                first = next(events)
+            for event in _chain(first, events):
+                if isinstance(event, PlanReady):
+                    calls = "; ".join(f"{c.tool} {json.dumps(c.args, ensure_ascii=False)}" for c in event.plan.calls)
+                    console.print(f"[dim]plan ({event.plan.source}): {calls}[/dim]")
+                elif isinstance(event, ResultsReady):
+                    results = event.results
+                    if console.is_terminal:  # explanations fill in as the model streams them
+                        live = Live(_results_table(results), console=console, refresh_per_second=8)
+                        live.start()
+                elif isinstance(event, ExplanationReady) and live is not None:
+                    live.update(_results_table(results))
+                elif isinstance(event, AnswerReady):
+                    if live is not None:
+                        live.update(_results_table(results))
+                        live.stop()
+                        live = None
+                    elif results:
+                        console.print(_results_table(results))
+                    self._print_answer(event.answer)
+        except PhotoseekError as exc:  # e.g. the model could not load: say so, keep the session
+            console.print(f"[red]{exc}[/red]")
+        finally:
+            if live is not None:
+                live.stop()
+
+    def _print_answer(self, answer) -> None:
+        style = "red" if answer.error else "bold"
+        self.console.print(f"[{style}]{_escape(answer.text)}[/{style}]")
+        if answer.results and inline_image_protocol() and sys.stdout.isatty():
+            self._sheet(answer.results, quiet=True)
+
+    # -- commands --------------------------------------------------------------------------------------
+    def command(self, line: str) -> bool:
+        """Run a /command; False means quit."""
+        name, _, argument = line[1:].partition(" ")
+        name = name.lower()
+        if name in ("quit", "exit", "q"):
+            return False
+        if name in ("help", "h", "?"):
+            self.console.print(HELP)
+        elif name == "reset":
+            self.session.reset()
+            self.console.print("[dim]Conversation cleared.[/dim]")
+        elif name == "json":
+            answer = self.session.last_answer
+            if answer is None:
+                self.console.print("[yellow]No answer yet.[/yellow]")
+            else:
+                self.console.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
+        elif name in ("why", "show", "open"):
+            result = self._result(argument)
+            if result is not None:
+                {"why": self._why, "show": self._show, "open": self._open}[name](result)
+        elif name == "sheet":
+            answer = self.session.last_answer
+            if answer is None or not answer.results:
+                self.console.print("[yellow]No results to put on a contact sheet yet.[/yellow]")
+            else:
+                self._sheet(answer.results, quiet=False)
+        else:
+            self.console.print(f"[yellow]Unknown command /{name}.[/yellow] {HELP.splitlines()[-1]}")
+        return True
+
+    def _result(self, argument: str) -> SearchResult | None:
+        answer = self.session.last_answer
+        results = answer.results if answer else []
+        number = argument.strip().lstrip("#")
+        if not number.isdigit():
+            self.console.print("[yellow]Give a result number, e.g. /why 3[/yellow]")
+            return None
+        if not results or not 1 <= int(number) <= len(results):
+            self.console.print(f"[yellow]There is no result #{number}"
+                               + (f" (the last search showed #1 to #{len(results)})" if results else "") + ".[/yellow]")
+            return None
+        return results[int(number) - 1]
+
+    def _why(self, result: SearchResult) -> None:
+        self.console.print(f"[bold]{_escape(result.explanation or '')}[/bold]")
+        self.console.print_json(json.dumps(result.evidence.to_dict(), ensure_ascii=False))
+
+    def _show(self, result: SearchResult) -> None:
+        try:
+            record = self.library.show(result.id)
+        except PhotoseekError as exc:
+            self.console.print(f"[red]{exc}[/red]")
+            return
+        self.console.print_json(json.dumps(record, ensure_ascii=False, default=str))
+
+    def _open(self, result: SearchResult) -> None:
+        self.opener(result.path)
+        self.console.print(result.path, markup=False, highlight=False)
+
+    def _sheet(self, results: list[SearchResult], *, quiet: bool) -> None:
+        if self._sheet_dir is None:
+            self._sheet_dir = Path(tempfile.mkdtemp(prefix="photoseek-sheet-"))
+        count = len(list(self._sheet_dir.glob("*.png")))
+        thumbnails = getattr(self.library, "thumbnail_path", None)
+        try:
+            path = make_contact_sheet(results, self._sheet_dir / f"sheet-{count + 1}.png", thumbnail_path=thumbnails)
+        except (OSError, ValueError, PhotoseekError) as exc:
+            self.console.print(f"[yellow]Could not make a contact sheet: {exc}[/yellow]")
+            return
+        if not show_inline(path) or not quiet:
+            self.console.print(f"contact sheet: {path}", markup=False, highlight=False)
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _open_with_system_viewer(path: str) -> None:
+    """xdg-open (Linux) / open (macOS) when present; otherwise the caller's printed path is the answer."""
+    for viewer in ("xdg-open", "open"):
+        executable = shutil.which(viewer)
+        if executable:
+            subprocess.Popen([executable, path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+            return
+
+
+def run_repl(library: "Library", console: "Console | None" = None, *, session: Session | None = None,
+             lines: Iterable[str] | None = None, opener: Callable[[str], None] | None = None) -> None:
+    """The chat loop. `lines` (an iterable of input lines) replaces the keyboard, for scripts and tests."""
+    from rich.console import Console
+
+    Repl(library, console or Console(), session=session, opener=opener).run(lines)

@@ -1,0 +1,295 @@
+"""A multi-turn conversation over a Library: plan -> run read-only tools -> explain -> answer.
+
+Memory is a list of typed steps (smolagents style): UserStep, PlanStep, ToolStep, AnswerStep. The
+planner sees only what it needs from it (today's date, the last search call and its result ids), so
+"only from 2019", "without people", "#3" and "more like 2 and 5, not 4" refer to the last search.
+Photo content (captions, OCR text, file names) never reaches the planner, and the answer text is
+written by code from the plan and the results, so text inside a photo cannot steer what runs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, Iterator, Union
+
+from photoseek.agent.explain import Explainer
+from photoseek.agent.llm import LLM
+from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
+from photoseek.errors import PhotoseekError
+from photoseek.results import SearchResult
+from photoseek.tools.base import SEARCH_TOOLS, TOOLS, ToolResult
+
+if TYPE_CHECKING:
+    from photoseek.library import Library
+
+_DEFAULT = object()
+
+
+# -- answer and memory ---------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    message: str
+    text: str
+    plan: Plan | None = None
+    results: list[SearchResult] = field(default_factory=list)
+    photo: dict[str, Any] | None = None  # show_photo
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def answer(self) -> str:
+        """The answer text (the name `to_dict` and `photoseek ask` use)."""
+        return self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "plan": [c.to_dict() for c in self.plan.calls] if self.plan else [],
+            "results": [r.to_dict() for r in self.results],
+            "answer": self.text,
+        }
+        if self.photo is not None:
+            out["photo"] = self.photo
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class UserStep:
+    message: str
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class PlanStep:
+    plan: Plan
+
+
+@dataclass
+class ToolStep:
+    call: ToolCall
+    result: ToolResult | None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class AnswerStep:
+    answer: Answer
+
+
+Step = Union[UserStep, PlanStep, ToolStep, AnswerStep]
+
+
+# -- events (for streaming UIs) ---------------------------------------------------------------------
+
+
+@dataclass
+class PlanReady:
+    plan: Plan
+
+
+@dataclass
+class ResultsReady:
+    """Results with composed explanations; model explanations may follow."""
+
+    results: list[SearchResult]
+
+
+@dataclass
+class ExplanationReady:
+    index: int
+    text: str
+
+
+@dataclass
+class AnswerReady:
+    answer: Answer
+
+
+Event = Union[PlanReady, ResultsReady, ExplanationReady, AnswerReady]
+
+
+# -- the session ----------------------------------------------------------------------------------
+
+
+class Session:
+    def __init__(
+        self,
+        library: "Library",
+        llm: LLM | None | Any = _DEFAULT,
+        *,
+        k: int = 10,
+        explain_top: int = 5,
+        today: date | None = None,
+    ):
+        self.library = library
+        self.llm = library.llm if llm is _DEFAULT else llm
+        self.k = k
+        self.today = today
+        self.planner = Planner(self.llm)
+        self.explainer = Explainer(self.llm, top=explain_top)
+        self.memory: list[Step] = []
+
+    def reset(self) -> None:
+        self.memory.clear()
+
+    # -- what the planner sees --------------------------------------------------------------------
+    def context(self) -> PlanContext:
+        today = self.today or date.today()
+        for step in reversed(self.memory):
+            if isinstance(step, ToolStep) and step.result is not None and step.call.tool in SEARCH_TOOLS:
+                return PlanContext(today, step.call, [r.id for r in step.result.results])
+        return PlanContext(today)
+
+    @property
+    def last_answer(self) -> Answer | None:
+        for step in reversed(self.memory):
+            if isinstance(step, AnswerStep):
+                return step.answer
+        return None
+
+    # -- a turn -----------------------------------------------------------------------------------
+    def ask(self, message: str) -> Answer:
+        answer = None
+        for event in self.ask_stream(message):
+            if isinstance(event, AnswerReady):
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, message: str) -> Iterator[Event]:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        self.memory.append(UserStep(message))
+        try:
+            plan = self.planner.plan(message, self.context())
+        except PhotoseekError as exc:
+            yield AnswerReady(self._finish(Answer(message, str(exc), error=str(exc)), started, timings))
+            return
+        timings["plan"] = plan.seconds
+        self.memory.append(PlanStep(plan))
+        yield PlanReady(plan)
+
+        outcome: ToolResult | None = None
+        for call in plan.calls:
+            if call.tool not in PLANNER_TOOLS:  # the planner only emits these; refuse anything else
+                error = f"Refused to run {call.tool!r}: not one of the read-only search tools."
+                yield AnswerReady(self._finish(Answer(message, error, plan=plan, error=error), started, timings))
+                return
+            tool_started = time.perf_counter()
+            if call.tool in SEARCH_TOOLS:
+                call = ToolCall(call.tool, {**call.args, "k": call.args.get("k", self.k)})
+            try:
+                outcome = TOOLS[call.tool].run(self.library, call.args)
+            except PhotoseekError as exc:
+                self.memory.append(ToolStep(call, None, str(exc), time.perf_counter() - tool_started))
+                answer = Answer(message, str(exc), plan=plan, error=str(exc))
+                yield AnswerReady(self._finish(answer, started, timings))
+                return
+            self.memory.append(ToolStep(call, outcome, None, time.perf_counter() - tool_started))
+            timings["tools"] = timings.get("tools", 0.0) + time.perf_counter() - tool_started
+
+        results = outcome.results if outcome is not None else []
+        if results:
+            explain_started = time.perf_counter()
+            query = plan.search_text
+            self.explainer.compose_all(results, query)
+            yield ResultsReady(results)
+            for index, text in self.explainer.explain_stream(results, query, message):
+                yield ExplanationReady(index, text)
+            timings["explain"] = time.perf_counter() - explain_started
+        answer = Answer(
+            message,
+            answer_text(plan, outcome),
+            plan=plan,
+            results=results,
+            photo=outcome.photo if outcome is not None else None,
+        )
+        yield AnswerReady(self._finish(answer, started, timings))
+
+    def _finish(self, answer: Answer, started: float, timings: dict[str, float]) -> Answer:
+        timings["total"] = time.perf_counter() - started
+        answer.timings = {k: round(v, 3) for k, v in timings.items()}
+        self.memory.append(AnswerStep(answer))
+        return answer
+
+
+# -- answer text (code, not the model: grounded in the plan and results by construction) ----------------
+
+
+def _describe_filters(args: dict[str, Any]) -> str:
+    parts = []
+    if args.get("date_from") and args.get("date_to"):
+        start, end = args["date_from"], args["date_to"]
+        if start[:4] == end[:4] and start[5:] == "01-01" and end[5:] == "12-31":
+            parts.append(f"from {start[:4]}")
+        else:
+            parts.append(f"taken {start} to {end}")
+    elif args.get("date_from"):
+        parts.append(f"taken since {args['date_from']}")
+    elif args.get("date_to"):
+        parts.append(f"taken until {args['date_to']}")
+    if args.get("time_of_day"):
+        parts.append({"night": "at night", "day": "in daytime", "twilight": "at twilight"}[args["time_of_day"]])
+    if args.get("people") is True:
+        parts.append("with people")
+    elif args.get("people") is False:
+        parts.append("without people")
+    if args.get("tags"):
+        parts.append("tagged " + ", ".join(args["tags"]))
+    if args.get("not_tags"):
+        parts.append("not tagged " + ", ".join(args["not_tags"]))
+    if args.get("camera"):
+        parts.append(f"taken with a {args['camera']}")
+    if args.get("has_text"):
+        parts.append("with visible text")
+    return " ".join(parts)
+
+
+def _photo_name(photo: Any) -> str:
+    return f"photo {photo}" if isinstance(photo, int) else str(photo)
+
+
+def answer_text(plan: Plan, outcome: ToolResult | None) -> str:
+    notes = " ".join(plan.notes)
+    if outcome is None:
+        return notes or "Nothing to do."
+    args = outcome.args
+    if outcome.tool == "show_photo" and outcome.photo is not None:
+        p = outcome.photo
+        tags = ", ".join(t["tag"] for t in p.get("tags", [])[:8]) or "none"
+        bits = [f"Photo {p['id']}: {p['path']}"]
+        if p.get("taken_at"):
+            bits.append(f"taken {p['taken_at']}")
+        if p.get("camera_model"):
+            bits.append(f"with {p.get('camera_make') or ''} {p['camera_model']}".replace("  ", " "))
+        text = ", ".join(bits) + f". Tags: {tags}."
+        if p.get("caption"):
+            text += f" Caption: {p['caption']}"
+        return (text + " " + notes).strip()
+    if outcome.tool == "caption_photo":
+        return (f"{_photo_name(args.get('photo')).capitalize()}: {outcome.text}" + " " + notes).strip()
+
+    what = {
+        "text_search": f'"{args.get("query", "")}"',
+        "similar_to_photo": f"photos like {_photo_name(args.get('photo'))}",
+        "composed_search": f'photos like {_photo_name(args.get("photo"))} but "{args.get("but", "")}"',
+        "filter_photos": "photos",
+        "text_in_photo": f'photos showing the text "{args.get("text", "")}"',
+        "feedback": "the previous search re-ranked toward "
+        + (", ".join(str(i) for i in args.get("more_like", [])) or "-")
+        + (" and away from " + ", ".join(str(i) for i in args["less_like"]) if args.get("less_like") else ""),
+    }.get(outcome.tool, outcome.tool)
+    filters = _describe_filters(args)
+    subject = f"{what} {filters}".strip()
+    count = len(outcome.results)
+    if count:
+        text = f"Found {count} photo{'s' if count != 1 else ''} for {subject}."
+    else:
+        text = f"No photos matched {subject}." + (" Try fewer filters." if filters else "")
+    return f"{text} {notes}".strip()

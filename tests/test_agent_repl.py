@@ -1,0 +1,76 @@
+"""`photoseek chat` driven by a scripted input stream, on a small real library (ScriptedLLM model)."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from rich.console import Console
+
+from photoseek import Library
+from photoseek.agent.contact_sheet import inline_image_escape, inline_image_protocol, make_contact_sheet
+from photoseek.agent.repl import run_repl
+from photoseek.agent.session import Session
+from tests.agent_support import ScriptedLLM, plans_by_request
+
+
+@pytest.fixture(scope="module")
+def library(agent_library_dir):
+    with Library(agent_library_dir, llm=None) as lib:
+        yield lib
+
+
+def drive(library, lines, plans):
+    llm = ScriptedLLM(default=plans_by_request(plans))
+    out = io.StringIO()
+    console = Console(file=out, width=140, force_terminal=False, color_system=None)
+    opened: list[str] = []
+    session = Session(library, llm, today=date(2025, 11, 23), k=5)
+    run_repl(library, console, session=session, lines=lines, opener=opened.append)
+    return out.getvalue(), opened, session
+
+
+def test_a_scripted_chat(library):
+    text, opened, session = drive(
+        library,
+        ["猫的照片", "/why 1", "/show 1", "/open 2", "/json", "/sheet", "/why 9", "/reset", "/why 1", "/bogus", "/quit",
+         "never read"],
+        {"猫的照片": {"tool": "text_search", "query": "cat"}},
+    )
+    answer_first = text.split("/why 1")[0]
+    assert "plan (model): text_search" in answer_first and '"query": "cat"' in answer_first
+    assert "Its picture content is close to the search." in answer_first  # the model's explanation, in the table
+    assert re.search(r"Found 5 photos for \"cat\"", answer_first)
+
+    assert opened and Path(opened[0]).name in text  # /open 2 printed the path and called the viewer
+    assert '"evidence"' not in answer_first and '"signals"' in text  # /why prints the evidence
+    assert '"ocr_text"' in text and '"tags"' in text  # /show prints the record
+    assert '"plan"' in text and '"answer"' in text  # /json
+    sheet = re.search(r"contact sheet: (\S+\.png)", text)
+    assert sheet and Image.open(sheet.group(1)).size[0] > 0
+    assert "There is no result #9 (the last search showed #1 to #5)" in text
+    assert "Conversation cleared." in text and "There is no result #1." in text
+    assert "Unknown command /bogus" in text
+    assert "never read" not in text.split("/quit")[-1]
+    assert session.memory == []  # /reset cleared it
+
+
+def test_contact_sheet_numbers_every_result(library, tmp_path):
+    results = library.search("dog", k=7)
+    path = make_contact_sheet(results, tmp_path / "sheet.png", thumb=64, columns=4)
+    with Image.open(path) as sheet:
+        assert sheet.size == (4 * 72, 2 * (64 + 34 + 8))
+
+
+def test_inline_images_only_where_the_terminal_can():
+    assert inline_image_protocol({"TERM": "xterm-256color"}) is None
+    assert inline_image_protocol({"KITTY_WINDOW_ID": "1"}) == "kitty"
+    assert inline_image_protocol({"TERM_PROGRAM": "iTerm.app"}) == "iterm"
+    png = b"\x89PNG" + b"x" * 5000
+    kitty = inline_image_escape(png, "kitty")
+    assert kitty.startswith("\x1b_Ga=T,f=100,m=1;") and kitty.endswith("\x1b\\") and kitty.count("\x1b_G") == 2
+    assert inline_image_escape(png, "iterm").startswith("\x1b]1337;File=inline=1;size=5004")

@@ -1,0 +1,122 @@
+"""Multi-turn sessions on a small real library; the model is a ScriptedLLM (slow e2e tests with the
+real default model are in test_agent_e2e.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from photoseek import Library
+from photoseek.agent.session import AnswerStep, PlanStep, Session, ToolStep, UserStep
+from tests.agent_support import ScriptedLLM, catalog_fingerprint, plans_by_request
+
+TODAY = date(2025, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def library(agent_library_dir):
+    with Library(agent_library_dir, llm=None) as lib:
+        yield lib
+
+
+def ids_named(library, prefix: str) -> set[int]:
+    rows = library.catalog.conn.execute("SELECT id, display_path FROM photos").fetchall()
+    return {r["id"] for r in rows if Path(r["display_path"]).name.startswith(prefix)}
+
+
+def test_turns_keep_context(library):
+    before = catalog_fingerprint(library)
+    llm = ScriptedLLM(default=plans_by_request({
+        "猫的照片": {"tool": "text_search", "query": "cat"},
+        "only from 2019": {"tool": "refine", "date_from": "2019-01-01", "date_to": "2019-12-31"},
+        "show #1": {"tool": "show_photo", "photo": "#1"},
+    }))
+    session = Session(library, llm, today=TODAY)
+
+    first = session.ask("猫的照片")
+    assert first.plan.calls[0].to_dict() == {"tool": "text_search", "args": {"query": "cat"}}
+    assert first.results and first.error is None
+    assert first.text.startswith(f'Found {len(first.results)} photo') and '"cat"' in first.text
+
+    narrowed = session.ask("only from 2019")
+    call = narrowed.plan.calls[0]
+    assert call.tool == "text_search" and call.args["query"] == "cat" and call.args["date_from"] == "2019-01-01"
+    assert narrowed.results and {r.id for r in narrowed.results} <= ids_named(library, "cat_")
+    assert "from 2019" in narrowed.text
+
+    feedback = session.ask("more like 1, not 2")  # rules: no model call for the plan
+    plans_asked = [t for t in llm.tasks() if t == "PLAN"]
+    assert len(plans_asked) == 2
+    more, less = narrowed.results[0].id, narrowed.results[1].id
+    args = feedback.plan.calls[0].args
+    assert feedback.plan.calls[0].tool == "feedback" and args["more_like"] == [more] and args["less_like"] == [less]
+    assert args["date_from"] == "2019-01-01" and args["query"] == "cat"
+    assert {more, less}.isdisjoint(r.id for r in feedback.results)
+
+    shown = session.ask("show #1")
+    assert shown.photo is not None and shown.photo["id"] == feedback.results[0].id and not shown.results
+    assert shown.text.startswith(f"Photo {shown.photo['id']}:")
+
+    kinds = [type(step) for step in session.memory]
+    assert kinds[:5] == [UserStep, PlanStep, ToolStep, AnswerStep, UserStep]
+    assert sum(k is AnswerStep for k in kinds) == 4
+    assert catalog_fingerprint(library) == before
+
+
+def test_answer_json_shape(library):
+    llm = ScriptedLLM(default=plans_by_request({"dogs": {"tool": "text_search", "query": "dog"}}))
+    answer = Session(library, llm, today=TODAY, k=4).ask("dogs")
+    data = json.loads(json.dumps(answer.to_dict(), ensure_ascii=False))
+    assert set(data) == {"plan", "results", "answer"}
+    assert data["plan"] == [{"tool": "text_search", "args": {"query": "dog"}}]
+    assert len(data["results"]) == 4
+    for row in data["results"]:
+        assert set(row) == {"id", "path", "score", "explanation", "evidence"}
+        assert row["explanation"]
+    assert answer.answer == data["answer"] == answer.text
+    assert {"plan", "tools", "explain", "total"} <= set(answer.timings)
+
+
+def test_model_explanations_reach_the_top_results_only(library):
+    llm = ScriptedLLM(default=plans_by_request({"dogs": {"tool": "text_search", "query": "dog"}}))
+    session = Session(library, llm, today=TODAY, k=6, explain_top=2)
+    answer = session.ask("dogs")
+    explain_requests = [r for r in llm.requests if r.messages[-1].content.startswith("Task EXPLAIN")]
+    assert len(explain_requests) == 1
+    assert explain_requests[0].schema["properties"]["explanations"]["minItems"] == 2
+    assert [r.explanation for r in answer.results[:2]] == ["Its picture content is close to the search."] * 2
+    assert all(r.explanation for r in answer.results[2:])
+
+
+def test_errors_become_answers_and_the_session_goes_on(library):
+    llm = ScriptedLLM(default=plans_by_request({
+        "photos like /nowhere/x.jpg": {"tool": "similar_to_photo", "photo": "/nowhere/x.jpg"},
+        "cats": {"tool": "text_search", "query": "cat"},
+    }))
+    session = Session(library, llm, today=TODAY)
+    missing = session.ask("photos like /nowhere/x.jpg")
+    assert missing.error and "No photo '/nowhere/x.jpg'" in missing.text and not missing.results
+    early = session.ask("more like 2")
+    assert early.error and "search for something first" in early.text
+    assert session.ask("cats").results
+    session.reset()
+    assert session.memory == [] and session.context().previous_call is None
+
+
+def test_library_ask_and_session(agent_library_dir):
+    llm = ScriptedLLM(default=plans_by_request({"trains": {"tool": "text_search", "query": "train"}}))
+    with Library(agent_library_dir, llm=llm) as lib:
+        answer = lib.ask("trains")
+        assert answer.results and answer.plan.calls[0].args == {"query": "train"}
+        assert isinstance(lib.session(), Session)
+
+
+def test_without_a_model_plain_search_runs(library):
+    answer = Session(library, None, today=TODAY).ask("pizza from 2023")
+    call = answer.plan.calls[0]
+    assert answer.plan.source == "fallback" and call.args == {"query": "pizza", "date_from": "2023-01-01",
+                                                              "date_to": "2023-12-31"}
+    assert answer.results and all(r.explanation for r in answer.results)

@@ -1,0 +1,112 @@
+"""The typed tools: schemas, argument checking, and every tool run on a small real library without
+changing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from photoseek import Library
+from photoseek.tools import TOOLS, ToolArgumentsError, run_tool
+from photoseek.tools.base import Tool, ToolResult, _registry, normalize_date
+from tests.agent_support import catalog_fingerprint
+
+
+@pytest.fixture(scope="module")
+def library(agent_library_dir):
+    with Library(agent_library_dir, llm=None) as lib:
+        yield lib
+
+
+def photo_id(library: Library, name_prefix: str) -> int:
+    rows = library.catalog.conn.execute("SELECT id, display_path FROM photos ORDER BY id").fetchall()
+    return next(r["id"] for r in rows if Path(r["display_path"]).name.startswith(name_prefix))
+
+
+def test_registry_holds_the_read_only_tools():
+    assert set(TOOLS) == {"text_search", "similar_to_photo", "composed_search", "filter_photos", "text_in_photo",
+                          "show_photo", "caption_photo", "feedback"}
+    assert all(tool.read_only for tool in TOOLS.values())
+
+    class Deleter(Tool):
+        name, description, read_only = "delete_photos", "removes photos", False
+
+    with pytest.raises(TypeError, match="not read-only"):
+        _registry(Deleter())
+
+
+def test_schemas_describe_the_arguments():
+    schema = TOOLS["text_search"].parameters()
+    assert schema["required"] == ["query"]
+    assert {"query", "k", "date_from", "date_to", "time_of_day", "people", "tags"} <= set(schema["properties"])
+    assert schema["additionalProperties"] is False
+    assert TOOLS["composed_search"].parameters()["required"] == ["photo", "but"]
+    for tool in TOOLS.values():
+        assert tool.description and tool.name
+
+
+def test_arguments_are_checked_with_clear_messages():
+    parsed = TOOLS["text_search"].parse_args({"query": "cat", "date_from": "2019", "date_to": "2019-02", "tags": [" Dog ", "dog"]})
+    assert (parsed.date_from, parsed.date_to, parsed.tags) == ("2019-01-01", "2019-02-28", ["dog"])
+    assert TOOLS["similar_to_photo"].parse_args({"photo": "12"}).photo == 12
+    with pytest.raises(ToolArgumentsError, match="query: .*at least 1 character.*delete: Extra inputs"):
+        TOOLS["text_search"].parse_args({"query": "", "delete": True})
+    with pytest.raises(ToolArgumentsError, match="time_of_day"):
+        TOOLS["text_search"].parse_args({"query": "x", "time_of_day": "noon"})
+    with pytest.raises(ToolArgumentsError, match="at least one filter"):
+        TOOLS["filter_photos"].parse_args({})
+    with pytest.raises(ToolArgumentsError, match="more_like or less_like"):
+        TOOLS["feedback"].parse_args({"query": "cat"})
+    with pytest.raises(ToolArgumentsError, match="No tool named 'rm'"):
+        run_tool(None, "rm", {})
+    assert normalize_date("2020-02", end=True) == "2020-02-29"
+    with pytest.raises(ValueError):
+        normalize_date("last summer", end=False)
+
+
+def test_every_tool_runs_and_changes_nothing(library):
+    before = catalog_fingerprint(library)
+    cat, pizza, notice = photo_id(library, "cat_"), photo_id(library, "pizza_"), photo_id(library, "notice")
+
+    found = run_tool(library, "text_search", {"query": "cat", "date_from": "2019", "date_to": "2019"})
+    assert found.results and all(r.evidence.taken_at.startswith("2019") for r in found.results)
+
+    similar = run_tool(library, "similar_to_photo", {"photo": cat, "k": 5})
+    assert similar.results and cat not in [r.id for r in similar.results]
+    assert all(r.evidence.similar_to == [cat] for r in similar.results)
+
+    composed = run_tool(library, "composed_search", {"photo": cat, "but": "at night", "k": 5})
+    assert composed.results and cat not in [r.id for r in composed.results]
+
+    night = run_tool(library, "filter_photos", {"time_of_day": "night"})
+    assert night.results and all(r.evidence.time_of_day == "night" for r in night.results)
+
+    text = run_tool(library, "text_in_photo", {"text": "delete"})
+    assert [r.id for r in text.results] == [notice] and "DELETE" in text.results[0].evidence.ocr_snippet
+
+    shown = run_tool(library, "show_photo", {"photo": notice})
+    assert shown.photo["id"] == notice and "DELETE" in shown.photo["ocr_text"]
+
+    caption = run_tool(library, "caption_photo", {"photo": notice})
+    assert caption.text and caption.text.endswith(".")
+
+    feedback = run_tool(library, "feedback", {"query": "cat", "more_like": [cat], "less_like": [pizza]})
+    assert feedback.results and {cat, pizza}.isdisjoint(r.id for r in feedback.results)
+
+    assert catalog_fingerprint(library) == before  # caption_photo did not store a caption either
+
+
+def test_results_serialise(library):
+    result = run_tool(library, "text_search", {"query": "dog", "k": 3})
+    data = result.to_dict()
+    assert data["tool"] == "text_search" and data["args"] == {"query": "dog", "k": 3}
+    assert {"id", "path", "score", "evidence"} <= set(data["results"][0])
+    assert isinstance(result, ToolResult) and '"results"' in result.to_llm_json()
+
+
+def test_unknown_photo_is_a_clear_error(library):
+    from photoseek.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="No photo"):
+        run_tool(library, "show_photo", {"photo": "/no/such/photo.jpg"})
