@@ -197,6 +197,20 @@ def test_typed_paths_win_over_the_models_copy():
     assert call.to_dict() == {"tool": "similar_to_photo", "args": {"photo": "/home/ann/Pictures/lake.jpg"}}
 
 
+def test_a_new_subject_leaves_the_old_photo_search():
+    ctx = PlanContext(TODAY, ToolCall("composed_search", {"photo": 8, "but": "at night"}), list(range(101, 111)))
+    llm = ScriptedLLM([{"tool": "composed_search", "photo": "8", "but": "at night"}, {"english": "train"}])
+    call = Planner(llm).plan("火车", ctx).calls[0]
+    assert call.to_dict() == {"tool": "text_search", "args": {"query": "train"}}
+
+
+def test_camera_needs_a_camera_phrase_or_brand():
+    llm = ScriptedLLM([{"tool": "text_search", "query": "red bus", "camera": "bus"}])
+    assert "camera" not in Planner(llm).plan("a red bus on a city street", PlanContext(TODAY)).calls[0].args
+    llm = ScriptedLLM([{"tool": "filter_photos", "camera": "Pixel"}])
+    assert Planner(llm).plan("my Pixel photos", PlanContext(TODAY)).calls[0].args == {"camera": "Pixel"}
+
+
 def test_filters_alone_cannot_drop_the_subject():
     llm = ScriptedLLM([{"tool": "filter_photos", "time_of_day": "night", "people": False}])
     call = Planner(llm).plan("city streets at night without people", PlanContext(TODAY)).calls[0]
@@ -208,11 +222,11 @@ def test_filters_alone_cannot_drop_the_subject():
 
 
 def test_bad_plan_is_retried_once_with_the_problem_named():
-    llm = ScriptedLLM([{"tool": "similar_to_photo"}, {"tool": "text_search", "query": "cat"}])
+    llm = ScriptedLLM([{"tool": "text_in_photo"}, {"tool": "text_search", "query": "cat"}])
     plan = Planner(llm).plan("cat photos", PlanContext(TODAY))
     assert plan.source == "model" and plan.calls[0].args == {"query": "cat"}
     retry = llm.requests[1].messages
-    assert retry[-2].role == "assistant" and "needs 'photo'" in retry[-1].content
+    assert retry[-2].role == "assistant" and "needs the words" in retry[-1].content
 
 
 def test_unparseable_plans_fall_back_to_plain_text_search_and_say_so():

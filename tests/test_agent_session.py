@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from photoseek import Library
 from photoseek.agent.session import AnswerStep, PlanStep, Session, ToolStep, UserStep
-from tests.agent_support import ScriptedLLM, catalog_fingerprint, plans_by_request
+from tests.agent_support import ScriptedLLM, catalog_fingerprint, photos_of, plans_by_request
 
 TODAY = date(2025, 11, 23)
 
@@ -20,11 +19,6 @@ TODAY = date(2025, 11, 23)
 def library(agent_library_dir):
     with Library(agent_library_dir, llm=None) as lib:
         yield lib
-
-
-def ids_named(library, prefix: str) -> set[int]:
-    rows = library.catalog.conn.execute("SELECT id, display_path FROM photos").fetchall()
-    return {r["id"] for r in rows if Path(r["display_path"]).name.startswith(prefix)}
 
 
 def test_turns_keep_context(library):
@@ -44,7 +38,7 @@ def test_turns_keep_context(library):
     narrowed = session.ask("only from 2019")
     call = narrowed.plan.calls[0]
     assert call.tool == "text_search" and call.args["query"] == "cat" and call.args["date_from"] == "2019-01-01"
-    assert narrowed.results and {r.id for r in narrowed.results} <= ids_named(library, "cat_")
+    assert narrowed.results and {r.id for r in narrowed.results} <= photos_of(library, "cat")
     assert "from 2019" in narrowed.text
 
     feedback = session.ask("more like 1, not 2")  # rules: no model call for the plan

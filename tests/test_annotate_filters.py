@@ -78,6 +78,24 @@ def test_feedback_wins_over_the_models(catalog):
     assert 2 not in ids(catalog, tags=["tabby cat"])
 
 
+def test_rejecting_a_term_rejects_its_narrower_tags(catalog):
+    set_tag_feedback(catalog, 2, remove=["cat"])  # then it is no tabby cat either
+    assert 2 not in ids(catalog, tags=["tabby cat"])
+    assert 2 in ids(catalog, not_tags=["cat"])
+    assert 2 in ids(catalog, tags=["animal"])  # "not a cat" does not say it is no animal
+
+
+def test_user_word_on_people_text_and_time(catalog):
+    set_tag_feedback(catalog, 4, remove=["person"], add=["night"])
+    set_tag_feedback(catalog, 1, add=["people"], remove=["day"])
+    set_tag_feedback(catalog, 2, remove=["text"])
+    assert ids(catalog, people=True) == {1, 3}
+    assert ids(catalog, people=False) == {2, 4}
+    assert ids(catalog, time_of_day="night") == {2, 4}
+    assert ids(catalog, time_of_day="day") == {3}
+    assert ids(catalog, has_text=True) == {4}
+
+
 def test_dates_are_inclusive_and_prefixes_work(catalog):
     assert ids(catalog, date_from="2019-06-21", date_to="2019-12-31") == {1, 2}
     assert ids(catalog, date_from="2019-06-22") == {2, 3}

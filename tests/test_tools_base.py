@@ -3,14 +3,12 @@ changing it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from photoseek import Library
 from photoseek.tools import TOOLS, ToolArgumentsError, run_tool
 from photoseek.tools.base import Tool, ToolResult, _registry, normalize_date
-from tests.agent_support import catalog_fingerprint
+from tests.agent_support import catalog_fingerprint, photos_of
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +17,8 @@ def library(agent_library_dir):
         yield lib
 
 
-def photo_id(library: Library, name_prefix: str) -> int:
-    rows = library.catalog.conn.execute("SELECT id, display_path FROM photos ORDER BY id").fetchall()
-    return next(r["id"] for r in rows if Path(r["display_path"]).name.startswith(name_prefix))
+def photo_id(library: Library, subject: str) -> int:
+    return min(photos_of(library, subject))
 
 
 def test_registry_holds_the_read_only_tools():
@@ -67,7 +64,7 @@ def test_arguments_are_checked_with_clear_messages():
 
 def test_every_tool_runs_and_changes_nothing(library):
     before = catalog_fingerprint(library)
-    cat, pizza, notice = photo_id(library, "cat_"), photo_id(library, "pizza_"), photo_id(library, "notice")
+    cat, pizza, notice = photo_id(library, "cat"), photo_id(library, "pizza"), photo_id(library, "notice")
 
     found = run_tool(library, "text_search", {"query": "cat", "date_from": "2019", "date_to": "2019"})
     assert found.results and all(r.evidence.taken_at.startswith("2019") for r in found.results)

@@ -21,7 +21,7 @@ from photoseek.errors import PhotoseekError
 from photoseek.prompts import render
 from photoseek.results import Evidence, SearchResult
 
-EXPLANATION_MAX_CHARS = 160
+EXPLANATION_MAX_CHARS = 110
 
 _SIGNAL_WORDS = {
     "embedding": "its picture content is close to the search",
@@ -32,6 +32,9 @@ _SIGNAL_WORDS = {
     "modifier": "it fits the requested change",
     "attributes": "its time of day or people match",
 }
+# The same, in the few words the model is shown (fewer prompt tokens, less to parrot).
+_SIGNAL_NAMES = {"embedding": "picture", "caption": "caption", "fulltext": "words", "ocr": "written text",
+                 "visual": "looks alike", "modifier": "requested change", "attributes": "time of day/people"}
 
 # Words an explanation may use beyond the evidence: function words and the vocabulary of explaining.
 _GENERIC = set(
@@ -68,6 +71,9 @@ class ExplanationStats:
     seconds: float = 0.0
 
 
+_TIME_WORDS = {"day": "in daytime", "night": "at night", "twilight": "at twilight"}
+
+
 # -- composed (no model) ----------------------------------------------------------------------------
 
 
@@ -94,8 +100,7 @@ def compose_explanation(evidence: Evidence, query: str | None = None) -> str:
             parts.append(_SIGNAL_WORDS[strongest] + (f' "{query}"' if query and strongest == "embedding" else ""))
     when: list[str] = []
     if evidence.time_of_day:
-        when.append({"day": "in daytime", "night": "at night", "twilight": "at twilight"}.get(
-            evidence.time_of_day, evidence.time_of_day))
+        when.append(_TIME_WORDS.get(evidence.time_of_day, evidence.time_of_day))
     if evidence.taken_at:
         when.append(f"on {evidence.taken_at[:10]}")
     if when:
@@ -136,12 +141,12 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z]+", text.lower())
 
 
-def evidence_vocabulary(result: SearchResult, query: str | None = None) -> set[str]:
-    """Every word (and its singular/stem guesses) the evidence, the search words and the file name hold."""
+def evidence_vocabulary(result: SearchResult) -> set[str]:
+    """Every word (and its singular/stem guesses) of a photo's evidence and file name. Not the search
+    words: that the user asked for a dog is no evidence that this photo shows one."""
     ev = result.evidence
     texts = [" ".join(ev.matched_tags), ev.caption or "", ev.ocr_snippet or "", ev.time_of_day or "",
-             query or "", PurePath(result.path).stem.replace("_", " ").replace("-", " "),
-             json.dumps(ev.filters_matched)]
+             PurePath(result.path).stem.replace("_", " ").replace("-", " "), json.dumps(ev.filters_matched)]
     vocabulary: set[str] = set()
     for text in texts:
         for word in _words(text):
@@ -150,8 +155,11 @@ def evidence_vocabulary(result: SearchResult, query: str | None = None) -> set[s
 
 
 def unsupported_words(explanation: str, result: SearchResult, query: str | None = None) -> list[str]:
-    """Content words of `explanation` found neither in the evidence nor among generic explanation words."""
-    allowed = evidence_vocabulary(result, query) | _GENERIC
+    """Content words of `explanation` found neither in the evidence nor among generic explanation words.
+    The search words may appear only quoted as the search ('close to the search "cat"')."""
+    if query:
+        explanation = explanation.replace(f'"{query}"', " ")
+    allowed = evidence_vocabulary(result) | _GENERIC
     return [w for w in _words(explanation) if len(w) > 2 and not (_variants(w) & allowed)]
 
 
@@ -165,27 +173,28 @@ def _photo_text(text: str, limit: int) -> str:
 
 
 def evidence_lines(result: SearchResult) -> list[str]:
+    """The evidence as short lines for the prompt (photo-derived text fenced)."""
     ev = result.evidence
     lines: list[str] = []
     if ev.matched_tags:
-        lines.append("matched tags: " + ", ".join(ev.matched_tags[:8]))
+        lines.append("tags: " + ", ".join(ev.matched_tags[:6]))
     if ev.caption:
-        lines.append("caption: " + _photo_text(ev.caption, 200))
+        lines.append("caption: " + _photo_text(ev.caption, 160))
     if ev.ocr_snippet:
-        lines.append("text in the photo: " + _photo_text(ev.ocr_snippet, 120))
-    lines.append("file name: " + _photo_text(PurePath(result.path).name, 80))
-    if ev.time_of_day:
-        lines.append(f"time of day: {ev.time_of_day}")
-    if ev.taken_at:
-        lines.append(f"taken: {ev.taken_at[:10]}")
+        lines.append("text in it: " + _photo_text(ev.ocr_snippet, 80))
+    if not (ev.matched_tags or ev.caption or ev.ocr_snippet) or "fulltext" in ev.signals:
+        lines.append("file: " + _photo_text(PurePath(result.path).name, 60))
+    when = [_TIME_WORDS.get(ev.time_of_day or "", ev.time_of_day or ""), f"on {ev.taken_at[:10]}" if ev.taken_at else ""]
+    if any(when):
+        lines.append("taken " + " ".join(w for w in when if w))
     if ev.people is not None:
         lines.append(f"people: {ev.people}")
     if ev.similar_to:
-        lines.append("looks like reference photo id " + ", ".join(str(i) for i in ev.similar_to))
+        lines.append("looks like photo " + ", ".join(str(i) for i in ev.similar_to))
     if ev.filters_matched:
-        lines.append("passed filters: " + ", ".join(f"{k}={v}" for k, v in ev.filters_matched.items()))
+        lines.append("filters: " + ", ".join(f"{k}={v}" for k, v in ev.filters_matched.items()))
     if ev.signals:
-        lines.append("matched by: " + ", ".join(_SIGNAL_WORDS.get(s, s) for s in ev.signals))
+        lines.append("matched by: " + ", ".join(_SIGNAL_NAMES.get(s, s) for s in ev.signals))
     return lines
 
 
@@ -281,7 +290,7 @@ class Explainer:
         done: set[int] = set()
         try:
             for piece in self.llm.stream_chat(
-                messages, schema=explanation_schema(list(by_id)), max_tokens=60 * len(top) + 40
+                messages, schema=explanation_schema(list(by_id)), max_tokens=40 * len(top) + 20
             ):
                 for item in reader.feed(piece):
                     if not isinstance(item, dict) or item.get("id") not in by_id or item["id"] in done:
@@ -291,7 +300,7 @@ class Explainer:
                     sentence = _tidy(str(item.get("explanation", "")))
                     if not sentence:
                         continue
-                    bad = unsupported_words(sentence, result, query or request)
+                    bad = unsupported_words(sentence, result, query)
                     if bad:
                         self.stats.rejected.append(f"{sentence} (unsupported: {', '.join(bad)})")
                         continue

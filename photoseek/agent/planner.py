@@ -177,6 +177,12 @@ _STOP = set(
     "that them it this these those ones one only just some all any me show find photo photos picture pictures "
     "pic pics image images".split()
 )
+_CAMERA_BRAND = re.compile(
+    r"\b(?:iphone|ipad|pixel|galaxy|samsung|huawei|xiaomi|oneplus|canon|nikon|sony|fuji\w*|olympus|panasonic|"
+    r"lumix|leica|ricoh|pentax|hasselblad|gopro|dji|kodak|eos|alpha)\b",
+    re.IGNORECASE,
+)
+_REFERS_BACK = re.compile(r"\b(?:this|that|it|these|those)\b|这张|那张|这个|那个|它", re.IGNORECASE)
 _CAMERA = re.compile(
     r"\b(?:taken|shot|photographed)\s+(?:with|on|by|using)\s+(?:my|a|an|the|our)?\s*([A-Za-z][\w-]*)", re.IGNORECASE
 )
@@ -451,8 +457,9 @@ class Planner:
             args["people"] = False
         if step.get("has_text") and _TEXT_CUE.search(text):
             args["has_text"] = True
-        if step.get("camera") and str(step["camera"]).lower() in lowered:
-            args["camera"] = step["camera"]
+        camera = str(step.get("camera") or "")
+        if camera and camera.lower() in lowered and (_CAMERA.search(text) or _CAMERA_BRAND.search(camera)):
+            args["camera"] = camera
         for key in ("tags", "not_tags"):
             tags = [t for t in step.get(key) or [] if t and not _CJK.search(t)]
             if english:  # an English request must name the tag (stem match); a translated one cannot
@@ -495,6 +502,14 @@ class Planner:
             if not context.previous_results:
                 raise _PlanProblem("there are no previous results; plan a search instead")
             return self._feedback_call(more, less, context)
+
+        # A photo search needs a photo the request points at (a path, "#3", "this", "but ..." after a
+        # photo search); otherwise the model is continuing an old search the user has left.
+        if tool in ("similar_to_photo", "composed_search") and not (
+            request.paths or request.references or request.but_text or request.looks_like_refinement
+            or _REFERS_BACK.search(request.text)
+        ):
+            tool = "text_search"
 
         # Filters alone cannot carry a subject the request names ("city streets at night"): search for it.
         if tool == "filter_photos":

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from photoseek.errors import PhotoseekError
-from photoseek.vision.taxonomy import normalize_tag
+from photoseek.vision.taxonomy import expand, normalize_tag
 
 if TYPE_CHECKING:
     import sqlite3
@@ -78,17 +78,24 @@ def clear_tag_feedback(catalog: "Catalog", photo_id: int, tags: Iterable[str]) -
 
 def effective_tags(conn: "sqlite3.Connection", photo_id: int) -> list[EffectiveTag]:
     """A photo's tags with feedback applied: rejected tags hidden, confirmed ones as source 'user'
-    with confidence 1.0. One row per tag (the most confident source), most confident first."""
+    with confidence 1.0. One row per tag (the most confident source), most confident first.
+
+    Rejecting a term also hides the models' narrower tags under it ("not a cat" hides "tabby cat").
+    """
     verdicts = {
         row[0]: row[1]
         for row in conn.execute("SELECT tag, verdict FROM tag_feedback WHERE photo_id=?", (photo_id,))
     }
+    hidden: set[str] = set()
+    for tag, verdict in verdicts.items():
+        if verdict == -1:
+            hidden |= expand(tag)
     best: dict[str, EffectiveTag] = {}
     for tag, confidence, source, broader in conn.execute(
         "SELECT tag, confidence, source, broader FROM tags WHERE photo_id=? ORDER BY confidence DESC, broader",
         (photo_id,),
     ):
-        if verdicts.get(tag) == -1 or tag in best:
+        if tag in hidden or tag in best:
             continue
         best[tag] = EffectiveTag(tag, float(confidence), source, bool(broader))
     for tag, verdict in verdicts.items():

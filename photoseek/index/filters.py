@@ -5,13 +5,14 @@ Semantics:
   tags / not_tags  a tag matches with its narrower terms ("dog" keeps a golden retriever; the tags
                    table also stores broader rows). The user's feedback wins: a confirmed tag counts
                    whatever the models said, a rejected one never counts, and rejecting "dog" on a
-                   photo also stops its "golden retriever" row from matching "dog".
+                   photo also rejects its narrower "golden retriever" (feedback.effective_tags).
   date_from/to     inclusive, on taken_at (camera-local); "2019", "2019-06" and "2019-06-30" work.
                    Photos without a date do not pass a date filter.
-  time_of_day      photos.time_of_day (or a confirmed day/twilight/night tag).
-  has_text         OCR found text, or the photo has the "text" tag.
+  time_of_day      photos.time_of_day (or a confirmed day/twilight/night tag; a rejected one hides it).
+  has_text         OCR found text, or the photo has the "text" tag (unless the user rejected "text").
   people           True: a face (photos.faces > 0) or a "person"/"people" tag; False: faces counted
-                   as 0 and no such tag. Photos whose faces were never counted pass neither.
+                   as 0 and no such tag. Photos whose faces were never counted pass neither. The
+                   user's +person/-person wins over the face count.
   camera           case-insensitive substring of camera make + model.
 """
 
@@ -25,6 +26,8 @@ from photoseek.results import Filters
 from photoseek.vision.taxonomy import expand, normalize_tag
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from photoseek.index.catalog import Catalog
 
 TIMES_OF_DAY = ("day", "twilight", "night")
@@ -42,22 +45,31 @@ _STOPWORDS = {
 # -- tag matching -------------------------------------------------------------------------------------
 
 
-def _tag_match_sql(tag: str) -> tuple[str, list[Any]]:
-    """SQL selecting the ids of photos whose effective tags match `tag` (with narrower terms)."""
+def photos_with_tag(conn: "sqlite3.Connection", tag: str) -> set[int]:
+    """Ids of photos whose effective tags (feedback applied) include `tag` or a narrower term."""
+    from photoseek.index.feedback import effective_tags
+
     tag = normalize_tag(tag)
     if not tag:
         raise PhotoseekError("A tag filter cannot be empty.")
     names = sorted(expand(tag))
     marks = ",".join("?" * len(names))
-    sql = f"""SELECT photo_id FROM (
-            SELECT t.photo_id FROM tags t WHERE t.tag IN ({marks})
-              AND NOT EXISTS (SELECT 1 FROM tag_feedback f
-                              WHERE f.photo_id = t.photo_id AND f.tag = t.tag AND f.verdict = -1)
-            UNION
-            SELECT photo_id FROM tag_feedback WHERE verdict = 1 AND tag IN ({marks})
-          )
-          WHERE photo_id NOT IN (SELECT photo_id FROM tag_feedback WHERE tag = ? AND verdict = -1)"""
-    return sql, [*names, *names, tag]
+    ids = {
+        row[0]
+        for row in conn.execute(
+            f"""SELECT photo_id FROM tags WHERE tag IN ({marks})
+                UNION SELECT photo_id FROM tag_feedback WHERE verdict = 1 AND tag IN ({marks})""",
+            [*names, *names],
+        )
+    }
+    # Photos where the user rejected something: decide on their effective tags, so that rejecting
+    # "cat" also stops "tabby cat" from matching (rejections are few; this stays cheap).
+    with_rejections = {row[0] for row in conn.execute("SELECT DISTINCT photo_id FROM tag_feedback WHERE verdict = -1")}
+    wanted = set(names)
+    for pid in ids & with_rejections:
+        if not any(t.tag in wanted for t in effective_tags(conn, pid)):
+            ids.discard(pid)
+    return ids
 
 
 def _effective_tag_sql(tags: tuple[str, ...]) -> tuple[str, list[Any]]:
@@ -68,6 +80,11 @@ def _effective_tag_sql(tags: tuple[str, ...]) -> tuple[str, list[Any]]:
                                 WHERE f.photo_id = t.photo_id AND f.tag = t.tag AND f.verdict = -1)
               UNION SELECT photo_id FROM tag_feedback WHERE verdict = 1 AND tag IN ({marks})"""
     return sql, [*tags, *tags]
+
+
+def _rejected_sql(tags: tuple[str, ...]) -> tuple[str, list[Any]]:
+    marks = ",".join("?" * len(tags))
+    return f"SELECT photo_id FROM tag_feedback WHERE verdict = -1 AND tag IN ({marks})", list(tags)
 
 
 def _check_date(value: str, name: str) -> str:
@@ -81,17 +98,9 @@ def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | 
     """The ids of photos that pass `filters`, or None when nothing is restricted."""
     if filters is None or filters.is_empty():
         return None
+    conn = catalog.conn
     where: list[str] = []
     params: list[Any] = []
-
-    for tag in filters.tags:
-        sql, p = _tag_match_sql(tag)
-        where.append(f"id IN ({sql})")
-        params += p
-    for tag in filters.not_tags:
-        sql, p = _tag_match_sql(tag)
-        where.append(f"id NOT IN ({sql})")
-        params += p
 
     if filters.date_from:
         where.append("taken_at IS NOT NULL AND taken_at >= ?")
@@ -106,25 +115,30 @@ def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | 
         when = filters.time_of_day.strip().lower()
         if when not in TIMES_OF_DAY:
             raise PhotoseekError(f"time_of_day must be one of {', '.join(TIMES_OF_DAY)}, not {filters.time_of_day!r}.")
-        where.append(
-            """((time_of_day = ? AND id NOT IN (SELECT photo_id FROM tag_feedback WHERE tag = ? AND verdict = -1))
-                OR id IN (SELECT photo_id FROM tag_feedback WHERE tag = ? AND verdict = 1))"""
-        )
-        params += [when, when, when]
+        rejected, p_rejected = _rejected_sql((when,))
+        confirmed, p_confirmed = _effective_tag_sql((when,))
+        where.append(f"((time_of_day = ? AND id NOT IN ({rejected})) OR id IN ({confirmed}))")
+        params += [when, *p_rejected, *p_confirmed]
 
     if filters.has_text is not None:
-        sql, p = _effective_tag_sql(("text",))
-        has_text = f"(id IN (SELECT photo_id FROM ocr WHERE trim(text) != '') OR id IN ({sql}))"
+        rejected, p_rejected = _rejected_sql(("text",))
+        confirmed, p_confirmed = _effective_tag_sql(("text",))
+        has_text = (f"((id IN (SELECT photo_id FROM ocr WHERE trim(text) != '') AND id NOT IN ({rejected}))"
+                    f" OR id IN ({confirmed}))")
         where.append(has_text if filters.has_text else f"NOT {has_text}")
-        params += p
+        params += [*p_rejected, *p_confirmed]
 
     if filters.people is not None:
-        sql, p = _effective_tag_sql(("person", "people"))
+        rejected, p_rejected = _rejected_sql(("person", "people"))
+        confirmed, p_confirmed = _effective_tag_sql(("person", "people"))
+        has_people = f"((faces > 0 AND id NOT IN ({rejected})) OR id IN ({confirmed}))"
         if filters.people:
-            where.append(f"(faces > 0 OR id IN ({sql}))")
+            where.append(has_people)
+            params += [*p_rejected, *p_confirmed]
         else:
-            where.append(f"(faces = 0 AND id NOT IN ({sql}))")
-        params += p
+            # no people: counted as none (or the user said so); never-counted photos stay out
+            where.append(f"NOT {has_people} AND (faces = 0 OR id IN ({rejected}))")
+            params += [*p_rejected, *p_confirmed, *p_rejected]
 
     if filters.camera:
         needle = filters.camera.strip().lower()
@@ -132,10 +146,13 @@ def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | 
         where.append("lower(coalesce(camera_make, '') || ' ' || coalesce(camera_model, '')) LIKE ? ESCAPE '\\'")
         params.append(f"%{escaped}%")
 
-    if not where:
-        return None
-    sql = "SELECT id FROM photos WHERE " + " AND ".join(f"({w})" for w in where)
-    return {row[0] for row in catalog.conn.execute(sql, params)}
+    sql = "SELECT id FROM photos" + (" WHERE " + " AND ".join(f"({w})" for w in where) if where else "")
+    ids = {row[0] for row in conn.execute(sql, params)}
+    for tag in filters.tags:
+        ids &= photos_with_tag(conn, tag)
+    for tag in filters.not_tags:
+        ids -= photos_with_tag(conn, tag)
+    return ids
 
 
 # -- full text ------------------------------------------------------------------------------------------

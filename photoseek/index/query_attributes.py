@@ -44,9 +44,14 @@ class QueryAttributes:
     people_count: int | None = None
     colors: list[str] = field(default_factory=list)
     has_text: bool = False
+    residual: str = ""  # the words left once the attribute words (and glue words) are taken out
 
     def is_empty(self) -> bool:
-        return self == QueryAttributes()
+        return self.asked() == 0
+
+    def asked(self) -> int:
+        """How many attributes the query asks for."""
+        return sum([self.time_of_day is not None, self.people is not None, bool(self.colors)])
 
 
 def _has_word(text: str, word: str) -> bool:
@@ -76,5 +81,22 @@ def parse_attributes(text: str | None) -> QueryAttributes:
             if m:
                 attrs.people_count = int(m.group(1))
     attrs.colors = sorted({COLOR_WORDS[w] for w in COLOR_WORDS if _has_word(lowered, w)})
+    attrs.residual = _residual(lowered, attrs)
     attrs.has_text = bool(re.search(r"\b(sign|signs|text|written|says|saying|reads|words|letters|poster|label)\b", lowered))
     return attrs
+
+
+GLUE_WORDS = {"a", "an", "the", "at", "in", "on", "during", "by", "of", "with", "but", "and", "time", "photo",
+              "photos", "picture", "pictures", "shot", "taken", "same", "this", "that", "scene", "one", "like"}
+
+
+def _residual(lowered: str, attrs: QueryAttributes) -> str:
+    """The query without the words that asked for attributes, e.g. "at night" -> ""."""
+    drop = set(GLUE_WORDS)
+    if attrs.time_of_day:
+        drop |= {w for words in TIME_WORDS.values() for w in words}
+    if attrs.colors:
+        drop |= set(COLOR_WORDS)
+    words = re.findall(r"[\w'-]+", lowered)
+    kept = [w for w in words if w not in drop]
+    return " ".join(kept)

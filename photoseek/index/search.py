@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from photoseek.library import Library
 
 RRF_K = 60
+# Above any one rank's share (1 / (RRF_K + 1)): in composed search a met attribute outranks similarity.
+COMPOSED_ATTRIBUTE_WEIGHT = 4.0
 DEFAULT_WEIGHTS = {
     "embedding": 1.0,
     "caption": 0.5,
@@ -98,10 +100,15 @@ class SearchEngine:
             signals.append(self._fulltext_signal(text_in_photo, pool, allowed, column="ocr", name="ocr"))
         if like is not None or (reference_ids and not text):
             signals += self._example_signals(reference_ids, list(less_like), pool, allowed)
+        attribute_weight = self.plan.weights.get("attributes", 0.5)
         if but:
             modifier = parse_attributes(but)
             signals += self._modifier_signals(but, modifier, pool, allowed)
             attributes = _merge(attributes, modifier)
+            if not modifier.is_empty():
+                # "like this but at night": the change is a requirement, so photos that meet it come
+                # first (ordered by similarity), the others after.
+                attribute_weight = COMPOSED_ATTRIBUTE_WEIGHT
         if not attributes.is_empty():
             candidates = set().union(*(s.scores for s in signals)) if signals else None
             attr = self._attribute_signal(attributes, candidates, allowed)
@@ -113,7 +120,7 @@ class SearchEngine:
             raise PhotoseekError("Nothing to search for: give text, a reference photo or words in the photo.")
 
         exclude = set(reference_ids) | {int(i) for i in less_like}
-        fused = self._fuse([s for s in signals if s.scores], exclude, allowed)
+        fused = self._fuse([s for s in signals if s.scores], exclude, allowed, attribute_weight)
         top = fused[:k]
         query_text = " ".join(t for t in (text, but, text_in_photo) if t)
         return self._results(top, signals, query_text, filters, reference_ids)
@@ -153,8 +160,12 @@ class SearchEngine:
     def _modifier_signals(self, but, modifier: QueryAttributes, pool, allowed) -> list[Signal]:
         if not self._on("modifier"):
             return []
-        # The modifier's words against the joint space; its attributes are met by the attribute signal.
-        query = self.library.embedder.embed_texts([but])[0]
+        # The modifier's attributes (night, people, colours) are met by the attribute signal; what
+        # words remain ("with snow") go against the joint space.
+        text = modifier.residual if not modifier.is_empty() else but
+        if not text.strip():
+            return []
+        query = self.library.embedder.embed_texts([text])[0]
         signal = self._vector_signal("modifier", "joint", query, pool, allowed)
         return [signal]
 
@@ -214,8 +225,11 @@ class SearchEngine:
         return Signal("attributes", scores)
 
     # -- fusion ----------------------------------------------------------------------------------
-    def _fuse(self, signals: list[Signal], exclude: set[int], allowed) -> list[tuple[int, float]]:
-        weights = self.plan.weights
+    def _fuse(self, signals: list[Signal], exclude: set[int], allowed,
+              attribute_weight: float | None = None) -> list[tuple[int, float]]:
+        weights = dict(self.plan.weights)
+        if attribute_weight is not None:
+            weights["attributes"] = attribute_weight
         total: dict[int, float] = {}
         if self.plan.fusion == "score":
             for s in signals:
@@ -318,6 +332,7 @@ def _merge(a: QueryAttributes, b: QueryAttributes) -> QueryAttributes:
     return QueryAttributes(
         time_of_day=b.time_of_day or a.time_of_day,
         people=b.people if b.people is not None else a.people,
+        residual=" ".join(t for t in (a.residual, b.residual) if t),
         people_count=b.people_count or a.people_count,
         colors=sorted(set(a.colors) | set(b.colors)),
         has_text=a.has_text or b.has_text,

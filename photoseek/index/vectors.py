@@ -1,11 +1,14 @@
 """Vector search over the catalog's embeddings.
 
 The `embeddings` table (float32 BLOBs committed with their photo) is the source of truth. FAISS
-indexes, one per space ('joint', 'visual'), are caches derived from it and written beside the
-catalog as  <library>/vectors/<space>.g<generation>.<model-hash>.faiss : the name carries the
-catalog's `vectors_generation` and the model id, and files are written to a temporary name and
-renamed, so a reader either finds the file for the catalog's current state or rebuilds one from
-SQLite (a corrupt or stale file is never used). Readers that cannot write rebuild in memory.
+indexes, one per space, are caches derived from it and written beside the catalog as
+<library>/vectors/<space>.g<generation>.<model-hash>.faiss : the name carries the catalog's
+`vectors_generation` and the model id, and files are written to a temporary name and renamed, so
+a reader either finds the file for the catalog's current state or rebuilds one from SQLite (a
+corrupt or stale file is never used). Readers that cannot write rebuild in memory. While another
+process is indexing, a reader extends its older index with the newly committed photos instead
+(see `_catch_up`). Large (IVF) cache files are memory-mapped, so a cold search reads only the
+lists it probes.
 
 Spaces: 'joint' (image vectors in the text-image space), 'visual' (image-only features), 'caption'
 (caption texts embedded in the joint space by stage 2).
