@@ -513,7 +513,9 @@ class Planner:
 
         # Filters alone cannot carry a subject the request names ("city streets at night"): search for it.
         if tool == "filter_photos":
-            leftover = content_words(request.text, request.dates)
+            camera_words = set(str(filters.get("camera", "")).lower().split())
+            leftover = " ".join(w for w in content_words(request.text, request.dates).split()
+                                if w.lower() not in camera_words)
             if leftover:
                 tool, query = "text_search", query or self._english(leftover, request)
         if tool == "text_in_photo" and not request.quoted and \

@@ -32,6 +32,7 @@ from photoseek.index.decode import DecodedPhoto, decode_photo, thumbnail_path
 from photoseek.index.lock import IndexLock
 from photoseek.index.scan import FoundFile, ScanFailure, scan
 from photoseek.index.vectors import DIM_META_KEY, MODEL_META_KEY, VectorStore
+from photoseek.vision.layout import LAYOUT_DIM, LAYOUT_ID, layout_descriptor
 from photoseek.progress import Progress, SilentProgress
 from photoseek.results import IndexReport
 
@@ -179,6 +180,10 @@ class Indexer:
                         "DELETE FROM meta WHERE key IN (?, ?)", (MODEL_META_KEY["visual"], DIM_META_KEY["visual"])
                     )
                 self.catalog.bump_vectors_generation()
+            if self.catalog.get_meta(MODEL_META_KEY["layout"]) != LAYOUT_ID:
+                self.catalog.set_meta(MODEL_META_KEY["layout"], LAYOUT_ID)
+                self.catalog.set_meta(DIM_META_KEY["layout"], str(LAYOUT_DIM))
+                self.catalog.bump_vectors_generation()
         return run_id
 
     def _load_known(self) -> dict[bytes, _Known]:
@@ -192,9 +197,11 @@ class Indexer:
         rows = self.catalog.conn.execute(
             f"""SELECT p.id, p.path, p.size, p.mtime_ns, p.content_hash,
                    (EXISTS(SELECT 1 FROM embeddings j WHERE j.photo_id=p.id AND j.space='joint' AND j.model_id=?)
-                    {visual_check}) AS current
+                    {visual_check}
+                    AND EXISTS(SELECT 1 FROM embeddings l WHERE l.photo_id=p.id AND l.space='layout' AND l.model_id=?)
+                   ) AS current
                 FROM photos p""",
-            params,
+            params + (LAYOUT_ID,),
         ).fetchall()
         return {bytes(r[1]): _Known(r[0], bytes(r[1]), r[2], r[3], r[4], bool(r[5])) for r in rows}
 
@@ -313,6 +320,7 @@ class Indexer:
                 plan.joint = encoding.joint[i]
                 plan.visual = encoding.visual[i] if encoding.visual is not None and self.embedder.visual_dim else None
                 plan.labels = encoding.labels[i] if encoding.labels is not None else None
+                plan.layout = layout_descriptor(plan.photo.image)
         now = utc_now()
         with self.catalog.transaction() as conn:
             for plan in plans:
@@ -417,6 +425,11 @@ class Indexer:
                     "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'visual', ?, ?)",
                     (plan.photo_id, self.embedder.visual_id, _blob(plan.visual)),
                 )
+            if plan.layout is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'layout', ?, ?)",
+                    (plan.photo_id, LAYOUT_ID, _blob(plan.layout)),
+                )
             state.changed_ids.add(plan.photo_id)
             if self.label_sink is not None and plan.labels is not None:
                 self.label_sink(conn, plan.photo_id, plan.labels)
@@ -446,8 +459,9 @@ class Indexer:
             # vectors of a previous model are never searched again; out-of-scope photos whose file
             # is gone could not be re-embedded and keep only their other data
             stale_vectors = conn.execute(
-                "DELETE FROM embeddings WHERE (space='joint' AND model_id!=?) OR (space='visual' AND model_id!=?)",
-                (self.embedder.id, self.embedder.visual_id if self.embedder.visual_dim else ""),
+                """DELETE FROM embeddings WHERE (space='joint' AND model_id!=?) OR (space='visual' AND model_id!=?)
+                   OR (space='layout' AND model_id!=?)""",
+                (self.embedder.id, self.embedder.visual_id if self.embedder.visual_dim else "", LAYOUT_ID),
             ).rowcount
             if gone_ids or stale_vectors:
                 self.catalog.bump_vectors_generation()
@@ -479,6 +493,7 @@ class _Plan:
     content_changed: bool = False
     joint: object = None
     visual: object = None
+    layout: object = None
     labels: list | None = None
 
     @property

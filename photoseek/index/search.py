@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from photoseek.library import Library
 
 RRF_K = 60
+# Query by example: how much what is in the photo (visual) and its layout count. Layout finds the
+# same place under other light; visual the same kind of subject.
+VISUAL_WEIGHT = 0.5
+LAYOUT_WEIGHT = 1.0
+MEAN_SAMPLE = 5000
 # Above any one rank's share (1 / (RRF_K + 1)): in composed search a met attribute outranks similarity.
 COMPOSED_ATTRIBUTE_WEIGHT = 4.0
 DEFAULT_WEIGHTS = {
@@ -63,6 +68,7 @@ class SearchEngine:
     def __init__(self, library: "Library", plan: SearchPlan | None = None):
         self.library = library
         self.plan = plan or SearchPlan()
+        self._means: dict = {}
 
     # -- entry point ------------------------------------------------------------------------------
     def search(
@@ -98,11 +104,11 @@ class SearchEngine:
             signals += self._text_signals(text, pool, allowed, more_like, less_like)
         if text_in_photo:
             signals.append(self._fulltext_signal(text_in_photo, pool, allowed, column="ocr", name="ocr"))
+        modifier = parse_attributes(but) if but else None
         if like is not None or (reference_ids and not text):
-            signals += self._example_signals(reference_ids, list(less_like), pool, allowed)
+            signals += self._example_signals(reference_ids, list(less_like), pool, allowed, modifier)
         attribute_weight = self.plan.weights.get("attributes", 0.5)
         if but:
-            modifier = parse_attributes(but)
             signals += self._modifier_signals(but, modifier, pool, allowed)
             attributes = _merge(attributes, modifier)
             if not modifier.is_empty():
@@ -148,14 +154,72 @@ class SearchEngine:
             signals.append(self._fulltext_signal(text, pool, allowed))
         return signals
 
-    def _example_signals(self, reference_ids, less_like, pool, allowed) -> list[Signal]:
+    def _example_signals(self, reference_ids, less_like, pool, allowed, required: QueryAttributes | None = None
+                         ) -> list[Signal]:
+        """Similarity to reference photo(s): what is in them (visual) and how the scene is laid out
+        (layout), each centred on the library's mean so that what all photos share does not count."""
+        if not self._on("visual"):
+            return []
         store = self.library.vectors
         space = "visual" if store.count("visual") else "joint"
         refs = store.get(space, reference_ids)
         if len(refs) == 0:
             raise PhotoseekError(f"Photo(s) {reference_ids} have no vectors yet; run `photoseek index` first.")
-        query = _rocchio(refs.mean(axis=0), refs, store.get(space, less_like) if less_like else None, alpha=0.0)
-        return [self._vector_signal("visual", space, query, pool, allowed)] if self._on("visual") else []
+        negatives = store.get(space, less_like) if less_like else None
+        query = _rocchio(refs.mean(axis=0), refs, negatives, alpha=0.0)
+        candidates = set(self._vector_signal("visual", space, query, pool, allowed).scores)
+        if required is not None and not required.is_empty():
+            # "like this but at night": every photo that meets the change is a candidate, however
+            # unlike the reference it looks overall (night photos look unlike day ones).
+            candidates |= self._photos_meeting(required, allowed)
+        candidates -= set(reference_ids)
+        if not candidates:
+            return []
+        ids = sorted(candidates)
+        scores = self._centred_similarity(ids, reference_ids, less_like)
+        return [Signal("visual", dict(zip(ids, scores)))]
+
+    def _centred_similarity(self, ids: list[int], reference_ids: list[int], less_like: list[int]) -> list[float]:
+        import numpy as np
+
+        store = self.library.vectors
+        parts = []
+        for space, weight in (("visual", VISUAL_WEIGHT), ("layout", LAYOUT_WEIGHT)):
+            if not store.count(space):
+                continue
+            mean = self._library_mean(space)
+            def centred(vectors):
+                x = vectors - mean
+                return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+            parts.append((weight, centred(store.get(space, ids)), centred(store.get(space, reference_ids)),
+                          centred(store.get(space, less_like)) if less_like else None))
+        if not parts:  # a CLIP library: the joint space is the visual one
+            refs = store.get("joint", reference_ids)
+            return list((store.get("joint", ids) @ refs.mean(axis=0)).astype(float))
+        total_weight = sum(w * w for w, *_ in parts)
+        scores = np.zeros(len(ids), dtype=np.float32)
+        for weight, cand, refs, negs in parts:
+            query = _rocchio(refs.mean(axis=0), refs, negs, alpha=0.0)
+            scores += (weight * weight / total_weight) * (cand @ query)
+        return [float(x) for x in scores]
+
+    def _library_mean(self, space: str):
+        """Mean vector of a space over (a sample of) the library, cached per vectors generation."""
+        import numpy as np
+
+        generation = self.library.catalog.vectors_generation
+        key = (space, generation)
+        cached = self._means.get(key)
+        if cached is None:
+            ids = [r[0] for r in self.library.catalog.conn.execute(
+                "SELECT photo_id FROM embeddings WHERE space=? ORDER BY random() LIMIT ?", (space, MEAN_SAMPLE))]
+            cached = self.library.vectors.get(space, ids).mean(axis=0) if ids else 0.0
+            self._means = {key: cached, **{k: v for k, v in self._means.items() if k[0] != space}}
+        return cached
+
+    def _photos_meeting(self, attrs: QueryAttributes, allowed) -> set[int]:
+        attr = self._attribute_signal(attrs, None, allowed)
+        return {pid for pid, met in attr.scores.items() if met >= 1.0}
 
     def _modifier_signals(self, but, modifier: QueryAttributes, pool, allowed) -> list[Signal]:
         if not self._on("modifier"):

@@ -43,13 +43,13 @@ if TYPE_CHECKING:
 
     from photoseek.index.catalog import Catalog
 
-SPACES = ("joint", "visual", "caption")
+SPACES = ("joint", "visual", "caption", "layout")
 # meta keys naming the model whose vectors each space holds (written by the indexer). Caption
 # vectors are captions embedded with the embedder's text side (`embed_texts`), so they belong to
 # the joint model: whoever writes them stores space='caption', model_id=<embedder id> and bumps
 # catalog.vectors_generation in the same transaction.
-MODEL_META_KEY = {"joint": "embedder_id", "visual": "visual_id", "caption": "embedder_id"}
-DIM_META_KEY = {"joint": "joint_dim", "visual": "visual_dim", "caption": "joint_dim"}
+MODEL_META_KEY = {"joint": "embedder_id", "visual": "visual_id", "caption": "embedder_id", "layout": "layout_id"}
+DIM_META_KEY = {"joint": "joint_dim", "visual": "visual_dim", "caption": "joint_dim", "layout": "layout_dim"}
 VECTORS_DIR = "vectors"
 
 APPROXIMATE_THRESHOLD = 50_000  # vectors; below this exact search is fast enough (< 10 ms)
