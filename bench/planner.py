@@ -2,6 +2,7 @@
 
     python bench/planner.py                      # default model (llamacpp), all cases
     python bench/planner.py --llm ollama:qwen2.5:1.5b --only zh- --verbose
+    python bench/planner.py --cases bench/planner_holdout.jsonl   # held-out cases
 
 A case passes when the plan's first call has the expected tool and every expected argument:
   "query"/"but" given as a list of words: each word (or its plural) is among the plan's words;
@@ -75,11 +76,14 @@ def context_for(case: dict) -> PlanContext:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llm", default="llamacpp")
+    parser.add_argument("--cases", type=Path, default=CASES,
+                        help="a .jsonl case file (default planner_cases.jsonl; planner_holdout.jsonl was written "
+                             "after the planner was tuned and is not tuned on)")
     parser.add_argument("--only", default="", help="run cases whose id starts with this")
     parser.add_argument("--verbose", "-v", action="store_true")
     options = parser.parse_args()
 
-    cases = [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    cases = [json.loads(line) for line in options.cases.read_text(encoding="utf-8").splitlines() if line.strip()]
     cases = [c for c in cases if c["id"].startswith(options.only)]
     llm = get_llm(options.llm)
     started = time.perf_counter()

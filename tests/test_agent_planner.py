@@ -288,3 +288,13 @@ def test_real_model_follow_up_turn(default_llm):
     follow = planner.plan("only from 2019 and without people", PlanContext(TODAY, first, list(range(1, 11)))).calls[0]
     assert follow.tool == "text_search" and "beach" in follow.args["query"]
     assert (follow.args["date_from"], follow.args["date_to"], follow.args["people"]) == ("2019-01-01", "2019-12-31", False)
+
+
+def test_a_refine_for_a_new_subject_is_a_new_search():
+    ctx = PlanContext(TODAY, ToolCall("text_search", {"query": "red bus"}), list(range(101, 111)))
+    llm = ScriptedLLM([{"tool": "refine", "tags": ["pizza"], "query": "pizza on a table"}])
+    call = Planner(llm).plan("pizza on a table", ctx).calls[0]
+    assert call.tool == "text_search" and call.args["query"] == "pizza on a table"
+    llm = ScriptedLLM([{"tool": "refine", "date_from": "2019-01-01", "date_to": "2019-12-31"}])
+    assert Planner(llm).plan("2019", ctx).calls[0].args == {
+        "query": "red bus", "date_from": "2019-01-01", "date_to": "2019-12-31"}

@@ -6,7 +6,6 @@ import csv
 from datetime import datetime, timezone
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from photoseek.vision.daytime import time_from_pixels, time_from_sun, time_of_day, to_utc

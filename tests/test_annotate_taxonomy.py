@@ -52,6 +52,9 @@ def test_expand_gives_narrower_terms_for_filters():
     assert {"dog", "cat", "golden retriever", "tabby cat"} <= animal
     assert taxonomy.expand("dogs") >= dog  # plural asks for the same
     assert taxonomy.expand("no such tag") == {"no such tag"}
+    # a word that is no tag of its own finds the tags it ends; a tag never grows that way
+    assert "street sign" in taxonomy.expand("sign")
+    assert "hot dog" not in dog and taxonomy.expand("hot dog") == {"hot dog"}
 
 
 def test_taxonomy_follows_the_classifier_order():

@@ -28,13 +28,23 @@ def test_colours_are_basic_terms():
 
 
 def test_rrf_prefers_agreement_between_signals():
-    engine = SearchEngine(library=None, plan=SearchPlan())
+    engine = SearchEngine(library=None, plan=SearchPlan(fusion="rrf", weights={"embedding": 1.0, "fulltext": 0.6}))
     a = Signal("embedding", {1: 0.9, 2: 0.8, 3: 0.1})
     b = Signal("fulltext", {2: 5.0, 3: 4.0})
     fused = engine._fuse([a, b], exclude=set(), allowed=None)
     # 3 is found by both signals, so it beats 1, which only the embedding ranks higher
     assert [pid for pid, _ in fused] == [2, 3, 1]
     assert fused[0][1] == 1.0 / (RRF_K + 2) + 0.6 / (RRF_K + 1)
+
+
+def test_score_fusion_keeps_cosines_and_scales_keywords():
+    engine = SearchEngine(library=None, plan=SearchPlan())
+    emb = Signal("embedding", {1: 0.50, 2: 0.49})
+    keywords = Signal("fulltext", {2: 8.0, 3: 4.0})
+    fused = dict(engine._fuse([emb, keywords], exclude=set(), allowed=None))
+    # the keyword hit nudges 2 past 1, but a keyword-only photo stays far below
+    assert fused[2] == 0.49 + 0.02 * 1.0 and fused[3] == 0.02 * 0.5
+    assert [p for p, _ in sorted(fused.items(), key=lambda kv: -kv[1])] == [2, 1, 3]
 
 
 def test_fusion_respects_exclusions_and_filters():

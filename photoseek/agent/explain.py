@@ -21,7 +21,7 @@ from photoseek.errors import PhotoseekError
 from photoseek.prompts import render
 from photoseek.results import Evidence, SearchResult
 
-EXPLANATION_MAX_CHARS = 110
+EXPLANATION_MAX_CHARS = 90
 
 _SIGNAL_WORDS = {
     "embedding": "its picture content is close to the search",
@@ -290,7 +290,7 @@ class Explainer:
         done: set[int] = set()
         try:
             for piece in self.llm.stream_chat(
-                messages, schema=explanation_schema(list(by_id)), max_tokens=40 * len(top) + 20
+                messages, schema=explanation_schema(list(by_id)), max_tokens=36 * len(top) + 20
             ):
                 for item in reader.feed(piece):
                     if not isinstance(item, dict) or item.get("id") not in by_id or item["id"] in done:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from photoseek import config
-from photoseek.agent.llm import LLM, ChatRequest, ChatResponse
+from photoseek.agent.llm import LLM, ChatRequest, ChatResponse, Message
 from photoseek.errors import ModelUnavailableError, PhotoseekError
 from photoseek.vision.base import InferenceModel
 
@@ -193,8 +193,10 @@ class LlamaCppLLM(InferenceModel, LLM):
         self.model_path = path
         self.load_seconds = time.perf_counter() - started
 
-    def warm_up(self) -> None:
+    def warm_up(self, prefix: list[Message] | None = None) -> None:
         self.ensure_loaded()
+        if prefix:  # one generated token: the KV cache then holds the prefix for the next call
+            self.complete(ChatRequest(messages=list(prefix) + [Message("user", "Hello")], max_tokens=1))
 
     def _arguments(self, request: ChatRequest) -> dict[str, Any]:
         if any(m.images for m in request.messages):

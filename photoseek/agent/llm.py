@@ -102,8 +102,10 @@ class LLM(ABC):
         request = ChatRequest(messages=messages, schema=schema, max_tokens=max_tokens, temperature=temperature)
         return self.stream(request)
 
-    def warm_up(self) -> None:
-        """Load weights now (the REPL calls this while the user types). Default: nothing to do."""
+    def warm_up(self, prefix: list[Message] | None = None) -> None:
+        """Load now, and where the backend caches prompts, compute `prefix` (e.g. the shared system
+        prompt) so the first real call pays only for its own turn. The REPL runs this while the user
+        types. Default: nothing to do."""
 
 
 # -- registry ---------------------------------------------------------------------------------------

@@ -154,6 +154,15 @@ class OllamaLLM(LLM):
                 if chunk.get("done"):
                     return
 
+    def warm_up(self, prefix: list[Message] | None = None) -> None:
+        """Ask the server to load the model (a chat request with no messages loads it; errors surface on
+        the first real call instead)."""
+        try:
+            with self._open("/api/chat", {"model": self.model, "messages": [], "keep_alive": self.keep_alive}):
+                pass
+        except PhotoseekError:
+            pass
+
     # -- captioning --------------------------------------------------------------------------------
     def caption_image(self, image_bytes: bytes, prompt: str | None = None, *, max_tokens: int = 80) -> str:
         """One sentence describing an encoded image (JPEG/PNG bytes), from a vision model."""

@@ -143,13 +143,14 @@ _FEEDBACK_LESS = re.compile(
 _QUOTED = re.compile(r"""["“「『]([^"”」』]{1,200})["”」』]|(?<![\w])'([^']{1,200})'(?![\w])""")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _REFINEMENT_START = re.compile(
-    r"^\s*(?:only|just|but|now|and|also|from|in|at|during|taken|with|without|no|not|exclude|except|"
-    r"those|these|them|the ones|ones|same|again|narrow|filter)\b|^\s*(?:只|仅|不要|没有|去掉|再|那些|这些|其中|换成)",
+    r"^\s*(?:but|and|from|in|at|during|taken|with|without|no|not|exclude|except|same|again|narrow|filter)\b|"
+    r"\b(?:only|just|the ones|those|these|them|also|too|as well)\b|^\s*(?:只|仅|不要|没有|去掉|再|那些|这些|其中)",
     re.IGNORECASE,
 )
 _FILLER = re.compile(
     r"\b(?:show me|show|find me|find|search for|search|look for|give me|get me|i want|can you|could you|please|"
-    r"all|some|my|our|the|a|an|of|photos?|pictures?|pics?|images?|shots?|snapshots?|taken|any)\b",
+    r"all|some|my|our|the|a|an|of|photos?|pictures?|pics?|images?|shots?|snapshots?|taken|any|everything|anything|"
+    r"stuff|things)\b",
     re.IGNORECASE,
 )
 _NIGHT = re.compile(r"\b(?:at night|night|nighttime|night-time|after dark)\b|夜|晚上", re.IGNORECASE)
@@ -175,13 +176,14 @@ _GENERIC_TEXT = {"text", "texts", "word", "words", "writing", "letters", "any te
 _STOP = set(
     "from in on at with without during since before after of the a an my our your taken shot and or to for by "
     "that them it this these those ones one only just some all any me show find photo photos picture pictures "
-    "pic pics image images".split()
+    "pic pics image images everything anything stuff things".split()
 )
 _CAMERA_BRAND = re.compile(
     r"\b(?:iphone|ipad|pixel|galaxy|samsung|huawei|xiaomi|oneplus|canon|nikon|sony|fuji\w*|olympus|panasonic|"
     r"lumix|leica|ricoh|pentax|hasselblad|gopro|dji|kodak|eos|alpha)\b",
     re.IGNORECASE,
 )
+_SIMILAR_CUE = re.compile(r"\b(?:like|similar|resembl\w*|alike)\b|像|相似|类似|差不多", re.IGNORECASE)
 _REFERS_BACK = re.compile(r"\b(?:this|that|it|these|those)\b|这张|那张|这个|那个|它", re.IGNORECASE)
 _CAMERA = re.compile(
     r"\b(?:taken|shot|photographed)\s+(?:with|on|by|using)\s+(?:my|a|an|the|our)?\s*([A-Za-z][\w-]*)", re.IGNORECASE
@@ -272,7 +274,8 @@ class ParsedRequest:
 
     @property
     def looks_like_refinement(self) -> bool:
-        return bool(_REFINEMENT_START.search(self.text))
+        """Reads as narrowing the last search: narrowing words, or nothing but filters ("2019", "晚上的呢")."""
+        return bool(_REFINEMENT_START.search(self.text)) or not content_words(self.text, self.dates)
 
 
 # Phrases that become filters, removed from the plain search words of a fallback search.
@@ -291,7 +294,7 @@ _FILTER_PHRASES = [
 def content_words(text: str, dates: DateRange | None) -> str:
     """What is left of a request once filler, dates and filter phrases are gone ("" if only filters)."""
     words = search_words(text, dates)
-    words = re.sub(r"只要|只看|仅|只|拍摄|拍的|拍|我们|我|给|看看|看|找|这些|那些|一些|张|的|了|在|要", " ", words)
+    words = re.sub(r"只要|只看|仅|只|拍摄|拍的|拍|我们|我|给|看看|看|找|这些|那些|一些|张|的|了|在|要|呢|吗|吧|啊|呀", " ", words)
     kept = [w for w in re.findall(r"[^\W_]+", words) if w.lower() not in _STOP]
     return " ".join(kept)
 
@@ -317,7 +320,7 @@ class Planner:
     def __init__(self, llm: LLM | None, *, retries: int = 1):
         self.llm = llm
         self.retries = retries
-        self._system_prompt = render("system")  # shared by every agent call: llama.cpp keeps its KV prefix warm
+        self.system_prompt = render("system")  # shared by every agent call: llama.cpp keeps its KV prefix warm
 
     def plan(self, message: str, context: PlanContext | None = None) -> Plan:
         started = time.perf_counter()
@@ -376,7 +379,7 @@ class Planner:
         if self.llm is None:
             return self._fallback(request, context, "no language model is configured")
         messages = [
-            Message("system", self._system_prompt),
+            Message("system", self.system_prompt),
             Message("user", render("planner_user", today=context.today.isoformat(),
                                    previous=_describe_previous(context), request=request.model_text)),
         ]
@@ -483,8 +486,13 @@ class Planner:
         if previous is not None and tool in ("text_search", "filter_photos") and request.looks_like_refinement \
                 and not request.paths:
             tool = "refine"
-        if tool == "refine" and _NEW_TOPIC.search(request.text):
-            tool = "text_search" if query else "filter_photos"
+        # "refine" needs a request that reads as one: narrowing words ("only", "without", "不要"), a
+        # pointer back ("those"), or nothing but filters ("2019"). A new subject is a new search.
+        if tool == "refine" and (_NEW_TOPIC.search(request.text) or not (
+            request.looks_like_refinement or _REFERS_BACK.search(request.text)
+            or not content_words(request.text, request.dates)
+        )):
+            tool = "text_search" if query or content_words(request.text, request.dates) else "filter_photos"
         if tool == "refine":
             if previous is None:
                 tool = "text_search" if query or not filters else "filter_photos"
@@ -524,6 +532,18 @@ class Planner:
             filters["has_text"] = True
         if tool == "similar_to_photo" and request.but_text:
             tool = "composed_search"
+        # "but" must come from the request (small models copy the change from the prompt's examples)
+        if tool == "composed_search" and not request.but_text and step.get("but") and _CJK.search(request.text) is None \
+                and not _variants_overlap(str(step["but"]), request.text):
+            tool = "similar_to_photo"
+        # "similar to #3" / "和第三张相似": a photo the request points at, and a word for likeness
+        if tool in ("text_search", "filter_photos") and (request.paths or request.references) \
+                and _SIMILAR_CUE.search(request.text):
+            tool = "composed_search" if request.but_text else "similar_to_photo"
+        # Quoted words said to be written somewhere are a text-in-photo search.
+        if request.quoted and _TEXT_CUE.search(_QUOTED.sub(" ", request.text)) and not request.paths \
+                and tool in ("text_search", "filter_photos"):
+            tool = "text_in_photo"
 
         # Photo paths typed in the request are used as typed (the model may garble them).
         if request.paths:
@@ -543,6 +563,12 @@ class Planner:
                     raise _PlanProblem("text_search needs English search words in query")
             else:
                 args["query"] = _strip_dates(query, request.dates)
+                # a fresh search ranks by its words; the same words as required tags would only drop
+                # relevant photos the tagger missed
+                if args.get("tags"):
+                    args["tags"] = [t for t in args["tags"] if not _variants(t) & _stems(args["query"])]
+                    if not args["tags"]:
+                        del args["tags"]
                 if not args["query"]:
                     del args["query"]
                     tool = "filter_photos"
@@ -608,7 +634,7 @@ class Planner:
             return text
         try:
             reply = self.llm.chat(
-                [Message("system", self._system_prompt), Message("user", render("translate_user", text=text))],
+                [Message("system", self.system_prompt), Message("user", render("translate_user", text=text))],
                 schema={"type": "object", "properties": {"english": {"type": "string"}}, "required": ["english"]},
                 max_tokens=40,
             )
@@ -669,6 +695,12 @@ def _variants(word: str) -> set[str]:
         if word.endswith("ies"):
             out.add(word[:-3] + "y")
     return out
+
+
+def _variants_overlap(words: str, text: str) -> bool:
+    """Whether any content word of `words` (or its singular) is in `text`."""
+    content = [w for w in re.findall(r"[^\W_]+", words.lower()) if w not in _STOP and len(w) > 2]
+    return bool(set().union(*(_variants(w) for w in content)) & _stems(text)) if content else False
 
 
 def _stems(text: str) -> set[str]:

@@ -61,6 +61,10 @@ class Repl:
 
     # -- the loop -----------------------------------------------------------------------------------
     def run(self, lines: Iterable[str] | None = None) -> None:
+        import threading
+
+        # Load the model and its system prompt while the user types the first request.
+        threading.Thread(target=self._warm_up, name="photoseek-warm-up", daemon=True).start()
         self.console.print(f"[bold]photoseek chat[/bold] — {self.library.path}")
         self.console.print(f"[dim]{HELP}[/dim]")
         for line in self._lines(lines):
@@ -72,6 +76,12 @@ class Repl:
                     break
             else:
                 self.turn(line)
+
+    def _warm_up(self) -> None:
+        try:
+            self.session.warm_up()
+        except PhotoseekError:
+            pass  # the first turn reports it
 
     def _lines(self, lines: Iterable[str] | None) -> Iterator[str]:
         if lines is not None:

@@ -138,6 +138,13 @@ class Session:
     def reset(self) -> None:
         self.memory.clear()
 
+    def warm_up(self) -> None:
+        """Load the model and compute the shared system prompt now (the REPL does it while you type)."""
+        if self.llm is not None:
+            from photoseek.agent.llm import Message
+
+            self.llm.warm_up([Message("system", self.planner.system_prompt)])
+
     # -- what the planner sees --------------------------------------------------------------------
     def context(self) -> PlanContext:
         today = self.today or date.today()

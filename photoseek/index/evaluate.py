@@ -89,8 +89,7 @@ def eval_retrieval(folder, *, library: "Library | None" = None, embedder: str = 
     start = time.perf_counter()
     progress.start("Evaluating retrieval", len(queries))
     for caption, pid in queries:
-        results = lib.search(caption, k=n_photos)
-        ranked = [r.id for r in results]
+        ranked = [pid for pid, _ in lib.engine.rank(text=caption, k=n_photos).fused]
         ranks.append(ranked.index(pid) + 1 if pid in ranked else n_photos + 1)
         progress.advance()
     progress.finish()
@@ -135,7 +134,7 @@ def eval_composed(folder, *, library: "Library | None" = None, embedder: str = "
     progress.start("Evaluating composed search", len(references))
     for ref, scene in references:
         relevant = night_by_scene[scene]
-        ranked = [r.id for r in lib.search(like=ref, but=modifier, k=n_photos)]
+        ranked = [pid for pid, _ in lib.engine.rank(like=ref, but=modifier, k=n_photos).fused]
         hits, precisions = 0, []
         first = n_photos + 1
         for rank, pid in enumerate(ranked, 1):

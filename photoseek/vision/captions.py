@@ -395,10 +395,6 @@ class CaptionService:
         """The id a photo's caption must have been done with to count as done for this captioner."""
         return self.captioner_id(self.chain[0])
 
-    @property
-    def needs_image(self) -> bool:
-        return self.chain[0] == "ollama" and "ollama" not in self._disabled
-
     # -- captioning ----------------------------------------------------------------------------------
     def caption(self, evidence: CaptionEvidence, load_image: Callable[[], "Image.Image | None"] | None = None) -> CaptionResult:
         requested = self.requested_id
@@ -485,9 +481,12 @@ class CaptionService:
         return sentence
 
     def _caption_ollama(self, load_image: Callable[[], "Image.Image | None"] | None) -> str:
-        image = load_image() if load_image is not None else None
+        try:
+            image = load_image() if load_image is not None else None
+        except (PhotoseekError, OSError) as error:
+            raise _Unavailable(f"the photo could not be read ({error})") from None  # retried next run
         if image is None:
-            raise _Rejected("the photo could not be read")
+            raise _Unavailable("the photo could not be read")
         data = jpeg_bytes(image)
         reply = self._guarded("ollama", self.ollama_timeout_s, lambda: self._ollama.caption_image(data))
         sentence = clean_caption(reply)
@@ -518,6 +517,6 @@ def caption_photo(library: Any, photo_id: int) -> str:
         library.path,
         only={"captions"},
         captioner=library.captioner,
-        llm_spec=getattr(library, "_llm_spec", None),
+        llm_spec=library.llm,
     )
     return annotator.caption_one(int(photo_id))

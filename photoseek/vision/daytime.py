@@ -21,7 +21,6 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import numpy as np
     from PIL import Image
 
 TIME_SOURCE = "time"

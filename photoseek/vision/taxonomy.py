@@ -106,18 +106,40 @@ def _narrower_index() -> dict[str, frozenset[str]]:
     return {term: frozenset(names) for term, names in narrower.items()}
 
 
+@functools.lru_cache(maxsize=1)
+def _by_head_word() -> dict[str, frozenset[str]]:
+    """Multi-word tag names by their last word: "sign" -> {"street sign"}."""
+    heads: dict[str, set[str]] = {}
+    for name in vocabulary():
+        words = name.split()
+        if len(words) > 1:
+            heads.setdefault(words[-1], set()).add(name)
+    return {head: frozenset(names) for head, names in heads.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _known_names() -> frozenset[str]:
+    return frozenset(vocabulary())
+
+
 @functools.lru_cache(maxsize=4096)
 def expand(tag: str) -> frozenset[str]:
     """The tag and every narrower tag name: "dog" -> {"dog", "golden retriever", "beagle", ...}.
 
-    For filters: a photo tagged with any of these matches `tag`. A tag the taxonomy does not know
+    For filters: a photo tagged with any of these matches `tag`. A plural asks for its singular
+    ("dogs"). A word that is no tag of its own matches the tags it ends ("sign" -> "street sign",
+    "pepper" -> "bell pepper"); known names do not ("dog" never matches "hot dog"). Anything else
     expands to itself.
     """
     tag = normalize_tag(tag)
     narrower = _narrower_index()
-    if tag not in narrower and " " not in tag:
-        # "dogs" -> "dog" when only the singular is a known term
-        for one in singular_candidates(tag):
-            if one in narrower:
-                return frozenset({tag, one} | narrower[one])
-    return frozenset({tag} | narrower.get(tag, frozenset()))
+    known = _known_names()
+    candidates = [tag] if tag in known or " " in tag else [tag, *singular_candidates(tag)]
+    found = {tag}
+    for candidate in candidates:
+        if candidate in known:
+            return frozenset(found | {candidate} | narrower.get(candidate, frozenset()))
+    for candidate in candidates:
+        for name in _by_head_word().get(candidate, ()):
+            found |= {name} | narrower.get(name, frozenset())
+    return frozenset(found)
