@@ -42,6 +42,7 @@ class Library:
         self._embedder_spec = embedder
         self._llm_spec = llm
         self.captioner = captioner
+        self._creating = False  # only indexing may create a new library; searching one that is not there is an error
 
     def __repr__(self) -> str:
         return f"Library({str(self.path)!r})"
@@ -51,7 +52,7 @@ class Library:
     def catalog(self) -> "Catalog":
         from photoseek.index.catalog import Catalog
 
-        return Catalog(self.path)
+        return Catalog(self.path, readonly=not self._creating)
 
     @cached_property
     def embedder(self) -> "Embedder":
@@ -111,6 +112,7 @@ class Library:
         if missing:
             raise PhotoseekError(f"No such file or folder: {', '.join(missing)}")
         progress = progress or SilentProgress()
+        self._creating = True
         with IndexLock(self.path):
             indexer = Indexer(self.catalog, self.embedder, self.path, progress=progress)
             indexer.label_sink = label_sink

@@ -18,7 +18,7 @@ def run_cli(*args: str, library: Path | None = None, check: bool = True, env_ext
     cmd = [sys.executable, "-m", "photoseek"]
     if library is not None:
         cmd += ["--library", str(library)]
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), **(env_extra or {}))
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), COLUMNS="200", **(env_extra or {}))
     proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=600)
     if check and proc.returncode != 0:
         raise AssertionError(f"photoseek {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")

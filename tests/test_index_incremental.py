@@ -14,6 +14,8 @@ import sqlite3
 import numpy as np
 import pytest
 
+from photoseek.vision.layout import LAYOUT_ID
+
 from photoseek.index.catalog import Catalog
 from photoseek.index.decode import thumbnail_path
 from photoseek.index.indexer import Indexer
@@ -157,7 +159,7 @@ def test_embedder_change_reembeds_everything_and_vectors_never_mix(tmp_path, lib
     assert (report.updated, report.added, report.unchanged) == (6, 0, 0)
     assert counter.images == 6
     models = {r[0] for r in library.conn.execute("SELECT DISTINCT model_id FROM embeddings")}
-    assert models == {other.id, other.visual_id}
+    assert models == {other.id, other.visual_id, LAYOUT_ID}
     store = VectorStore(library, library.library_dir)
     store.check_model(other.id)
     with pytest.raises(ModelMismatchError, match="indexed with the model"):
@@ -168,7 +170,8 @@ def test_embedder_change_reembeds_everything_and_vectors_never_mix(tmp_path, lib
     cache_files = [p.name.split(".") for p in (library.library_dir / "vectors").iterdir()]
     spaces = [space for space, *_ in cache_files]
     assert sorted(spaces) == sorted(set(spaces))  # one file per space
-    assert {model for _, _, model, _ in cache_files} <= {_model_hash(other.id), _model_hash(other.visual_id)}
+    assert {model for _, _, model, _ in cache_files} <= {
+        _model_hash(other.id), _model_hash(other.visual_id), _model_hash(LAYOUT_ID)}
     # and the next run with the new model has nothing to do
     assert _index(library, other, photos).unchanged == 6
 
@@ -234,6 +237,7 @@ def test_crash_during_model_change_never_mixes_vectors(tmp_path, library):
     assert {r[0] for r in library.conn.execute("SELECT DISTINCT model_id FROM embeddings")} == {
         "tiny:v2",
         "tiny:v2#visual",
+        LAYOUT_ID,  # the layout descriptor is model-independent and kept
     }
     assert VectorStore(library, library.library_dir).count("joint") == 10
 
