@@ -333,9 +333,23 @@ def _add_filter_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--camera", help="camera make or model contains this")
 
 
+def _tag_changes_as_positionals(argv: list[str]) -> list[str]:
+    """`photoseek tag 12 +dog -cat`: argparse would read -cat as an option, so everything after the
+    photo that is not one of tag's own options becomes positional (behind `--`)."""
+    at = 0
+    while at < len(argv) and argv[at].startswith("-"):  # skip the global options and their values
+        at += 1 if "=" in argv[at] or argv[at] in ("-h", "--help") else 2
+    if at >= len(argv) or argv[at] != "tag" or "--" in argv:
+        return argv
+    own = [a for a in argv[at + 1:] if a in ("--json", "-h", "--help")]
+    rest = [a for a in argv[at + 1:] if a not in own]
+    return argv[: at + 1] + own + ["--"] + rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(_tag_changes_as_positionals(argv))
     try:
         return args.func(args)
     except PhotoseekError as exc:

@@ -138,7 +138,7 @@ class Library:
             only=set(only) if only else None,
             captioner=self.captioner,
             progress=progress,
-            llm_spec=self._llm_spec if isinstance(self._llm_spec, str) else None,
+            llm_spec=self._llm_spec,
             embedder=self.embedder,
         )
 
@@ -225,7 +225,7 @@ class Library:
         from photoseek.index.decode import thumbnail_path
 
         row = self.catalog.resolve_photo(photo_id)
-        path = thumbnail_path(self.path, row)
+        path = thumbnail_path(self.path, row["content_hash"])
         return path if path.exists() else None
 
     # -- annotations the user controls ----------------------------------------------------------------

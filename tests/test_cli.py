@@ -111,3 +111,17 @@ def test_cli_start_up_imports_nothing_heavy():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_tag_feedback_from_the_command_line(indexed, photos):
+    library, _ = indexed
+    chelsea = str(photos / "chelsea.png")
+    info = json.loads(run_cli("tag", chelsea, "+chelsea", "-cat", "--json", library=library).stdout)
+    tags = {t["tag"]: t["source"] for t in info["tags"]}
+    assert tags.get("chelsea") == "user" and "cat" not in tags and "tabby cat" not in tags
+    # a tag of the user's own (the cat's name) filters; the rejected tag no longer matches
+    found = json.loads(run_cli("search", "chelsea", "--tag", "chelsea", "--json", library=library).stdout)["results"]
+    assert [Path(r["path"]).name for r in found] == ["chelsea.png"]
+    assert run_cli("search", "a photo of a cat", "--tag", "cat", "--json", library=library).stdout.count("chelsea") == 0
+    proc = run_cli("tag", chelsea, "dog", library=library, check=False)
+    assert proc.returncode == 1 and "+TAG" in proc.stderr

@@ -193,7 +193,7 @@ def evidence_lines(result: SearchResult) -> list[str]:
         lines.append("looks like photo " + ", ".join(str(i) for i in ev.similar_to))
     if ev.filters_matched:
         lines.append("filters: " + ", ".join(f"{k}={v}" for k, v in ev.filters_matched.items()))
-    if ev.signals:
+    if ev.signals and not (ev.matched_tags or ev.caption or ev.similar_to):  # thin evidence: say what matched
         lines.append("matched by: " + ", ".join(_SIGNAL_NAMES.get(s, s) for s in ev.signals))
     return lines
 

@@ -370,6 +370,19 @@ class Annotator:
             "INSERT OR REPLACE INTO captions(photo_id, caption, captioner_id) VALUES (?, ?, ?)",
             (row["id"], result.caption, result.captioner_id),
         )
+        self._write_caption_vector(conn, row["id"], result.caption)
+
+    def _write_caption_vector(self, conn, photo_id: int, caption: str) -> None:
+        """The caption in the embedder's text space: search compares queries with it (text to text)."""
+        embedder = self.embedder
+        if embedder is None or not caption:
+            return
+        vector = embedder.embed_texts([caption])[0].astype("float32")
+        conn.execute(
+            "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'caption', ?, ?)",
+            (photo_id, embedder.id, vector.tobytes()),
+        )
+        self.catalog.bump_vectors_generation()
 
     def _write_caption(self, conn, row, result, service) -> None:
         self._write_caption_row(conn, row, result)

@@ -135,15 +135,9 @@ class Catalog:
         self.conn.execute("DELETE FROM photo_text WHERE rowid=?", (photo_id,))
         if row is None:
             return
-        tags = [
-            r[0]
-            for r in self.conn.execute(
-                """SELECT DISTINCT tag FROM tags WHERE photo_id=?
-                   AND tag NOT IN (SELECT tag FROM tag_feedback WHERE photo_id=? AND verdict=-1)
-                   UNION SELECT tag FROM tag_feedback WHERE photo_id=? AND verdict=1""",
-                (photo_id, photo_id, photo_id),
-            )
-        ]
+        from photoseek.index.feedback import effective_tags  # feedback applied: one rule for display and search
+
+        tags = [t.tag for t in effective_tags(self.conn, photo_id)]
         ocr = self.conn.execute("SELECT text FROM ocr WHERE photo_id=?", (photo_id,)).fetchone()
         caption = self.conn.execute("SELECT caption FROM captions WHERE photo_id=?", (photo_id,)).fetchone()
         filename = os.path.splitext(os.path.basename(row[0]))[0].replace("_", " ").replace("-", " ")

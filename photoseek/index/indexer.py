@@ -460,8 +460,9 @@ class Indexer:
             # is gone could not be re-embedded and keep only their other data
             stale_vectors = conn.execute(
                 """DELETE FROM embeddings WHERE (space='joint' AND model_id!=?) OR (space='visual' AND model_id!=?)
-                   OR (space='layout' AND model_id!=?)""",
-                (self.embedder.id, self.embedder.visual_id if self.embedder.visual_dim else "", LAYOUT_ID),
+                   OR (space='layout' AND model_id!=?) OR (space='caption' AND model_id!=?)""",
+                (self.embedder.id, self.embedder.visual_id if self.embedder.visual_dim else "", LAYOUT_ID,
+                 self.embedder.id),
             ).rowcount
             if gone_ids or stale_vectors:
                 self.catalog.bump_vectors_generation()

@@ -179,7 +179,7 @@ class SearchEngine:
         signals = []
         if self._on("embedding"):
             signals.append(self._vector_signal("embedding", "joint", query, pool, allowed))
-        if self._on("caption") and store.count("caption"):
+        if self._on("caption") and store.count("caption") and self._has_seeing_captions():
             signals.append(self._vector_signal("caption", "caption", query, pool, allowed))
         if self._on("fulltext"):
             signals.append(self._fulltext_signal(text, pool, allowed))
@@ -233,6 +233,13 @@ class SearchEngine:
             query = _rocchio(refs.mean(axis=0), refs, negs, alpha=0.0)
             scores += (weight * weight / total_weight) * (cand @ query)
         return [float(x) for x in scores]
+
+    def _has_seeing_captions(self) -> bool:
+        """Captions written from the annotations (template, local LLM) only restate the tags, and
+        measured on coco-captions they lower recall; captions by a vision model (Ollama) add what
+        the classifier cannot see. Only those are compared with the query."""
+        return self.library.catalog.conn.execute(
+            "SELECT 1 FROM captions WHERE captioner_id LIKE 'ollama:%' LIMIT 1").fetchone() is not None
 
     def _library_mean(self, space: str):
         """Mean vector of a space over (a sample of) the library, cached per vectors generation."""

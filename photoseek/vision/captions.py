@@ -470,7 +470,7 @@ class CaptionService:
             Message("user", render("caption_from_evidence_user", **evidence.prompt_variables())),
         ]
         reply = self._guarded(
-            "local", self.local_timeout_s, lambda: llm.chat(messages, schema=CAPTION_SCHEMA, max_tokens=80)
+            "local", self.local_timeout_s, lambda: llm.chat(messages, schema=CAPTION_SCHEMA, max_tokens=60)
         )
         sentence = clean_caption(reply)
         if sentence is None:
