@@ -202,7 +202,7 @@ def cmd_eval(args) -> int:
         result = eval_tags(lib, args.folder, embedder=args.embedder, progress=_progress(args))
     elif args.kind == "retrieval":
         result = evaluate.eval_retrieval(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
-                                         signals=args.signals)
+                                         signals=args.signals, feedback=args.feedback)
     else:
         result = evaluate.eval_composed(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
                                         signals=args.signals)
@@ -311,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=["tags", "retrieval", "composed"])
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--signals", help="retrieval/composed: comma-separated signals to use (default: all, fused)")
+    p.add_argument("--feedback", action="store_true",
+                   help="retrieval: also simulate one round of relevance feedback (mark the true photo if in the top 10)")
 
     p = add("ask", cmd_ask, "one conversational turn: plan, search, explain")
     p.add_argument("message")

@@ -68,7 +68,10 @@ def _recalls(ranks: list[int]) -> dict[str, float]:
 
 
 def eval_retrieval(folder, *, library: "Library | None" = None, embedder: str = "conse",
-                   progress: Progress | None = None, signals: str | None = None) -> dict[str, Any]:
+                   progress: Progress | None = None, signals: str | None = None,
+                   feedback: bool = False) -> dict[str, Any]:
+    """With `feedback`, one round of relevance feedback is simulated: when the true photo is in the
+    top 10, the user marks it (`more_like`) and the query runs again; R@k after it is reported."""
     folder = Path(folder)
     manifest = folder / "captions.jsonl"
     if not manifest.exists():
@@ -85,18 +88,27 @@ def eval_retrieval(folder, *, library: "Library | None" = None, embedder: str = 
             continue  # failed to index: counted out, reported by `photoseek errors`
         queries += [(caption, pid) for caption in item["captions"]]
     n_photos = lib.catalog.photo_count()
-    ranks = []
+    ranks, ranks_after = [], []
     start = time.perf_counter()
     progress.start("Evaluating retrieval", len(queries))
+
+    def rank_of(pid: int, **query) -> int:
+        ranked = [p for p, _ in lib.engine.rank(k=n_photos, **query).fused]
+        return ranked.index(pid) + 1 if pid in ranked else n_photos + 1
+
     for caption, pid in queries:
-        ranked = [pid for pid, _ in lib.engine.rank(text=caption, k=n_photos).fused]
-        ranks.append(ranked.index(pid) + 1 if pid in ranked else n_photos + 1)
+        ranks.append(rank_of(pid, text=caption))
+        if feedback:
+            ranks_after.append(rank_of(pid, text=caption, more_like=[pid]) if ranks[-1] <= 10 else ranks[-1])
         progress.advance()
     progress.finish()
     seconds = time.perf_counter() - start
     out: dict[str, Any] = _recalls(ranks)
     out.update({"medR": float(statistics.median(ranks)), "n": len(ranks), "seconds": round(seconds, 2),
                 "queries_per_second": round(len(ranks) / seconds, 1) if seconds else None})
+    if feedback:
+        out.update({f"{key}_after_feedback": value for key, value in _recalls(ranks_after).items()})
+        out["feedback_rounds"] = sum(r <= 10 for r in ranks)
     return out
 
 

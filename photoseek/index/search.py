@@ -158,7 +158,8 @@ class SearchEngine:
                 return Ranking(self._newest_first(allowed, k), [], [])
             raise PhotoseekError("Nothing to search for: give text, a reference photo or words in the photo.")
 
-        exclude = set(reference_ids) | {int(i) for i in less_like}
+        # The reference photo is what the user has; photos marked "more like" stay (they are relevant).
+        exclude = set(reference_ids[:1] if like is not None else []) | {int(i) for i in less_like}
         fused = self._fuse([s for s in signals if s.scores], exclude, allowed, attribute_weight)
         return Ranking(fused, signals, reference_ids)
 
