@@ -76,7 +76,7 @@ def main() -> int:
     print(f"cold start (library + model load + first turn): {cold:.2f}s"
           + (f"; model load {load:.2f}s" if load is not None else "") + f"; first turn phases {first.timings}")
 
-    totals, phases, explained, rejected = [], {"plan": [], "tools": [], "explain": []}, 0, 0
+    totals, phases, explained, rejected = [], {"results": [], "plan": [], "tools": [], "explain": []}, 0, 0
     for message in TURNS[1 : options.turns]:
         answer = session.ask(message)
         totals.append(answer.timings["total"])
@@ -92,8 +92,8 @@ def main() -> int:
     if totals:
         print(f"\nwarm turn: p50 {statistics.median(totals):.2f}s, mean {statistics.mean(totals):.2f}s, "
               f"max {max(totals):.2f}s over {len(totals)} turns")
-        print("phase medians: " + ", ".join(f"{k} {statistics.median(v):.2f}s" for k, v in phases.items() if v))
-        print(f"model explanations kept {explained}, replaced by composed (unsupported words) {rejected}")
+        print("medians (results = plan + search, when the table appears): " + ", ".join(f"{k} {statistics.median(v):.2f}s" for k, v in phases.items() if v))
+        print(f"model explanations kept {explained}, replaced by composed (unsupported or repeated) {rejected}")
     return 0
 
 

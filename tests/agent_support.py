@@ -69,7 +69,7 @@ def explanations_reply(mapping: dict[int, str]) -> dict[str, Any]:
 def echo_explanations(request: ChatRequest) -> str:
     """An EXPLAIN reply naming each photo's id, built from the schema's id list."""
     ids = request.schema["properties"]["explanations"]["items"]["properties"]["id"]["enum"]
-    return json.dumps(explanations_reply({i: "Its picture content is close to the search." for i in ids}))
+    return json.dumps(explanations_reply({i: f"Its picture content is close to the search, photo {i}." for i in ids}))
 
 
 # -- a small real library for agent and tool tests ----------------------------------------------------------

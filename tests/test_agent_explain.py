@@ -65,11 +65,23 @@ def test_model_explanations_are_kept_when_grounded_and_replaced_when_not():
     assert found[0].explanation == "A tabby cat sleeping on a couch, taken at night."
     assert found[2].explanation == "It looks like the reference photo and has no people."
     assert found[1].explanation == compose_explanation(found[1].evidence, "cat")
+    # #4 has nothing descriptive (only a score): it is not sent to the model, its reply is ignored
     assert found[3].explanation == compose_explanation(found[3].evidence, "cat")
-    assert explainer.stats.model_explained == 2 and len(explainer.stats.rejected) == 2
+    ids = llm.requests[0].schema["properties"]["explanations"]["items"]["properties"]["id"]["enum"]
+    assert ids == [1, 2, 3]
+    assert explainer.stats.model_explained == 2 and len(explainer.stats.rejected) == 1
     # every explanation that ends up shown names nothing absent from its evidence
     for result in found:
         assert unsupported_words(result.explanation, result, "cat") == []
+
+
+def test_a_sentence_given_for_two_photos_is_kept_for_neither_but_the_first():
+    llm = ScriptedLLM([explanations_reply({1: "Taken at night.", 2: "Taken at night."})])
+    found = results()[:2]
+    explainer = Explainer(llm)
+    explainer.explain(found, "cat")
+    assert found[0].explanation == "Taken at night." and found[1].explanation != "Taken at night."
+    assert explainer.stats.rejected == ["Taken at night. (repeated)"]
 
 
 def test_one_batched_call_for_the_top_results_only():

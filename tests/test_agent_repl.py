@@ -43,7 +43,7 @@ def test_a_scripted_chat(library):
     )
     answer_first = text.split("/why 1")[0]
     assert "plan (model): text_search" in answer_first and '"query": "cat"' in answer_first
-    assert "Its picture content is close to the search." in answer_first  # the model's explanation, in the table
+    assert "Its picture content is close to the search, photo" in answer_first  # the model's, in the table
     assert re.search(r"Found 5 photos for \"cat\"", answer_first)
 
     assert opened and Path(opened[0]).name in text  # /open 2 printed the path and called the viewer

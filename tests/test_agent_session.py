@@ -48,7 +48,7 @@ def test_turns_keep_context(library):
     args = feedback.plan.calls[0].args
     assert feedback.plan.calls[0].tool == "feedback" and args["more_like"] == [more] and args["less_like"] == [less]
     assert args["date_from"] == "2019-01-01" and args["query"] == "cat"
-    assert {more, less}.isdisjoint(r.id for r in feedback.results)
+    assert less not in {r.id for r in feedback.results}
 
     shown = session.ask("show #1")
     assert shown.photo is not None and shown.photo["id"] == feedback.results[0].id and not shown.results
@@ -79,10 +79,16 @@ def test_model_explanations_reach_the_top_results_only(library):
     session = Session(library, llm, today=TODAY, k=6, explain_top=2)
     answer = session.ask("dogs")
     explain_requests = [r for r in llm.requests if r.messages[-1].content.startswith("Task EXPLAIN")]
+    described = [r for r in answer.results[:2] if r.evidence.matched_tags or r.evidence.caption]
+    if not described:
+        assert explain_requests == []  # nothing but scores to explain: no model call
+        return
     assert len(explain_requests) == 1
-    assert explain_requests[0].schema["properties"]["explanations"]["minItems"] == 2
-    assert [r.explanation for r in answer.results[:2]] == ["Its picture content is close to the search."] * 2
-    assert all(r.explanation for r in answer.results[2:])
+    asked = explain_requests[0].schema["properties"]["explanations"]["items"]["properties"]["id"]["enum"]
+    assert asked == [r.id for r in described]
+    for result in answer.results:
+        model_said = result.explanation == f"Its picture content is close to the search, photo {result.id}."
+        assert model_said == (result in described)
 
 
 def test_errors_become_answers_and_the_session_goes_on(library):

@@ -89,7 +89,7 @@ def test_every_tool_runs_and_changes_nothing(library):
     assert caption.text and caption.text.endswith(".")
 
     feedback = run_tool(library, "feedback", {"query": "cat", "more_like": [cat], "less_like": [pizza]})
-    assert feedback.results and {cat, pizza}.isdisjoint(r.id for r in feedback.results)
+    assert feedback.results and pizza not in {r.id for r in feedback.results}
 
     assert catalog_fingerprint(library) == before  # caption_photo did not store a caption either
 

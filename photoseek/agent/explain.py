@@ -21,7 +21,7 @@ from photoseek.errors import PhotoseekError
 from photoseek.prompts import render
 from photoseek.results import Evidence, SearchResult
 
-EXPLANATION_MAX_CHARS = 90
+EXPLANATION_MAX_CHARS = 80
 
 _SIGNAL_WORDS = {
     "embedding": "its picture content is close to the search",
@@ -277,7 +277,9 @@ class Explainer:
         started = time.perf_counter()
         self.stats = ExplanationStats()
         self.compose_all(results, query)
-        top = results[: self.top]
+        # Only results with descriptive evidence go to the model: with nothing but scores, dates and a
+        # file name it can only parrot them (measured), and every photo costs ~30 generated tokens.
+        top = [r for r in results[: self.top] if _descriptive(r.evidence)]
         if self.llm is None or not top:
             return
         by_id = {r.id: (i, r) for i, r in enumerate(top)}
@@ -288,6 +290,7 @@ class Explainer:
         ]
         reader = _ArrayObjects()
         done: set[int] = set()
+        said: set[str] = set()
         try:
             for piece in self.llm.stream_chat(
                 messages, schema=explanation_schema(list(by_id)), max_tokens=36 * len(top) + 20
@@ -301,9 +304,11 @@ class Explainer:
                     if not sentence:
                         continue
                     bad = unsupported_words(sentence, result, query)
-                    if bad:
-                        self.stats.rejected.append(f"{sentence} (unsupported: {', '.join(bad)})")
+                    if bad or sentence.lower() in said:  # a sentence said of two photos explains neither
+                        reason = f"unsupported: {', '.join(bad)}" if bad else "repeated"
+                        self.stats.rejected.append(f"{sentence} ({reason})")
                         continue
+                    said.add(sentence.lower())
                     result.explanation = sentence
                     self.stats.model_explained += 1
                     yield index, sentence
@@ -311,6 +316,13 @@ class Explainer:
             self.stats.error = str(exc)
         finally:
             self.stats.seconds = time.perf_counter() - started
+
+
+def _descriptive(evidence: Evidence) -> bool:
+    """Evidence that says what is in the photo (not only scores, time and date)."""
+    return bool(evidence.matched_tags or evidence.caption or evidence.similar_to
+                or (evidence.ocr_snippet and ("ocr" in evidence.signals or "fulltext" in evidence.signals
+                                              or evidence.filters_matched.get("has_text"))))
 
 
 def _tidy(sentence: str) -> str:

@@ -206,6 +206,7 @@ class Session:
             explain_started = time.perf_counter()
             query = plan.search_text
             self.explainer.compose_all(results, query)
+            timings["results"] = time.perf_counter() - started  # what a UI can show before the model explains
             yield ResultsReady(results)
             for index, text in self.explainer.explain_stream(results, query, message):
                 yield ExplanationReady(index, text)

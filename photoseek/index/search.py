@@ -36,6 +36,7 @@ RRF_K = 60
 VISUAL_WEIGHT = 0.5
 LAYOUT_WEIGHT = 1.0
 MEAN_SAMPLE = 5000
+SURE_ATTRIBUTE_CONFIDENCE = 0.6  # probability; within 0.1 of a two-way decision is "unsure"
 # Above any similarity's range (cosines in -1..1, and 1 / (RRF_K + 1) for a rank): in composed
 # search a met attribute outranks similarity.
 COMPOSED_ATTRIBUTE_WEIGHT = 4.0
@@ -299,6 +300,11 @@ class SearchEngine:
             return Signal("attributes", {})
         id_list = ",".join(str(int(i)) for i in ids)
         rows = conn.execute(f"SELECT id, faces, time_of_day FROM photos WHERE id IN ({id_list})").fetchall()
+        time_confidence: dict[int, float] = {}
+        if attrs.time_of_day:
+            time_confidence = dict(conn.execute(
+                f"SELECT photo_id, max(confidence) FROM tags WHERE source='time' AND photo_id IN ({id_list}) "
+                "GROUP BY photo_id").fetchall())
         color_tags: dict[int, set[str]] = {}
         if attrs.colors:
             for pid, tag in conn.execute(
@@ -310,8 +316,11 @@ class SearchEngine:
             asked = met = 0.0
             if attrs.time_of_day:
                 asked += 1
-                if row["time_of_day"] is not None:
-                    met += row["time_of_day"] == attrs.time_of_day
+                if row["time_of_day"] == attrs.time_of_day:
+                    # A call near the classifier's boundary is unsure: it counts half, so a dusky
+                    # day photo does not pass for night ahead of photos surely taken at night.
+                    sure = time_confidence.get(row["id"], 1.0) >= SURE_ATTRIBUTE_CONFIDENCE
+                    met += 1.0 if sure else 0.5
             if attrs.people is not None and row["faces"] is not None:
                 asked += 1
                 if attrs.people:
