@@ -162,3 +162,13 @@ def test_streaming_yields_pieces(real_llm):
     pieces = list(real_llm.stream_chat([Message("system", "Answer in one word."), Message("user", "Capital of France?")],
                                        max_tokens=8))
     assert len(pieces) >= 1 and "paris" in "".join(pieces).lower()
+
+
+def test_thread_count(monkeypatch):
+    monkeypatch.setenv("PHOTOSEEK_THREADS", "3")
+    assert backend.default_threads() == 3
+    monkeypatch.delenv("PHOTOSEEK_THREADS")
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert backend.default_threads() == 7
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert backend.default_threads() == 1

@@ -555,7 +555,8 @@ class Planner:
 
         args: dict[str, Any] = dict(filters)
         if tool == "text_search":
-            query = query or search_words(self._english(request.text, request), request.dates)
+            query = self._english(query, request) if query else \
+                search_words(self._english(request.text, request), request.dates)
             if not query or _CJK.search(query):
                 if filters:
                     tool = "filter_photos"
