@@ -102,9 +102,15 @@ def cmd_search(args) -> int:
         text_in_photo=args.text,
     )
     query = args.query or args.text or (f"like {args.like}" + (f" but {args.but}" if args.but else ""))
+    searched_as = lib.engine.english(args.query) if args.query else None
     if args.json:
-        _print_json({"query": query, "results": [r.to_dict() for r in results]})
+        out = {"query": query, "results": [r.to_dict() for r in results]}
+        if searched_as and searched_as != args.query:
+            out["searched_as"] = searched_as  # the English the text encoder saw
+        _print_json(out)
         return 0
+    if searched_as and searched_as != args.query:
+        query = f"{query} → {searched_as}"
     _print_results(query, results)
     return 0
 

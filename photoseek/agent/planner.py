@@ -21,6 +21,7 @@ from typing import Any
 
 from photoseek.agent.dates import DateRange, has_temporal_cue, resolve_dates
 from photoseek.agent.llm import LLM, Message
+from photoseek.agent.translate import to_english
 from photoseek.errors import PhotoseekError
 from photoseek.index.query_attributes import NO_PEOPLE_PATTERNS, PERSON_WORDS
 from photoseek.prompts import render
@@ -631,18 +632,10 @@ class Planner:
 
     def _english(self, text: str, request: ParsedRequest) -> str:
         """Text in English: the model usually translates; if CJK text remains, ask for a translation."""
-        if not text or not _CJK.search(text) or self.llm is None:
+        if not text or not _CJK.search(text):
             return text
-        try:
-            reply = self.llm.chat(
-                [Message("system", self.system_prompt), Message("user", render("translate_user", text=text))],
-                schema={"type": "object", "properties": {"english": {"type": "string"}}, "required": ["english"]},
-                max_tokens=40,
-            )
-            english = str(json.loads(reply).get("english", "")).strip()
-        except (ValueError, PhotoseekError):
-            return text
-        return search_words(english) if english and not _CJK.search(english) else text
+        english = to_english(self.llm, text, self.system_prompt)
+        return search_words(english) if english else text
 
 
 # -- helpers -----------------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ class SearchEngine:
         self.library = library
         self.plan = plan or SearchPlan()
         self._means: dict = {}
+        self._translations: dict[str, str] = {}
 
     # -- entry point ------------------------------------------------------------------------------
     def search(
@@ -101,7 +102,7 @@ class SearchEngine:
         filters = filters or Filters()
         ranking = self.rank(text=text, like=like, but=but, k=k, filters=filters, more_like=more_like,
                             less_like=less_like, text_in_photo=text_in_photo)
-        query_text = " ".join(t for t in (text, but, text_in_photo) if t)
+        query_text = " ".join(t for t in (text and self.english(text), but, text_in_photo) if t)
         return self._results(ranking.fused[:k], ranking.signals, query_text, filters, ranking.reference_ids)
 
     def rank(
@@ -134,7 +135,7 @@ class SearchEngine:
         attributes = QueryAttributes()
 
         if text:
-            attributes = parse_attributes(text)
+            attributes = parse_attributes(self.english(text))
             signals += self._text_signals(text, pool, allowed, more_like, less_like)
         if text_in_photo:
             signals.append(self._fulltext_signal(text_in_photo, pool, allowed, column="ocr", name="ocr"))
@@ -175,6 +176,7 @@ class SearchEngine:
     # -- signals ---------------------------------------------------------------------------------
     def _text_signals(self, text, pool, allowed, more_like, less_like) -> list[Signal]:
         store = self.library.vectors
+        text = self.english(text)
         query = self.library.embedder.embed_texts([text])[0]
         if more_like or less_like:
             query = _rocchio(query, store.get("joint", list(more_like)), store.get("joint", list(less_like)))
@@ -235,6 +237,17 @@ class SearchEngine:
             query = _rocchio(refs.mean(axis=0), refs, negs, alpha=0.0)
             scores += (weight * weight / total_weight) * (cand @ query)
         return [float(x) for x in scores]
+
+    def english(self, text: str) -> str:
+        """The query in English for the English-only text encoder ("猫的照片" -> "cat"), via the
+        library's LLM; unchanged when it is already Latin script or there is no LLM."""
+        from photoseek.agent.translate import needs_translation, to_english
+
+        if not needs_translation(text):
+            return text
+        if text not in self._translations:
+            self._translations[text] = to_english(self.library.llm, text) or text
+        return self._translations[text]
 
     def _has_seeing_captions(self) -> bool:
         """Captions written from the annotations (template, local LLM) only restate the tags, and
