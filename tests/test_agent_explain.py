@@ -139,3 +139,11 @@ def test_search_words_are_not_evidence():
     assert unsupported_words('Its picture content is close to the search "dog".', dog_less, "dog") == []
     vocabulary = evidence_vocabulary(results()[0])
     assert {"img", "cat", "couch", "night", "tabby"} <= vocabulary and "sleepy" not in vocabulary
+
+
+def test_cut_off_model_sentences_are_replaced():
+    from photoseek.agent.explain import _unfinished
+
+    assert _unfinished("Gray photo taken at.")
+    assert _unfinished("")
+    assert not _unfinished("A tabby cat, photographed during the day.")

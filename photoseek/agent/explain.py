@@ -304,8 +304,9 @@ class Explainer:
                     if not sentence:
                         continue
                     bad = unsupported_words(sentence, result, query)
-                    if bad or sentence.lower() in said:  # a sentence said of two photos explains neither
-                        reason = f"unsupported: {', '.join(bad)}" if bad else "repeated"
+                    broken = _unfinished(sentence)
+                    if bad or broken or sentence.lower() in said:  # a sentence said of two photos explains neither
+                        reason = f"unsupported: {', '.join(bad)}" if bad else ("unfinished" if broken else "repeated")
                         self.stats.rejected.append(f"{sentence} ({reason})")
                         continue
                     said.add(sentence.lower())
@@ -331,3 +332,12 @@ def _tidy(sentence: str) -> str:
         return ""
     sentence = sentence[0].upper() + sentence[1:]
     return sentence if sentence[-1] in ".!?…" else sentence + "."
+
+
+_DANGLING = {"a", "an", "the", "at", "in", "on", "of", "with", "by", "and", "or", "to", "from", "during", "for"}
+
+
+def _unfinished(sentence: str) -> bool:
+    """A sentence cut off mid-phrase ("photographed at.") explains nothing."""
+    words = re.findall(r"[^\W_]+", sentence.lower())
+    return not words or words[-1] in _DANGLING

@@ -36,6 +36,7 @@ RRF_K = 60
 VISUAL_WEIGHT = 0.5
 LAYOUT_WEIGHT = 1.0
 MEAN_SAMPLE = 5000
+MIN_PHOTOS_TO_CENTRE = 50
 SURE_ATTRIBUTE_CONFIDENCE = 0.6  # probability; within 0.1 of a two-way decision is "unsure"
 # Above any similarity's range (cosines in -1..1, and 1 / (RRF_K + 1) for a rank): in composed
 # search a met attribute outranks similarity.
@@ -266,7 +267,8 @@ class SearchEngine:
         if cached is None:
             ids = [r[0] for r in self.library.catalog.conn.execute(
                 "SELECT photo_id FROM embeddings WHERE space=? ORDER BY random() LIMIT ?", (space, MEAN_SAMPLE))]
-            cached = self.library.vectors.get(space, ids).mean(axis=0) if ids else 0.0
+            # A handful of photos gives no stable mean: centring would then mostly subtract the photos themselves.
+            cached = self.library.vectors.get(space, ids).mean(axis=0) if len(ids) >= MIN_PHOTOS_TO_CENTRE else 0.0
             self._means = {key: cached, **{k: v for k, v in self._means.items() if k[0] != space}}
         return cached
 
