@@ -130,8 +130,17 @@ def _print_results(query: str, results) -> None:
     table.add_column("why", overflow="fold")
     for rank, r in enumerate(results, 1):
         why = r.explanation or ", ".join(r.evidence.matched_tags[:4])
-        table.add_row(str(rank), f"{r.score:.3f}", str(r.id), r.path, why)
+        table.add_row(str(rank), f"{r.score:.3f}", str(r.id), _short_path(r.path), why)
     console.print(table)
+
+
+def _short_path(path: str, width: int = 48) -> str:
+    """The file name whole, the folders shortened from the left: the name is what people scan for."""
+    if len(path) <= width:
+        return path
+    name = os.path.basename(path)
+    room = max(width - len(name) - 2, 0)
+    return "…" + path[len(path) - len(name) - room - 1:] if room else name
 
 
 def cmd_show(args) -> int:
