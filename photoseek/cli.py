@@ -220,7 +220,7 @@ def cmd_eval(args) -> int:
                                          signals=args.signals, feedback=args.feedback)
     else:
         result = evaluate.eval_composed(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
-                                        signals=args.signals)
+                                        signals=args.signals, method=args.method)
     if args.json:
         _print_json(result)
     else:
@@ -326,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=["tags", "retrieval", "composed"])
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--signals", help="retrieval/composed: comma-separated signals to use (default: all, fused)")
+    p.add_argument("--method", choices=["fused", "cirevl"], default="fused",
+                   help="composed: fused similarity + modifier (default), or CIReVL (describe, rewrite with the LLM, search by text)")
     p.add_argument("--feedback", action="store_true",
                    help="retrieval: also simulate one round of relevance feedback (mark the true photo if in the top 10)")
 

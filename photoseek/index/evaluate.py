@@ -114,7 +114,10 @@ def eval_retrieval(folder, *, library: "Library | None" = None, embedder: str = 
 
 def eval_composed(folder, *, library: "Library | None" = None, embedder: str = "conse",
                   progress: Progress | None = None, signals: str | None = None,
-                  modifier: str = "at night") -> dict[str, Any]:
+                  modifier: str = "at night", method: str = "fused", llm: Any = None) -> dict[str, Any]:
+    """method "fused": `search(like=ref, but=modifier)`; "cirevl" (Karthik et al. 2024, CIReVL):
+    describe the reference (its caption), let the LLM rewrite the description with the change, and
+    search by that text alone."""
     folder = Path(folder)
     labels_file = folder / "labels.csv"
     if not labels_file.exists():
@@ -144,9 +147,14 @@ def eval_composed(folder, *, library: "Library | None" = None, embedder: str = "
     first_ranks, aps = [], []
     start = time.perf_counter()
     progress.start("Evaluating composed search", len(references))
+    rewrite = _Rewriter(lib, llm) if method == "cirevl" else None
     for ref, scene in references:
         relevant = night_by_scene[scene]
-        ranked = [pid for pid, _ in lib.engine.rank(like=ref, but=modifier, k=n_photos).fused]
+        if rewrite is not None:
+            query = dict(text=rewrite(ref, modifier))
+        else:
+            query = dict(like=ref, but=modifier)
+        ranked = [pid for pid, _ in lib.engine.rank(k=n_photos, **query).fused if pid != ref]
         hits, precisions = 0, []
         first = n_photos + 1
         for rank, pid in enumerate(ranked, 1):
@@ -160,6 +168,49 @@ def eval_composed(folder, *, library: "Library | None" = None, embedder: str = "
     progress.finish()
     seconds = time.perf_counter() - start
     out: dict[str, Any] = _recalls(first_ranks)
+    if rewrite is not None:
+        out["rewrites"] = rewrite.examples[:3]
     out.update({"mAP": sum(aps) / len(aps), "medR": float(statistics.median(first_ranks)), "n": len(references),
                 "seconds": round(seconds, 2)})
     return out
+
+
+class _Rewriter:
+    """CIReVL's text step: the reference's description rewritten with the change (cached per text)."""
+
+    def __init__(self, lib: "Library", llm: Any = None):
+        from photoseek.agent.llm import get_llm
+
+        self.lib = lib
+        self.llm = llm or lib.llm or get_llm("llamacpp")
+        self.cache: dict[tuple[str, str], str] = {}
+        self.examples: list[dict[str, str]] = []
+
+    def description(self, photo_id: int) -> str:
+        from photoseek.vision.captions import CaptionEvidence, template_caption
+
+        row = self.lib.catalog.conn.execute("SELECT caption FROM captions WHERE photo_id=?", (photo_id,)).fetchone()
+        return row[0] if row else template_caption(CaptionEvidence.from_catalog(self.lib.catalog.conn, photo_id))
+
+    def __call__(self, photo_id: int, change: str) -> str:
+        from photoseek.agent.llm import Message
+        from photoseek.prompts import render
+
+        description = self.description(photo_id)
+        key = (description, change)
+        if key not in self.cache:
+            try:
+                reply = self.llm.chat(
+                    [Message("system", render("system")),
+                     Message("user", render("rewrite_description_user", description=description, change=change))],
+                    schema={"type": "object", "properties": {"description": {"type": "string"}},
+                            "required": ["description"]},
+                    max_tokens=60,
+                )
+                rewritten = str(json.loads(reply).get("description", "")).strip()
+            except (ValueError, PhotoseekError):
+                rewritten = ""
+            self.cache[key] = rewritten or f"{description} {change}"
+            if len(self.examples) < 3:
+                self.examples.append({"description": description, "rewritten": self.cache[key]})
+        return self.cache[key]
