@@ -77,13 +77,6 @@ def positive_label(values: set[str], tag: str | None = None) -> str:
     return positives[0]
 
 
-def _image_path(folder: Path, name: str) -> Path:
-    for candidate in (folder / name, folder / "images" / name):
-        if candidate.exists():
-            return candidate
-    raise PhotoseekError(f"{name} is listed in labels.csv but not found in {folder} or {folder / 'images'}")
-
-
 def eval_tags(
     library: "Library | None",
     folder: str | Path,
@@ -92,7 +85,7 @@ def eval_tags(
     progress: Progress | None = None,
     tag: str | None = None,
 ) -> dict[str, Any]:
-    from photoseek.index.evaluate import _prepared_library
+    from photoseek.index.evaluate import labelled_library
     from photoseek.index.feedback import effective_tags
 
     folder = Path(folder)
@@ -100,17 +93,13 @@ def eval_tags(
     labels = [normalize_tag(r["label"]) for r in rows]
     positive = positive_label(set(labels), tag)
     progress = progress or SilentProgress()
-    lib = _prepared_library(folder, library, embedder, progress, annotators=[_annotator_for(positive)])
-    ids = {
-        Path(r["display_path"]).resolve().as_posix(): r["id"]
-        for r in lib.catalog.conn.execute("SELECT id, display_path FROM photos")
-    }
+    lib, photo_id = labelled_library(folder, library, embedder, progress, annotators=[_annotator_for(positive)])
     matching = expand(positive)
     counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
     per_split: dict[str, list[int]] = {}
     missing = 0
     for row, label in zip(rows, labels):
-        pid = ids.get(_image_path(folder, row["file"]).resolve().as_posix())
+        pid = photo_id(row["file"])
         if pid is None:
             missing += 1  # failed to index: see `photoseek errors`
             continue

@@ -40,6 +40,20 @@ def _image_path(folder: Path, name: str) -> Path:
     raise PhotoseekError(f"{name} is listed but not found in {folder} or {folder / 'images'}")
 
 
+def labelled_library(folder: Path, library: "Library | None", embedder: str, progress: Progress,
+                     signals: str | None = None, annotators: Iterable[str] = FAST_ANNOTATORS):
+    """The folder indexed (and annotated), and a function from a listed file name to its photo id
+    (None when the file could not be indexed: `photoseek errors` says why)."""
+    lib = _prepared_library(folder, library, embedder, progress, annotators)
+    _apply_signals(lib, signals)
+    ids = _ids_by_path(lib)
+
+    def photo_id(name: str) -> int | None:
+        return ids.get(_image_path(folder, name).resolve().as_posix())
+
+    return lib, photo_id
+
+
 def _prepared_library(folder: Path, library: "Library | None", embedder: str, progress: Progress,
                       annotators: Iterable[str] = FAST_ANNOTATORS) -> "Library":
     from photoseek.library import Library
@@ -78,12 +92,10 @@ def eval_retrieval(folder, *, library: "Library | None" = None, embedder: str = 
         raise PhotoseekError(f"{manifest} not found: a retrieval folder needs captions.jsonl (see `photoseek eval --help`).")
     items = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
     progress = progress or SilentProgress()
-    lib = _prepared_library(folder, library, embedder, progress)
-    _apply_signals(lib, signals)
-    ids = _ids_by_path(lib)
+    lib, photo_id = labelled_library(folder, library, embedder, progress, signals)
     queries = []
     for item in items:
-        pid = ids.get(_image_path(folder, item["file"]).resolve().as_posix())
+        pid = photo_id(item["file"])
         if pid is None:
             continue  # failed to index: counted out, reported by `photoseek errors`
         queries += [(caption, pid) for caption in item["captions"]]
@@ -128,12 +140,10 @@ def eval_composed(folder, *, library: "Library | None" = None, embedder: str = "
     if missing:
         raise PhotoseekError(f"{labels_file} lacks column(s) {', '.join(sorted(missing))}.")
     progress = progress or SilentProgress()
-    lib = _prepared_library(folder, library, embedder, progress)
-    _apply_signals(lib, signals)
-    ids = _ids_by_path(lib)
+    lib, photo_id = labelled_library(folder, library, embedder, progress, signals)
     photos = []
     for row in rows:
-        pid = ids.get(_image_path(folder, row["file"]).resolve().as_posix())
+        pid = photo_id(row["file"])
         if pid is not None:
             photos.append((pid, row["label"].strip().lower(), row["scene"].strip()))
     night_by_scene: dict[str, set[int]] = {}

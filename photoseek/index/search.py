@@ -435,12 +435,7 @@ class SearchEngine:
         return name in self.plan.signals
 
     def _check_model(self) -> None:
-        stored = self.library.catalog.get_meta("embedder_id")
-        if stored and stored != self.library.embedder.id:
-            raise PhotoseekError(
-                f"This library's vectors were made by {stored!r}, not {self.library.embedder.id!r}. "
-                f"Search with the same --embedder, or re-index with the new one (photoseek index PATH)."
-            )
+        self.library.vectors.check_model(self.library.embedder.id)
 
 
 def _rocchio(query, positives, negatives, alpha: float = 1.0, beta: float = 0.75, gamma: float = 0.25):
