@@ -2,11 +2,13 @@
 
 Signals (each a ranking of photo ids with a raw score):
   embedding  cosine of the query text and the photo's joint vector (ConSE / CLIP)
-  caption    cosine of the query text and the photo's caption embedding (when captions exist)
+  caption    cosine of the query text and the photo's caption embedding (captions by a vision model)
   fulltext   BM25 over tags (with broader terms), OCR text, caption and file name
   attributes time of day, people, colours asked for in words, met by the annotations
-  visual     image→image similarity to a reference photo (query by example), kept apart from text
-  modifier   for "like this but …": the modifier's text and attribute match
+  visual     image→image similarity to a reference photo (query by example): classifier features and
+             scene layout, centred on the library mean; kept apart from the text signals
+  modifier   for "like this but …": the modifier's words that are not an attribute ("with snow")
+  ocr        BM25 over the text read in the photos (`text_in_photo`)
 
 Fusion (default "score"): similarity signals keep their raw cosine (comparable across queries and
 photos), keyword signals are scaled by the query's best match, attributes are 0..1; each is
@@ -50,8 +52,7 @@ DEFAULT_WEIGHTS = {
     "visual": 1.0,
     "modifier": 0.3,
 }
-SIMILARITY_SIGNALS = {"embedding", "caption", "visual", "modifier"}  # raw cosines
-KEYWORD_SIGNALS = {"fulltext", "ocr"}  # BM25, scaled by the best match
+KEYWORD_SIGNALS = {"fulltext", "ocr"}  # BM25, scaled by the best match; the others are raw cosines or 0..1
 
 
 @dataclass
