@@ -36,3 +36,12 @@ def agent_library_dir(tmp_path_factory, model_cache) -> Path:
     from tests.agent_support import build_agent_library
 
     return build_agent_library(tmp_path_factory.mktemp("agent-library"), shared_data("coco-captions"))
+
+
+@pytest.fixture(scope="module")
+def agent_library(agent_library_dir):
+    """A Library over the shared agent library, with no LLM (tests bring their scripted one)."""
+    from photoseek import Library
+
+    with Library(agent_library_dir, llm=None) as lib:
+        yield lib

@@ -1,4 +1,4 @@
-"""`photoseek chat` driven by a scripted input stream, on a small real library (ScriptedLLM model)."""
+"""`photoseek chat` driven by a scripted input stream, on a small real agent_library (ScriptedLLM model)."""
 
 from __future__ import annotations
 
@@ -7,36 +7,28 @@ import re
 from datetime import date
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from rich.console import Console
 
-from photoseek import Library
 from photoseek.agent.contact_sheet import inline_image_escape, inline_image_protocol, make_contact_sheet
 from photoseek.agent.repl import run_repl
 from photoseek.agent.session import Session
 from tests.agent_support import ScriptedLLM, plans_by_request
 
 
-@pytest.fixture(scope="module")
-def library(agent_library_dir):
-    with Library(agent_library_dir, llm=None) as lib:
-        yield lib
-
-
-def drive(library, lines, plans):
+def drive(agent_library, lines, plans):
     llm = ScriptedLLM(default=plans_by_request(plans))
     out = io.StringIO()
     console = Console(file=out, width=140, force_terminal=False, color_system=None)
     opened: list[str] = []
-    session = Session(library, llm, today=date(2025, 11, 23), k=5)
-    run_repl(library, console, session=session, lines=lines, opener=opened.append)
+    session = Session(agent_library, llm, today=date(2025, 11, 23), k=5)
+    run_repl(agent_library, console, session=session, lines=lines, opener=opened.append)
     return out.getvalue(), opened, session
 
 
-def test_a_scripted_chat(library):
+def test_a_scripted_chat(agent_library):
     text, opened, session = drive(
-        library,
+        agent_library,
         ["猫的照片", "/why 1", "/show 1", "/open 2", "/json", "/sheet", "/why 9", "/reset", "/why 1", "/bogus", "/quit",
          "never read"],
         {"猫的照片": {"tool": "text_search", "query": "cat"}},
@@ -59,8 +51,8 @@ def test_a_scripted_chat(library):
     assert session.memory == []  # /reset cleared it
 
 
-def test_contact_sheet_numbers_every_result(library, tmp_path):
-    results = library.search("dog", k=7)
+def test_contact_sheet_numbers_every_result(agent_library, tmp_path):
+    results = agent_library.search("dog", k=7)
     path = make_contact_sheet(results, tmp_path / "sheet.png", thumb=64, columns=4)
     with Image.open(path) as sheet:
         assert sheet.size == (4 * 72, 2 * (64 + 34 + 8))

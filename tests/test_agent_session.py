@@ -1,4 +1,4 @@
-"""Multi-turn sessions on a small real library; the model is a ScriptedLLM (slow e2e tests with the
+"""Multi-turn sessions on a small real agent_library; the model is a ScriptedLLM (slow e2e tests with the
 real default model are in test_agent_e2e.py)."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import pytest
 
 from photoseek import Library
 from photoseek.agent.session import AnswerStep, PlanStep, Session, ToolStep, UserStep
@@ -15,20 +14,14 @@ from tests.agent_support import ScriptedLLM, catalog_fingerprint, photos_of, pla
 TODAY = date(2025, 11, 23)
 
 
-@pytest.fixture(scope="module")
-def library(agent_library_dir):
-    with Library(agent_library_dir, llm=None) as lib:
-        yield lib
-
-
-def test_turns_keep_context(library):
-    before = catalog_fingerprint(library)
+def test_turns_keep_context(agent_library):
+    before = catalog_fingerprint(agent_library)
     llm = ScriptedLLM(default=plans_by_request({
         "猫的照片": {"tool": "text_search", "query": "cat"},
         "only from 2019": {"tool": "refine", "date_from": "2019-01-01", "date_to": "2019-12-31"},
         "show #1": {"tool": "show_photo", "photo": "#1"},
     }))
-    session = Session(library, llm, today=TODAY)
+    session = Session(agent_library, llm, today=TODAY)
 
     first = session.ask("猫的照片")
     assert first.plan.calls[0].to_dict() == {"tool": "text_search", "args": {"query": "cat"}}
@@ -38,7 +31,7 @@ def test_turns_keep_context(library):
     narrowed = session.ask("only from 2019")
     call = narrowed.plan.calls[0]
     assert call.tool == "text_search" and call.args["query"] == "cat" and call.args["date_from"] == "2019-01-01"
-    assert narrowed.results and {r.id for r in narrowed.results} <= photos_of(library, "cat")
+    assert narrowed.results and {r.id for r in narrowed.results} <= photos_of(agent_library, "cat")
     assert "from 2019" in narrowed.text
 
     feedback = session.ask("more like 1, not 2")  # rules: no model call for the plan
@@ -57,12 +50,12 @@ def test_turns_keep_context(library):
     kinds = [type(step) for step in session.memory]
     assert kinds[:5] == [UserStep, PlanStep, ToolStep, AnswerStep, UserStep]
     assert sum(k is AnswerStep for k in kinds) == 4
-    assert catalog_fingerprint(library) == before
+    assert catalog_fingerprint(agent_library) == before
 
 
-def test_answer_json_shape(library):
+def test_answer_json_shape(agent_library):
     llm = ScriptedLLM(default=plans_by_request({"dogs": {"tool": "text_search", "query": "dog"}}))
-    answer = Session(library, llm, today=TODAY, k=4).ask("dogs")
+    answer = Session(agent_library, llm, today=TODAY, k=4).ask("dogs")
     data = json.loads(json.dumps(answer.to_dict(), ensure_ascii=False))
     assert set(data) == {"plan", "results", "answer"}
     assert data["plan"] == [{"tool": "text_search", "args": {"query": "dog"}}]
@@ -74,9 +67,9 @@ def test_answer_json_shape(library):
     assert {"plan", "tools", "explain", "total"} <= set(answer.timings)
 
 
-def test_model_explanations_reach_the_top_results_only(library):
+def test_model_explanations_reach_the_top_results_only(agent_library):
     llm = ScriptedLLM(default=plans_by_request({"dogs": {"tool": "text_search", "query": "dog"}}))
-    session = Session(library, llm, today=TODAY, k=6, explain_top=2)
+    session = Session(agent_library, llm, today=TODAY, k=6, explain_top=2)
     answer = session.ask("dogs")
     explain_requests = [r for r in llm.requests if r.messages[-1].content.startswith("Task EXPLAIN")]
     described = [r for r in answer.results[:2] if r.evidence.matched_tags or r.evidence.caption]
@@ -91,12 +84,12 @@ def test_model_explanations_reach_the_top_results_only(library):
         assert model_said == (result in described)
 
 
-def test_errors_become_answers_and_the_session_goes_on(library):
+def test_errors_become_answers_and_the_session_goes_on(agent_library):
     llm = ScriptedLLM(default=plans_by_request({
         "photos like /nowhere/x.jpg": {"tool": "similar_to_photo", "photo": "/nowhere/x.jpg"},
         "cats": {"tool": "text_search", "query": "cat"},
     }))
-    session = Session(library, llm, today=TODAY)
+    session = Session(agent_library, llm, today=TODAY)
     missing = session.ask("photos like /nowhere/x.jpg")
     assert missing.error and "No photo '/nowhere/x.jpg'" in missing.text and not missing.results
     early = session.ask("more like 2")
@@ -114,8 +107,8 @@ def test_library_ask_and_session(agent_library_dir):
         assert isinstance(lib.session(), Session)
 
 
-def test_without_a_model_plain_search_runs(library):
-    answer = Session(library, None, today=TODAY).ask("pizza from 2023")
+def test_without_a_model_plain_search_runs(agent_library):
+    answer = Session(agent_library, None, today=TODAY).ask("pizza from 2023")
     call = answer.plan.calls[0]
     assert answer.plan.source == "fallback" and call.args == {"query": "pizza", "date_from": "2023-01-01",
                                                               "date_to": "2023-12-31"}

@@ -1,4 +1,4 @@
-"""The typed tools: schemas, argument checking, and every tool run on a small real library without
+"""The typed tools: schemas, argument checking, and every tool run on a small real agent_library without
 changing it."""
 
 from __future__ import annotations
@@ -11,14 +11,8 @@ from photoseek.tools.base import Tool, ToolResult, _registry, normalize_date
 from tests.agent_support import catalog_fingerprint, photos_of
 
 
-@pytest.fixture(scope="module")
-def library(agent_library_dir):
-    with Library(agent_library_dir, llm=None) as lib:
-        yield lib
-
-
-def photo_id(library: Library, subject: str) -> int:
-    return min(photos_of(library, subject))
+def photo_id(agent_library: Library, subject: str) -> int:
+    return min(photos_of(agent_library, subject))
 
 
 def test_registry_holds_the_read_only_tools():
@@ -62,48 +56,48 @@ def test_arguments_are_checked_with_clear_messages():
         normalize_date("last summer", end=False)
 
 
-def test_every_tool_runs_and_changes_nothing(library):
-    before = catalog_fingerprint(library)
-    cat, pizza, notice = photo_id(library, "cat"), photo_id(library, "pizza"), photo_id(library, "notice")
+def test_every_tool_runs_and_changes_nothing(agent_library):
+    before = catalog_fingerprint(agent_library)
+    cat, pizza, notice = photo_id(agent_library, "cat"), photo_id(agent_library, "pizza"), photo_id(agent_library, "notice")
 
-    found = run_tool(library, "text_search", {"query": "cat", "date_from": "2019", "date_to": "2019"})
+    found = run_tool(agent_library, "text_search", {"query": "cat", "date_from": "2019", "date_to": "2019"})
     assert found.results and all(r.evidence.taken_at.startswith("2019") for r in found.results)
 
-    similar = run_tool(library, "similar_to_photo", {"photo": cat, "k": 5})
+    similar = run_tool(agent_library, "similar_to_photo", {"photo": cat, "k": 5})
     assert similar.results and cat not in [r.id for r in similar.results]
     assert all(r.evidence.similar_to == [cat] for r in similar.results)
 
-    composed = run_tool(library, "composed_search", {"photo": cat, "but": "at night", "k": 5})
+    composed = run_tool(agent_library, "composed_search", {"photo": cat, "but": "at night", "k": 5})
     assert composed.results and cat not in [r.id for r in composed.results]
 
-    night = run_tool(library, "filter_photos", {"time_of_day": "night"})
+    night = run_tool(agent_library, "filter_photos", {"time_of_day": "night"})
     assert night.results and all(r.evidence.time_of_day == "night" for r in night.results)
 
-    text = run_tool(library, "text_in_photo", {"text": "delete"})
+    text = run_tool(agent_library, "text_in_photo", {"text": "delete"})
     assert [r.id for r in text.results] == [notice] and "DELETE" in text.results[0].evidence.ocr_snippet
 
-    shown = run_tool(library, "show_photo", {"photo": notice})
+    shown = run_tool(agent_library, "show_photo", {"photo": notice})
     assert shown.photo["id"] == notice and "DELETE" in shown.photo["ocr_text"]
 
-    caption = run_tool(library, "caption_photo", {"photo": notice})
+    caption = run_tool(agent_library, "caption_photo", {"photo": notice})
     assert caption.text and caption.text.endswith(".")
 
-    feedback = run_tool(library, "feedback", {"query": "cat", "more_like": [cat], "less_like": [pizza]})
+    feedback = run_tool(agent_library, "feedback", {"query": "cat", "more_like": [cat], "less_like": [pizza]})
     assert feedback.results and pizza not in {r.id for r in feedback.results}
 
-    assert catalog_fingerprint(library) == before  # caption_photo did not store a caption either
+    assert catalog_fingerprint(agent_library) == before  # caption_photo did not store a caption either
 
 
-def test_results_serialise(library):
-    result = run_tool(library, "text_search", {"query": "dog", "k": 3})
+def test_results_serialise(agent_library):
+    result = run_tool(agent_library, "text_search", {"query": "dog", "k": 3})
     data = result.to_dict()
     assert data["tool"] == "text_search" and data["args"] == {"query": "dog", "k": 3}
     assert {"id", "path", "score", "evidence"} <= set(data["results"][0])
     assert isinstance(result, ToolResult) and '"results"' in result.to_llm_json()
 
 
-def test_unknown_photo_is_a_clear_error(library):
+def test_unknown_photo_is_a_clear_error(agent_library):
     from photoseek.errors import NotFoundError
 
     with pytest.raises(NotFoundError, match="No photo"):
-        run_tool(library, "show_photo", {"photo": "/no/such/photo.jpg"})
+        run_tool(agent_library, "show_photo", {"photo": "/no/such/photo.jpg"})

@@ -1,5 +1,5 @@
 """photoseek's tools through LangChain's machinery: a chat model with the tools bound emits a tool
-call, and LangChain runs the tool on a real library.
+call, and LangChain runs the tool on a real agent_library.
 
 The chat model is LangChain's own GenericFakeChatModel (it replays the AIMessage we give it): what is
 tested is the tool side (schemas LangChain derives from our definitions, argument validation, the
@@ -11,7 +11,6 @@ import json
 
 import pytest
 
-from photoseek import Library
 from photoseek.tools import TOOLS, ToolResult
 from photoseek.tools.langchain_tools import as_langchain_tools
 
@@ -32,14 +31,8 @@ class ToolCallingFake(GenericFakeChatModel):
         return self.bind(tools=self.bound, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def library(agent_library_dir):
-    with Library(agent_library_dir, llm=None) as lib:
-        yield lib
-
-
-def test_langchain_tools_mirror_the_definitions(library):
-    tools = as_langchain_tools(library)
+def test_langchain_tools_mirror_the_definitions(agent_library):
+    tools = as_langchain_tools(agent_library)
     assert [t.name for t in tools] == list(TOOLS)
     for tool in tools:
         openai = convert_to_openai_tool(tool)["function"]
@@ -47,8 +40,8 @@ def test_langchain_tools_mirror_the_definitions(library):
         assert set(openai["parameters"]["properties"]) == set(TOOLS[tool.name].parameters()["properties"])
 
 
-def test_a_tool_call_runs_through_langchain(library):
-    tools = {t.name: t for t in as_langchain_tools(library)}
+def test_a_tool_call_runs_through_langchain(agent_library):
+    tools = {t.name: t for t in as_langchain_tools(agent_library)}
     call = {"name": "text_search", "args": {"query": "cat", "k": 3}, "id": "call_1", "type": "tool_call"}
     model = ToolCallingFake(messages=iter([AIMessage(content="", tool_calls=[call])]))
     bound = model.bind_tools(list(tools.values()))
@@ -63,8 +56,8 @@ def test_a_tool_call_runs_through_langchain(library):
     assert isinstance(message.artifact, ToolResult) and message.artifact.results[0].id == content["results"][0]["id"]
 
 
-def test_langchain_validates_arguments_with_our_schema(library):
-    tool = as_langchain_tools(library, ["text_search"])[0]
+def test_langchain_validates_arguments_with_our_schema(agent_library):
+    tool = as_langchain_tools(agent_library, ["text_search"])[0]
     with pytest.raises(Exception, match="query"):
         tool.invoke({"k": 3})
 
