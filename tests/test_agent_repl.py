@@ -1,4 +1,4 @@
-"""`photoseek chat` driven by a scripted input stream, on a small real agent_library (ScriptedLLM model)."""
+"""`photoseek chat` driven by a scripted input stream, on a small real library (ScriptedLLM model)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Multi-turn sessions on a small real agent_library; the model is a ScriptedLLM (slow e2e tests with the
+"""Multi-turn sessions on a small real library; the model is a ScriptedLLM (slow e2e tests with the
 real default model are in test_agent_e2e.py)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The typed tools: schemas, argument checking, and every tool run on a small real agent_library without
+"""The typed tools: schemas, argument checking, and every tool run on a small real library without
 changing it."""
 
 from __future__ import annotations

@@ -89,23 +89,13 @@ class SearchEngine:
         self._translations: dict[str, str] = {}
 
     # -- entry point ------------------------------------------------------------------------------
-    def search(
-        self,
-        *,
-        text: str | None = None,
-        like: int | str | None = None,
-        but: str | None = None,
-        k: int = 10,
-        filters: Filters | None = None,
-        more_like: Sequence[int] = (),
-        less_like: Sequence[int] = (),
-        text_in_photo: str | None = None,
-    ) -> list[SearchResult]:
-        filters = filters or Filters()
-        ranking = self.rank(text=text, like=like, but=but, k=k, filters=filters, more_like=more_like,
-                            less_like=less_like, text_in_photo=text_in_photo)
+    def search(self, **query) -> list[SearchResult]:
+        """`rank` (same arguments), then the top `k` as results with their evidence."""
+        ranking = self.rank(**query)
+        text, but, text_in_photo = (query.get(key) for key in ("text", "but", "text_in_photo"))
         query_text = " ".join(t for t in (text and self.english(text), but, text_in_photo) if t)
-        return self._results(ranking.fused[:k], ranking.signals, query_text, filters, ranking.reference_ids)
+        return self._results(ranking.fused[: query.get("k", 10)], ranking.signals, query_text,
+                             query.get("filters") or Filters(), ranking.reference_ids)
 
     def rank(
         self,
