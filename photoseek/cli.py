@@ -25,7 +25,8 @@ def _console():
 
 
 def _progress(args):
-    if args.json or not sys.stderr.isatty() and os.environ.get("PHOTOSEEK_PROGRESS") != "1":
+    quiet_terminal = not sys.stderr.isatty() and os.environ.get("PHOTOSEEK_PROGRESS") != "1"
+    if args.json or quiet_terminal:
         # Scripts and CI get clean output; a terminal gets the bar.
         from photoseek.progress import SilentProgress
 

@@ -43,7 +43,6 @@ class QueryAttributes:
     people: bool | None = None  # True: asks for people; False: asks for none
     people_count: int | None = None
     colors: list[str] = field(default_factory=list)
-    has_text: bool = False
     residual: str = ""  # the words left once the attribute words (and glue words) are taken out
 
     def is_empty(self) -> bool:
@@ -82,7 +81,6 @@ def parse_attributes(text: str | None) -> QueryAttributes:
                 attrs.people_count = int(m.group(1))
     attrs.colors = sorted({COLOR_WORDS[w] for w in COLOR_WORDS if _has_word(lowered, w)})
     attrs.residual = _residual(lowered, attrs)
-    attrs.has_text = bool(re.search(r"\b(sign|signs|text|written|says|saying|reads|words|letters|poster|label)\b", lowered))
     return attrs
 
 

@@ -405,7 +405,7 @@ class SearchEngine:
             evidence = Evidence(
                 signals={s.name: round(s.scores[pid], 4) for s in signals if pid in s.scores},
                 matched_tags=matched,
-                ocr_snippet=(ocr.get(pid) or None) and ocr[pid][:120],
+                ocr_snippet=(ocr.get(pid) or "")[:120] or None,
                 caption=captions.get(pid),
                 time_of_day=row["time_of_day"],
                 taken_at=row["taken_at"],
@@ -449,7 +449,6 @@ def _merge(a: QueryAttributes, b: QueryAttributes) -> QueryAttributes:
         residual=" ".join(t for t in (a.residual, b.residual) if t),
         people_count=b.people_count or a.people_count,
         colors=sorted(set(a.colors) | set(b.colors)),
-        has_text=a.has_text or b.has_text,
     )
 
 
