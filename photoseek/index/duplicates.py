@@ -1,5 +1,5 @@
-"""Near-duplicate groups: photos whose visual vectors are almost the same (resized, re-encoded,
-slightly cropped copies), joined transitively with union-find."""
+"""Near-duplicate groups: photos whose visual vectors and layouts are almost the same (resized,
+re-encoded, slightly cropped copies), joined transitively with union-find."""
 
 from __future__ import annotations
 
@@ -10,20 +10,34 @@ from photoseek.results import Evidence, SearchResult
 if TYPE_CHECKING:
     from photoseek.library import Library
 
-# Cosine of the visual space above which two photos count as copies. The classifier's pooled
-# features of a re-encoded or resized copy sit above 0.95; different shots of one scene rarely pass 0.9.
-DEFAULT_THRESHOLD = 0.92
+# Copies are judged on the mean of two cosines: the classifier's pooled features (what is in the
+# photo) and the layout descriptor (where the edges are). Either alone overlaps: a half-size copy is
+# upscaled to the classifier's input, which blurs it (pooled cosine down to 0.75), and a 5% crop
+# moves the layout (down to 0.77). Measured on 60 coco-captions photos and their copies, the mean is
+# >= 0.81 for 5% crops, >= 0.87 for half-size and >= 0.94 for quality-40 re-encodes, and at most 0.71
+# between any two of the 461 distinct photos.
+DEFAULT_THRESHOLD = 0.78
+# Libraries without layout vectors (indexed by an embedder with no classifier features): one cosine.
+VISUAL_ONLY_THRESHOLD = 0.92
 NEIGHBOURS = 8
 
 
 def find_duplicates(library: "Library", *, threshold: float | None = None) -> list[list[SearchResult]]:
-    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+    import numpy as np
+
     store = library.vectors
     space = "visual" if store.count("visual") else "joint"
-    ids = [r[0] for r in library.catalog.conn.execute("SELECT id FROM photos ORDER BY id")]
+    conn = library.catalog.conn
+    ids = [r[0] for r in conn.execute("SELECT photo_id FROM embeddings WHERE space=? ORDER BY photo_id", (space,))]
     if len(ids) < 2:
         return []
     vectors = store.get(space, ids)
+    with_layout = store.count("layout") > 0 and not conn.execute(
+        "SELECT 1 FROM embeddings v WHERE v.space=? AND NOT EXISTS "
+        "(SELECT 1 FROM embeddings l WHERE l.photo_id=v.photo_id AND l.space='layout') LIMIT 1", (space,)).fetchone()
+    layouts = dict(zip(ids, store.get("layout", ids))) if with_layout else {}
+    if threshold is None:
+        threshold = DEFAULT_THRESHOLD if with_layout else VISUAL_ONLY_THRESHOLD
     parent = {pid: pid for pid in ids}
 
     def root(pid: int) -> int:
@@ -36,7 +50,11 @@ def find_duplicates(library: "Library", *, threshold: float | None = None) -> li
     for (hit_ids, scores), pid in zip(store.search(space, vectors, NEIGHBOURS + 1), ids):
         for other, score in zip(hit_ids, scores):
             other = int(other)
-            if other < 0 or other == pid or score < threshold:
+            if other < 0 or other == pid:
+                continue
+            if layouts:
+                score = (score + float(np.dot(layouts[pid], layouts[other]))) / 2
+            if score < threshold:
                 continue
             parent[root(other)] = root(pid)
             best[pid] = max(best.get(pid, 0.0), float(score))
@@ -50,7 +68,7 @@ def find_duplicates(library: "Library", *, threshold: float | None = None) -> li
     for members in sorted(groups.values(), key=lambda m: (-len(m), m[0])):
         out.append([
             SearchResult(id=pid, path=paths[pid], score=best[pid],
-                         evidence=Evidence(signals={"visual": round(best[pid], 4)},
+                         evidence=Evidence(signals={"duplicate": round(best[pid], 4)},
                                            similar_to=[m for m in members if m != pid]))
             for pid in members
         ])

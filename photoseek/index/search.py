@@ -1,7 +1,9 @@
 """Hybrid search: every signal the library has, fused, with the evidence kept for explanations.
 
 Signals (each a ranking of photo ids with a raw score):
-  embedding  cosine of the query text and the photo's joint vector (ConSE / CLIP)
+  embedding  cosine of the query text and the photo's joint vector (ConSE / CLIP), with half the
+             library's mean vector taken from the photo's first: what every photo shares says
+             little about which one is meant
   caption    cosine of the query text and the photo's caption embedding (captions by a vision model)
   fulltext   BM25 over tags (with broader terms), OCR text, caption and file name
   attributes time of day, people, colours asked for in words, met by the annotations
@@ -37,6 +39,10 @@ RRF_K = 60
 # same place under other light; visual the same kind of subject.
 VISUAL_WEIGHT = 0.5
 LAYOUT_WEIGHT = 1.0
+# Text→photo: the share of the library mean taken from each joint vector before the cosine.
+# coco-captions R@1/R@10 (ConSE): none 0.190/0.651, half 0.200/0.669, all 0.196/0.668.
+JOINT_CENTRING = 0.5
+CENTRING_CANDIDATES = 1000  # raw-cosine candidates re-scored centred (centring moves photos only a little)
 MEAN_SAMPLE = 5000
 MIN_PHOTOS_TO_CENTRE = 50
 SURE_ATTRIBUTE_CONFIDENCE = 0.6  # probability; within 0.1 of a two-way decision is "unsure"
@@ -174,7 +180,7 @@ class SearchEngine:
             query = _rocchio(query, store.get("joint", list(more_like)), store.get("joint", list(less_like)))
         signals = []
         if self._on("embedding"):
-            signals.append(self._vector_signal("embedding", "joint", query, pool, allowed))
+            signals.append(self._joint_text_signal(query, pool, allowed))
         if self._on("caption") and store.count("caption") and self._has_seeing_captions():
             signals.append(self._vector_signal("caption", "caption", query, pool, allowed))
         if self._on("fulltext"):
@@ -283,6 +289,20 @@ class SearchEngine:
         hits = self.library.vectors.search(space, query, pool, allowed_ids=allowed)
         ids, scores = hits[0]
         return Signal(name, {int(i): float(s) for i, s in zip(ids, scores) if i >= 0})
+
+    def _joint_text_signal(self, query: "np.ndarray", pool: int, allowed) -> Signal:
+        """Cosine of the query with each joint vector less JOINT_CENTRING × the library mean."""
+        import numpy as np
+
+        signal = self._vector_signal("embedding", "joint", query, max(pool, CENTRING_CANDIDATES), allowed)
+        mean = self._library_mean("joint")
+        if np.ndim(mean) == 0 or not signal.scores:  # too few photos for a mean
+            return signal
+        ids = list(signal.scores)
+        vectors = self.library.vectors.get("joint", ids) - JOINT_CENTRING * mean
+        scores = (vectors @ query) / np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
+        ranked = sorted(zip(ids, scores.tolist()), key=lambda kv: -kv[1])[:pool]
+        return Signal("embedding", dict(ranked))
 
     def _fulltext_signal(self, text, pool, allowed, column=None, name="fulltext") -> Signal:
         from photoseek.index.filters import fulltext_search
