@@ -145,7 +145,7 @@ def bench_size(n: int, labels, qs, rng, scratch: Path) -> dict:
 
     library = scratch / f"lib{n}"
     started = time.perf_counter()
-    vectors, picks = conse_like(n, labels, rng)
+    vectors, label_picks = conse_like(n, labels, rng)
     catalog = fill_catalog(library, vectors)
     filled = time.perf_counter() - started
     exact_store = VectorStore(catalog, library, approximate_threshold=n + 1)
@@ -174,7 +174,7 @@ def bench_size(n: int, labels, qs, rng, scratch: Path) -> dict:
     print(f"  (IVF built from the catalog in {approx_build:.1f} s)")
     catalog.close()
     chosen = rows[IVF_NPROBE] if n >= APPROXIMATE_THRESHOLD else (e50, e95, 1.0)
-    return {"n": n, "library": library, "p50": chosen[0], "recall": chosen[2], "picks": picks}
+    return {"n": n, "library": library, "p50": chosen[0], "recall": chosen[2], "label_picks": label_picks}
 
 
 def text_query_end_to_end(library: Path, texts: list[str]) -> None:
@@ -264,6 +264,16 @@ def hybrid_query_end_to_end(library: Path, picks: np.ndarray, texts: list[str], 
             assert results and results[0].evidence.signals, "a hybrid search came back without evidence"
         p50, p95 = np.percentile(times, 50) * 1000, np.percentile(times, 95) * 1000
         print(f"    {name:<48} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms   [goal p50 <= 50 ms]")
+    if os.environ.get("PHOTOSEEK_BENCH_PROFILE"):  # where a filtered query spends its time
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        profile.enable()
+        for query in runs["with a filter (--time night)"]:
+            lib.search(k=10, **query)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     lib.close()
 
 
@@ -333,7 +343,7 @@ def main() -> int:
             if texts and (r["n"] >= 100_000 or len(results) == 1):
                 text_query_end_to_end(r["library"], texts)
                 if r["n"] <= 100_000:  # at 1M the synthetic annotations alone take minutes
-                    hybrid_query_end_to_end(r["library"], r["picks"], texts, rng)
+                    hybrid_query_end_to_end(r["library"], r["label_picks"], texts, rng)
         for r in results:
             if r["n"] >= 100_000 or len(results) == 1:
                 print(f"  cold, {r['n']:,} vectors:")

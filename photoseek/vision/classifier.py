@@ -141,7 +141,8 @@ def _export_onnx(target) -> dict[str, str]:
 class ImageNetClassifier(InferenceModel):
     """`classify(images)` → logits and pooled features; thread-safe after loading."""
 
-    id = "effnet-lite0-r288"  # the input size and regions change every output: another id
+    # names the input size, the region output and CONFIDENCE_SCALE: change it when any of them changes
+    id = "effnet-lite0-r288"
     short_side = SHORT_SIDE
     feature_dim = FEATURE_DIM
 
