@@ -40,7 +40,8 @@ RRF_K = 60
 VISUAL_WEIGHT = 0.5
 LAYOUT_WEIGHT = 1.0
 # Text→photo: the share of the library mean taken from each joint vector before the cosine.
-# coco-captions R@1/R@10 (ConSE): none 0.190/0.651, half 0.200/0.669, all 0.196/0.668.
+# coco-captions R@1/R@10 (ConSE, one-off experiment on cached classifier outputs): none
+# 0.190/0.651, half 0.200/0.669, all 0.196/0.668.
 JOINT_CENTRING = 0.5
 CENTRING_CANDIDATES = 1000  # raw-cosine candidates re-scored centred (centring moves photos only a little)
 MEAN_SAMPLE = 5000

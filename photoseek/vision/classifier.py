@@ -10,9 +10,10 @@ a dog on a sofa by a window is mostly "sofa" to the pooled logits; the regions a
 
 Photos keep their shape: the short side is scaled to 288 and the long side cut to at most 4:3
 (three input shapes: landscape, portrait, square), instead of the usual 224 centre square that
-drops a quarter of a 4:3 photo. Measured on coco-captions (2,305 caption queries, ConSE): 224 centre
-crop R@1 0.167 / R@10 0.629; 288 keeping the shape 0.190 / 0.651; plus regions 0.200 / 0.664;
-squashing into a square instead lost (0.190 / 0.643). It costs about 2.2x the pixels of 224².
+drops a quarter of a 4:3 photo. Measured on coco-captions (scripts/eval_conse.py, R@1 / R@10 in %):
+224 centre crop 18.3 / 64.6; 288 keeping the shape 18.8 / 66.4; plus a quarter regions 20.2 / 68.0.
+Squashing into a 288 square did worse than keeping the shape in a one-off experiment. It costs about
+2.2x the pixels of 224².
 
 Lite models were trained on inputs scaled (x - 127) / 128 — not ImageNet mean/std — and use ReLU6;
 calling the package's `set_swish` would replace ReLU6 by swish and break the pretrained network.
@@ -39,11 +40,11 @@ if TYPE_CHECKING:
 SHORT_SIDE = 288
 LONG_SIDE = 384  # 4:3 at most; wider photos lose their edges
 SQUARE_BELOW_ASPECT = 1.15  # nearer to square than this: a SHORT_SIDE square
-REGION_TEMPERATURE = 2.0
+REGION_TEMPERATURE = 2.0  # softens each position's softmax so a region adds several likely labels
 # The network is less sure of itself at 288 than at the 224 crop it was trained on (its logits
 # shrink: median top logit on webcam + scikit-image photos 6.7 at 224, 4.8 at 288). Scaling the
 # logits back keeps probabilities, and the confidence thresholds for tags, meaning what they did.
-CONFIDENCE_SCALE = 1.45  # softens each position's softmax so a region adds several likely labels
+CONFIDENCE_SCALE = 1.45
 FEATURE_DIM = 1280
 NUM_CLASSES = 1000
 _ARCH = "efficientnet-lite0"

@@ -5,9 +5,9 @@ An image's joint vector is the probability-weighted mix of the text embeddings o
 ImageNet labels:  joint = normalise( Σ_{top-k} p(label | image) · T(label) ),  where T is MiniLM
 applied to a text about the label (e.g. "a photo of a tabby cat."). Queries are embedded by the
 same MiniLM, so text→image search is a dot product. p mixes the whole-photo softmax with the
-classifier's region probabilities (see classifier.py), so several things in a photo get a say. The classifier's pooled features serve as a
-separate visual vector for image→image similarity, and its top labels feed tagging without a
-second pass.
+classifier's region probabilities (see classifier.py), so several things in a photo get a say.
+The classifier's pooled features serve as a separate visual vector for image→image similarity,
+and its top labels feed tagging without a second pass.
 
 Label embeddings are computed once per (text encoder, label prompts) and cached as .npy in the
 model cache.
