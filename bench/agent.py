@@ -63,7 +63,7 @@ def main() -> int:
     library_dir = options.library or build_library(options.photos, options.limit,
                                                    [a for a in options.annotate.split(",") if a])
     from photoseek import Library
-    from photoseek.agent.llm import get_llm
+    from photoseek.llm.base import get_llm
     from photoseek.agent.session import Session
 
     started = time.perf_counter()

@@ -27,7 +27,7 @@ COCO = REPO.parent / "shared" / "data" / "coco-captions" / "images"
 
 
 def _time_annotator(library, name: str, **annotator_args) -> dict:
-    from photoseek.index.annotate import Annotator
+    from photoseek.ingest.annotate import Annotator
 
     library.catalog.conn.execute("DELETE FROM annotations_done WHERE annotator=?", (name,))
     if name == "captions":
@@ -81,7 +81,7 @@ def main() -> int:
             library.catalog.conn.execute(
                 f"DELETE FROM photos WHERE id NOT IN ({','.join(str(i) for i in keep)})"
             )
-            from photoseek.agent.llm import get_llm
+            from photoseek.llm.base import get_llm
 
             llm = get_llm("llamacpp")
             start = time.perf_counter()

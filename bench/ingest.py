@@ -34,7 +34,7 @@ def coco_photos(limit: int | None = None) -> list[Path]:
 
 def model_only_rate(embedder, paths: list[Path], batch_size: int = 32, rounds: int = 2) -> float:
     """Images per second through `encode_images` on images decoded beforehand (best of rounds)."""
-    from photoseek.index.decode import decode_photo
+    from photoseek.ingest.decode import decode_photo
 
     images = [decode_photo(p, target_size=embedder.preferred_size).image for p in paths]
     embedder.encode_images(images[:batch_size])  # warm-up: sessions, label vectors, allocations
@@ -49,8 +49,8 @@ def model_only_rate(embedder, paths: list[Path], batch_size: int = 32, rounds: i
 
 def pipeline_rate(embedder, photo_dir: Path, batch_size: int = 32, rounds: int = 2) -> tuple[float, object]:
     """Photos per second of a full first index into an empty library (best of rounds)."""
-    from photoseek.index.catalog import Catalog
-    from photoseek.index.indexer import Indexer
+    from photoseek.store.catalog import Catalog
+    from photoseek.ingest.indexer import Indexer
 
     best = None
     for _ in range(rounds):
@@ -143,8 +143,8 @@ def main() -> int:
 
 
 def reindex(embedder, photos: list[Path], scratch: Path, count: int) -> None:
-    from photoseek.index.catalog import Catalog
-    from photoseek.index.indexer import Indexer
+    from photoseek.store.catalog import Catalog
+    from photoseek.ingest.indexer import Indexer
 
     library_photos = scratch / "small"
     started = time.perf_counter()

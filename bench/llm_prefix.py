@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from photoseek.agent.llm import ChatRequest, Message, get_llm  # noqa: E402
+from photoseek.llm.base import ChatRequest, Message, get_llm  # noqa: E402
 from photoseek.agent.planner import STEP_SCHEMA, PlanContext, _describe_previous  # noqa: E402
 from photoseek.prompts import render  # noqa: E402
 

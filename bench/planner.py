@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from photoseek.agent.llm import get_llm  # noqa: E402
+from photoseek.llm.base import get_llm  # noqa: E402
 from photoseek.agent.planner import Plan, PlanContext, Planner, PlanError, ToolCall  # noqa: E402
 
 CASES = Path(__file__).with_name("planner_cases.jsonl")

@@ -96,7 +96,7 @@ def model_id() -> str:
 
 
 def fill_catalog(library: Path, vectors: np.ndarray):
-    from photoseek.index.catalog import Catalog, utc_now
+    from photoseek.store.catalog import Catalog, utc_now
 
     model = model_id()
     catalog = Catalog(library)
@@ -141,7 +141,7 @@ def recall(approximate: list[np.ndarray], exact: list[np.ndarray]) -> float:
 
 
 def bench_size(n: int, labels, qs, rng, scratch: Path) -> dict:
-    from photoseek.index.vectors import APPROXIMATE_THRESHOLD, IVF_NPROBE, VectorStore
+    from photoseek.store.vectors import APPROXIMATE_THRESHOLD, IVF_NPROBE, VectorStore
 
     library = scratch / f"lib{n}"
     started = time.perf_counter()
@@ -179,8 +179,8 @@ def bench_size(n: int, labels, qs, rng, scratch: Path) -> dict:
 
 def text_query_end_to_end(library: Path, texts: list[str]) -> None:
     """Warm: embedder loaded, index loaded; time embed_texts + VectorStore.search per query."""
-    from photoseek.index.catalog import Catalog
-    from photoseek.index.vectors import VectorStore
+    from photoseek.store.catalog import Catalog
+    from photoseek.store.vectors import VectorStore
     from photoseek.vision import get_embedder
 
     embedder = get_embedder("conse")
@@ -203,7 +203,7 @@ def add_annotations(library: Path, picks: np.ndarray, rng) -> float:
     """Synthetic stage-2 output for every photo, so each signal has work at full size: tags named
     after the photo's three strongest labels plus broader terms, time of day, faces, colours, a
     template caption, and the FTS rows built from them. Returns seconds taken."""
-    from photoseek.index.catalog import Catalog
+    from photoseek.store.catalog import Catalog
     from photoseek.vision.imagenet import imagenet_classes
 
     names = [c.name for c in imagenet_classes()]
@@ -280,8 +280,8 @@ def hybrid_query_end_to_end(library: Path, picks: np.ndarray, texts: list[str], 
 COLD_STORE_SEARCH = """
 import sys, time
 started = time.perf_counter()
-from photoseek.index.catalog import Catalog
-from photoseek.index.vectors import VectorStore
+from photoseek.store.catalog import Catalog
+from photoseek.store.vectors import VectorStore
 from photoseek.vision import get_embedder
 catalog = Catalog(sys.argv[1], readonly=True)
 embedder = get_embedder("conse")

@@ -209,11 +209,11 @@ def cmd_duplicates(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from photoseek.index import evaluate
+    from photoseek.evaluate import retrieval as evaluate
 
     lib = _library(args) if args.library else None
     if args.kind == "tags":
-        from photoseek.index.eval_tags import eval_tags
+        from photoseek.evaluate.tags import eval_tags
 
         result = eval_tags(lib, args.folder, embedder=args.embedder, progress=_progress(args))
     elif args.kind == "retrieval":

@@ -23,9 +23,9 @@ from photoseek.results import Filters, IndexReport, SearchResult
 
 if TYPE_CHECKING:
     from photoseek.agent.session import Answer, Session
-    from photoseek.index.catalog import Catalog
-    from photoseek.index.search import SearchEngine
-    from photoseek.index.vectors import VectorStore
+    from photoseek.store.catalog import Catalog
+    from photoseek.search.engine import SearchEngine
+    from photoseek.store.vectors import VectorStore
     from photoseek.vision.base import Embedder
 
 
@@ -50,7 +50,7 @@ class Library:
     # -- components (lazy) ----------------------------------------------------------------------
     @cached_property
     def catalog(self) -> "Catalog":
-        from photoseek.index.catalog import Catalog
+        from photoseek.store.catalog import Catalog
 
         return Catalog(self.path, readonly=not self._creating)
 
@@ -64,22 +64,32 @@ class Library:
 
     @cached_property
     def vectors(self) -> "VectorStore":
-        from photoseek.index.vectors import VectorStore
+        from photoseek.store.vectors import VectorStore
 
         return VectorStore(self.catalog, self.path)
 
     @cached_property
     def engine(self) -> "SearchEngine":
-        from photoseek.index.search import SearchEngine
+        from photoseek.search.engine import SearchEngine
 
-        return SearchEngine(self)
+        return SearchEngine.from_providers(
+            lambda: self.catalog, lambda: self.vectors, lambda: self.embedder, translate=self.to_english)
+
+    def to_english(self, text: str) -> str | None:
+        """English search words for a query in another script, from the library's LLM; None when
+        the query needs none or there is no LLM. Handed to the search layer as its translate step."""
+        from photoseek.llm.translate import needs_translation, to_english
+
+        if not needs_translation(text):
+            return None
+        return to_english(self.llm, text)
 
     @cached_property
     def llm(self) -> Any:
         """The LLM backend, or None when the library was made with llm=None."""
         if self._llm_spec is None or not isinstance(self._llm_spec, str):
             return self._llm_spec
-        from photoseek.agent.llm import get_llm
+        from photoseek.llm import get_llm
 
         return get_llm(self._llm_spec)
 
@@ -103,9 +113,9 @@ class Library:
     ) -> IndexReport:
         """Stage 1 (decode, embed, metadata, thumbnails; the library is searchable when it ends),
         then, unless annotate=False, stage 2 (faces, OCR, time of day, captions)."""
-        from photoseek.index.indexer import Indexer
-        from photoseek.index.lock import IndexLock
-        from photoseek.vision.tagging import label_sink
+        from photoseek.ingest.indexer import Indexer
+        from photoseek.store.lock import IndexLock
+        from photoseek.store.annotations import label_sink
 
         paths = [Path(p).expanduser() for p in paths]
         missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
@@ -119,18 +129,19 @@ class Library:
             report = indexer.run(paths)
             if annotate:
                 self._annotator(None, progress).run()
-        self.__dict__.pop("vectors", None)  # reload FAISS caches written by the run
+        for stale in ("vectors", "engine"):  # reload FAISS caches written by the run
+            self.__dict__.pop(stale, None)
         return report
 
     def annotate(self, only: Sequence[str] | None = None, *, progress: Progress | None = None) -> dict[str, int]:
         """Run (or re-run) stage 2 annotators; `only` picks some of tags, faces, ocr, time, captions."""
-        from photoseek.index.lock import IndexLock
+        from photoseek.store.lock import IndexLock
 
         with IndexLock(self.path):
             return self._annotator(only, progress or SilentProgress()).run()
 
     def _annotator(self, only: Sequence[str] | None, progress: Progress):
-        from photoseek.index.annotate import Annotator
+        from photoseek.ingest.annotate import Annotator
 
         return Annotator(
             self.catalog,
@@ -175,7 +186,7 @@ class Library:
 
     # -- what the catalog knows ---------------------------------------------------------------------
     def show(self, path_or_id: int | str) -> dict[str, Any]:
-        from photoseek.index.feedback import photo_tags
+        from photoseek.store.feedback import photo_tags
 
         row = self.catalog.resolve_photo(path_or_id)
         pid = row["id"]
@@ -222,7 +233,7 @@ class Library:
         }
 
     def thumbnail_path(self, photo_id: int) -> Path | None:
-        from photoseek.index.decode import thumbnail_path
+        from photoseek.ingest.decode import thumbnail_path
 
         row = self.catalog.resolve_photo(photo_id)
         path = thumbnail_path(self.path, row["content_hash"])
@@ -231,23 +242,32 @@ class Library:
     # -- annotations the user controls ----------------------------------------------------------------
     def tag(self, path_or_id: int | str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> dict[str, Any]:
         """Confirm (`add`) or reject (`remove`) tags; the user's word wins over the models."""
-        from photoseek.index.feedback import set_tag_feedback
+        from photoseek.store.feedback import set_tag_feedback
 
         pid = self.catalog.resolve_photo(path_or_id)["id"]
         set_tag_feedback(self.catalog, pid, add=list(add), remove=list(remove))
         return self.show(pid)
 
-    def caption(self, path_or_id: int | str) -> str:
-        """The stored caption, captioning the photo now if it has none."""
+    def caption(self, path_or_id: int | str, *, store: bool = True) -> str:
+        """The stored caption; without one, the library's captioner writes it now and stores it
+        (`store=False`: the instant template from the annotations, nothing written)."""
         pid = self.catalog.resolve_photo(path_or_id)["id"]
         row = self.catalog.conn.execute("SELECT caption FROM captions WHERE photo_id=?", (pid,)).fetchone()
         if row:
             return row["caption"]
-        from photoseek.vision.captions import caption_photo
+        if not store:
+            from photoseek.store.annotations import caption_evidence
+            from photoseek.vision.captions import template_caption
 
-        return caption_photo(self, pid)
+            return template_caption(caption_evidence(self.catalog.conn, pid))
+        from photoseek.ingest.annotate import Annotator
+
+        annotator = Annotator(self.catalog, self.path, only={"captions"}, captioner=self.captioner, llm_spec=self.llm)
+        return annotator.caption_one(int(pid))
 
     # -- conversation ---------------------------------------------------------------------------------
+    # The agent sits above the façade; these two are one-line conveniences (lazy, no circle: the
+    # agent only names Library as a type).
     def session(self) -> "Session":
         from photoseek.agent.session import Session
 

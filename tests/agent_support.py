@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterator
 
-from photoseek.agent.llm import LLM, ChatRequest, ChatResponse
+from photoseek.llm.base import LLM, ChatRequest, ChatResponse
 
 Reply = str | dict | Callable[[ChatRequest], str]
 

@@ -14,7 +14,7 @@ import pytest
 
 from photoseek import Library
 from photoseek.agent.explain import unsupported_words
-from photoseek.agent.llm import get_llm
+from photoseek.llm.base import get_llm
 from photoseek.agent.session import Session
 from tests.agent_support import catalog_fingerprint, photos_of
 from tests.conftest import REPO_ROOT

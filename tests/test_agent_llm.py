@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from photoseek.agent import llamacpp_backend as backend
-from photoseek.agent.llm import (
+from photoseek.llm.base import (
     LLM,
     Message,
     available_backends,
@@ -138,7 +138,7 @@ def test_default_model_is_assembled_and_verified(real_llm, model_cache):
 
 @pytest.mark.slow
 def test_schema_constrained_output_and_prefix_reuse(real_llm):
-    from photoseek.agent.llm import ChatRequest
+    from photoseek.llm.base import ChatRequest
     from photoseek.prompts import render
 
     schema = {"type": "object", "properties": {"english": {"type": "string"}}, "required": ["english"],

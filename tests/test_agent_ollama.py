@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from photoseek.agent.llm import Message, clear_llm_cache, get_llm
-from photoseek.agent.ollama_backend import OllamaLLM, caption_image, parse_host
+from photoseek.llm.base import Message, clear_llm_cache, get_llm
+from photoseek.llm.ollama import OllamaLLM, caption_image, parse_host
 from photoseek.errors import BackendConnectionError, ModelUnavailableError
 
 PULLED = {"qwen2.5:1.5b", "llava:7b"}

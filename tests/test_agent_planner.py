@@ -266,7 +266,7 @@ def test_plan_serialises():
 
 @pytest.fixture(scope="module")
 def default_llm(model_cache):
-    from photoseek.agent.llm import get_llm
+    from photoseek.llm.base import get_llm
 
     llm = get_llm("llamacpp")
     llm.warm_up()

@@ -14,7 +14,7 @@ import time
 import pytest
 from PIL import Image
 
-from photoseek.agent.llm import LLM, ChatRequest, ChatResponse
+from photoseek.llm.base import LLM, ChatRequest, ChatResponse
 from photoseek.vision.captions import (
     TEMPLATE_CAPTIONER_ID,
     CaptionEvidence,
@@ -145,7 +145,7 @@ def test_unknown_captioner_is_an_error():
 @pytest.mark.slow
 def test_real_local_llm_caption_is_grounded():
     pytest.importorskip("llama_cpp")
-    from photoseek.agent.llm import get_llm
+    from photoseek.llm.base import get_llm
     from photoseek.errors import ModelUnavailableError
 
     try:

@@ -6,8 +6,8 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from photoseek.index.feedback import photo_tags, set_tag_feedback
-from photoseek.index.filters import filter_photo_ids, fulltext_search
+from photoseek.store.feedback import photo_tags, set_tag_feedback
+from photoseek.search.filters import filter_photo_ids, fulltext_search
 from photoseek.results import Filters
 from tests.annotate_support import indexed_library, photo_id
 

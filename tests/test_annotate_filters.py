@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from photoseek.errors import PhotoseekError
-from photoseek.index.catalog import Catalog, utc_now
-from photoseek.index.feedback import set_tag_feedback
-from photoseek.index.filters import filter_photo_ids, fulltext_search
+from photoseek.store.catalog import Catalog, utc_now
+from photoseek.store.feedback import set_tag_feedback
+from photoseek.search.filters import filter_photo_ids, fulltext_search
 from photoseek.results import Filters
-from photoseek.vision.tagging import Tag, replace_tags, tags_from_labels
+from photoseek.store.annotations import replace_tags
+from photoseek.vision.tagging import Tag, tags_from_labels
 from photoseek.vision import taxonomy
 
 # id: (file, classifier labels by wnid, taken_at, time_of_day, faces, ocr text, camera)

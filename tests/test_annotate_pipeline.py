@@ -13,7 +13,7 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from photoseek.index.filters import filter_photo_ids, fulltext_search
+from photoseek.search.filters import filter_photo_ids, fulltext_search
 from photoseek.results import Filters
 from tests.annotate_support import indexed_library, photo_id, text_image, write_text_photos
 

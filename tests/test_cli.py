@@ -104,7 +104,7 @@ def test_clear_errors_for_bad_input(tmp_path):
 
 def test_cli_start_up_imports_nothing_heavy():
     code = (
-        "import sys, photoseek.cli, photoseek.library, photoseek.vision, photoseek.index.search;"
+        "import sys, photoseek.cli, photoseek.library, photoseek.vision, photoseek.search.engine;"
         "heavy = [m for m in ('torch', 'onnxruntime', 'faiss', 'cv2', 'transformers', 'llama_cpp', 'numpy') if m in sys.modules];"
         "print(','.join(heavy))"
     )

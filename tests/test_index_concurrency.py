@@ -18,19 +18,19 @@ from pathlib import Path
 import pytest
 
 from photoseek.errors import LibraryBusyError
-from photoseek.index.catalog import Catalog
-from photoseek.index.decode import thumbnail_path
-from photoseek.index.indexer import Indexer
-from photoseek.index.lock import IndexLock
-from photoseek.index.vectors import VectorStore
+from photoseek.store.catalog import Catalog
+from photoseek.ingest.decode import thumbnail_path
+from photoseek.ingest.indexer import Indexer
+from photoseek.store.lock import IndexLock
+from photoseek.store.vectors import VectorStore
 from tests.index_support import TinyEmbedder, coco_files, copy_photos, make_photo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 WORKER = """
 import json, sys
-from photoseek.index.catalog import Catalog
-from photoseek.index.indexer import Indexer
+from photoseek.store.catalog import Catalog
+from photoseek.ingest.indexer import Indexer
 from photoseek.vision import get_embedder
 library, photos, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
 catalog = Catalog(library)

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from photoseek.errors import PhotoseekError, UnsupportedImageError
-from photoseek.index import decode as decode_module
-from photoseek.index.decode import decode_photo, thumbnail_path
-from photoseek.index.scan import describe_content, scan, sniff_image_format
+from photoseek.ingest import decode as decode_module
+from photoseek.ingest.decode import decode_photo, thumbnail_path
+from photoseek.ingest.scan import describe_content, scan, sniff_image_format
 
 from tests.index_support import make_photo
 

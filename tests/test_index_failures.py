@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoseek.index import decode as decode_module
-from photoseek.index import indexer as indexer_module
-from photoseek.index.catalog import Catalog
-from photoseek.index.indexer import Indexer
-from photoseek.index.vectors import VectorStore
+from photoseek.ingest import decode as decode_module
+from photoseek.ingest import indexer as indexer_module
+from photoseek.store.catalog import Catalog
+from photoseek.ingest.indexer import Indexer
+from photoseek.store.vectors import VectorStore
 from tests.index_support import coco_files, copy_photos, failures, photo_ids
 from tests.test_index_decode import _png_header_only
 

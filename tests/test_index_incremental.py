@@ -16,10 +16,10 @@ import pytest
 
 from photoseek.vision.layout import LAYOUT_ID
 
-from photoseek.index.catalog import Catalog
-from photoseek.index.decode import thumbnail_path
-from photoseek.index.indexer import Indexer
-from photoseek.index.vectors import ModelMismatchError, VectorStore
+from photoseek.store.catalog import Catalog
+from photoseek.ingest.decode import thumbnail_path
+from photoseek.ingest.indexer import Indexer
+from photoseek.store.vectors import ModelMismatchError, VectorStore
 from tests.index_support import (
     COCO_PIZZA,
     COCO_ZEBRA,
@@ -165,7 +165,7 @@ def test_embedder_change_reembeds_everything_and_vectors_never_mix(tmp_path, lib
     with pytest.raises(ModelMismatchError, match="indexed with the model"):
         store.check_model(conse.id)
     assert store.count("joint") == 6
-    from photoseek.index.vectors import _model_hash
+    from photoseek.store.vectors import _model_hash
 
     cache_files = [p.name.split(".") for p in (library.library_dir / "vectors").iterdir()]
     spaces = [space for space, *_ in cache_files]
@@ -287,7 +287,7 @@ def test_photos_in_a_folder_that_became_unreadable_are_kept(tmp_path, library, m
     assert library.photo_count() == 4
     # Simulated: as root (these tests' user) a chmod-000 folder stays readable, so os.scandir is
     # made to fail with EACCES for that one folder.
-    import photoseek.index.scan as scan_module
+    import photoseek.ingest.scan as scan_module
 
     real_scandir = os.scandir
 

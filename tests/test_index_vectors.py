@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from photoseek.errors import PhotoseekError
-from photoseek.index.catalog import Catalog, utc_now
-from photoseek.index.vectors import ModelMismatchError, VectorStore
+from photoseek.store.catalog import Catalog, utc_now
+from photoseek.store.vectors import ModelMismatchError, VectorStore
 
 MODEL = "synthetic:v1"
 
@@ -207,7 +207,7 @@ def test_empty_library_searches_return_nothing(catalog):
 
 
 def test_search_during_an_index_run_catches_up_without_rebuilding(catalog, monkeypatch):
-    from photoseek.index.lock import IndexLock
+    from photoseek.store.lock import IndexLock
 
     vectors = clustered_vectors(400, 16)
     fill(catalog, vectors[:300])
@@ -237,7 +237,7 @@ def test_large_cache_is_memory_mapped_and_never_written_through(catalog):
     np.testing.assert_allclose(reader.get("joint", [ids[10]]), vectors[[10]], rtol=1e-6)
     # an index run adds photos: the catch-up must copy the mapped index before adding to it
     # (faiss would abort the process on a write to mapped lists)
-    from photoseek.index.lock import IndexLock
+    from photoseek.store.lock import IndexLock
 
     with IndexLock(catalog.library_dir):
         fill(catalog, vectors[2500:], start_id=2501)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from photoseek.index.query_attributes import parse_attributes
-from photoseek.index.search import RRF_K, SearchEngine, SearchPlan, Signal, _rocchio
+from photoseek.search.query_attributes import parse_attributes
+from photoseek.search.engine import RRF_K, SearchEngine, SearchPlan, Signal, _rocchio
 
 
 def test_time_of_day_words():
@@ -28,7 +28,7 @@ def test_colours_are_basic_terms():
 
 
 def test_rrf_prefers_agreement_between_signals():
-    engine = SearchEngine(library=None, plan=SearchPlan(fusion="rrf", weights={"embedding": 1.0, "fulltext": 0.6}))
+    engine = SearchEngine(plan=SearchPlan(fusion="rrf", weights={"embedding": 1.0, "fulltext": 0.6}))
     a = Signal("embedding", {1: 0.9, 2: 0.8, 3: 0.1})
     b = Signal("fulltext", {2: 5.0, 3: 4.0})
     fused = engine._fuse([a, b], exclude=set(), allowed=None)
@@ -38,7 +38,7 @@ def test_rrf_prefers_agreement_between_signals():
 
 
 def test_score_fusion_keeps_cosines_and_scales_keywords():
-    engine = SearchEngine(library=None, plan=SearchPlan())
+    engine = SearchEngine(plan=SearchPlan())
     emb = Signal("embedding", {1: 0.50, 2: 0.49})
     keywords = Signal("fulltext", {2: 8.0, 3: 4.0})
     fused = dict(engine._fuse([emb, keywords], exclude=set(), allowed=None))
@@ -48,7 +48,7 @@ def test_score_fusion_keeps_cosines_and_scales_keywords():
 
 
 def test_fusion_respects_exclusions_and_filters():
-    engine = SearchEngine(library=None, plan=SearchPlan())
+    engine = SearchEngine(plan=SearchPlan())
     a = Signal("visual", {1: 0.9, 2: 0.8, 3: 0.7})
     assert [p for p, _ in engine._fuse([a], exclude={1}, allowed={1, 3})] == [3]
 

@@ -109,7 +109,7 @@ def test_eval_composed_on_a_small_labelled_folder(tmp_path):
         writer = csv.DictWriter(f, fieldnames=["file", "label", "scene"])
         writer.writeheader()
         writer.writerows({"file": Path(r["file"]).name, "label": r["label"], "scene": r["scene"]} for r in rows)
-    from photoseek.index.evaluate import eval_composed
+    from photoseek.evaluate.retrieval import eval_composed
 
     result = eval_composed(folder)
     assert {"R@1", "R@5", "R@10", "mAP", "n", "seconds"} <= set(result)

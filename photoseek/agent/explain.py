@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Iterator
 
-from photoseek.agent.llm import LLM, Message
+from photoseek.llm.base import LLM, Message
 from photoseek.errors import PhotoseekError
 from photoseek.prompts import render
 from photoseek.results import Evidence, SearchResult

@@ -20,10 +20,10 @@ from datetime import date
 from typing import Any
 
 from photoseek.agent.dates import DateRange, has_temporal_cue, resolve_dates
-from photoseek.agent.llm import LLM, Message
-from photoseek.agent.translate import to_english
+from photoseek.llm.base import LLM, Message
+from photoseek.llm.translate import to_english
 from photoseek.errors import PhotoseekError
-from photoseek.index.query_attributes import NO_PEOPLE_PATTERNS, PERSON_WORDS
+from photoseek.search.query_attributes import NO_PEOPLE_PATTERNS, PERSON_WORDS
 from photoseek.prompts import render
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, TOOLS, ToolArgumentsError
 

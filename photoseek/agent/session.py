@@ -15,7 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from photoseek.agent.explain import Explainer
-from photoseek.agent.llm import LLM
+from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
 from photoseek.errors import PhotoseekError
 from photoseek.results import SearchResult
@@ -141,7 +141,7 @@ class Session:
     def warm_up(self) -> None:
         """Load the model and compute the shared system prompt now (the REPL does it while you type)."""
         if self.llm is not None:
-            from photoseek.agent.llm import Message
+            from photoseek.llm.base import Message
 
             self.llm.warm_up([Message("system", self.planner.system_prompt)])
 

@@ -309,15 +309,9 @@ class CaptionPhoto(Tool):
     Args = PhotoArgs
 
     def _run(self, library, args: PhotoArgs) -> ToolResult:
-        # Not library.caption(): it stores a caption it has to make, and tools never write. A photo
-        # without a stored caption is described from its annotations (the captioner's template).
-        record = library.show(args.photo)
-        caption = record.get("caption")
-        if not caption:
-            from photoseek.vision.captions import CaptionEvidence, template_caption
-
-            caption = template_caption(CaptionEvidence.from_catalog(library.catalog.conn, record["id"]))
-        return self._result(args, text=caption)
+        # store=False: tools never write. A photo without a stored caption is described from its
+        # annotations (the captioner's template).
+        return self._result(args, text=library.caption(args.photo, store=False))
 
 
 class Feedback(Tool):

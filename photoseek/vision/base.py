@@ -7,38 +7,15 @@ that is stored with the index, so vectors from two models never mix.
 
 from __future__ import annotations
 
-import threading
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
+
+from photoseek.inference import InferenceModel
 
 if TYPE_CHECKING:  # keep numpy/PIL out of import time for the CLI's start-up path
     import numpy as np
     from PIL import Image
-
-
-class InferenceModel(ABC):
-    """Loads its weights on first use, once, thread-safely. Subclasses implement `_load`."""
-
-    def __init__(self) -> None:
-        self._loaded = False
-        self._load_lock = threading.Lock()
-
-    def ensure_loaded(self) -> None:
-        if self._loaded:
-            return
-        with self._load_lock:
-            if not self._loaded:
-                self._load()
-                self._loaded = True
-
-    @property
-    def loaded(self) -> bool:
-        return self._loaded
-
-    @abstractmethod
-    def _load(self) -> None:
-        """Load weights / create inference sessions. Raise ModelUnavailableError with advice."""
 
 
 @dataclass

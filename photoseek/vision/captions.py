@@ -28,7 +28,6 @@ from photoseek.errors import BackendConnectionError, ModelUnavailableError, Phot
 from photoseek.vision.taxonomy import singular_candidates
 
 if TYPE_CHECKING:
-    import sqlite3
 
     from PIL import Image
 
@@ -86,36 +85,6 @@ class CaptionEvidence:
     time_of_day: str | None = None
     taken_at: str | None = None
     camera: str | None = None
-
-    @classmethod
-    def from_catalog(cls, conn: "sqlite3.Connection", photo_id: int) -> "CaptionEvidence":
-        from photoseek.index.feedback import effective_tags
-
-        row = conn.execute(
-            "SELECT faces, time_of_day, taken_at, camera_make, camera_model FROM photos WHERE id=?", (photo_id,)
-        ).fetchone()
-        ocr = conn.execute("SELECT text FROM ocr WHERE photo_id=?", (photo_id,)).fetchone()
-        evidence = cls()
-        tags = effective_tags(conn, photo_id)
-        has_text_tag = any(tag.tag == "text" for tag in tags)
-        for tag in tags:
-            if tag.source == "color":
-                evidence.colours.append(tag.tag)
-            elif tag.tag in ("person", "people", "text") or tag.source == "time" or tag.tag in ("day", "night", "twilight"):
-                continue
-            elif tag.broader:
-                evidence.broader.append(tag.tag)
-            else:
-                evidence.subjects.append(tag.tag)
-        if row is not None:
-            evidence.people = row[0]
-            evidence.time_of_day = row[1]
-            evidence.taken_at = row[2]
-            evidence.camera = _camera_name(row[3], row[4])
-        if ocr and ocr[0].strip() and has_text_tag:
-            # only text the OCR read confidently (the "text" tag); stray glyphs are no evidence
-            evidence.ocr_text = ocr[0].strip()
-        return evidence
 
     @property
     def year(self) -> str | None:
@@ -177,7 +146,7 @@ class CaptionEvidence:
         return nouns
 
 
-def _camera_name(make: str | None, model: str | None) -> str | None:
+def camera_name(make: str | None, model: str | None) -> str | None:
     make, model = (make or "").strip(), (model or "").strip()
     if model and make and model.lower().startswith(make.split()[0].lower()):
         return model
@@ -360,7 +329,7 @@ class CaptionService:
         elif spec == "local":
             self.chain = ["local", "template"] if llm is not None else ["template"]
         elif spec.startswith("ollama:") and spec.split(":", 1)[1].strip():
-            from photoseek.agent.ollama_backend import OllamaLLM
+            from photoseek.llm.ollama import OllamaLLM
 
             self._ollama = OllamaLLM(spec.split(":", 1)[1].strip(), host=ollama_host, timeout=ollama_timeout_s)
             self.chain = ["ollama", "local", "template"] if llm is not None else ["ollama", "template"]
@@ -378,7 +347,7 @@ class CaptionService:
     # -- ids ---------------------------------------------------------------------------------------
     def _local_llm(self):
         if self._llm is None:
-            from photoseek.agent.llm import get_llm
+            from photoseek.llm.base import get_llm
 
             self._llm = get_llm(self._llm_spec)
         return self._llm
@@ -449,7 +418,7 @@ class CaptionService:
         log.warning(message)
 
     def _caption_local(self, evidence: CaptionEvidence) -> str:
-        from photoseek.agent.llm import Message
+        from photoseek.llm.base import Message
         from photoseek.prompts import render
 
         try:
@@ -506,17 +475,3 @@ def jpeg_bytes(image: "Image.Image", long_side: int = 768, quality: int = 85) ->
     buffer = io.BytesIO()
     small.save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
-
-
-def caption_photo(library: Any, photo_id: int) -> str:
-    """Caption one photo now with the library's captioner, store it and return it (`photoseek caption`)."""
-    from photoseek.index.annotate import Annotator
-
-    annotator = Annotator(
-        library.catalog,
-        library.path,
-        only={"captions"},
-        captioner=library.captioner,
-        llm_spec=library.llm,
-    )
-    return annotator.caption_one(int(photo_id))

@@ -4,9 +4,8 @@ A photo's ImageNet labels [(class_index, probability), ...] become:
   - specific tags: the friendly class name ("golden retriever") when its probability is high enough;
   - broader tags: the everyday terms above the classes ("dog", "animal"), confident by the SUMMED
     probability of the photo's labels under them, so five uncertain dog breeds still make a sure "dog".
-Broader tags are stored as their own rows with broader=1, so filters need no hierarchy walk.
-
-`label_sink(conn, photo_id, labels)` is what the indexer calls inside its batch transaction.
+Broader tags are stored as their own rows with broader=1, so filters need no hierarchy walk
+(`photoseek.store.annotations` writes them).
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 from photoseek.vision import taxonomy
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from PIL import Image
 
 CLASSIFIER_SOURCE = "classifier"
@@ -126,46 +123,3 @@ def zero_shot_tags(embedder: Any, images: "Sequence[Image.Image]", vocabulary: S
 
 def supports_zero_shot(embedder: Any) -> bool:
     return callable(getattr(embedder, "zero_shot_labels", None))
-
-
-# -- storing ----------------------------------------------------------------------------------------
-
-
-def replace_tags(conn: "sqlite3.Connection", photo_id: int, source: str, tags: Sequence[Tag]) -> None:
-    """Replace a photo's tags from one source (call inside a transaction; FTS not refreshed)."""
-    conn.execute("DELETE FROM tags WHERE photo_id=? AND source=?", (photo_id, source))
-    conn.executemany(
-        "INSERT OR REPLACE INTO tags(photo_id, tag, confidence, source, broader) VALUES (?, ?, ?, ?, ?)",
-        [(photo_id, taxonomy.normalize_tag(t.name), float(t.confidence), source, int(t.broader)) for t in tags],
-    )
-
-
-def refresh_fulltext(conn: "sqlite3.Connection", photo_id: int) -> None:
-    """Catalog.refresh_fulltext for callers that hold only the connection (the indexer's sink)."""
-    from types import SimpleNamespace
-
-    from photoseek.index.catalog import Catalog
-
-    # The method only uses `self.conn`; reusing it keeps one definition of the FTS row.
-    Catalog.refresh_fulltext(SimpleNamespace(conn=conn), photo_id)  # type: ignore[arg-type]
-
-
-def mark_done(conn: "sqlite3.Connection", photo_id: int, annotator: str, annotator_id: str) -> None:
-    from photoseek.index.catalog import utc_now
-
-    conn.execute(
-        "INSERT OR REPLACE INTO annotations_done(photo_id, annotator, annotator_id, done_at) VALUES (?, ?, ?, ?)",
-        (photo_id, annotator, annotator_id, utc_now()),
-    )
-
-
-def label_sink(conn: "sqlite3.Connection", photo_id: int, labels: Sequence[tuple[int, float]] | None) -> None:
-    """Store classifier tags for one photo; the indexer calls this inside its batch transaction.
-
-    Also records the 'tags' annotation as done, so stage 2 does not tag the photo again.
-    """
-    if labels is None:
-        return
-    replace_tags(conn, photo_id, CLASSIFIER_SOURCE, tags_from_labels(labels))
-    mark_done(conn, photo_id, "tags", CLASSIFIER_TAGGER_ID)
-    refresh_fulltext(conn, photo_id)

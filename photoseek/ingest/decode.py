@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Container
 
 from photoseek.errors import UnsupportedImageError
-from photoseek.index.scan import SNIFF_BYTES, describe_content, has_image_extension, sniff_image_format
+from photoseek.ingest.scan import SNIFF_BYTES, describe_content, has_image_extension, sniff_image_format
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -189,7 +189,7 @@ class _Rewriter:
     """CIReVL's text step: the reference's description rewritten with the change (cached per text)."""
 
     def __init__(self, lib: "Library", llm: Any = None):
-        from photoseek.agent.llm import get_llm
+        from photoseek.llm.base import get_llm
 
         self.lib = lib
         self.llm = llm or lib.llm or get_llm("llamacpp")
@@ -197,13 +197,14 @@ class _Rewriter:
         self.examples: list[dict[str, str]] = []
 
     def description(self, photo_id: int) -> str:
-        from photoseek.vision.captions import CaptionEvidence, template_caption
+        from photoseek.store.annotations import caption_evidence
+        from photoseek.vision.captions import template_caption
 
         row = self.lib.catalog.conn.execute("SELECT caption FROM captions WHERE photo_id=?", (photo_id,)).fetchone()
-        return row[0] if row else template_caption(CaptionEvidence.from_catalog(self.lib.catalog.conn, photo_id))
+        return row[0] if row else template_caption(caption_evidence(self.lib.catalog.conn, photo_id))
 
     def __call__(self, photo_id: int, change: str) -> str:
-        from photoseek.agent.llm import Message
+        from photoseek.llm.base import Message
         from photoseek.prompts import render
 
         description = self.description(photo_id)

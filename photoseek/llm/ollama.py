@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Iterator
 
-from photoseek.agent.llm import LLM, ChatRequest, ChatResponse, Message
+from photoseek.llm.base import LLM, ChatRequest, ChatResponse, Message
 from photoseek.errors import BackendConnectionError, ModelUnavailableError, PhotoseekError
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -177,7 +177,7 @@ class OllamaLLM(LLM):
 
 def caption_image(image_bytes: bytes, prompt: str | None = None, *, model: str, host: str | None = None) -> str:
     """Caption one image with an Ollama vision model (`--captioner ollama:MODEL`)."""
-    from photoseek.agent.llm import get_llm
+    from photoseek.llm.base import get_llm
 
     llm = get_llm(f"ollama:{model}") if host is None else OllamaLLM(model, host=host)
     assert isinstance(llm, OllamaLLM)

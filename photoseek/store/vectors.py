@@ -41,7 +41,7 @@ from photoseek.errors import PhotoseekError
 if TYPE_CHECKING:
     import numpy as np
 
-    from photoseek.index.catalog import Catalog
+    from photoseek.store.catalog import Catalog
 
 SPACES = ("joint", "visual", "caption", "layout")
 # meta keys naming the model whose vectors each space holds (written by the indexer). Caption
@@ -231,7 +231,7 @@ class VectorStore:
         photos (new ids are larger) until its final sweep, after which it writes a fresh cache,
         so an older index of the same model plus the rows with larger ids is what a search needs.
         (Photos re-embedded mid-run keep their previous vector until the run's own cache.)"""
-        from photoseek.index.lock import indexing_pid
+        from photoseek.store.lock import indexing_pid
 
         if indexing_pid(self.library_dir) is None:
             return None

@@ -23,16 +23,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from photoseek.errors import PhotoseekError
-from photoseek.index.query_attributes import QueryAttributes, parse_attributes
+from photoseek.search.query_attributes import QueryAttributes, parse_attributes
 from photoseek.results import Evidence, Filters, SearchResult
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from photoseek.library import Library
+    from photoseek.store.catalog import Catalog
+    from photoseek.store.vectors import VectorStore
+    from photoseek.vision.base import Embedder
+
+Translate = Callable[[str], "str | None"]
+"""Query understanding handed in from above: English search words for a query, or None."""
 
 RRF_K = 60
 # Query by example: how much what is in the photo (visual) and its layout count. Layout finds the
@@ -89,9 +94,53 @@ class SearchPlan:
 
 
 class SearchEngine:
-    def __init__(self, library: "Library", plan: SearchPlan | None = None):
-        self.library = library
+    """Ranks the photos of one catalog for a query; given its parts (rclip-style), not the Library.
+
+    catalog:   the SQLite catalog (photos, annotations, FTS)
+    vectors:   the FAISS vector store over the catalog's embeddings
+    embedder:  the model that wrote those vectors (embeds query texts; its id is checked)
+    translate: non-English query -> English search words (the LLM's query understanding), or None
+    """
+
+    def __init__(
+        self,
+        catalog: "Catalog | None" = None,
+        vectors: "VectorStore | None" = None,
+        embedder: "Embedder | None" = None,
+        *,
+        translate: Translate | None = None,
+        plan: SearchPlan | None = None,
+    ):
+        self._providers: dict[str, Callable[[], object]] = {
+            "catalog": lambda: catalog, "vectors": lambda: vectors, "embedder": lambda: embedder}
+        self.translate = translate
         self.plan = plan or SearchPlan()
+
+    @classmethod
+    def from_providers(
+        cls,
+        catalog: "Callable[[], Catalog]",
+        vectors: "Callable[[], VectorStore]",
+        embedder: "Callable[[], Embedder]",
+        **options,
+    ) -> "SearchEngine":
+        """An engine whose parts are made on first use (opening a catalog, loading a model), so
+        that e.g. translating a query needs neither."""
+        engine = cls(**options)
+        engine._providers = {"catalog": catalog, "vectors": vectors, "embedder": embedder}
+        return engine
+
+    @property
+    def catalog(self) -> "Catalog":
+        return self._providers["catalog"]()  # type: ignore[return-value]
+
+    @property
+    def vectors(self) -> "VectorStore":
+        return self._providers["vectors"]()  # type: ignore[return-value]
+
+    @property
+    def embedder(self) -> "Embedder":
+        return self._providers["embedder"]()  # type: ignore[return-value]
         self._means: dict = {}
         self._translations: dict[str, str] = {}
 
@@ -117,9 +166,9 @@ class SearchEngine:
         text_in_photo: str | None = None,
     ) -> "Ranking":
         """The fused ranking without building results (evaluation ranks every photo)."""
-        from photoseek.index.filters import filter_photo_ids
+        from photoseek.search.filters import filter_photo_ids
 
-        catalog = self.library.catalog
+        catalog = self.catalog
         filters = filters or Filters()
         self._check_model()
         allowed = filter_photo_ids(catalog, filters)
@@ -167,16 +216,16 @@ class SearchEngine:
     def _newest_first(self, allowed: set[int], k: int) -> list[tuple[int, float]]:
         """Filtered photos when nothing ranks them: newest first, undated last (score 1.0 each)."""
         id_list = ",".join(str(int(i)) for i in allowed)
-        rows = self.library.catalog.conn.execute(
+        rows = self.catalog.conn.execute(
             f"SELECT id FROM photos WHERE id IN ({id_list}) ORDER BY taken_at IS NULL, taken_at DESC, id LIMIT ?", (k,)
         )
         return [(row[0], 1.0) for row in rows]
 
     # -- signals ---------------------------------------------------------------------------------
     def _text_signals(self, text, pool, allowed, more_like, less_like) -> list[Signal]:
-        store = self.library.vectors
+        store = self.vectors
         text = self.english(text)
-        query = self.library.embedder.embed_texts([text])[0]
+        query = self.embedder.embed_texts([text])[0]
         if more_like or less_like:
             query = _rocchio(query, store.get("joint", list(more_like)), store.get("joint", list(less_like)))
         signals = []
@@ -194,7 +243,7 @@ class SearchEngine:
         (layout), each centred on the library's mean so that what all photos share does not count."""
         if not self._on("visual"):
             return []
-        store = self.library.vectors
+        store = self.vectors
         space = "visual" if store.count("visual") else "joint"
         refs = store.get(space, reference_ids)
         if len(refs) == 0:
@@ -216,7 +265,7 @@ class SearchEngine:
     def _centred_similarity(self, ids: list[int], reference_ids: list[int], less_like: list[int]) -> list[float]:
         import numpy as np
 
-        store = self.library.vectors
+        store = self.vectors
         parts = []
         for space, weight in (("visual", VISUAL_WEIGHT), ("layout", LAYOUT_WEIGHT)):
             if not store.count(space):
@@ -239,34 +288,32 @@ class SearchEngine:
 
     def english(self, text: str) -> str:
         """The query in English for the English-only text encoder ("猫的照片" -> "cat"), via the
-        library's LLM; unchanged when it is already Latin script or there is no LLM."""
-        from photoseek.agent.translate import needs_translation, to_english
-
-        if not needs_translation(text):
+        `translate` step handed in; unchanged when there is none or it has no answer."""
+        if self.translate is None:
             return text
         if text not in self._translations:
-            self._translations[text] = to_english(self.library.llm, text) or text
+            self._translations[text] = self.translate(text) or text
         return self._translations[text]
 
     def _has_seeing_captions(self) -> bool:
         """Captions written from the annotations (template, local LLM) only restate the tags, and
         measured on coco-captions they lower recall; captions by a vision model (Ollama) add what
         the classifier cannot see. Only those are compared with the query."""
-        return self.library.catalog.conn.execute(
+        return self.catalog.conn.execute(
             "SELECT 1 FROM captions WHERE captioner_id LIKE 'ollama:%' LIMIT 1").fetchone() is not None
 
     def _library_mean(self, space: str):
         """Mean vector of a space over (a sample of) the library, cached per vectors generation."""
         import numpy as np
 
-        generation = self.library.catalog.vectors_generation
+        generation = self.catalog.vectors_generation
         key = (space, generation)
         cached = self._means.get(key)
         if cached is None:
-            ids = [r[0] for r in self.library.catalog.conn.execute(
+            ids = [r[0] for r in self.catalog.conn.execute(
                 "SELECT photo_id FROM embeddings WHERE space=? ORDER BY random() LIMIT ?", (space, MEAN_SAMPLE))]
             # A handful of photos gives no stable mean: centring would then mostly subtract the photos themselves.
-            cached = self.library.vectors.get(space, ids).mean(axis=0) if len(ids) >= MIN_PHOTOS_TO_CENTRE else 0.0
+            cached = self.vectors.get(space, ids).mean(axis=0) if len(ids) >= MIN_PHOTOS_TO_CENTRE else 0.0
             self._means = {key: cached, **{k: v for k, v in self._means.items() if k[0] != space}}
         return cached
 
@@ -282,12 +329,12 @@ class SearchEngine:
         text = modifier.residual if not modifier.is_empty() else but
         if not text.strip():
             return []
-        query = self.library.embedder.embed_texts([text])[0]
+        query = self.embedder.embed_texts([text])[0]
         signal = self._vector_signal("modifier", "joint", query, pool, allowed)
         return [signal]
 
     def _vector_signal(self, name: str, space: str, query: "np.ndarray", pool: int, allowed) -> Signal:
-        hits = self.library.vectors.search(space, query, pool, allowed_ids=allowed)
+        hits = self.vectors.search(space, query, pool, allowed_ids=allowed)
         ids, scores = hits[0]
         return Signal(name, {int(i): float(s) for i, s in zip(ids, scores) if i >= 0})
 
@@ -300,15 +347,15 @@ class SearchEngine:
         if np.ndim(mean) == 0 or not signal.scores:  # too few photos for a mean
             return signal
         ids = list(signal.scores)
-        vectors = self.library.vectors.get("joint", ids) - JOINT_CENTRING * mean
+        vectors = self.vectors.get("joint", ids) - JOINT_CENTRING * mean
         scores = (vectors @ query) / np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
         ranked = sorted(zip(ids, scores.tolist()), key=lambda kv: -kv[1])[:pool]
         return Signal("embedding", dict(ranked))
 
     def _fulltext_signal(self, text, pool, allowed, column=None, name="fulltext") -> Signal:
-        from photoseek.index.filters import fulltext_search
+        from photoseek.search.filters import fulltext_search
 
-        hits = fulltext_search(self.library.catalog, text, column=column, limit=pool)
+        hits = fulltext_search(self.catalog, text, column=column, limit=pool)
         scores = {}
         for pid, score, _snippet in hits:
             if allowed is None or pid in allowed:
@@ -319,7 +366,7 @@ class SearchEngine:
         """Photos whose annotations meet the asked attributes score the fraction they meet."""
         if not self._on("attributes"):
             return Signal("attributes", {})
-        conn = self.library.catalog.conn
+        conn = self.catalog.conn
         ids = candidates if candidates is not None else allowed
         if ids is None:
             ids = {r[0] for r in conn.execute("SELECT id FROM photos")}
@@ -398,7 +445,7 @@ class SearchEngine:
     def _results(self, top, signals, query_text, filters, reference_ids) -> list[SearchResult]:
         if not top:
             return []
-        conn = self.library.catalog.conn
+        conn = self.catalog.conn
         ids = [pid for pid, _ in top] + list(reference_ids)
         id_list = ",".join(str(i) for i in ids)
         rows = {r["id"]: r for r in conn.execute(f"SELECT * FROM photos WHERE id IN ({id_list})")}
@@ -438,16 +485,16 @@ class SearchEngine:
         return results
 
     def duplicates(self, *, threshold: float | None = None) -> list[list[SearchResult]]:
-        from photoseek.index.duplicates import find_duplicates
+        from photoseek.search.duplicates import find_duplicates
 
-        return find_duplicates(self.library, threshold=threshold)
+        return find_duplicates(self.catalog, self.vectors, threshold=threshold)
 
     # -- helpers -----------------------------------------------------------------------------------
     def _on(self, name: str) -> bool:
         return name in self.plan.signals
 
     def _check_model(self) -> None:
-        self.library.vectors.check_model(self.library.embedder.id)
+        self.vectors.check_model(self.embedder.id)
 
 
 def _rocchio(query, positives, negatives, alpha: float = 1.0, beta: float = 0.75, gamma: float = 0.25):

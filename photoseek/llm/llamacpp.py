@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from photoseek import config
-from photoseek.agent.llm import LLM, ChatRequest, ChatResponse, Message
+from photoseek.llm.base import LLM, ChatRequest, ChatResponse, Message
 from photoseek.errors import ModelUnavailableError, PhotoseekError
-from photoseek.vision.base import InferenceModel
+from photoseek.inference import InferenceModel
 
 DEFAULT_MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 DEFAULT_MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"

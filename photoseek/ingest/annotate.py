@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from PIL import Image
 
-    from photoseek.index.catalog import Catalog
+    from photoseek.store.catalog import Catalog
 
 log = logging.getLogger("photoseek.annotate")
 
@@ -238,7 +238,7 @@ class Annotator:
     # -- images -------------------------------------------------------------------------------------------
     def _original(self, row, short_side: int) -> "Image.Image":
         """The photo decoded from its file at about `short_side` (EXIF orientation applied)."""
-        from photoseek.index.decode import decode_photo
+        from photoseek.ingest.decode import decode_photo
 
         photo = decode_photo(row["path"], target_size=short_side)
         if photo is None or photo.image is None:
@@ -249,7 +249,7 @@ class Annotator:
 
     def _thumbnail_or_original(self, row) -> "Image.Image":
         """The library's thumbnail (cheap), or the original when there is none."""
-        from photoseek.index.decode import thumbnail_path
+        from photoseek.ingest.decode import thumbnail_path
 
         path = thumbnail_path(self.library_dir, row["content_hash"])
         if path.exists():
@@ -281,7 +281,8 @@ class Annotator:
         return ("classifier", labels[0])
 
     def _write_tags(self, conn, row, result) -> None:
-        from photoseek.vision.tagging import CLASSIFIER_SOURCE, ZEROSHOT_SOURCE, replace_tags, tags_from_labels
+        from photoseek.store.annotations import replace_tags
+        from photoseek.vision.tagging import CLASSIFIER_SOURCE, ZEROSHOT_SOURCE, tags_from_labels
 
         kind, value = result
         if kind == "classifier":
@@ -298,7 +299,8 @@ class Annotator:
 
     def _write_time(self, conn, row, result) -> None:
         from photoseek.vision.daytime import TIME_SOURCE
-        from photoseek.vision.tagging import Tag, replace_tags
+        from photoseek.store.annotations import replace_tags
+        from photoseek.vision.tagging import Tag
 
         conn.execute("UPDATE photos SET time_of_day=? WHERE id=?", (result.label, row["id"]))
         replace_tags(conn, row["id"], TIME_SOURCE, [Tag(result.label, result.confidence)])
@@ -310,7 +312,8 @@ class Annotator:
         return color_tags(self._thumbnail_or_original(row))
 
     def _write_colors(self, conn, row, result) -> None:
-        from photoseek.vision.tagging import Tag, replace_tags
+        from photoseek.store.annotations import replace_tags
+        from photoseek.vision.tagging import Tag
 
         replace_tags(conn, row["id"], "color", [Tag(name, share) for name, share in result])
 
@@ -322,7 +325,8 @@ class Annotator:
 
     def _write_faces(self, conn, row, count) -> None:
         from photoseek.vision.faces import FACES_SOURCE, people_tags
-        from photoseek.vision.tagging import Tag, replace_tags
+        from photoseek.store.annotations import replace_tags
+        from photoseek.vision.tagging import Tag
 
         conn.execute("UPDATE photos SET faces=? WHERE id=?", (count, row["id"]))
         replace_tags(conn, row["id"], FACES_SOURCE, [Tag(name, c) for name, c in people_tags(count)])
@@ -337,7 +341,8 @@ class Annotator:
 
     def _write_ocr(self, conn, row, result) -> None:
         from photoseek.vision.ocr import OCR_SOURCE
-        from photoseek.vision.tagging import Tag, replace_tags
+        from photoseek.store.annotations import replace_tags
+        from photoseek.vision.tagging import Tag
 
         if result.lines:
             conn.execute(
@@ -357,9 +362,9 @@ class Annotator:
         return self._caption_service
 
     def _caption(self, row, service):
-        from photoseek.vision.captions import CaptionEvidence
+        from photoseek.store.annotations import caption_evidence
 
-        evidence = CaptionEvidence.from_catalog(self.catalog.conn, row["id"])
+        evidence = caption_evidence(self.catalog.conn, row["id"])
         return service.caption(evidence, lambda: self._original(row, CAPTION_DECODE))
 
     def _compute_caption(self, row):
@@ -434,7 +439,7 @@ def _zero_shot_id(embedder) -> str:
 
 
 def _mark_done(conn, photo_id: int, annotator: str, annotator_id: str) -> None:
-    from photoseek.vision.tagging import mark_done
+    from photoseek.store.annotations import mark_done
 
     mark_done(conn, photo_id, annotator, annotator_id)
 

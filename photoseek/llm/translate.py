@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from photoseek.errors import PhotoseekError
 
 if TYPE_CHECKING:
-    from photoseek.agent.llm import LLM
+    from photoseek.llm.base import LLM
 
 # Letters of scripts other than Latin: CJK, kana, Hangul, Cyrillic, Greek, Arabic, Hebrew, Thai, Devanagari.
 NON_LATIN = re.compile(
@@ -31,7 +31,7 @@ def to_english(llm: "LLM | None", text: str, system_prompt: str | None = None) -
     """English search words for `text`, or None when there is no LLM or it gave no usable answer."""
     if llm is None or not needs_translation(text):
         return None
-    from photoseek.agent.llm import Message
+    from photoseek.llm.base import Message
     from photoseek.prompts import render
 
     try:

@@ -7,29 +7,17 @@ confirmed tag counts even when no model ever proposed it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from photoseek.errors import PhotoseekError
-from photoseek.vision.taxonomy import expand, normalize_tag
+from photoseek.store.catalog import utc_now
+from photoseek.store.tags import USER_SOURCE, EffectiveTag, effective_tags
+from photoseek.vision.taxonomy import normalize_tag
+
+__all__ = ["USER_SOURCE", "EffectiveTag", "clear_tag_feedback", "effective_tags", "photo_tags", "set_tag_feedback"]
 
 if TYPE_CHECKING:
-    import sqlite3
-
-    from photoseek.index.catalog import Catalog
-
-USER_SOURCE = "user"
-
-
-@dataclass(frozen=True)
-class EffectiveTag:
-    tag: str
-    confidence: float
-    source: str
-    broader: bool
-
-    def to_dict(self) -> dict:
-        return {"tag": self.tag, "confidence": round(self.confidence, 4), "source": self.source}
+    from photoseek.store.catalog import Catalog
 
 
 def _clean(tags: Iterable[str]) -> list[str]:
@@ -50,8 +38,6 @@ def set_tag_feedback(
 ) -> None:
     """Confirm the tags in `add` and reject those in `remove` for one photo (the last word wins:
     confirming a rejected tag flips it). Refreshes the photo's full-text row."""
-    from photoseek.index.catalog import utc_now
-
     add, remove = _clean(add), _clean(remove)
     both = set(add) & set(remove)
     if both:
@@ -74,34 +60,6 @@ def clear_tag_feedback(catalog: "Catalog", photo_id: int, tags: Iterable[str]) -
             "DELETE FROM tag_feedback WHERE photo_id=? AND tag=?", [(photo_id, t) for t in _clean(tags)]
         )
         catalog.refresh_fulltext(photo_id)
-
-
-def effective_tags(conn: "sqlite3.Connection", photo_id: int) -> list[EffectiveTag]:
-    """A photo's tags with feedback applied: rejected tags hidden, confirmed ones as source 'user'
-    with confidence 1.0. One row per tag (the most confident source), most confident first.
-
-    Rejecting a term also hides the models' narrower tags under it ("not a cat" hides "tabby cat").
-    """
-    verdicts = {
-        row[0]: row[1]
-        for row in conn.execute("SELECT tag, verdict FROM tag_feedback WHERE photo_id=?", (photo_id,))
-    }
-    hidden: set[str] = set()
-    for tag, verdict in verdicts.items():
-        if verdict == -1:
-            hidden |= expand(tag)
-    best: dict[str, EffectiveTag] = {}
-    for tag, confidence, source, broader in conn.execute(
-        "SELECT tag, confidence, source, broader FROM tags WHERE photo_id=? ORDER BY confidence DESC, broader",
-        (photo_id,),
-    ):
-        if tag in hidden or tag in best:
-            continue
-        best[tag] = EffectiveTag(tag, float(confidence), source, bool(broader))
-    for tag, verdict in verdicts.items():
-        if verdict == 1:
-            best[tag] = EffectiveTag(tag, 1.0, USER_SOURCE, False)
-    return sorted(best.values(), key=lambda t: (-t.confidence, t.broader, t.tag))
 
 
 def photo_tags(catalog: "Catalog", photo_id: int) -> list[dict]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from photoseek.errors import PhotoseekError
-from photoseek.index.catalog import display_path, path_key
+from photoseek.store.catalog import display_path, path_key
 
 # Extensions that promise an image: such a file whose content is not an image is a failure worth
 # reporting; any other file whose content is not an image is just not a photo.

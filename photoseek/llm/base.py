@@ -113,8 +113,8 @@ class LLM(ABC):
 # name -> "module:attribute" (imported on first use, so `import photoseek` stays light) or a factory.
 # The factory is called with the spec's argument (text after the first colon, or None).
 _BACKENDS: dict[str, str | Callable[[str | None], LLM]] = {
-    "llamacpp": "photoseek.agent.llamacpp_backend:LlamaCppLLM.from_spec_argument",
-    "ollama": "photoseek.agent.ollama_backend:OllamaLLM.from_spec_argument",
+    "llamacpp": "photoseek.llm.llamacpp:LlamaCppLLM.from_spec_argument",
+    "ollama": "photoseek.llm.ollama:OllamaLLM.from_spec_argument",
 }
 _INSTANCES: dict[str, LLM] = {}
 _INSTANCES_LOCK = threading.Lock()

@@ -30,7 +30,7 @@ from photoseek.vision.taxonomy import expand, normalize_tag
 if TYPE_CHECKING:
     import sqlite3
 
-    from photoseek.index.catalog import Catalog
+    from photoseek.store.catalog import Catalog
 
 TIMES_OF_DAY = ("day", "twilight", "night")
 FTS_COLUMNS = ("tags", "ocr", "caption", "filename")
@@ -49,7 +49,7 @@ _STOPWORDS = {
 
 def photos_with_tag(conn: "sqlite3.Connection", tag: str) -> set[int]:
     """Ids of photos whose effective tags (feedback applied) include `tag` or a narrower term."""
-    from photoseek.index.feedback import effective_tags
+    from photoseek.store.feedback import effective_tags
 
     tag = normalize_tag(tag)
     if not tag:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Iterator
 
 from photoseek.errors import NotFoundError, PhotoseekError
-from photoseek.index.schema import MIGRATIONS, SCHEMA_VERSION
+from photoseek.store.schema import MIGRATIONS, SCHEMA_VERSION
+from photoseek.store.tags import effective_tags  # feedback applied: one rule for display and search
 
 CATALOG_FILE = "catalog.sqlite3"
 
@@ -131,20 +132,23 @@ class Catalog:
 
         Call inside a transaction, after changing any of those.
         """
-        row = self.conn.execute("SELECT display_path FROM photos WHERE id=?", (photo_id,)).fetchone()
-        self.conn.execute("DELETE FROM photo_text WHERE rowid=?", (photo_id,))
-        if row is None:
-            return
-        from photoseek.index.feedback import effective_tags  # feedback applied: one rule for display and search
+        refresh_fulltext_row(self.conn, photo_id)
 
-        tags = [t.tag for t in effective_tags(self.conn, photo_id)]
-        ocr = self.conn.execute("SELECT text FROM ocr WHERE photo_id=?", (photo_id,)).fetchone()
-        caption = self.conn.execute("SELECT caption FROM captions WHERE photo_id=?", (photo_id,)).fetchone()
-        filename = os.path.splitext(os.path.basename(row[0]))[0].replace("_", " ").replace("-", " ")
-        self.conn.execute(
-            "INSERT INTO photo_text(rowid, tags, ocr, caption, filename) VALUES (?, ?, ?, ?, ?)",
-            (photo_id, " ".join(tags), ocr[0] if ocr else "", caption[0] if caption else "", filename),
-        )
+
+def refresh_fulltext_row(conn: sqlite3.Connection, photo_id: int) -> None:
+    """The FTS row of one photo (see Catalog.refresh_fulltext); for callers holding only a connection."""
+    row = conn.execute("SELECT display_path FROM photos WHERE id=?", (photo_id,)).fetchone()
+    conn.execute("DELETE FROM photo_text WHERE rowid=?", (photo_id,))
+    if row is None:
+        return
+    tags = [t.tag for t in effective_tags(conn, photo_id)]
+    ocr = conn.execute("SELECT text FROM ocr WHERE photo_id=?", (photo_id,)).fetchone()
+    caption = conn.execute("SELECT caption FROM captions WHERE photo_id=?", (photo_id,)).fetchone()
+    filename = os.path.splitext(os.path.basename(row[0]))[0].replace("_", " ").replace("-", " ")
+    conn.execute(
+        "INSERT INTO photo_text(rowid, tags, ocr, caption, filename) VALUES (?, ?, ?, ?, ?)",
+        (photo_id, " ".join(tags), ocr[0] if ocr else "", caption[0] if caption else "", filename),
+    )
 
 
 def _split_sql(script: str) -> list[str]:

@@ -85,8 +85,8 @@ def eval_tags(
     progress: Progress | None = None,
     tag: str | None = None,
 ) -> dict[str, Any]:
-    from photoseek.index.evaluate import labelled_library
-    from photoseek.index.feedback import effective_tags
+    from photoseek.evaluate.retrieval import labelled_library
+    from photoseek.store.feedback import effective_tags
 
     folder = Path(folder)
     rows = read_labels(folder)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from photoseek.results import Evidence, SearchResult
 
 if TYPE_CHECKING:
-    from photoseek.library import Library
+    from photoseek.store.catalog import Catalog
+    from photoseek.store.vectors import VectorStore
 
 # Copies are judged on the mean of two cosines: the classifier's pooled features (what is in the
 # photo) and the layout descriptor (where the edges are). Either alone overlaps: a half-size copy is
@@ -22,12 +23,15 @@ VISUAL_ONLY_THRESHOLD = 0.92
 NEIGHBOURS = 8
 
 
-def find_duplicates(library: "Library", *, threshold: float | None = None) -> list[list[SearchResult]]:
+def find_duplicates(
+    catalog: "Catalog", store: "VectorStore", *, threshold: float | None = None
+) -> list[list[SearchResult]]:
+    """Groups of near-identical photos: a union-find over each photo's nearest neighbours whose
+    mean visual + layout cosine reaches `threshold`; groups largest first, each photo's score its best."""
     import numpy as np
 
-    store = library.vectors
     space = "visual" if store.count("visual") else "joint"
-    conn = library.catalog.conn
+    conn = catalog.conn
     ids = [r[0] for r in conn.execute("SELECT photo_id FROM embeddings WHERE space=? ORDER BY photo_id", (space,))]
     if len(ids) < 2:
         return []
@@ -63,7 +67,7 @@ def find_duplicates(library: "Library", *, threshold: float | None = None) -> li
     for pid in ids:
         if pid in best:
             groups.setdefault(root(pid), []).append(pid)
-    paths = dict(library.catalog.conn.execute("SELECT id, display_path FROM photos").fetchall())
+    paths = dict(catalog.conn.execute("SELECT id, display_path FROM photos").fetchall())
     out = []
     for members in sorted(groups.values(), key=lambda m: (-len(m), m[0])):
         out.append([

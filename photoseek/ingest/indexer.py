@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from photoseek.errors import UnsupportedImageError
-from photoseek.index.catalog import Catalog, display_path, utc_now
-from photoseek.index.decode import DecodedPhoto, decode_photo, thumbnail_path
-from photoseek.index.lock import IndexLock
-from photoseek.index.scan import FoundFile, ScanFailure, scan
-from photoseek.index.vectors import DIM_META_KEY, MODEL_META_KEY, VectorStore
+from photoseek.store.catalog import Catalog, display_path, utc_now
+from photoseek.ingest.decode import DecodedPhoto, decode_photo, thumbnail_path
+from photoseek.store.lock import IndexLock
+from photoseek.ingest.scan import FoundFile, ScanFailure, scan
+from photoseek.store.vectors import DIM_META_KEY, MODEL_META_KEY, VectorStore
 from photoseek.vision.layout import LAYOUT_DIM, LAYOUT_ID, layout_descriptor
 from photoseek.progress import Progress, SilentProgress
 from photoseek.results import IndexReport

@@ -1,0 +1,81 @@
+"""Writing what the annotators found into the catalog, and reading it back as caption evidence.
+
+The models in `photoseek.vision` compute tags and captions from pixels; this module is where their
+results become catalog rows (inside the caller's transaction), so vision never touches storage.
+`label_sink(conn, photo_id, labels)` is what the indexer calls inside its batch transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from photoseek.store.catalog import refresh_fulltext_row, utc_now
+from photoseek.store.tags import effective_tags
+from photoseek.vision.captions import CaptionEvidence, camera_name
+from photoseek.vision.tagging import CLASSIFIER_SOURCE, CLASSIFIER_TAGGER_ID, Tag, tags_from_labels
+from photoseek.vision.taxonomy import normalize_tag
+
+if TYPE_CHECKING:
+    import sqlite3
+
+
+def replace_tags(conn: "sqlite3.Connection", photo_id: int, source: str, tags: Sequence[Tag]) -> None:
+    """Replace a photo's tags from one source (call inside a transaction; FTS not refreshed)."""
+    conn.execute("DELETE FROM tags WHERE photo_id=? AND source=?", (photo_id, source))
+    conn.executemany(
+        "INSERT OR REPLACE INTO tags(photo_id, tag, confidence, source, broader) VALUES (?, ?, ?, ?, ?)",
+        [(photo_id, normalize_tag(t.name), float(t.confidence), source, int(t.broader)) for t in tags],
+    )
+
+
+def refresh_fulltext(conn: "sqlite3.Connection", photo_id: int) -> None:
+    """Catalog.refresh_fulltext for callers that hold only the connection (the indexer's sink)."""
+    refresh_fulltext_row(conn, photo_id)
+
+
+def mark_done(conn: "sqlite3.Connection", photo_id: int, annotator: str, annotator_id: str) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO annotations_done(photo_id, annotator, annotator_id, done_at) VALUES (?, ?, ?, ?)",
+        (photo_id, annotator, annotator_id, utc_now()),
+    )
+
+
+def label_sink(conn: "sqlite3.Connection", photo_id: int, labels: Sequence[tuple[int, float]] | None) -> None:
+    """Store classifier tags for one photo; the indexer calls this inside its batch transaction.
+
+    Also records the 'tags' annotation as done, so stage 2 does not tag the photo again.
+    """
+    if labels is None:
+        return
+    replace_tags(conn, photo_id, CLASSIFIER_SOURCE, tags_from_labels(labels))
+    mark_done(conn, photo_id, "tags", CLASSIFIER_TAGGER_ID)
+    refresh_fulltext(conn, photo_id)
+
+
+def caption_evidence(conn: "sqlite3.Connection", photo_id: int) -> CaptionEvidence:
+    """What the catalog knows of one photo, as the facts a caption may state (feedback applied)."""
+    row = conn.execute(
+        "SELECT faces, time_of_day, taken_at, camera_make, camera_model FROM photos WHERE id=?", (photo_id,)
+    ).fetchone()
+    ocr = conn.execute("SELECT text FROM ocr WHERE photo_id=?", (photo_id,)).fetchone()
+    evidence = CaptionEvidence()
+    tags = effective_tags(conn, photo_id)
+    has_text_tag = any(tag.tag == "text" for tag in tags)
+    for tag in tags:
+        if tag.source == "color":
+            evidence.colours.append(tag.tag)
+        elif tag.tag in ("person", "people", "text") or tag.source == "time" or tag.tag in ("day", "night", "twilight"):
+            continue
+        elif tag.broader:
+            evidence.broader.append(tag.tag)
+        else:
+            evidence.subjects.append(tag.tag)
+    if row is not None:
+        evidence.people = row[0]
+        evidence.time_of_day = row[1]
+        evidence.taken_at = row[2]
+        evidence.camera = camera_name(row[3], row[4])
+    if ocr and ocr[0].strip() and has_text_tag:
+        # only text the OCR read confidently (the "text" tag); stray glyphs are no evidence
+        evidence.ocr_text = ocr[0].strip()
+    return evidence
