@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from photoseek.agent import llamacpp_backend as backend
+from photoseek.llm import llamacpp as backend
 from photoseek.llm.base import (
     LLM,
     Message,
@@ -57,7 +57,7 @@ def test_backends_can_be_registered_and_instances_pass_through():
     try:
         assert get_llm("scripted-test") is scripted
     finally:
-        from photoseek.agent import llm as module
+        from photoseek.llm import base as module
 
         module._BACKENDS.pop("scripted-test")
         clear_llm_cache()
