@@ -34,6 +34,12 @@ def model_cache_dir() -> Path:
     return path
 
 
+def offline() -> bool:
+    """`PHOTOSEEK_OFFLINE=1` (or the CLI's `--offline`, which sets it): photoseek downloads nothing
+    and models must already be in their caches."""
+    return os.environ.get("PHOTOSEEK_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def cpu_threads() -> int:
     """Threads for inference: `PHOTOSEEK_THREADS`, else all cores."""
     explicit = os.environ.get("PHOTOSEEK_THREADS")

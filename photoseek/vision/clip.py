@@ -33,12 +33,6 @@ ZERO_SHOT_TEMPLATE = "a photo of a {}."
 _BATCH = 32
 
 
-def _offline_hub() -> None:
-    # must be set before huggingface_hub / transformers read it: nothing may be downloaded
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-
-
 def _import_torch():
     try:
         import torch
@@ -130,28 +124,18 @@ class HFClipBackend(ClipBackend):
         if source.startswith((".", "/", "~", "\\")) or source.count("/") != 1 or ":" in source:
             raise ModelUnavailableError(
                 f"model folder {Path(source).expanduser()} does not exist; pass hf:/path/to/folder of a saved "
-                "CLIP/SigLIP model, or hf:ORG/NAME for a model already in your Hugging Face cache"
+                "CLIP/SigLIP model, or hf:ORG/NAME for a model on the Hugging Face Hub"
             )
-        _offline_hub()
-        try:
-            from huggingface_hub import try_to_load_from_cache
-        except ImportError:
-            raise ModelUnavailableError(f"loading hf:{source} needs transformers: `pip install transformers`") from None
-        cached = try_to_load_from_cache(source, "config.json")
-        if not isinstance(cached, str):
-            raise ModelUnavailableError(
-                f"the model {source!r} is not in your Hugging Face cache and photoseek never downloads weights. "
-                f"Get it once with `huggingface-cli download {source}` (or `hf download {source}`), "
-                "or save it to a folder and use hf:/path/to/folder"
-            )
-        return Path(cached).parent
+        from photoseek.vision.downloads import hf_model_folder
+
+        # from the cache with no network request; downloaded once on first use unless offline
+        return hf_model_folder(source)
 
     @property
     def dim(self) -> int:
         return self._dim
 
     def load(self) -> None:
-        _offline_hub()
         torch = _import_torch()
         try:
             import transformers
