@@ -14,7 +14,6 @@ against any vocabulary instead of a fixed label set.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -213,7 +212,9 @@ def _image_size(folder: Path) -> int:
 
 
 class OpenClipBackend(ClipBackend):
-    """open_clip loader; `pretrained` is a tag already downloaded into the cache or a checkpoint path."""
+    """open_clip loader; PRETRAINED is one of open_clip's tags for ARCH (downloaded on first use into
+    the caches open_clip itself uses: the Hugging Face cache, or ~/.cache/clip for URL-only tags) or
+    the path of a local checkpoint."""
 
     def __init__(self, arch: str, pretrained: str) -> None:
         if not arch or not pretrained:
@@ -226,22 +227,30 @@ class OpenClipBackend(ClipBackend):
     def check_available(self) -> None:
         _import_open_clip()
 
+    def fetch(self) -> None:
+        """Make sure the weights (and an HF text tower's files) are cached: a no-op when they are,
+        a download with a progress bar on first use, an error naming what to fetch when offline."""
+        from photoseek.vision.downloads import open_clip_weights
+
+        open_clip_weights(_import_open_clip(), self.arch, self.pretrained)
+
     def load(self) -> None:
-        _offline_hub()
+        from photoseek.vision.downloads import hub_offline
+
         torch = _import_torch()
         open_clip = _import_open_clip()
+        self.fetch()
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(self.arch, pretrained=self.pretrained)
-        except Exception as error:  # open_clip raises RuntimeError/OSError/hub errors for missing weights
+            # everything is cached now: open_clip/transformers read it with no network request
+            with hub_offline():
+                model, _, preprocess = open_clip.create_model_and_transforms(self.arch, pretrained=self.pretrained)
+                self._tokenizer = open_clip.get_tokenizer(self.arch)
+        except Exception as error:  # open_clip raises RuntimeError/OSError for unreadable checkpoints
             raise ModelUnavailableError(
-                f"open_clip could not load {self.arch} with pretrained={self.pretrained!r} offline ({error}). "
-                'photoseek never downloads weights: fetch them once (e.g. `python -c "import open_clip; '
-                f"open_clip.create_model_and_transforms('{self.arch}', pretrained='{self.pretrained}')\"`) "
-                "or pass the path of a local checkpoint as PRETRAINED"
+                f"{self.id}: open_clip could not load it ({type(error).__name__}: {error})"
             ) from None
         model.eval()
         self._model, self._preprocess = model, preprocess
-        self._tokenizer = open_clip.get_tokenizer(self.arch)
         self._torch = torch
         size = getattr(model.visual, "image_size", 224)
         self.preferred_size = int(size[0] if isinstance(size, (tuple, list)) else size)

@@ -234,3 +234,95 @@ def hf_model_folder(repo: str) -> Path:
     for name in PROCESSOR_FILES:
         hub_file(repo, name, model=model, required=False)
     return config.parent
+
+
+@contextlib.contextmanager
+def hub_offline() -> Iterator[None]:
+    """huggingface_hub's offline mode for the duration (it reads `constants.HF_HUB_OFFLINE` per call):
+    once photoseek has made sure a model's files are cached, open_clip and transformers load them
+    from the cache without the freshness request they would otherwise send."""
+    constants = _hub().constants
+    before = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = before
+
+
+#: What open_clip's HF text towers (e.g. xlm-roberta-base) read besides the checkpoint.
+TEXT_TOWER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                    "sentencepiece.bpe.model", "spiece.model", "vocab.json", "merges.txt")
+
+
+def open_clip_weights(open_clip, arch: str, tag: str) -> None:
+    """Make sure `open_clip:ARCH:TAG` can load with no network: the checkpoint of open_clip's
+    pretrained tag in the cache open_clip reads (the HF cache for `hf_hub` tags, ~/.cache/clip for
+    URL-only ones), and an HF text tower's config and tokenizer. Downloads what is missing unless
+    offline. A TAG that is a checkpoint file needs nothing."""
+    model = f"open_clip:{arch}:{tag}"
+    if Path(tag).expanduser().is_file():
+        return
+    if arch not in open_clip.list_models():
+        raise ModelUnavailableError(f"{model}: open_clip has no architecture {arch!r} (see open_clip.list_models())")
+    cfg = open_clip.get_pretrained_cfg(arch, tag)
+    if not cfg:
+        if "/" in tag or tag.endswith((".pt", ".pth", ".bin", ".safetensors")):
+            raise ModelUnavailableError(f"{model}: no checkpoint file {Path(tag).expanduser()}")
+        tags = open_clip.list_pretrained_tags_by_model(arch)
+        raise ModelUnavailableError(
+            f"{model}: unknown pretrained tag {tag!r} for {arch}; open_clip knows {', '.join(tags) or 'none'} "
+            "(or give the path of a checkpoint file)"
+        )
+    if cfg.get("hf_hub"):
+        _open_clip_hub_checkpoint(open_clip, model, cfg["hf_hub"])
+    elif cfg.get("url"):
+        _open_clip_url_checkpoint(open_clip, model, cfg["url"])
+    text_tower = ((open_clip.get_model_config(arch) or {}).get("text_cfg") or {}).get("hf_model_name")
+    if text_tower:
+        hub_file(text_tower, "config.json", model=model)
+        for name in TEXT_TOWER_FILES:
+            hub_file(text_tower, name, model=model, required=False)
+
+
+def _open_clip_hub_checkpoint(open_clip, model: str, hf_hub: str) -> None:
+    repo, filename = os.path.split(hf_hub)
+    filename = filename or open_clip.pretrained.HF_WEIGHTS_NAME
+    # open_clip prefers a safetensors copy when the repo has one (pretrained._get_safe_alternatives)
+    safe = getattr(open_clip.pretrained, "_get_safe_alternatives", lambda name: [])
+    candidates = [*safe(filename), filename]
+    if any(cached_file(repo, name) is not None for name in candidates):
+        return
+    if offline():
+        raise _offline_error(model, repo, f"the checkpoint {repo}/{filename}")
+    for name in candidates:
+        size = remote_size(model, repo, name)
+        if size is not None:
+            print(f"photoseek: downloading {model} ({size / 1e6:,.0f} MB, first use) into {hub_cache_dir()}",
+                  file=sys.stderr)
+            check_space(model, repo, size)
+            hub_file(repo, name, model=model)
+            return
+    raise ModelUnavailableError(f"{model}: the repository {repo} has no file {' or '.join(candidates)}")
+
+
+def _open_clip_url_checkpoint(open_clip, model: str, url: str) -> None:
+    import urllib.error
+
+    cache = Path("~/.cache/clip").expanduser()  # open_clip's own default for URL downloads
+    if (cache / os.path.basename(url)).is_file():
+        return
+    if offline():
+        raise ModelUnavailableError(
+            f"{model}: the checkpoint is not in {cache} and photoseek is offline (PHOTOSEEK_OFFLINE=1 or "
+            f"--offline). Fetch {url} into {cache} once, or run without --offline"
+        )
+    print(f"photoseek: downloading {model} (first use) into {cache}", file=sys.stderr)
+    try:
+        open_clip.pretrained.download_pretrained_from_url(url)
+    except urllib.error.URLError as error:
+        raise ModelUnavailableError(f"{model}: could not download {url}: no network ({error.reason})") from None
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise ModelUnavailableError(f"{model}: the disk is full: no room for the checkpoint in {cache}") from None
+        raise
