@@ -29,6 +29,18 @@ if TYPE_CHECKING:
     from PIL import Image
 
 ZERO_SHOT_TEMPLATE = "a photo of a {}."
+#: Text vocabularies this large are multilingual SentencePiece ones (XLM-R 250,002; mT5/SigLIP i18n
+#: 250,000; Gemma, SigLIP 2's tokenizer, 256,000); English CLIP BPE has 49,408 and SigLIP 32,000.
+MULTILINGUAL_VOCABULARY = 250_000
+#: HF text towers of open_clip's multilingual models (their config names no vocabulary size).
+MULTILINGUAL_TEXT_TOWERS = ("xlm-roberta", "mt5", "nllb", "multilingual")
+
+
+def is_multilingual_text(vocab_size: int | None, tower: str | None = None) -> bool:
+    """Whether a CLIP-family text encoder reads many languages, from its vocabulary size or its HF
+    text tower's name (see MULTILINGUAL_VOCABULARY)."""
+    return bool((vocab_size or 0) >= MULTILINGUAL_VOCABULARY
+                or (tower and any(name in tower.lower() for name in MULTILINGUAL_TEXT_TOWERS)))
 _BATCH = 32
 
 
@@ -55,6 +67,7 @@ class ClipBackend(ABC):
 
     id: str
     model_type: str = "clip"  # "clip" → softmax zero-shot scores; "siglip*" → sigmoid
+    multilingual: bool = False
 
     def check_available(self) -> None:  # noqa: B027 - optional hook, most loaders check in __init__
         """Cheap check at construction so a missing model fails early with advice (no weights read)."""
@@ -92,6 +105,7 @@ class HFClipBackend(ClipBackend):
         self.id = f"hf:{self.folder}" if local.is_dir() else f"hf:{source}"
         config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
         self.model_type = config.get("model_type", "")
+        self.multilingual = is_multilingual_text((config.get("text_config") or {}).get("vocab_size"))
         if self.model_type == "clip":
             self._dim = int(config.get("projection_dim", 512))
         elif self.model_type.startswith("siglip"):
@@ -225,7 +239,9 @@ class OpenClipBackend(ClipBackend):
         self._model = None
 
     def check_available(self) -> None:
-        _import_open_clip()
+        text = ((_import_open_clip().get_model_config(self.arch) or {}).get("text_cfg") or {})
+        self.multilingual = is_multilingual_text(text.get("vocab_size"),
+                                                 text.get("hf_model_name") or text.get("hf_tokenizer_name"))
 
     def fetch(self) -> None:
         """Make sure the weights (and an HF text tower's files) are cached: a no-op when they are,
@@ -315,6 +331,10 @@ class ClipEmbedder(Embedder):
     @property
     def dim(self) -> int:
         return self.backend.dim
+
+    @property
+    def multilingual(self) -> bool:  # type: ignore[override]
+        return self.backend.multilingual
 
     @property
     def preferred_size(self) -> int:

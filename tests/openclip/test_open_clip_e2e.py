@@ -8,7 +8,7 @@ weights: a tiny config registered here (ViT, 1 layer) saved as checkpoints. Rand
 nothing about quality; what is checked is that every path runs and is self-consistent (a photo is
 its own nearest neighbour, tags come from the vocabulary, vectors of two models are never compared).
 The download test serves a checkpoint from tests/hub_support.FakeHub on 127.0.0.1 behind HF_ENDPOINT.
-Figures (images/s, query ms) are printed with -s; bench/open_clip.py measures the ViT-B-32 size.
+Figures (images/s, query ms) are printed with -s; bench/openclip_speed.py measures the ViT-B-32 size.
 """
 
 from __future__ import annotations
