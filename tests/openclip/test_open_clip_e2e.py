@@ -203,3 +203,10 @@ def test_unknown_tag_and_architecture_are_named(tiny_arch):
         open_clip_embedder("ViT-B-32:nope").embed_texts(["x"])
     with pytest.raises(ModelUnavailableError, match="open_clip has no architecture 'ViT-Q-99'"):
         open_clip_embedder("ViT-Q-99:openai").embed_texts(["x"])
+
+
+def test_multilingual_architectures_are_recognised_without_loading():
+    # construction reads open_clip's model config only: nothing is downloaded or loaded
+    assert open_clip_embedder("xlm-roberta-base-ViT-B-32:laion5b_s13b_b90k").multilingual is True
+    assert open_clip_embedder("ViT-B-16-SigLIP2:webli").multilingual is True  # Gemma tokenizer, 256k
+    assert open_clip_embedder("ViT-B-32:laion2b_s34b_b79k").multilingual is False
