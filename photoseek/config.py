@@ -35,9 +35,10 @@ def model_cache_dir() -> Path:
 
 
 def offline() -> bool:
-    """`PHOTOSEEK_OFFLINE=1` (or the CLI's `--offline`, which sets it): photoseek downloads nothing
-    and models must already be in their caches."""
-    return os.environ.get("PHOTOSEEK_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    """`PHOTOSEEK_OFFLINE=1` (or the CLI's `--offline`, which sets it), or Hugging Face's own
+    `HF_HUB_OFFLINE=1`: photoseek downloads nothing and models must already be in their caches."""
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+               for name in ("PHOTOSEEK_OFFLINE", "HF_HUB_OFFLINE"))
 
 
 def cpu_threads() -> int:

@@ -79,8 +79,9 @@ def cached_file(repo: str, filename: str) -> Path | None:
 def _offline_error(model: str, repo: str, what: str) -> ModelUnavailableError:
     return ModelUnavailableError(
         f"{model}: {what} is not in the Hugging Face cache ({hub_cache_dir()}) and photoseek is offline "
-        f"(PHOTOSEEK_OFFLINE=1 or --offline), so nothing is downloaded. Fetch it once with {fetch_hint(repo)} "
-        "and copy the cache here, or run without --offline to download it on first use"
+        f"(PHOTOSEEK_OFFLINE=1, --offline or HF_HUB_OFFLINE=1), so nothing is downloaded. "
+        f"Fetch it once with {fetch_hint(repo)} and copy the cache here, or run without --offline "
+        "to download it on first use"
     )
 
 
@@ -314,8 +315,8 @@ def _open_clip_url_checkpoint(open_clip, model: str, url: str) -> None:
         return
     if offline():
         raise ModelUnavailableError(
-            f"{model}: the checkpoint is not in {cache} and photoseek is offline (PHOTOSEEK_OFFLINE=1 or "
-            f"--offline). Fetch {url} into {cache} once, or run without --offline"
+            f"{model}: the checkpoint is not in {cache} and photoseek is offline (PHOTOSEEK_OFFLINE=1, "
+            f"--offline or HF_HUB_OFFLINE=1). Fetch {url} into {cache} once, or run without --offline"
         )
     print(f"photoseek: downloading {model} (first use) into {cache}", file=sys.stderr)
     try:

@@ -180,6 +180,7 @@ def test_pretrained_tag_downloads_on_first_use_then_runs_offline(tiny_arch, tmp_
     cache = tmp_path / "hub-cache"
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.delenv("PHOTOSEEK_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
 
     monkeypatch.setenv("PHOTOSEEK_OFFLINE", "1")
     with pytest.raises(ModelUnavailableError, match=rf"open_clip:{ARCH}:fakehub: .*offline.*hf download"):
