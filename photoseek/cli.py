@@ -270,6 +270,39 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_models(args) -> int:
+    from photoseek.model_guide import RECOMMENDED, all_models
+    from photoseek.vision import list_models
+
+    models = all_models()
+    if args.json:
+        _print_json({"models": [m.to_dict() for m in models],
+                     "backends": [{"name": b.name, "description": b.description, "extras": b.extras} for b in list_models()],
+                     "recommended": {machine: {"embedder": e, "llm": l} for machine, (e, l) in RECOMMENDED.items()}})
+        return 0
+    from rich.table import Table
+
+    def pct(value):
+        return f"{value * 100:.1f}" if value is not None else ""
+
+    table = Table(title="Models photoseek knows (--embedder / --llm)")
+    for column, justify in (("spec", "left"), ("what", "left"), ("disk GB", "right"), ("RAM GB", "right"),
+                            ("download", "left"), ("IN-1k 0-shot %", "right"), ("COCO t→i R@5 %", "right"),
+                            ("source", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for m in models:
+        what = m.summary + (" [multilingual]" if m.multilingual else "") + (" [vision]" if m.vision else "")
+        table.add_row(m.spec, what, f"~{m.disk_gb}" if m.disk_gb else "", f"~{m.ram_gb}" if m.ram_gb else "",
+                      m.download, pct(m.imagenet_zero_shot), pct(m.coco_text_to_image_r5), m.source)
+    console = _console()
+    console.print(table)
+    console.print("Recommended: " + "; ".join(f"{machine}: --embedder {e} --llm {l}"
+                                              for machine, (e, l) in RECOMMENDED.items()))
+    console.print("Downloads happen once, on first use, into the Hugging Face cache; --offline (or "
+                  "PHOTOSEEK_OFFLINE=1) forbids them. Disk/RAM: fp32 weights from the parameter count, estimates.")
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="photoseek", description="Local, private, conversational photo search.")
@@ -279,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="conse (offline default), hf:REPO_OR_FOLDER, open_clip:ARCH:PRETRAINED")
     parser.add_argument("--llm", default=os.environ.get("PHOTOSEEK_LLM", "llamacpp"),
                         help="llamacpp (embedded default), llamacpp:PATH.gguf, ollama:MODEL, or none")
+    parser.add_argument("--offline", action="store_true", default=None,
+                        help="never download a model (same as PHOTOSEEK_OFFLINE=1); a missing one is an error "
+                             "that says what to fetch")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func, help: str, json_flag: bool = True):
@@ -336,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("message")
 
     add("chat", cmd_chat, "conversational REPL", json_flag=False)
+    add("models", cmd_models, "embedders and LLMs photoseek knows: needs, downloads, public figures")
     return parser
 
 
@@ -370,6 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(_tag_changes_as_positionals(argv))
+    if args.offline:
+        os.environ["PHOTOSEEK_OFFLINE"] = "1"  # read by every download path (photoseek.config.offline)
     try:
         return args.func(args)
     except PhotoseekError as exc:

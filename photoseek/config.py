@@ -34,6 +34,13 @@ def model_cache_dir() -> Path:
     return path
 
 
+def offline() -> bool:
+    """`PHOTOSEEK_OFFLINE=1` (or the CLI's `--offline`, which sets it), or Hugging Face's own
+    `HF_HUB_OFFLINE=1`: photoseek downloads nothing and models must already be in their caches."""
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+               for name in ("PHOTOSEEK_OFFLINE", "HF_HUB_OFFLINE"))
+
+
 def cpu_threads() -> int:
     """Threads for inference: `PHOTOSEEK_THREADS`, else all cores."""
     explicit = os.environ.get("PHOTOSEEK_THREADS")

@@ -77,10 +77,11 @@ class Library:
 
     def to_english(self, text: str) -> str | None:
         """English search words for a query in another script, from the library's LLM; None when
-        the query needs none or there is no LLM. Handed to the search layer as its translate step."""
+        the query needs none, there is no LLM, or the embedder is multilingual (it reads the query as
+        it is, e.g. an XLM-R CLIP or SigLIP 2). Handed to the search layer as its translate step."""
         from photoseek.llm.translate import needs_translation, to_english
 
-        if not needs_translation(text):
+        if not needs_translation(text) or getattr(self.embedder, "multilingual", False):
             return None
         return to_english(self.llm, text)
 

@@ -23,6 +23,7 @@ LAYERS = {
     "photoseek.results": 0,
     "photoseek.inference": 0,
     "photoseek.prompts": 0,
+    "photoseek.model_guide": 0,  # data about models (`photoseek models`); imports nothing
     "photoseek.llm": 1,
     "photoseek.vision": 2,
     "photoseek.store": 3,

@@ -17,41 +17,7 @@ from photoseek.vision.clip import ClipEmbedder, HFClipBackend, open_clip_embedde
 transformers = pytest.importorskip("transformers", reason="the hf: loader uses transformers")
 torch = pytest.importorskip("torch", reason="CLIP models run with torch")
 
-PROJECTION_DIM = 16
-IMAGE_SIZE = 32
-
-
-def _tiny_clip_folder(folder: Path) -> Path:
-    """A random-init CLIP small enough to build in a test, saved with its tokenizer and image processor."""
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for char in "abcdefghijklmnopqrstuvwxyz.":
-        vocab[char] = len(vocab)
-        vocab[char + "</w>"] = len(vocab)
-    tokenizer_files = folder.parent / "tokenizer-source"
-    tokenizer_files.mkdir(parents=True)
-    (tokenizer_files / "vocab.json").write_text(json.dumps(vocab))
-    (tokenizer_files / "merges.txt").write_text("#version: 0.2\n")  # character-level: no merges needed
-    tokenizer = transformers.CLIPTokenizer(
-        vocab=str(tokenizer_files / "vocab.json"), merges=str(tokenizer_files / "merges.txt")
-    )
-    image_processor = transformers.CLIPImageProcessor(
-        size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
-    )
-    config = transformers.CLIPConfig(
-        text_config=dict(
-            vocab_size=len(vocab), bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32,
-            intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=32,
-        ),
-        vision_config=dict(
-            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-            image_size=IMAGE_SIZE, patch_size=8,
-        ),
-        projection_dim=PROJECTION_DIM,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    transformers.CLIPModel(config).save_pretrained(folder)
-    transformers.CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
-    return folder
+from tests.clip_support import IMAGE_SIZE, PROJECTION_DIM, tiny_clip_folder as _tiny_clip_folder
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +123,9 @@ def hub_cache(tmp_path, monkeypatch) -> Path:
     return cache
 
 
-def test_repo_not_in_cache_is_never_downloaded(hub_cache):
-    with pytest.raises(ModelUnavailableError, match="not in your Hugging Face cache.*never downloads"):
+def test_repo_not_in_cache_is_not_downloaded_offline(hub_cache, monkeypatch):
+    monkeypatch.setenv("PHOTOSEEK_OFFLINE", "1")  # first-use downloads: tests/test_vision_download.py
+    with pytest.raises(ModelUnavailableError, match="not in the Hugging Face cache.*offline"):
         HFClipBackend("someone/some-clip-model")
 
 
@@ -217,5 +184,5 @@ def test_open_clip_end_to_end_with_a_local_checkpoint(tmp_path, photos):
     labels = embedder.zero_shot_labels(photos, ["cat", "dog"], top=1)
     assert len(labels) == 2 and labels[0][0][0] in {"cat", "dog"}
 
-    with pytest.raises(ModelUnavailableError, match="never downloads"):
+    with pytest.raises(ModelUnavailableError, match="no checkpoint file"):
         open_clip_embedder(f"photoseek-tiny-test:{tmp_path / 'missing.pt'}").embed_texts(["x"])

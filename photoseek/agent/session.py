@@ -15,6 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from photoseek.agent.explain import Explainer
+from photoseek.agent.look import Looker, explain_or_look
 from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
 from photoseek.errors import PhotoseekError
@@ -133,6 +134,8 @@ class Session:
         self.today = today
         self.planner = Planner(self.llm)
         self.explainer = Explainer(self.llm, top=explain_top)
+        # a vision LLM looks at the top results' thumbnails (agent/look.py)
+        self.looker = Looker(self.llm, getattr(library, "thumbnail_path", lambda photo_id: None))
         self.memory: list[Step] = []
 
     def reset(self) -> None:
@@ -208,7 +211,7 @@ class Session:
             self.explainer.compose_all(results, query)
             timings["results"] = time.perf_counter() - started  # what a UI can show before the model explains
             yield ResultsReady(results)
-            for index, text in self.explainer.explain_stream(results, query, message):
+            for index, text in explain_or_look(self.explainer, self.looker, results, query, message):
                 yield ExplanationReady(index, text)
             timings["explain"] = time.perf_counter() - explain_started
         answer = Answer(

@@ -102,6 +102,11 @@ class LLM(ABC):
         request = ChatRequest(messages=messages, schema=schema, max_tokens=max_tokens, temperature=temperature)
         return self.stream(request)
 
+    def can_see(self) -> bool:
+        """Whether this model understands images (a vision LLM), so the agent can show it photos.
+        Default: no. Backends that can ask their server override it (Ollama: /api/show)."""
+        return False
+
     def warm_up(self, prefix: list[Message] | None = None) -> None:
         """Load now, and where the backend caches prompts, compute `prefix` (e.g. the shared system
         prompt) so the first real call pays only for its own turn. The REPL runs this while the user

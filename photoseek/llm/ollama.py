@@ -73,6 +73,7 @@ class OllamaLLM(LLM):
         self.timeout = timeout
         # Whether images are sent is up to the caller; Ollama itself refuses them for text-only models.
         self.supports_images = vision
+        self._capabilities: list[str] | None = None
 
     @classmethod
     def from_spec_argument(cls, argument: str | None) -> "OllamaLLM":
@@ -162,6 +163,26 @@ class OllamaLLM(LLM):
                 pass
         except PhotoseekError:
             pass
+
+    # -- capabilities ------------------------------------------------------------------------------
+    def capabilities(self) -> list[str]:
+        """What the model can do, from POST /api/show: Ollama lists e.g. ["completion", "vision"]
+        (servers older than its `capabilities` field: "vision" when the model has a `projector_info`).
+        Asked once and cached; [] (not cached) when the server cannot be asked."""
+        if self._capabilities is None:
+            try:
+                with self._open("/api/show", {"model": self.model}) as response:
+                    info = json.loads(response.read().decode("utf-8"))
+            except PhotoseekError:
+                return []
+            found = [str(c) for c in info.get("capabilities") or []]
+            if not found and info.get("projector_info"):
+                found = ["completion", "vision"]
+            self._capabilities = found
+        return self._capabilities
+
+    def can_see(self) -> bool:
+        return self.supports_images and "vision" in self.capabilities()
 
     # -- captioning --------------------------------------------------------------------------------
     def caption_image(self, image_bytes: bytes, prompt: str | None = None, *, max_tokens: int = 80) -> str:

@@ -40,6 +40,7 @@ class Embedder(InferenceModel):
     `id` names the model and every setting that changes its vectors (e.g. "conse:effnet-lite0+minilm-l6:top5");
     the catalog stores it, and a different id means re-embedding.
     `dim` is the joint space's dimension; `visual_dim` is the visual space's (0 when there is none).
+`multilingual` says whether `embed_texts` understands queries in other languages than English.
     Inputs to `encode_images` are RGB PIL images already oriented (EXIF applied) and reasonably
     small (the decoder hands out at most `preferred_size` on the short side when it can).
     """
@@ -48,6 +49,9 @@ class Embedder(InferenceModel):
     dim: int
     visual_dim: int = 0
     preferred_size: int = 256  # the decoder's target short side; lets JPEG draft mode skip work
+    #: True when the text encoder was trained on many languages (XLM-R CLIP, SigLIP 2, ...): a query
+    #: in any language is embedded as it is, with no LLM translation step first.
+    multilingual: bool = False
 
     @abstractmethod
     def encode_images(self, images: "Sequence[Image.Image]") -> ImageEncoding: ...

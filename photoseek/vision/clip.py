@@ -14,7 +14,6 @@ against any vocabulary instead of a fixed label set.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -30,13 +29,19 @@ if TYPE_CHECKING:
     from PIL import Image
 
 ZERO_SHOT_TEMPLATE = "a photo of a {}."
+#: Text vocabularies this large are multilingual SentencePiece ones (XLM-R 250,002; mT5/SigLIP i18n
+#: 250,000; Gemma, SigLIP 2's tokenizer, 256,000); English CLIP BPE has 49,408 and SigLIP 32,000.
+MULTILINGUAL_VOCABULARY = 250_000
+#: HF text towers of open_clip's multilingual models (their config names no vocabulary size).
+MULTILINGUAL_TEXT_TOWERS = ("xlm-roberta", "mt5", "nllb", "multilingual")
+
+
+def is_multilingual_text(vocab_size: int | None, tower: str | None = None) -> bool:
+    """Whether a CLIP-family text encoder reads many languages, from its vocabulary size or its HF
+    text tower's name (see MULTILINGUAL_VOCABULARY)."""
+    return bool((vocab_size or 0) >= MULTILINGUAL_VOCABULARY
+                or (tower and any(name in tower.lower() for name in MULTILINGUAL_TEXT_TOWERS)))
 _BATCH = 32
-
-
-def _offline_hub() -> None:
-    # must be set before huggingface_hub / transformers read it: nothing may be downloaded
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
 def _import_torch():
@@ -62,6 +67,7 @@ class ClipBackend(ABC):
 
     id: str
     model_type: str = "clip"  # "clip" → softmax zero-shot scores; "siglip*" → sigmoid
+    multilingual: bool = False
 
     def check_available(self) -> None:  # noqa: B027 - optional hook, most loaders check in __init__
         """Cheap check at construction so a missing model fails early with advice (no weights read)."""
@@ -99,6 +105,7 @@ class HFClipBackend(ClipBackend):
         self.id = f"hf:{self.folder}" if local.is_dir() else f"hf:{source}"
         config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
         self.model_type = config.get("model_type", "")
+        self.multilingual = is_multilingual_text((config.get("text_config") or {}).get("vocab_size"))
         if self.model_type == "clip":
             self._dim = int(config.get("projection_dim", 512))
         elif self.model_type.startswith("siglip"):
@@ -130,28 +137,18 @@ class HFClipBackend(ClipBackend):
         if source.startswith((".", "/", "~", "\\")) or source.count("/") != 1 or ":" in source:
             raise ModelUnavailableError(
                 f"model folder {Path(source).expanduser()} does not exist; pass hf:/path/to/folder of a saved "
-                "CLIP/SigLIP model, or hf:ORG/NAME for a model already in your Hugging Face cache"
+                "CLIP/SigLIP model, or hf:ORG/NAME for a model on the Hugging Face Hub"
             )
-        _offline_hub()
-        try:
-            from huggingface_hub import try_to_load_from_cache
-        except ImportError:
-            raise ModelUnavailableError(f"loading hf:{source} needs transformers: `pip install transformers`") from None
-        cached = try_to_load_from_cache(source, "config.json")
-        if not isinstance(cached, str):
-            raise ModelUnavailableError(
-                f"the model {source!r} is not in your Hugging Face cache and photoseek never downloads weights. "
-                f"Get it once with `huggingface-cli download {source}` (or `hf download {source}`), "
-                "or save it to a folder and use hf:/path/to/folder"
-            )
-        return Path(cached).parent
+        from photoseek.vision.downloads import hf_model_folder
+
+        # from the cache with no network request; downloaded once on first use unless offline
+        return hf_model_folder(source)
 
     @property
     def dim(self) -> int:
         return self._dim
 
     def load(self) -> None:
-        _offline_hub()
         torch = _import_torch()
         try:
             import transformers
@@ -229,7 +226,9 @@ def _image_size(folder: Path) -> int:
 
 
 class OpenClipBackend(ClipBackend):
-    """open_clip loader; `pretrained` is a tag already downloaded into the cache or a checkpoint path."""
+    """open_clip loader; PRETRAINED is one of open_clip's tags for ARCH (downloaded on first use into
+    the caches open_clip itself uses: the Hugging Face cache, or ~/.cache/clip for URL-only tags) or
+    the path of a local checkpoint."""
 
     def __init__(self, arch: str, pretrained: str) -> None:
         if not arch or not pretrained:
@@ -240,24 +239,34 @@ class OpenClipBackend(ClipBackend):
         self._model = None
 
     def check_available(self) -> None:
-        _import_open_clip()
+        text = ((_import_open_clip().get_model_config(self.arch) or {}).get("text_cfg") or {})
+        self.multilingual = is_multilingual_text(text.get("vocab_size"),
+                                                 text.get("hf_model_name") or text.get("hf_tokenizer_name"))
+
+    def fetch(self) -> None:
+        """Make sure the weights (and an HF text tower's files) are cached: a no-op when they are,
+        a download with a progress bar on first use, an error naming what to fetch when offline."""
+        from photoseek.vision.downloads import open_clip_weights
+
+        open_clip_weights(_import_open_clip(), self.arch, self.pretrained)
 
     def load(self) -> None:
-        _offline_hub()
+        from photoseek.vision.downloads import hub_offline
+
         torch = _import_torch()
         open_clip = _import_open_clip()
+        self.fetch()
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(self.arch, pretrained=self.pretrained)
-        except Exception as error:  # open_clip raises RuntimeError/OSError/hub errors for missing weights
+            # everything is cached now: open_clip/transformers read it with no network request
+            with hub_offline():
+                model, _, preprocess = open_clip.create_model_and_transforms(self.arch, pretrained=self.pretrained)
+                self._tokenizer = open_clip.get_tokenizer(self.arch)
+        except Exception as error:  # open_clip raises RuntimeError/OSError for unreadable checkpoints
             raise ModelUnavailableError(
-                f"open_clip could not load {self.arch} with pretrained={self.pretrained!r} offline ({error}). "
-                'photoseek never downloads weights: fetch them once (e.g. `python -c "import open_clip; '
-                f"open_clip.create_model_and_transforms('{self.arch}', pretrained='{self.pretrained}')\"`) "
-                "or pass the path of a local checkpoint as PRETRAINED"
+                f"{self.id}: open_clip could not load it ({type(error).__name__}: {error})"
             ) from None
         model.eval()
         self._model, self._preprocess = model, preprocess
-        self._tokenizer = open_clip.get_tokenizer(self.arch)
         self._torch = torch
         size = getattr(model.visual, "image_size", 224)
         self.preferred_size = int(size[0] if isinstance(size, (tuple, list)) else size)
@@ -322,6 +331,10 @@ class ClipEmbedder(Embedder):
     @property
     def dim(self) -> int:
         return self.backend.dim
+
+    @property
+    def multilingual(self) -> bool:  # type: ignore[override]
+        return self.backend.multilingual
 
     @property
     def preferred_size(self) -> int:
