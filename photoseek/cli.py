@@ -101,6 +101,7 @@ def cmd_search(args) -> int:
         more_like=args.more_like or [],
         less_like=args.less_like or [],
         text_in_photo=args.text,
+        min_level=args.min_level,
     )
     query = args.query or args.text or (f"like {args.like}" + (f" but {args.but}" if args.but else ""))
     searched_as = lib.engine.english(args.query) if args.query else None
@@ -119,20 +120,30 @@ def cmd_search(args) -> int:
 def _print_results(query: str, results) -> None:
     from rich.table import Table
 
+    from photoseek.results import match_markup
+
     console = _console()
     if not results:
         console.print(f"No photos match {query!r}.")
         return
     table = Table(title=f"Results for {query!r}")
     table.add_column("#", justify="right")
+    table.add_column("match")
     table.add_column("score", justify="right")
     table.add_column("id", justify="right")
     table.add_column("path", overflow="fold")
     table.add_column("why", overflow="fold")
     for rank, r in enumerate(results, 1):
-        why = r.explanation or ", ".join(r.evidence.matched_tags[:4])
-        table.add_row(str(rank), f"{r.score:.3f}", str(r.id), _short_path(r.path), why)
+        why = r.explanation or _evidence_summary(r)
+        table.add_row(str(rank), match_markup(r.match), f"{r.score:.3f}", str(r.id), _short_path(r.path), why)
     console.print(table)
+
+
+def _evidence_summary(r) -> str:
+    """`search` composes no sentences: which request words met which evidence, and what was not found."""
+    met = ", ".join(f"{asked}: {found}" for asked, found in r.evidence.met.items())
+    missing = ("not found: " + ", ".join(r.evidence.missing)) if r.evidence.missing else ""
+    return "; ".join(p for p in (met, missing) if p) or ", ".join(r.evidence.matched_tags[:4])
 
 
 def _short_path(path: str, width: int = 48) -> str:
@@ -308,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", metavar="WORDS", help="find photos whose visible text (OCR) contains WORDS")
     p.add_argument("--more-like", type=int, action="append", metavar="ID", help="relevance feedback: more like ID")
     p.add_argument("--less-like", type=int, action="append", metavar="ID", help="relevance feedback: less like ID")
+    p.add_argument("--min-level", choices=["strong", "partial", "weak"],
+                   help="only results matching at least this well (strong: meets the whole request; partial: "
+                        "some of it; weak: all, only ranked); fewer than -k may come back")
     _add_filter_flags(p)
 
     p = add("show", cmd_show, "what the catalog knows about a photo")

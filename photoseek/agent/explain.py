@@ -82,8 +82,12 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def compose_explanation(evidence: Evidence, query: str | None = None) -> str:
-    """A sentence from the evidence alone: what matched, then when and who."""
+def compose_explanation(evidence: Evidence, query: str | None = None, match: str | None = None) -> str:
+    """A sentence from the evidence alone. With a match level (results of a search): which words of
+    the request met which evidence and, for partial and weak matches, what was not found; without
+    one (e.g. duplicates): what matched, then when and who."""
+    if match is not None:
+        return compose_reason(evidence, query, match)
     parts: list[str] = []
     if evidence.similar_to:
         ids = ", ".join(str(i) for i in evidence.similar_to)
@@ -116,6 +120,78 @@ def compose_explanation(evidence: Evidence, query: str | None = None) -> str:
 
 def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+LEVEL_OPENINGS = {"strong": "Strong match", "partial": "Partial match", "weak": "Weak match"}
+_ATTRIBUTE_ASKS = {"at night", "in daytime", "at twilight", "people", "no people"}
+
+
+def _asked(item: str) -> str:
+    """A request word or attribute as the reason quotes it ("cat" -> '"cat"', "at night" stays)."""
+    return item if item in _ATTRIBUTE_ASKS else f'"{item}"'
+
+
+def _met_phrases(evidence: Evidence) -> list[str]:
+    """'"cat" by its tag cat', 'taken at night' …: what of the request met which evidence."""
+    by_evidence: dict[str, list[str]] = {}
+    for asked, found in evidence.met.items():
+        by_evidence.setdefault(found, []).append(asked)
+    phrases = []
+    for found, asked in by_evidence.items():
+        if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour "):
+            phrases.append(found if found.startswith(("taken", "colour")) else f"{_join(asked)}: {found}")
+        else:
+            where = {"written text": "the text written in it", "caption": "its caption",
+                     "file name": "its file name"}.get(found, f"its {found}")
+            phrases.append(f"{_join([_asked(a) for a in asked])} by {where}")
+    return phrases
+
+
+def _similarity_phrase(evidence: Evidence, query: str | None) -> str:
+    if evidence.similar_to:
+        what = "it looks like photo " + ", ".join(str(i) for i in evidence.similar_to)
+    else:
+        what = "its picture content is close to " + (f'"{query}"' if query else "the search")
+    if evidence.standing is not None:
+        what += f" ({evidence.standing:+.1f} SD from the library's average)"
+    return what
+
+
+def compose_reason(evidence: Evidence, query: str | None, match: str) -> str:
+    """The reason for one result of a search, from its level and evidence (no model):
+
+    strong   'Strong match: "cat" by its tag cat; taken at night.'
+    partial  'Partial match: "cat" by its tag cat; not found: at night (taken in daytime).'
+    weak     'Weak match: no "cat" found in its tags, text or caption; returned as one of the
+             closest: its picture content is close to "cat" (+1.2 SD from the library's average).'
+    """
+    opening = LEVEL_OPENINGS.get(match, "Match")
+    met = _met_phrases(evidence)
+    missing = list(evidence.missing)
+    parts: list[str] = []
+    if met:
+        parts.append("; ".join(met))
+    words_found = any(a not in _ATTRIBUTE_ASKS and not f.startswith("colour") for a, f in evidence.met.items())
+    if match == "strong":
+        if not words_found and not evidence.similar_to and query and not evidence.met:
+            parts.append(_similarity_phrase(evidence, query) + ", far above the rest of the library")
+        elif evidence.similar_to:
+            parts.insert(0, _similarity_phrase(evidence, query))
+        if not parts:
+            parts.append("it passes every filter asked for" if evidence.filters_matched else "it meets the search")
+    else:
+        if missing:
+            shown = [m if m.startswith("a close likeness") else _asked(m) for m in missing]
+            if met or match == "partial":
+                parts.append("not found: " + _join(shown))
+            else:
+                parts.append("no " + _join(shown) + " found in its tags, text or caption")
+        if evidence.time_of_day and any(m in _ATTRIBUTE_ASKS and m.startswith(("at ", "in ")) for m in missing):
+            parts[-1] += f" (taken {_TIME_WORDS.get(evidence.time_of_day, evidence.time_of_day)})"
+        if not met or match == "weak":
+            parts.append("returned as one of the closest: " + _similarity_phrase(evidence, query))
+    sentence = "; ".join(parts)
+    return f"{opening}: {sentence}."
 
 
 # -- grounding check --------------------------------------------------------------------------------
@@ -261,7 +337,7 @@ class Explainer:
 
     def compose_all(self, results: list[SearchResult], query: str | None) -> None:
         for result in results:
-            result.explanation = compose_explanation(result.evidence, query)
+            result.explanation = compose_explanation(result.evidence, query, result.match)
 
     def explain(self, results: list[SearchResult], query: str | None = None, request: str | None = None) -> None:
         """Fill `explanation` on every result (composed), then the model's for the top ones."""

@@ -10,7 +10,7 @@ written by code from the plan and the results, so text inside a photo cannot ste
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterator, Union
 
@@ -19,12 +19,17 @@ from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
 from photoseek.errors import PhotoseekError
 from photoseek.results import SearchResult
+from photoseek.search.match import matches_first
 from photoseek.tools.base import SEARCH_TOOLS, TOOLS, ToolResult
 
 if TYPE_CHECKING:
     from photoseek.library import Library
 
 _DEFAULT = object()
+# A turn searches this many photos deep (unless the request says how many) so that every strong match
+# is found and counted, not only those in the first k; the answer shows them all, then fills up to k
+# with the closest non-matches.
+MATCH_POOL = 50
 
 
 # -- answer and memory ---------------------------------------------------------------------------
@@ -45,12 +50,19 @@ class Answer:
         """The answer text (the name `to_dict` and `photoseek ask` use)."""
         return self.text
 
+    @property
+    def matches(self) -> list[SearchResult]:
+        """The results the answer presents as matches (level "strong"); the rest are the closest."""
+        return [r for r in self.results if r.match == "strong"]
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "plan": [c.to_dict() for c in self.plan.calls] if self.plan else [],
             "results": [r.to_dict() for r in self.results],
             "answer": self.text,
         }
+        if any(r.match is not None for r in self.results):
+            out["matches"] = len(self.matches)
         if self.photo is not None:
             out["photo"] = self.photo
         if self.error is not None:
@@ -189,8 +201,11 @@ class Session:
                 yield AnswerReady(self._finish(Answer(message, error, plan=plan, error=error), started, timings))
                 return
             tool_started = time.perf_counter()
+            shown = self.k
             if call.tool in SEARCH_TOOLS:
-                call = ToolCall(call.tool, {**call.args, "k": call.args.get("k", self.k)})
+                asked_k = call.args.get("k")
+                shown = asked_k or self.k
+                call = ToolCall(call.tool, {**call.args, "k": asked_k or max(self.k, MATCH_POOL)})
             try:
                 outcome = TOOLS[call.tool].run(self.library, call.args)
             except PhotoseekError as exc:
@@ -198,6 +213,8 @@ class Session:
                 answer = Answer(message, str(exc), plan=plan, error=str(exc))
                 yield AnswerReady(self._finish(answer, started, timings))
                 return
+            if call.tool in SEARCH_TOOLS:  # "#3" in the next turn means the third photo shown
+                outcome = replace(outcome, results=present(outcome.results, shown))
             self.memory.append(ToolStep(call, outcome, None, time.perf_counter() - tool_started))
             timings["tools"] = timings.get("tools", 0.0) + time.perf_counter() - tool_started
 
@@ -263,6 +280,35 @@ def _photo_name(photo: Any) -> str:
     return f"photo {photo}" if isinstance(photo, int) else str(photo)
 
 
+def present(results: list[SearchResult], k: int) -> list[SearchResult]:
+    """What a turn shows: every strong match (best first), then the closest others up to k in all."""
+    ordered = matches_first(results)
+    strong = sum(r.match == "strong" for r in ordered)
+    return ordered[: max(k, strong)]
+
+
+def _count(n: int, noun: str = "photo") -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _levels_text(subject: str, results: list[SearchResult], tool: str) -> str:
+    """'3 photos match "cat". 2 more match in part; …' or 'No photo shows "cat" at night; …'."""
+    strong = sum(r.match == "strong" for r in results)
+    partial = sum(r.match == "partial" for r in results)
+    rest = len(results) - strong
+    if strong:
+        text = f"{_count(strong)} match{'es' if strong == 1 else ''} {subject}."
+        if rest:
+            text += f" The next {rest} {'are' if rest != 1 else 'is'} only close"
+            text += f" ({partial} partly match{'es' if partial == 1 else ''})." if partial else "."
+        return text
+    verb = "shows" if tool in ("text_search", "text_in_photo") else "matches"
+    text = f"No photo {verb} {subject}; the closest {'are' if len(results) != 1 else 'is'} shown"
+    if partial:
+        text += f" ({partial} of them partly match{'es' if partial == 1 else ''}, {len(results) - partial} weakly)"
+    return text + "."
+
+
 def answer_text(plan: Plan, outcome: ToolResult | None) -> str:
     notes = " ".join(plan.notes)
     if outcome is None:
@@ -296,7 +342,9 @@ def answer_text(plan: Plan, outcome: ToolResult | None) -> str:
     filters = _describe_filters(args)
     subject = f"{what} {filters}".strip()
     count = len(outcome.results)
-    if count:
+    if count and any(r.match is not None for r in outcome.results):
+        text = _levels_text(subject, outcome.results, outcome.tool)
+    elif count:
         text = f"Found {count} photo{'s' if count != 1 else ''} for {subject}."
     else:
         text = f"No photos matched {subject}." + (" Try fewer filters." if filters else "")
