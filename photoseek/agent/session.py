@@ -19,7 +19,7 @@ from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
 from photoseek.errors import PhotoseekError
 from photoseek.results import SearchResult
-from photoseek.search.match import matches_first
+from photoseek.search.match import presented
 from photoseek.tools.base import SEARCH_TOOLS, TOOLS, ToolResult
 
 if TYPE_CHECKING:
@@ -84,9 +84,10 @@ class PlanStep:
 @dataclass
 class ToolStep:
     call: ToolCall
-    result: ToolResult | None
+    result: ToolResult | None  # for searches: the results as shown (matches first)
     error: str | None = None
     seconds: float = 0.0
+    ranked: list[SearchResult] = field(default_factory=list)  # searches: all results found, best score first
 
 
 @dataclass
@@ -166,6 +167,14 @@ class Session:
         return PlanContext(today)
 
     @property
+    def last_ranking(self) -> list[SearchResult]:
+        """All results of the last search, best score first (what is shown is `last_answer.results`)."""
+        for step in reversed(self.memory):
+            if isinstance(step, ToolStep) and step.result is not None and step.call.tool in SEARCH_TOOLS:
+                return step.ranked
+        return []
+
+    @property
     def last_answer(self) -> Answer | None:
         for step in reversed(self.memory):
             if isinstance(step, AnswerStep):
@@ -213,9 +222,10 @@ class Session:
                 answer = Answer(message, str(exc), plan=plan, error=str(exc))
                 yield AnswerReady(self._finish(answer, started, timings))
                 return
+            ranked = outcome.results
             if call.tool in SEARCH_TOOLS:  # "#3" in the next turn means the third photo shown
-                outcome = replace(outcome, results=present(outcome.results, shown))
-            self.memory.append(ToolStep(call, outcome, None, time.perf_counter() - tool_started))
+                outcome = replace(outcome, results=presented(outcome.results, shown))
+            self.memory.append(ToolStep(call, outcome, None, time.perf_counter() - tool_started, ranked))
             timings["tools"] = timings.get("tools", 0.0) + time.perf_counter() - tool_started
 
         results = outcome.results if outcome is not None else []
@@ -278,13 +288,6 @@ def _describe_filters(args: dict[str, Any]) -> str:
 
 def _photo_name(photo: Any) -> str:
     return f"photo {photo}" if isinstance(photo, int) else str(photo)
-
-
-def present(results: list[SearchResult], k: int) -> list[SearchResult]:
-    """What a turn shows: every strong match (best first), then the closest others up to k in all."""
-    ordered = matches_first(results)
-    strong = sum(r.match == "strong" for r in ordered)
-    return ordered[: max(k, strong)]
 
 
 def _count(n: int, noun: str = "photo") -> str:

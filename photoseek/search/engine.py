@@ -515,6 +515,9 @@ class SearchEngine:
         # the text embedding, else the likeness to the reference photo.
         by_name = {s.name: s for s in signals}
         standing_signal = by_name.get("embedding") or by_name.get("visual")
+        if request is not None and standing_signal is not None and standing_signal.scores:
+            best = max(standing_signal.scores, key=standing_signal.scores.get)
+            request.top_standing = standing_signal.standing(best)
         results = []
         facts: dict[int, PhotoFacts] = {}
         for pid, score in top:

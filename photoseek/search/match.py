@@ -5,9 +5,13 @@ them the library has reasons to call a match:
 
   strong   every word of the request is met by evidence (a tag or its broader term, the text read in
            the photo, the caption, the file name) and every attribute asked in words (time of day,
-           people, colour) by the annotations; or the photo's similarity stands far above the
-           library's (z ≥ Z_STRONG: e.g. "kitchen", which no tag names, for a photo of a stove and
-           a fridge); for query by example, similarity z ≥ Z_EXAMPLE_STRONG and the change asked met
+           people, colour) by the annotations; or no evidence names the words but the photo's
+           similarity stands out from the library's (z ≥ Z_STRONG) and is near the best photo's for
+           this query (within Z_FROM_TOP): e.g. "kitchen", which no tag names, for a photo of a
+           stove and a fridge. When the words are ones the tagger can name ("violin", "cat": terms
+           of the tag vocabulary) and it did not name them here, that is evidence against, and the
+           similarity must stand out further (z ≥ Z_STRONG_KNOWN). For query by example: similarity
+           z ≥ Z_EXAMPLE_STRONG and the change asked for met
   partial  some of the request is met, or the similarity stands out (z ≥ Z_PARTIAL) without any
            evidence naming what was asked
   weak     nothing of the request was found: the photo is only among the closest
@@ -22,6 +26,7 @@ offline ConSE embedder (`photoseek eval answers`; the figures are in the README)
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -30,10 +35,13 @@ from typing import Iterable
 from photoseek.results import Evidence, Filters, SearchResult, match_rank
 from photoseek.search.query_attributes import PERSON_WORDS, QueryAttributes, parse_attributes
 
-# z-scores (standard deviations above the library's mean similarity for the query).
-Z_STRONG = 3.0
-Z_PARTIAL = 1.5
-Z_EXAMPLE_STRONG = 2.5
+# z-scores (standard deviations above the library's mean similarity for the query). Chosen on
+# coco-captions/concepts.jsonl (47 queries, ConSE; grid over 1.5–5 / 0.5–3): a dev-set choice.
+Z_STRONG = 1.5
+Z_STRONG_KNOWN = 3.5
+Z_FROM_TOP = 1.5
+Z_PARTIAL = 1.0
+Z_EXAMPLE_STRONG = 2.5  # query by example: not tuned on a labelled set
 Z_EXAMPLE_PARTIAL = 1.0
 # Words that carry no content of their own in a request ("photos of a cat on the sofa").
 FUNCTION_WORDS = set(
@@ -62,6 +70,8 @@ class Request:
     filters: Filters = field(default_factory=Filters)
     example: bool = False  # query by example (a reference photo)
     phrase: str = ""  # the words searched, for phrases ("traffic light") and messages
+    known: bool = False  # the tagger can name these words (all are terms of its vocabulary)
+    top_standing: float | None = None  # the best photo's standing for this query (set by the engine)
 
     def is_empty(self) -> bool:
         return not (self.words or not self.attributes.is_empty() or self.example)
@@ -78,7 +88,27 @@ def read_request(text: str | None, filters: Filters | None = None, *, example: b
     for word in re.findall(r"[^\W_]+", " ".join(t for t in (attributes.residual, text_in_photo) if t).lower()):
         if word not in FUNCTION_WORDS and word not in person and not word.isdigit() and word not in words:
             words.append(word)
-    return Request(words, attributes, filters or Filters(), example, phrase.lower())
+    return Request(words, attributes, filters or Filters(), example, phrase.lower(), tagger_knows(words))
+
+
+def tagger_knows(words: list[str]) -> bool:
+    """Whether the tagger could have named these words: the phrase, or each word, is a term of the tag
+    vocabulary (ImageNet classes and their WordNet broader terms, the zero-shot tagger's vocabulary too)."""
+    if not words:
+        return False
+    from photoseek.vision.taxonomy import singular
+
+    known = _known_terms()
+    phrase = " ".join(words)
+    return phrase in known or " ".join(singular(w) for w in words) in known or all(
+        w in known or singular(w) in known or _stem(w) in known for w in words)
+
+
+@functools.lru_cache(maxsize=1)
+def _known_terms() -> frozenset[str]:
+    from photoseek.vision.taxonomy import vocabulary
+
+    return frozenset(vocabulary())
 
 
 @dataclass
@@ -93,21 +123,31 @@ class PhotoFacts:
 
 def words_met(request: Request, facts: PhotoFacts) -> dict[str, str]:
     """Request word -> the evidence that names it. A tag meets a word when it is that word (plural
-    aside) or a tag phrase the request contains ("traffic light"); "teddy bear" does not meet "bear"."""
+    aside), a narrower term of it ("golden retriever" meets "dog", as tag filters do), or a tag phrase
+    the request contains ("traffic light"); "teddy bear" does not meet "bear". Then the text read in
+    the photo, its caption and its file name, word for word."""
+    from photoseek.vision.taxonomy import expand
+
     met: dict[str, str] = {}
-    phrase = " ".join(_stem(w) for w in re.findall(r"[^\W_]+", request.phrase))
+    tags = {t.lower(): t for t in facts.tags}
+    phrase = " ".join(request.words)
+    if len(request.words) > 1:
+        found = next((tags[t] for t in expand(phrase) if t in tags), None)
+        if found is not None:
+            return {w: f"tag {found}" for w in request.words}
     tag_stems = [(tag, [_stem(w) for w in re.findall(r"[^\W_]+", tag.lower())]) for tag in facts.tags]
     sources = [("written text", stems(facts.ocr)), ("caption", stems(facts.caption)),
                ("file name", stems(PurePath(facts.path).stem.replace("_", " ").replace("-", " ")))]
     for word in request.words:
         stem = _stem(word)
+        narrower = expand(word)
         for tag, parts in tag_stems:
-            if parts == [stem] or (len(parts) > 1 and stem in parts and re.search(rf"\b{re.escape(' '.join(parts))}\b", phrase)):
+            if parts == [stem] or tag.lower() in narrower:
                 met[word] = f"tag {tag}"
                 break
         else:
-            for name, found in sources:
-                if stem in found:
+            for name, found_in in sources:
+                if stem in found_in:
                     met[word] = name
                     break
     return met
@@ -159,11 +199,13 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
     evidence.missing = missing
     if request.is_empty():  # filters only: every result passes them
         return "strong"
-    stands_out = z is not None and z >= Z_STRONG
+    least = Z_STRONG_KNOWN if request.known else Z_STRONG
+    top = request.top_standing if request.top_standing is not None else z
+    stands_out = z is not None and z >= least and top is not None and z >= top - Z_FROM_TOP
     if not missing and (met or attr_met):
         return "strong"
     if request.words and not met and stands_out and not attr_missing:
-        return "strong"  # no evidence names it, but nothing in the library is closer by far
+        return "strong"  # no evidence names it, but its similarity stands out like the best photo's
     if met or attr_met or (z is not None and z >= Z_PARTIAL):
         return "partial"
     return "weak"
@@ -186,3 +228,10 @@ def at_least(results: list[SearchResult], min_level: str | None) -> list[SearchR
 def matches_first(results: list[SearchResult]) -> list[SearchResult]:
     """Strong matches, then partial, then weak; by score within each (a stable sort keeps the ranking)."""
     return sorted(results, key=lambda r: match_rank(r.match))
+
+
+def presented(results: list[SearchResult], k: int) -> list[SearchResult]:
+    """What an answer shows: every strong match (best first), then the closest others up to k in all."""
+    ordered = matches_first(results)
+    strong = sum(r.match == "strong" for r in ordered)
+    return ordered[: max(k, strong)]
