@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from photoseek.errors import PhotoseekError
-
 
 @dataclass
 class Filters:
@@ -65,11 +63,11 @@ evidence names what was asked; weak: nothing of the request was found, it is onl
 
 
 def match_rank(level: str | None) -> int:
-    """0 for "strong" … 2 for "weak"; 3 for no level. Raises PhotoseekError for an unknown level."""
+    """0 for "strong" … 2 for "weak"; 3 for no level. Raises ValueError for an unknown level."""
     if level is None:
         return len(MATCH_LEVELS)
     if level not in MATCH_LEVELS:
-        raise PhotoseekError(f"Unknown match level {level!r}: use one of {', '.join(MATCH_LEVELS)}")
+        raise ValueError(f"unknown match level {level!r}: use one of {', '.join(MATCH_LEVELS)}")
     return MATCH_LEVELS.index(level)
 
 

@@ -295,16 +295,17 @@ def _count(n: int, noun: str = "photo") -> str:
 
 
 def _levels_text(subject: str, results: list[SearchResult], tool: str) -> str:
-    """'3 photos match "cat". 2 more match in part; …' or 'No photo shows "cat" at night; …'."""
+    """'Found 3 photos for "cat"; the next 7 are only close (2 partly match).' or, when none is a
+    strong match, 'No photo shows "cat" at night; the closest are shown (2 of them partly match, 8 weakly).'"""
     strong = sum(r.match == "strong" for r in results)
     partial = sum(r.match == "partial" for r in results)
     rest = len(results) - strong
     if strong:
-        text = f"{_count(strong)} match{'es' if strong == 1 else ''} {subject}."
+        text = f"Found {_count(strong)} for {subject}"
         if rest:
-            text += f" The next {rest} {'are' if rest != 1 else 'is'} only close"
-            text += f" ({partial} partly match{'es' if partial == 1 else ''})." if partial else "."
-        return text
+            text += f"; the next {rest} {'are' if rest != 1 else 'is'} only close"
+            text += f" ({partial} partly match{'es' if partial == 1 else ''})" if partial else ""
+        return text + "."
     verb = "shows" if tool in ("text_search", "text_in_photo") else "matches"
     text = f"No photo {verb} {subject}; the closest {'are' if len(results) != 1 else 'is'} shown"
     if partial:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Iterable
 
+from photoseek.errors import PhotoseekError
 from photoseek.results import Evidence, Filters, SearchResult, match_rank
 from photoseek.search.query_attributes import PERSON_WORDS, QueryAttributes, parse_attributes
 
@@ -221,7 +222,10 @@ def at_least(results: list[SearchResult], min_level: str | None) -> list[SearchR
     """The results whose level is `min_level` or better (all when None). PhotoseekError for an unknown level."""
     if min_level is None:
         return results
-    limit = match_rank(min_level)
+    try:
+        limit = match_rank(min_level)
+    except ValueError as exc:
+        raise PhotoseekError(f"{exc}.") from None
     return [r for r in results if match_rank(r.match) <= limit]
 
 
