@@ -34,7 +34,7 @@ from typing import Iterable
 
 from photoseek.errors import PhotoseekError
 from photoseek.results import Evidence, Filters, SearchResult, match_rank
-from photoseek.search.query_attributes import PERSON_WORDS, QueryAttributes, parse_attributes
+from photoseek.search.query_attributes import NUMBER_WORDS, PERSON_WORDS, QueryAttributes, parse_attributes
 
 # z-scores (standard deviations above the library's mean similarity for the query). Chosen on
 # coco-captions/concepts.jsonl (47 queries, ConSE; grid over 1.5–5 / 0.5–3): a dev-set choice.
@@ -84,7 +84,8 @@ def read_request(text: str | None, filters: Filters | None = None, *, example: b
     words to find written in the photo)."""
     phrase = " ".join(t for t in (text, but, text_in_photo) if t)
     attributes = parse_attributes(" ".join(t for t in (text, but) if t))
-    person = set(PERSON_WORDS) if attributes.people is not None else set()
+    # person words and counts ("two people") are asked of the face detector, not of tags
+    person = set(PERSON_WORDS) | set(NUMBER_WORDS) if attributes.people is not None else set()
     words: list[str] = []
     for word in re.findall(r"[^\W_]+", " ".join(t for t in (attributes.residual, text_in_photo) if t).lower()):
         if word not in FUNCTION_WORDS and word not in person and not word.isdigit() and word not in words:
