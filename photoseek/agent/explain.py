@@ -57,7 +57,7 @@ _GENERIC = set(
     fits fit fitting requested change changed changes filter filters passed meets met range year years
     month months signal signals score scored based according evidence mentions mentioned mention
     strong weak partial partly partially only though however nothing none missing absent lacks lacking best
-    colours colors include includes
+    colours colors include includes somewhat loosely
     detected recognised recognized named names name average library rest far above below closer sd colour
     color
     january february march april may june july august september october november december
@@ -196,9 +196,11 @@ def compose_reason(evidence: Evidence, query: str | None, match: str) -> str:
             parts.append("no faces found")
         elif asked == "no people":
             parts.append("people in it")
-        elif asked.startswith("a close likeness"):
-            parts.append("not closely like the reference photo")
-    if match == "weak" or not met:
+        elif asked.startswith("a close likeness") and evidence.similar_to:
+            ids = ", ".join(str(i) for i in evidence.similar_to)
+            standing = f" ({evidence.standing:+.1f} SD from the library's average)" if evidence.standing is not None else ""
+            parts.append(f"only {'somewhat' if match == 'partial' else 'loosely'} like photo {ids}{standing}")
+    if (match == "weak" or not met) and not evidence.similar_to:
         parts.append("returned as one of the closest: " + _similarity_phrase(evidence, query))
     return f"{opening}: {'; '.join(p for p in parts if p)}."
 

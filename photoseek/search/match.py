@@ -50,6 +50,7 @@ FUNCTION_WORDS = set(
     your their his her its this that these those is are was were be been there here me us show find photo photos
     picture pictures pic pics image images shot shots taken one ones only just""".split()
 )
+CLOSE_LIKENESS = "a close likeness to the reference photo"  # what a not-so-similar result lacks
 _TIME_PHRASES = {"night": "at night", "day": "in daytime", "twilight": "at twilight"}
 
 
@@ -191,10 +192,7 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
     if request.example:
         close = z is not None and z >= Z_EXAMPLE_STRONG
         near = z is not None and z >= Z_EXAMPLE_PARTIAL
-        if not close and not near:
-            evidence.missing = ["a close likeness to the reference photo"] + missing
-        else:
-            evidence.missing = missing
+        evidence.missing = missing if close else [CLOSE_LIKENESS] + missing
         if close and not missing:
             return "strong"
         return "partial" if near or met or attr_met else "weak"
