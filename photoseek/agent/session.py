@@ -210,11 +210,12 @@ class Session:
                 yield AnswerReady(self._finish(Answer(message, error, plan=plan, error=error), started, timings))
                 return
             tool_started = time.perf_counter()
-            shown = self.k
+            shown, searched = self.k, None
             if call.tool in SEARCH_TOOLS:
                 asked_k = call.args.get("k")
                 shown = asked_k or self.k
-                call = ToolCall(call.tool, {**call.args, "k": asked_k or max(self.k, MATCH_POOL)})
+                searched = asked_k or max(self.k, MATCH_POOL)
+                call = ToolCall(call.tool, {**call.args, "k": searched})
             try:
                 outcome = TOOLS[call.tool].run(self.library, call.args)
             except PhotoseekError as exc:
@@ -240,7 +241,7 @@ class Session:
             timings["explain"] = time.perf_counter() - explain_started
         answer = Answer(
             message,
-            answer_text(plan, outcome),
+            answer_text(plan, outcome, searched),
             plan=plan,
             results=results,
             photo=outcome.photo if outcome is not None else None,
@@ -294,14 +295,16 @@ def _count(n: int, noun: str = "photo") -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
-def _levels_text(subject: str, results: list[SearchResult], tool: str) -> str:
+def _levels_text(subject: str, results: list[SearchResult], tool: str, searched: int | None = None) -> str:
     """'Found 3 photos for "cat"; the next 7 are only close (2 partly match).' or, when none is a
     strong match, 'No photo shows "cat" at night; the closest are shown (2 of them partly match, 8 weakly).'"""
     strong = sum(r.match == "strong" for r in results)
     partial = sum(r.match == "partial" for r in results)
     rest = len(results) - strong
     if strong:
-        text = f"Found {_count(strong)} for {subject}"
+        # every photo the search returned is a match: there may be more than it was asked for
+        at_least = "at least " if searched and strong >= searched else ""
+        text = f"Found {at_least}{_count(strong)} for {subject}"
         if rest:
             text += f"; the next {rest} {'are' if rest != 1 else 'is'} only close"
             text += f" ({partial} partly match{'es' if partial == 1 else ''})" if partial else ""
@@ -313,7 +316,9 @@ def _levels_text(subject: str, results: list[SearchResult], tool: str) -> str:
     return text + "."
 
 
-def answer_text(plan: Plan, outcome: ToolResult | None) -> str:
+def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = None) -> str:
+    """The answer in words; `searched`: how many results the search was asked for (so that a search
+    whose every result matches says "at least")."""
     notes = " ".join(plan.notes)
     if outcome is None:
         return notes or "Nothing to do."
@@ -347,7 +352,7 @@ def answer_text(plan: Plan, outcome: ToolResult | None) -> str:
     subject = f"{what} {filters}".strip()
     count = len(outcome.results)
     if count and any(r.match is not None for r in outcome.results):
-        text = _levels_text(subject, outcome.results, outcome.tool)
+        text = _levels_text(subject, outcome.results, outcome.tool, searched)
     elif count:
         text = f"Found {count} photo{'s' if count != 1 else ''} for {subject}."
     else:
