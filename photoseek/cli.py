@@ -101,6 +101,7 @@ def cmd_search(args) -> int:
         more_like=args.more_like or [],
         less_like=args.less_like or [],
         text_in_photo=args.text,
+        min_level=args.min_level,
     )
     query = args.query or args.text or (f"like {args.like}" + (f" but {args.but}" if args.but else ""))
     searched_as = lib.engine.english(args.query) if args.query else None
@@ -119,20 +120,30 @@ def cmd_search(args) -> int:
 def _print_results(query: str, results) -> None:
     from rich.table import Table
 
+    from photoseek.results import match_markup
+
     console = _console()
     if not results:
         console.print(f"No photos match {query!r}.")
         return
     table = Table(title=f"Results for {query!r}")
     table.add_column("#", justify="right")
+    table.add_column("match")
     table.add_column("score", justify="right")
     table.add_column("id", justify="right")
     table.add_column("path", overflow="fold")
     table.add_column("why", overflow="fold")
     for rank, r in enumerate(results, 1):
-        why = r.explanation or ", ".join(r.evidence.matched_tags[:4])
-        table.add_row(str(rank), f"{r.score:.3f}", str(r.id), _short_path(r.path), why)
+        why = r.explanation or _evidence_summary(r)
+        table.add_row(str(rank), match_markup(r.match), f"{r.score:.3f}", str(r.id), _short_path(r.path), why)
     console.print(table)
+
+
+def _evidence_summary(r) -> str:
+    """`search` composes no sentences: which request words met which evidence, and what was not found."""
+    met = ", ".join(f"{asked}: {found}" for asked, found in r.evidence.met.items())
+    missing = ("not found: " + ", ".join(r.evidence.missing)) if r.evidence.missing else ""
+    return "; ".join(p for p in (met, missing) if p) or ", ".join(r.evidence.matched_tags[:4])
 
 
 def _short_path(path: str, width: int = 48) -> str:
@@ -216,6 +227,14 @@ def cmd_eval(args) -> int:
         from photoseek.evaluate.tags import eval_tags
 
         result = eval_tags(lib, args.folder, embedder=args.embedder, progress=_progress(args))
+    elif args.kind == "answers":
+        from photoseek.evaluate.answers import eval_answers
+
+        result = eval_answers(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
+                              answerer=_agent_answerer, empty=args.empty)
+        if not args.json:
+            _print_answers_eval(args.folder, result)
+            return 0
     elif args.kind == "retrieval":
         result = evaluate.eval_retrieval(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
                                          signals=args.signals, feedback=args.feedback)
@@ -234,6 +253,41 @@ def cmd_eval(args) -> int:
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
         _console().print(table)
     return 0
+
+
+def _agent_answerer(library, query: str):
+    """What `photoseek ask` presents for `query`: the agent's turn with the default planner, no LLM."""
+    from photoseek.agent.session import Session
+    from photoseek.evaluate.answers import AnswerSet
+
+    session = Session(library, llm=None)
+    answer = session.ask(query)
+    return AnswerSet(answer.results, session.last_ranking)
+
+
+def _print_answers_eval(folder: str, result: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"eval answers: {folder}")
+    for name in ("query", "relevant", "matches", "precision", "recall", "F1", "top-10 F1"):
+        table.add_column(name, justify="left" if name == "query" else "right")
+    for row in result["per_query"]:
+        if "F1" in row:
+            table.add_row(row["query"], str(row["relevant"]), str(row["answered"]), f"{row['precision']:.2f}",
+                          f"{row['recall']:.2f}", f"{row['F1']:.2f}", f"{row['baseline_F1']:.2f}")
+        else:
+            table.add_row(row["query"], "0", str(row["answered"]), "", "", "said so" if row["said_so"] else "no", "")
+    base = result["baseline"]
+    table.add_row("[bold]macro average[/]", "", "", f"{result['precision']:.3f}", f"{result['recall']:.3f}",
+                  f"{result['F1']:.3f}", f"{base['F1']:.3f}")
+    console = _console()
+    console.print(table)
+    console.print(f"{result['queries']} queries. Every top-{base['k']} result counted as an answer: precision "
+                  f"{base['precision']:.3f}, recall {base['recall']:.3f}, F1 {base['F1']:.3f}.")
+    empty = result["empty"]
+    if empty["queries"]:
+        console.print(f"Queries whose right answer is empty: {empty['said_so']} of {empty['queries']} answered "
+                      "that no photo matches.")
 
 
 def cmd_ask(args) -> int:
@@ -344,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", metavar="WORDS", help="find photos whose visible text (OCR) contains WORDS")
     p.add_argument("--more-like", type=int, action="append", metavar="ID", help="relevance feedback: more like ID")
     p.add_argument("--less-like", type=int, action="append", metavar="ID", help="relevance feedback: less like ID")
+    p.add_argument("--min-level", choices=["strong", "partial", "weak"],
+                   help="only results matching at least this well (strong: meets the whole request; partial: "
+                        "some of it; weak: all, only ranked); fewer than -k may come back")
     _add_filter_flags(p)
 
     p = add("show", cmd_show, "what the catalog knows about a photo")
@@ -360,13 +417,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="similarity a pair must reach, 0..1 (default 0.78: mean of the visual and layout cosines)")
 
     p = add("eval", cmd_eval, "measure tagging or search quality on a labelled folder")
-    p.add_argument("kind", choices=["tags", "retrieval", "composed"])
+    p.add_argument("kind", choices=["tags", "retrieval", "composed", "answers"])
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--signals", help="retrieval/composed: comma-separated signals to use (default: all, fused)")
     p.add_argument("--method", choices=["fused", "cirevl"], default="fused",
                    help="composed: fused similarity + modifier (default), or CIReVL (describe, rewrite with the LLM, search by text)")
     p.add_argument("--feedback", action="store_true",
                    help="retrieval: also simulate one round of relevance feedback (mark the true photo if in the top 10)")
+    p.add_argument("--empty", metavar="FILE",
+                   help="answers: more queries (JSON lines, \"query\" and \"relevant\": []) whose right answer is "
+                        "empty; reports how often the answer says no photo matches")
 
     p = add("ask", cmd_ask, "one conversational turn: plan, search, explain")
     p.add_argument("message")

@@ -128,10 +128,13 @@ class Library:
             indexer = Indexer(self.catalog, self.embedder, self.path, progress=progress)
             indexer.label_sink = label_sink
             report = indexer.run(paths)
+            for stale in ("vectors", "engine"):  # reload FAISS caches written by the run
+                self.__dict__.pop(stale, None)
+            # What match levels are calibrated against (the spread of text-search scores over the
+            # library), stored now so that searches need not compute it.
+            self.engine.joint_moments(store=True)
             if annotate:
                 self._annotator(None, progress).run()
-        for stale in ("vectors", "engine"):  # reload FAISS caches written by the run
-            self.__dict__.pop(stale, None)
         return report
 
     def annotate(self, only: Sequence[str] | None = None, *, progress: Progress | None = None) -> dict[str, int]:
@@ -166,11 +169,16 @@ class Library:
         more_like: Sequence[int] = (),
         less_like: Sequence[int] = (),
         text_in_photo: str | None = None,
+        min_level: str | None = None,
     ) -> list[SearchResult]:
         """Hybrid text search, query by example (`like`), composed search (`like` + `but`),
         OCR full-text search (`text_in_photo`), relevance feedback (`more_like`/`less_like`);
-        `filters` restrict any of them. Results carry `evidence` (why each was returned)."""
+        `filters` restrict any of them. Results carry `evidence` (why each was returned) and a
+        `match` level: "strong" (meets the whole request), "partial" (some of it), "weak" (only among
+        the closest); see `photoseek.search.match`. `min_level` keeps only results at that level or
+        better, so fewer than k may come back; an unknown level raises PhotoseekError."""
         return self.engine.search(
+            min_level=min_level,
             text=text,
             like=like,
             but=but,

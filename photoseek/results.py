@@ -44,9 +44,42 @@ class Evidence:
     people: int | None = None
     filters_matched: dict[str, Any] = field(default_factory=dict)
     similar_to: list[int] = field(default_factory=list)  # reference photo ids (query by example)
+    # What of the request this photo meets (set by search.match): request word or attribute -> the
+    # evidence that met it, e.g. {"cat": "tag cat", "night": "taken at night"}; and what it does not.
+    met: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    # Where the photo's similarity stands among ALL the library's photos for this query: a z-score
+    # (standard deviations above the library's mean score), so that it means the same for every embedder.
+    standing: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], {}, "")}
+
+
+MATCH_LEVELS = ("strong", "partial", "weak")
+"""Match levels, most confident first (see `photoseek.search.match` for how one is decided):
+strong: the photo meets the whole request; partial: some of it, or its similarity stands out but no
+evidence names what was asked; weak: nothing of the request was found, it is only among the closest."""
+
+
+def match_rank(level: str | None) -> int:
+    """0 for "strong" … 2 for "weak"; 3 for no level. Raises ValueError for an unknown level."""
+    if level is None:
+        return len(MATCH_LEVELS)
+    if level not in MATCH_LEVELS:
+        raise ValueError(f"unknown match level {level!r}: use one of {', '.join(MATCH_LEVELS)}")
+    return MATCH_LEVELS.index(level)
+
+
+_MATCH_STYLES = {"strong": "bold green", "partial": "yellow", "weak": "dim"}
+
+
+def match_markup(level: str | None) -> str:
+    """A match level as rich console markup (strong green, partial yellow, weak dim), for the CLI and
+    chat tables; "" for no level."""
+    if level is None:
+        return ""
+    return f"[{_MATCH_STYLES.get(level, '')}]{level}[/]"
 
 
 @dataclass
@@ -56,12 +89,15 @@ class SearchResult:
     score: float
     evidence: Evidence = field(default_factory=Evidence)
     explanation: str | None = None
+    match: str | None = None  # "strong" | "partial" | "weak" (MATCH_LEVELS); None before it is assessed
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "path": self.path, "score": round(float(self.score), 6)}
         out["evidence"] = self.evidence.to_dict()
         if self.explanation is not None:
             out["explanation"] = self.explanation
+        if self.match is not None:
+            out["match"] = self.match
         return out
 
 

@@ -147,3 +147,51 @@ def test_cut_off_model_sentences_are_replaced():
     assert _unfinished("Gray photo taken at.")
     assert _unfinished("")
     assert not _unfinished("A tabby cat, photographed during the day.")
+
+
+def assessed() -> list[SearchResult]:
+    """Results as a search leaves them: a level, what of the request was met and what was not."""
+    return [
+        SearchResult(11, "/p/IMG_11.jpg", 0.9, Evidence(
+            signals={"embedding": 0.4}, matched_tags=["tabby cat"], time_of_day="night",
+            met={"cat": "tag tabby cat", "at night": "taken at night"}, standing=4.2), match="strong"),
+        SearchResult(12, "/p/IMG_12.jpg", 0.5, Evidence(
+            signals={"embedding": 0.3}, matched_tags=["tabby cat"], time_of_day="day",
+            met={"cat": "tag tabby cat"}, missing=["at night"], standing=3.0), match="partial"),
+        SearchResult(13, "/p/IMG_13.jpg", 0.3, Evidence(
+            signals={"embedding": 0.2}, caption="a red bus on a street", time_of_day="day",
+            missing=["cat", "at night"], standing=0.8), match="weak"),
+    ]
+
+
+def test_reasons_say_which_words_met_which_evidence_and_what_was_not_found():
+    strong, partial, weak = assessed()
+    said = [compose_explanation(r.evidence, "cat at night", r.match) for r in (strong, partial, weak)]
+    assert said[0].startswith("Strong match") and '"cat" by its tag tabby cat' in said[0] and "taken at night" in said[0]
+    assert said[1].startswith("Partial match") and '"cat" by its tag tabby cat' in said[1]
+    assert "not at night" in said[1] and "taken in daytime" in said[1]
+    for result, sentence in zip((strong, partial, weak), said):
+        assert unsupported_words(sentence, result, "cat at night") == [], sentence  # nothing absent is named as seen
+
+
+def test_a_weak_match_says_it_is_weak():
+    weak = assessed()[2]
+    sentence = compose_explanation(weak.evidence, "cat at night", weak.match)
+    assert sentence.startswith("Weak match:")
+    assert 'no "cat" found' in sentence and "returned as one of the closest" in sentence
+    assert "bus" not in sentence  # the caption is evidence of what it shows, not a reason it was returned
+
+
+def test_model_sentences_keep_the_level_and_may_not_claim_what_was_not_found():
+    found = assessed()
+    llm = ScriptedLLM([explanations_reply({
+        11: "Tagged tabby cat, taken at night.",
+        12: "A tabby cat, photographed at night.",  # it was taken in daytime: "at night" was not found
+        13: "Its picture content is close to the search.",
+    })])
+    Explainer(llm, top=3).explain(found, "cat at night", "a cat at night")
+    assert found[0].explanation == "Tagged tabby cat, taken at night."
+    assert found[1].explanation == compose_explanation(found[1].evidence, "cat at night", "partial")
+    assert found[2].explanation == "Weak match: its picture content is close to the search."
+    prompt = llm.requests[0].messages[-1].content
+    assert "match: weak" in prompt and 'not found: "cat", "at night"' in prompt

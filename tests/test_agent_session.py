@@ -26,7 +26,10 @@ def test_turns_keep_context(agent_library):
     first = session.ask("猫的照片")
     assert first.plan.calls[0].to_dict() == {"tool": "text_search", "args": {"query": "cat"}}
     assert first.results and first.error is None
-    assert first.text.startswith(f'Found {len(first.results)} photo') and '"cat"' in first.text
+    strong = len(first.matches)  # the answer counts only strong matches, and shows them first
+    assert '"cat"' in first.text
+    assert first.text.startswith(f"Found {strong} photo" if strong else 'No photo shows "cat"')
+    assert [r.match for r in first.results[:strong]] == ["strong"] * strong
 
     narrowed = session.ask("only from 2019")
     call = narrowed.plan.calls[0]
@@ -57,12 +60,13 @@ def test_answer_json_shape(agent_library):
     llm = ScriptedLLM(default=plans_by_request({"dogs": {"tool": "text_search", "query": "dog"}}))
     answer = Session(agent_library, llm, today=TODAY, k=4).ask("dogs")
     data = json.loads(json.dumps(answer.to_dict(), ensure_ascii=False))
-    assert set(data) == {"plan", "results", "answer"}
+    assert set(data) == {"plan", "results", "answer", "matches"}
     assert data["plan"] == [{"tool": "text_search", "args": {"query": "dog"}}]
-    assert len(data["results"]) == 4
+    assert len(data["results"]) == max(4, data["matches"])
     for row in data["results"]:
-        assert set(row) == {"id", "path", "score", "explanation", "evidence"}
-        assert row["explanation"]
+        assert set(row) == {"id", "path", "score", "explanation", "evidence", "match"}
+        assert row["explanation"] and row["match"] in ("strong", "partial", "weak")
+    assert data["matches"] == sum(row["match"] == "strong" for row in data["results"])
     assert answer.answer == data["answer"] == answer.text
     assert {"plan", "tools", "explain", "total"} <= set(answer.timings)
 

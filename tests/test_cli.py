@@ -125,3 +125,35 @@ def test_tag_feedback_from_the_command_line(indexed, photos):
     assert run_cli("search", "a photo of a cat", "--tag", "cat", "--json", library=library).stdout.count("chelsea") == 0
     proc = run_cli("tag", chelsea, "dog", library=library, check=False)
     assert proc.returncode == 1 and "+TAG" in proc.stderr
+
+
+def test_search_marks_match_levels_and_min_level_cuts(indexed):
+    library, _ = indexed
+    data = json.loads(run_cli("search", "coffee", "-k", "5", "--json", library=library).stdout)
+    levels = {Path(r["path"]).name: r["match"] for r in data["results"]}
+    assert len(levels) == 5 and set(levels.values()) <= {"strong", "partial", "weak"}
+    assert levels["coffee.png"] == "strong"  # its file name names the request: evidence
+    coffee = next(r for r in data["results"] if r["path"].endswith("coffee.png"))
+    assert coffee["evidence"]["met"] == {"coffee": "file name"}
+    cut = json.loads(run_cli("search", "coffee", "-k", "5", "--min-level", "strong", "--json", library=library).stdout)
+    assert [r["id"] for r in cut["results"]] == [r["id"] for r in data["results"] if r["match"] == "strong"]
+    table = run_cli("search", "coffee", "-k", "2", library=library).stdout
+    assert "match" in table and "strong" in table
+
+
+def test_eval_answers_on_a_small_labelled_folder(photos, tmp_path):
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    for name in ("coffee.png", "chelsea.png", "astronaut.png"):
+        shutil.copy(photos / name, folder / name)
+    (folder / "concepts.jsonl").write_text(json.dumps({"query": "coffee", "relevant": ["coffee.png"]}) + "\n")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text(json.dumps({"query": "a violin", "relevant": []}) + "\n")
+    proc = run_cli("eval", "answers", str(folder), "--empty", str(empty), "--json", library=tmp_path / "lib")
+    result = json.loads(proc.stdout)
+    assert {"precision", "recall", "F1", "queries", "per_query", "baseline", "empty"} <= set(result)
+    assert result["queries"] == 1 and result["empty"]["queries"] == 1
+    coffee = result["per_query"][0]
+    assert coffee["query"] == "coffee" and coffee["recall"] == 1.0 and result["recall"] == 1.0
+    assert result["baseline"]["precision"] == pytest.approx(1 / 3, abs=1e-3)  # the top-10 holds all three photos
+    assert result["per_query"][1]["said_so"] is (result["per_query"][1]["answered"] == 0)

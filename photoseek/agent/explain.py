@@ -56,6 +56,10 @@ _GENERIC = set(
     because since so therefore likely probably strong strongly good well high highly relevant relevance
     fits fit fitting requested change changed changes filter filters passed meets met range year years
     month months signal signals score scored based according evidence mentions mentioned mention
+    strong weak partial partly partially only though however nothing none missing absent lacks lacking best
+    colours colors include includes somewhat loosely
+    detected recognised recognized named names name average library rest far above below closer sd colour
+    color
     january february march april may june july august september october november december
     """.split()
 )
@@ -82,8 +86,12 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def compose_explanation(evidence: Evidence, query: str | None = None) -> str:
-    """A sentence from the evidence alone: what matched, then when and who."""
+def compose_explanation(evidence: Evidence, query: str | None = None, match: str | None = None) -> str:
+    """A sentence from the evidence alone. With a match level (results of a search): which words of
+    the request met which evidence and, for partial and weak matches, what was not found; without
+    one (e.g. duplicates): what matched, then when and who."""
+    if match is not None:
+        return compose_reason(evidence, query, match)
     parts: list[str] = []
     if evidence.similar_to:
         ids = ", ".join(str(i) for i in evidence.similar_to)
@@ -116,6 +124,88 @@ def compose_explanation(evidence: Evidence, query: str | None = None) -> str:
 
 def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+LEVEL_OPENINGS = {"strong": "Strong match", "partial": "Partial match", "weak": "Weak match"}
+_ATTRIBUTE_ASKS = {"at night", "in daytime", "at twilight", "people", "no people"}
+
+
+def _asked(item: str) -> str:
+    """A request word or attribute as the reason quotes it ("cat" -> '"cat"', "at night" stays)."""
+    return item if item in _ATTRIBUTE_ASKS else f'"{item}"'
+
+
+def _met_phrases(evidence: Evidence) -> list[str]:
+    """'"cat" by its tag cat', 'taken at night' …: what of the request met which evidence."""
+    by_evidence: dict[str, list[str]] = {}
+    for asked, found in evidence.met.items():
+        by_evidence.setdefault(found, []).append(asked)
+    phrases = []
+    for found, asked in by_evidence.items():
+        if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour "):
+            phrases.append(found if found.startswith(("taken", "colour")) else f"{_join(asked)}: {found}")
+        else:
+            where = {"written text": "the text written in it", "caption": "its caption",
+                     "file name": "its file name"}.get(found, f"its {found}")
+            phrases.append(f"{_join([_asked(a) for a in asked])} by {where}")
+    return phrases
+
+
+def _similarity_phrase(evidence: Evidence, query: str | None) -> str:
+    if evidence.similar_to:
+        what = "it looks like photo " + ", ".join(str(i) for i in evidence.similar_to)
+    else:
+        what = "its picture content is close to " + (f'"{query}"' if query else "the search")
+    if evidence.standing is not None:
+        what += f" ({evidence.standing:+.1f} SD from the library's average)"
+    return what
+
+
+def compose_reason(evidence: Evidence, query: str | None, match: str) -> str:
+    """The reason for one result of a search, from its level and evidence (no model):
+
+    strong   'Strong match: "cat" by its tag tabby; taken at night.'
+    partial  'Partial match: "cat" by its tag tabby; taken in daytime, not at night.'
+    weak     'Weak match: no "cat" found in its tags, text or caption; returned as one of the
+             closest: its picture content is close to "cat" (+1.2 SD from the library's average).'
+    """
+    opening = LEVEL_OPENINGS.get(match, "Match")
+    met = _met_phrases(evidence)
+    parts: list[str] = ["; ".join(met)] if met else []
+    missing_words = [m for m in evidence.missing if m not in _ATTRIBUTE_ASKS and not m.startswith("a close likeness")]
+    if match == "strong":
+        if evidence.similar_to:
+            parts.insert(0, _similarity_phrase(evidence, query))
+        elif missing_words:
+            parts.append(_similarity_phrase(evidence, query) + ", near the best in the library, though no tag, "
+                         "text or caption names " + _join([_asked(m) for m in missing_words]))
+        if not parts:
+            parts.append("it passes every filter asked for" if evidence.filters_matched else "it meets the search")
+        return f"{opening}: {'; '.join(p for p in parts if p)}."
+    colours = {m for m in missing_words if m in _COLOUR_NAMES}
+    if missing_words and set(missing_words) - colours:
+        parts.append("no " + _join([_asked(m) for m in missing_words if m not in colours])
+                     + " found in its tags, text or caption")
+    if colours:
+        parts.append("its colours do not include " + _join([_asked(c) for c in sorted(colours)]))
+    for asked in evidence.missing:
+        if asked in ("at night", "in daytime", "at twilight"):
+            taken = _TIME_WORDS.get(evidence.time_of_day or "", "")
+            parts.append(f"taken {taken}, not {asked}" if taken else f"not known to be taken {asked}")
+        elif asked == "people":
+            parts.append("no faces found")
+        elif asked == "no people":
+            parts.append("people in it")
+        elif asked.startswith("a close likeness") and evidence.similar_to:
+            ids = ", ".join(str(i) for i in evidence.similar_to)
+            standing = f" ({evidence.standing:+.1f} SD from the library's average)" if evidence.standing is not None else ""
+            parts.append(f"only {'somewhat' if match == 'partial' else 'loosely'} like photo {ids}{standing}")
+    if (match == "weak" or not met) and not evidence.similar_to:
+        parts.append("returned as one of the closest: " + _similarity_phrase(evidence, query))
+    return f"{opening}: {'; '.join(p for p in parts if p)}."
+
+
+_COLOUR_NAMES = {"red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"}
 
 
 # -- grounding check --------------------------------------------------------------------------------
@@ -156,11 +246,42 @@ def evidence_vocabulary(result: SearchResult) -> set[str]:
 
 def unsupported_words(explanation: str, result: SearchResult, query: str | None = None) -> list[str]:
     """Content words of `explanation` found neither in the evidence nor among generic explanation words.
-    The search words may appear only quoted as the search ('close to the search "cat"')."""
+    The search words may appear only quoted as the search ('close to the search "cat"'), and each
+    request word only quoted ('no "cat" found')."""
     if query:
         explanation = explanation.replace(f'"{query}"', " ")
+    for asked in [*result.evidence.met, *result.evidence.missing]:
+        explanation = explanation.replace(f'"{asked}"', " ")
     allowed = evidence_vocabulary(result) | _GENERIC
     return [w for w in _words(explanation) if len(w) > 2 and not (_variants(w) & allowed)]
+
+
+_NEGATIONS = {"no", "not", "without", "nothing", "none", "neither", "nor", "isn't", "lacks", "missing", "absent"}
+
+
+def claims_missing(sentence: str, evidence: Evidence) -> list[str]:
+    """Request words the evidence did NOT find that `sentence` names without a negation in the four
+    words before ('no "cat" was detected' is fine; 'a cat on a sofa' is not)."""
+    words = re.findall(r"[a-z']+", sentence.lower())
+    claimed = []
+    for asked in evidence.missing:
+        target = _words(asked)
+        if not target or asked == "no people":  # "no people" not met means people are there: saying so is true
+            continue
+        key = target[-1]  # the content word: "cat", "night" of "at night", "red"
+        for i, word in enumerate(words):
+            if _variants(word) & _variants(key):
+                if not _NEGATIONS & set(words[max(0, i - 4):i]):
+                    claimed.append(asked)
+                break
+    return claimed
+
+
+def with_level(sentence: str, match: str | None) -> str:
+    """A model sentence for a partial or weak match that does not say so gets the level in front."""
+    if match in (None, "strong") or re.search(r"\b(weak|partial|partly|partially)\b", sentence, re.IGNORECASE):
+        return sentence
+    return f"{LEVEL_OPENINGS[match]}: {sentence[0].lower()}{sentence[1:]}"
 
 
 # -- the model's batch ------------------------------------------------------------------------------
@@ -195,6 +316,12 @@ def evidence_lines(result: SearchResult) -> list[str]:
         lines.append("filters: " + ", ".join(f"{k}={v}" for k, v in ev.filters_matched.items()))
     if ev.signals and not (ev.matched_tags or ev.caption or ev.similar_to):  # thin evidence: say what matched
         lines.append("matched by: " + ", ".join(_SIGNAL_NAMES.get(s, s) for s in ev.signals))
+    if result.match is not None:
+        lines.append(f"match: {result.match}")
+        if ev.met:
+            lines.append("request met: " + ", ".join(f'"{a}" by {f}' for a, f in ev.met.items()))
+        if ev.missing:
+            lines.append("not found: " + ", ".join(f'"{m}"' for m in ev.missing))
     return lines
 
 
@@ -261,7 +388,7 @@ class Explainer:
 
     def compose_all(self, results: list[SearchResult], query: str | None) -> None:
         for result in results:
-            result.explanation = compose_explanation(result.evidence, query)
+            result.explanation = compose_explanation(result.evidence, query, result.match)
 
     def explain(self, results: list[SearchResult], query: str | None = None, request: str | None = None) -> None:
         """Fill `explanation` on every result (composed), then the model's for the top ones."""
@@ -303,13 +430,14 @@ class Explainer:
                     sentence = _tidy(str(item.get("explanation", "")))
                     if not sentence:
                         continue
-                    bad = unsupported_words(sentence, result, query)
+                    bad = unsupported_words(sentence, result, query) + claims_missing(sentence, result.evidence)
                     broken = _unfinished(sentence)
                     if bad or broken or sentence.lower() in said:  # a sentence said of two photos explains neither
                         reason = f"unsupported: {', '.join(bad)}" if bad else ("unfinished" if broken else "repeated")
                         self.stats.rejected.append(f"{sentence} ({reason})")
                         continue
                     said.add(sentence.lower())
+                    sentence = with_level(sentence, result.match)
                     result.explanation = sentence
                     self.stats.model_explained += 1
                     yield index, sentence

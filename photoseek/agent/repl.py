@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from photoseek.agent.contact_sheet import inline_image_protocol, make_contact_sheet, show_inline
 from photoseek.agent.session import AnswerReady, ExplanationReady, PlanReady, ResultsReady, Session
 from photoseek.errors import PhotoseekError
-from photoseek.results import SearchResult
+from photoseek.results import SearchResult, match_markup
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,6 +36,7 @@ def _results_table(results: list[SearchResult]) -> "Table":
 
     table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
     table.add_column("#", justify="right", width=3, no_wrap=True)
+    table.add_column("match", width=7, no_wrap=True)
     table.add_column("score", justify="right", width=7, no_wrap=True)
     table.add_column("photo", ratio=2, overflow="fold")
     table.add_column("why", ratio=3)
@@ -43,6 +44,7 @@ def _results_table(results: list[SearchResult]) -> "Table":
         path = Path(result.path)
         table.add_row(
             str(index),
+            match_markup(result.match),
             f"{result.score:.4f}",
             f"{path.name}\n[dim]{path.parent}[/dim]",
             result.explanation or "",

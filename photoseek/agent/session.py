@@ -10,7 +10,7 @@ written by code from the plan and the results, so text inside a photo cannot ste
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterator, Union
 
@@ -20,12 +20,17 @@ from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
 from photoseek.errors import PhotoseekError
 from photoseek.results import SearchResult
+from photoseek.search.match import presented
 from photoseek.tools.base import SEARCH_TOOLS, TOOLS, ToolResult
 
 if TYPE_CHECKING:
     from photoseek.library import Library
 
 _DEFAULT = object()
+# A turn searches this many photos deep (unless the request says how many) so that every strong match
+# is found and counted, not only those in the first k; the answer shows them all, then fills up to k
+# with the closest non-matches.
+MATCH_POOL = 50
 
 
 # -- answer and memory ---------------------------------------------------------------------------
@@ -46,12 +51,19 @@ class Answer:
         """The answer text (the name `to_dict` and `photoseek ask` use)."""
         return self.text
 
+    @property
+    def matches(self) -> list[SearchResult]:
+        """The results the answer presents as matches (level "strong"); the rest are the closest."""
+        return [r for r in self.results if r.match == "strong"]
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "plan": [c.to_dict() for c in self.plan.calls] if self.plan else [],
             "results": [r.to_dict() for r in self.results],
             "answer": self.text,
         }
+        if any(r.match is not None for r in self.results):
+            out["matches"] = len(self.matches)
         if self.photo is not None:
             out["photo"] = self.photo
         if self.error is not None:
@@ -73,9 +85,10 @@ class PlanStep:
 @dataclass
 class ToolStep:
     call: ToolCall
-    result: ToolResult | None
+    result: ToolResult | None  # for searches: the results as shown (matches first)
     error: str | None = None
     seconds: float = 0.0
+    ranked: list[SearchResult] = field(default_factory=list)  # searches: all results found, best score first
 
 
 @dataclass
@@ -157,6 +170,14 @@ class Session:
         return PlanContext(today)
 
     @property
+    def last_ranking(self) -> list[SearchResult]:
+        """All results of the last search, best score first (what is shown is `last_answer.results`)."""
+        for step in reversed(self.memory):
+            if isinstance(step, ToolStep) and step.result is not None and step.call.tool in SEARCH_TOOLS:
+                return step.ranked
+        return []
+
+    @property
     def last_answer(self) -> Answer | None:
         for step in reversed(self.memory):
             if isinstance(step, AnswerStep):
@@ -192,8 +213,12 @@ class Session:
                 yield AnswerReady(self._finish(Answer(message, error, plan=plan, error=error), started, timings))
                 return
             tool_started = time.perf_counter()
+            shown, searched = self.k, None
             if call.tool in SEARCH_TOOLS:
-                call = ToolCall(call.tool, {**call.args, "k": call.args.get("k", self.k)})
+                asked_k = call.args.get("k")
+                shown = asked_k or self.k
+                searched = asked_k or max(self.k, MATCH_POOL)
+                call = ToolCall(call.tool, {**call.args, "k": searched})
             try:
                 outcome = TOOLS[call.tool].run(self.library, call.args)
             except PhotoseekError as exc:
@@ -201,7 +226,10 @@ class Session:
                 answer = Answer(message, str(exc), plan=plan, error=str(exc))
                 yield AnswerReady(self._finish(answer, started, timings))
                 return
-            self.memory.append(ToolStep(call, outcome, None, time.perf_counter() - tool_started))
+            ranked = outcome.results
+            if call.tool in SEARCH_TOOLS:  # "#3" in the next turn means the third photo shown
+                outcome = replace(outcome, results=presented(outcome.results, shown))
+            self.memory.append(ToolStep(call, outcome, None, time.perf_counter() - tool_started, ranked))
             timings["tools"] = timings.get("tools", 0.0) + time.perf_counter() - tool_started
 
         results = outcome.results if outcome is not None else []
@@ -216,7 +244,7 @@ class Session:
             timings["explain"] = time.perf_counter() - explain_started
         answer = Answer(
             message,
-            answer_text(plan, outcome),
+            answer_text(plan, outcome, searched),
             plan=plan,
             results=results,
             photo=outcome.photo if outcome is not None else None,
@@ -266,7 +294,34 @@ def _photo_name(photo: Any) -> str:
     return f"photo {photo}" if isinstance(photo, int) else str(photo)
 
 
-def answer_text(plan: Plan, outcome: ToolResult | None) -> str:
+def _count(n: int, noun: str = "photo") -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _levels_text(subject: str, results: list[SearchResult], tool: str, searched: int | None = None) -> str:
+    """'Found 3 photos for "cat"; the next 7 are only close (2 partly match).' or, when none is a
+    strong match, 'No photo shows "cat" at night; the closest are shown (2 of them partly match, 8 weakly).'"""
+    strong = sum(r.match == "strong" for r in results)
+    partial = sum(r.match == "partial" for r in results)
+    rest = len(results) - strong
+    if strong:
+        # every photo the search returned is a match: there may be more than it was asked for
+        at_least = "at least " if searched and strong >= searched else ""
+        text = f"Found {at_least}{_count(strong)} for {subject}"
+        if rest:
+            text += f"; the next {rest} {'are' if rest != 1 else 'is'} only close"
+            text += f" ({partial} partly match{'es' if partial == 1 else ''})" if partial else ""
+        return text + "."
+    verb = "shows" if tool in ("text_search", "text_in_photo") else "matches"
+    text = f"No photo {verb} {subject}; the closest {'are' if len(results) != 1 else 'is'} shown"
+    if partial:
+        text += f" ({partial} of them partly match{'es' if partial == 1 else ''}, {len(results) - partial} weakly)"
+    return text + "."
+
+
+def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = None) -> str:
+    """The answer in words; `searched`: how many results the search was asked for (so that a search
+    whose every result matches says "at least")."""
     notes = " ".join(plan.notes)
     if outcome is None:
         return notes or "Nothing to do."
@@ -299,7 +354,9 @@ def answer_text(plan: Plan, outcome: ToolResult | None) -> str:
     filters = _describe_filters(args)
     subject = f"{what} {filters}".strip()
     count = len(outcome.results)
-    if count:
+    if count and any(r.match is not None for r in outcome.results):
+        text = _levels_text(subject, outcome.results, outcome.tool, searched)
+    elif count:
         text = f"Found {count} photo{'s' if count != 1 else ''} for {subject}."
     else:
         text = f"No photos matched {subject}." + (" Try fewer filters." if filters else "")

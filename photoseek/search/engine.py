@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from photoseek.errors import PhotoseekError
+from photoseek.search.match import PhotoFacts, assess_all, at_least, read_request, stems as _stems
 from photoseek.search.query_attributes import QueryAttributes, parse_attributes
 from photoseek.results import Evidence, Filters, SearchResult
 
@@ -71,6 +72,14 @@ KEYWORD_SIGNALS = {"fulltext", "ocr"}  # BM25, scaled by the best match; the oth
 class Signal:
     name: str
     scores: dict[int, float]  # photo id -> raw score (higher is better)
+    # (mean, std) of this signal's score over ALL the library's photos for the query, when known
+    # (search.calibration): what a score's standing (z-score) is measured against.
+    spread: tuple[float, float] | None = None
+
+    def standing(self, pid: int) -> float | None:
+        if self.spread is None or pid not in self.scores or self.spread[1] <= 0:
+            return None
+        return (self.scores[pid] - self.spread[0]) / self.spread[1]
 
     def ranks(self) -> dict[int, int]:
         ordered = sorted(self.scores.items(), key=lambda kv: -kv[1])
@@ -145,13 +154,21 @@ class SearchEngine:
         return self._providers["embedder"]()  # type: ignore[return-value]
 
     # -- entry point ------------------------------------------------------------------------------
-    def search(self, **query) -> list[SearchResult]:
-        """`rank` (same arguments), then the top `k` as results with their evidence."""
+    def search(self, *, min_level: str | None = None, **query) -> list[SearchResult]:
+        """`rank` (same arguments), then the top `k` as results with their evidence and match level
+        (`photoseek.search.match`); `min_level` ("strong", "partial", "weak") drops results below it,
+        so fewer than k may come back. PhotoseekError for an unknown level."""
+        at_least([], min_level)  # an unknown level fails before any work
         ranking = self.rank(**query)
         text, but, text_in_photo = (query.get(key) for key in ("text", "but", "text_in_photo"))
-        query_text = " ".join(t for t in (text and self.english(text), but, text_in_photo) if t)
-        return self._results(ranking.fused[: query.get("k", 10)], ranking.signals, query_text,
-                             query.get("filters") or Filters(), ranking.reference_ids)
+        english = text and self.english(text)
+        query_text = " ".join(t for t in (english, but, text_in_photo) if t)
+        filters = query.get("filters") or Filters()
+        request = read_request(english, filters, example=bool(ranking.reference_ids) and not text,
+                               but=but, text_in_photo=text_in_photo)
+        results = self._results(ranking.fused[: query.get("k", 10)], ranking.signals, query_text,
+                                filters, ranking.reference_ids, request)
+        return at_least(results, min_level)
 
     def rank(
         self,
@@ -260,7 +277,7 @@ class SearchEngine:
             return []
         ids = sorted(candidates)
         scores = self._centred_similarity(ids, reference_ids, less_like)
-        return [Signal("visual", dict(zip(ids, scores)))]
+        return [Signal("visual", dict(zip(ids, scores)), self._example_spread(reference_ids, less_like))]
 
     def _centred_similarity(self, ids: list[int], reference_ids: list[int], less_like: list[int]) -> list[float]:
         import numpy as np
@@ -314,7 +331,7 @@ class SearchEngine:
                 "SELECT photo_id FROM embeddings WHERE space=? ORDER BY random() LIMIT ?", (space, MEAN_SAMPLE))]
             # A handful of photos gives no stable mean: centring would then mostly subtract the photos themselves.
             cached = self.vectors.get(space, ids).mean(axis=0) if len(ids) >= MIN_PHOTOS_TO_CENTRE else 0.0
-            self._means = {key: cached, **{k: v for k, v in self._means.items() if k[0] != space}}
+            self._means = {key: cached, **{k: v for k, v in self._means.items() if k[0] != space and k[-1] == generation}}
         return cached
 
     def _photos_meeting(self, attrs: QueryAttributes, allowed) -> set[int]:
@@ -345,12 +362,44 @@ class SearchEngine:
         signal = self._vector_signal("embedding", "joint", query, max(pool, CENTRING_CANDIDATES), allowed)
         mean = self._library_mean("joint")
         if np.ndim(mean) == 0 or not signal.scores:  # too few photos for a mean
+            moments = self.joint_moments(centred=False)
+            signal.spread = moments.spread(query) if moments is not None else None
             return signal
         ids = list(signal.scores)
         vectors = self.vectors.get("joint", ids) - JOINT_CENTRING * mean
         scores = (vectors @ query) / np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
         ranked = sorted(zip(ids, scores.tolist()), key=lambda kv: -kv[1])[:pool]
-        return Signal("embedding", dict(ranked))
+        moments = self.joint_moments(centred=True)
+        return Signal("embedding", dict(ranked), moments.spread(query) if moments is not None else None)
+
+    def joint_moments(self, *, centred: bool | None = None, store: bool = False):
+        """Moments of the library's joint vectors as the text search scores them (search.calibration):
+        stored ones when current, else computed (and cached per vectors generation). `store=True`
+        (indexing, catalog writable) computes and stores them. None for a library too small."""
+        from photoseek.search import calibration
+
+        if centred is None:
+            centred = self.catalog.photo_count() >= MIN_PHOTOS_TO_CENTRE
+        centring = JOINT_CENTRING if centred else 0.0
+        if store:
+            return calibration.store_moments(self.catalog, self.vectors, "joint", centring)
+        key = ("moments", centring, self.catalog.vectors_generation)
+        if key not in self._means:
+            self._means[key] = calibration.library_moments(self.catalog, self.vectors, "joint", centring)
+        return self._means[key]
+
+    def _example_spread(self, reference_ids: list[int], less_like: list[int]) -> tuple[float, float] | None:
+        """(mean, std) of the similarity to the reference photo(s) over a sample of the library."""
+        from photoseek.search import calibration
+
+        key = ("sample", self.catalog.vectors_generation)
+        if key not in self._means:
+            space = "visual" if self.vectors.count("visual") else "joint"
+            self._means[key] = calibration.sample_ids(self.catalog, space)
+        ids = [i for i in self._means[key] if i not in set(reference_ids)]
+        if len(ids) < calibration.MIN_PHOTOS:
+            return None
+        return calibration.sample_spread(self._centred_similarity(ids, reference_ids, less_like))
 
     def _fulltext_signal(self, text, pool, allowed, column=None, name="fulltext") -> Signal:
         from photoseek.search.filters import fulltext_search
@@ -442,7 +491,7 @@ class SearchEngine:
         return ranked
 
     # -- results + evidence ---------------------------------------------------------------------------
-    def _results(self, top, signals, query_text, filters, reference_ids) -> list[SearchResult]:
+    def _results(self, top, signals, query_text, filters, reference_ids, request=None) -> list[SearchResult]:
         if not top:
             return []
         conn = self.catalog.conn
@@ -462,7 +511,15 @@ class SearchEngine:
                 tags[pid].append(tag)
         query_words = _stems(query_text)
         reference_tags = set().union(*(tags.get(r, []) for r in reference_ids)) if reference_ids else set()
+        # The standing (z-score among all photos) comes from the similarity that ordered the photos:
+        # the text embedding, else the likeness to the reference photo.
+        by_name = {s.name: s for s in signals}
+        standing_signal = by_name.get("embedding") or by_name.get("visual")
+        if request is not None and standing_signal is not None and standing_signal.scores:
+            best = max(standing_signal.scores, key=standing_signal.scores.get)
+            request.top_standing = standing_signal.standing(best)
         results = []
+        facts: dict[int, PhotoFacts] = {}
         for pid, score in top:
             row = rows.get(pid)
             if row is None:
@@ -481,7 +538,12 @@ class SearchEngine:
                 filters_matched=filters.to_dict(),
                 similar_to=list(reference_ids),
             )
+            z = standing_signal.standing(pid) if standing_signal is not None else None
+            evidence.standing = round(z, 2) if z is not None else None
+            facts[pid] = PhotoFacts(photo_tags, ocr.get(pid) or "", captions.get(pid) or "", row["display_path"])
             results.append(SearchResult(id=pid, path=row["display_path"], score=score, evidence=evidence))
+        if request is not None:
+            assess_all(results, request, facts)
         return results
 
     def duplicates(self, *, threshold: float | None = None) -> list[list[SearchResult]]:
@@ -518,9 +580,3 @@ def _merge(a: QueryAttributes, b: QueryAttributes) -> QueryAttributes:
         people_count=b.people_count or a.people_count,
         colors=sorted(set(a.colors) | set(b.colors)),
     )
-
-
-def _stems(text: str) -> set[str]:
-    """Lower-case word stems (plural 's' dropped), enough to see that "dogs" names the tag "dog"."""
-    words = re.findall(r"[^\W_]+", text.lower())
-    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}

@@ -1,0 +1,115 @@
+"""Match levels from evidence and standing; the calibration moments; the answers evaluation's figures.
+Pure functions over hand-made evidence (no model, no library): each assertion can fail."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from photoseek.errors import PhotoseekError
+from photoseek.evaluate.answers import load_queries, scores
+from photoseek.results import Evidence, SearchResult, match_rank
+from photoseek.search import calibration
+from photoseek.search.match import (
+    Z_FROM_TOP,
+    Z_STRONG,
+    Z_STRONG_KNOWN,
+    PhotoFacts,
+    assess,
+    at_least,
+    presented,
+    read_request,
+    words_met,
+)
+
+
+def test_request_words_leave_out_attributes_and_filler():
+    request = read_request("photos of a cat at night with two people")
+    assert request.words == ["cat"]
+    assert request.attributes.time_of_day == "night" and request.attributes.people is True
+    assert read_request("a red bus").attributes.colors == ["red"] and read_request("a red bus").words == ["bus"]
+    assert read_request("violin").known and not read_request("kitchen").known
+
+
+def test_tags_meet_words_with_their_narrower_terms_but_not_by_a_shared_head_word():
+    cat = read_request("cats")
+    assert words_met(cat, PhotoFacts(tags=["tabby cat"])) == {"cats": "tag tabby cat"}  # narrower term, plural asked
+    assert words_met(read_request("bear"), PhotoFacts(tags=["teddy bear"])) == {}
+    assert words_met(read_request("teddy bear"), PhotoFacts(tags=["teddy bear"])) == {
+        "teddy": "tag teddy bear", "bear": "tag teddy bear"}
+    assert words_met(read_request("exit"), PhotoFacts(ocr="EXIT ONLY")) == {"exit": "written text"}
+    assert words_met(read_request("horse"), PhotoFacts(path="/p/horse.png")) == {"horse": "file name"}
+
+
+def test_levels_from_evidence_and_standing():
+    night_cat = read_request("cat at night")
+    ev = Evidence(time_of_day="night", standing=0.2)
+    assert assess(night_cat, ev, PhotoFacts(tags=["tabby cat"])) == "strong"
+    assert ev.met == {"cat": "tag tabby cat", "at night": "taken at night"} and ev.missing == []
+    ev = Evidence(time_of_day="day", standing=0.2)
+    assert assess(night_cat, ev, PhotoFacts(tags=["cat"])) == "partial" and ev.missing == ["at night"]
+    ev = Evidence(time_of_day="day", standing=0.1)
+    assert assess(night_cat, ev, PhotoFacts(tags=["dog"])) == "weak" and ev.missing == ["cat", "at night"]
+
+    # no evidence names "kitchen" (no tag can): the similarity decides, against the best photo's
+    kitchen = read_request("kitchen")
+    kitchen.top_standing = Z_STRONG + 1.0
+    assert assess(kitchen, Evidence(standing=Z_STRONG + 0.5), PhotoFacts()) == "strong"
+    assert assess(kitchen, Evidence(standing=Z_STRONG - 0.6), PhotoFacts()) == "weak"
+    kitchen.top_standing = Z_STRONG + Z_FROM_TOP + 1.0  # far below the best photo: not a match
+    assert assess(kitchen, Evidence(standing=Z_STRONG + 0.1), PhotoFacts()) == "partial"
+    # "violin" the tagger can name: not tagging it is evidence against, so more similarity is needed
+    violin = read_request("violin")
+    violin.top_standing = Z_STRONG_KNOWN - 0.1
+    assert assess(violin, Evidence(standing=Z_STRONG_KNOWN - 0.1), PhotoFacts()) == "partial"
+    violin.top_standing = Z_STRONG_KNOWN + 0.1
+    assert assess(violin, Evidence(standing=Z_STRONG_KNOWN + 0.1), PhotoFacts()) == "strong"
+
+
+def test_filters_alone_make_every_result_strong_and_unknown_levels_are_refused():
+    assert assess(read_request(None), Evidence(standing=None), PhotoFacts()) == "strong"
+    results = [SearchResult(i, f"/p/{i}.jpg", 1.0 - i / 10, match=m) for i, m in
+               enumerate(["weak", "strong", "partial", "strong"])]
+    assert [r.id for r in at_least(results, "partial")] == [1, 2, 3]
+    assert [r.id for r in at_least(results, "strong")] == [1, 3]
+    assert at_least(results, None) == results
+    with pytest.raises(PhotoseekError, match="unknown match level"):
+        at_least(results, "great")
+    with pytest.raises(ValueError):
+        match_rank("great")
+    # an answer shows every strong match first, then the closest others up to k
+    assert [r.id for r in presented(results, 3)] == [1, 3, 2]
+    assert [r.id for r in presented(results, 1)] == [1, 3]
+    assert results[1].to_dict()["match"] == "strong" and "match" not in SearchResult(9, "/p/x", 0.1).to_dict()
+
+
+def test_stored_moments_give_the_exact_spread_of_the_library_scores():
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(300, 16)) + 0.5  # a shared direction, as real embeddings have
+    moments = calibration.compute_moments(vectors, 0.5, generation=7)
+    again = calibration.Moments.from_json(moments.to_json())
+    query = rng.normal(size=16)
+    query /= np.linalg.norm(query)
+    y = calibration.transform(vectors, vectors.mean(axis=0), 0.5)
+    mean, std = again.spread(query)
+    assert mean == pytest.approx(float((y @ query).mean()), abs=1e-5)
+    assert std == pytest.approx(float((y @ query).std()), abs=1e-5)
+    assert again.generation == 7 and again.count == 300
+    assert calibration.compute_moments(vectors[:5], 0.5, generation=1) is None  # too few photos
+
+
+def test_answer_scores_and_query_files(tmp_path):
+    assert scores([1, 2, 3], {1, 2, 4}) == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "F1": 2 / 3})
+    assert scores([1, 2, 3], {1, 2, 4}, uncertain={3}) == pytest.approx({"precision": 1.0, "recall": 2 / 3, "F1": 0.8})
+    assert scores([], {1}) == {"precision": 0.0, "recall": 0.0, "F1": 0.0}  # saying nothing is not precise
+    good = tmp_path / "concepts.jsonl"
+    good.write_text(json.dumps({"query": "cat", "relevant": ["a.jpg"], "uncertain": []}) + "\n\n")
+    assert load_queries(good) == [{"query": "cat", "relevant": ["a.jpg"], "uncertain": []}]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"relevant": []}\n')
+    with pytest.raises(PhotoseekError, match="bad.jsonl:1"):
+        load_queries(bad)
+    with pytest.raises(PhotoseekError, match="not found"):
+        load_queries(tmp_path / "missing.jsonl")
