@@ -103,6 +103,46 @@ def test_ray_index_matches_local_index(cluster, photos, local_library, tmp_path)
     assert (again.added, again.unchanged) == (0, PHOTOS)
 
 
+class _KillEveryActorAfterFirstCommit:
+    """Progress that kills every actor process (the nodes stay up) once the first batch is committed."""
+
+    def __init__(self, executor) -> None:
+        self.executor = executor
+        self.committed_before_kill: int | None = None
+
+    def start(self, label, total):
+        pass
+
+    def advance(self, n=1):
+        if n and self.committed_before_kill is None:
+            self.committed_before_kill = n
+            for _, pid in self.executor.placement.values():
+                os.kill(pid, signal.SIGKILL)
+
+    def finish(self):
+        pass
+
+
+def test_every_worker_lost_fails_clearly_and_a_rerun_completes(cluster, photos, local_library, tmp_path):
+    from photoseek.errors import PhotoseekError
+
+    executor = _executor(cluster)
+    progress = _KillEveryActorAfterFirstCommit(executor)
+    library = tmp_path / "lib"
+    with Library(library, llm=None) as lib:
+        with pytest.raises(PhotoseekError, match="every Ray worker was lost.*run the same index command again"):
+            lib.index([photos], annotate=False, ray=executor, progress=progress)
+    committed = _catalog(library)
+    assert progress.committed_before_kill <= len(committed) < PHOTOS  # the first batch(es) stayed
+    with Library(library, llm=None) as lib:
+        again = lib.index([photos], annotate=False, ray=_executor(cluster))
+    assert again.unchanged == len(committed) and again.added == PHOTOS - len(committed)
+    final = _catalog(library)
+    for name, before in committed.items():
+        assert final[name]["meta"] == before["meta"]
+    _assert_same(_catalog(local_library), final)
+
+
 class _KillWorkerAfterFirstCommit:
     """Progress that kills the worker node (its ray processes and the actor on it) once the first
     batch is committed, i.e. with batches in flight on it."""
