@@ -29,12 +29,13 @@ def free_port() -> int:
 
 class LocalRayCluster:
     """`with LocalRayCluster(workers=1) as cluster:` a head node + `workers` worker nodes, each with
-    `cpus` CPUs; `cluster.address` for ray.init / --ray. Nodes inherit this process's environment
+    `cpus` CPUs (the head `head_cpus`, default the same); `cluster.address` for ray.init / --ray. Nodes inherit this process's environment
     (PYTHONPATH, PHOTOSEEK_MODEL_CACHE), as a worker machine with photoseek installed would have."""
 
-    def __init__(self, workers: int = 1, cpus: int = 1, timeout_s: float = 90.0) -> None:
+    def __init__(self, workers: int = 1, cpus: int = 1, timeout_s: float = 90.0, head_cpus: int | None = None) -> None:
         self.workers = workers
         self.cpus = cpus
+        self.head_cpus = cpus if head_cpus is None else head_cpus  # 0: the head only coordinates
         self.timeout_s = timeout_s
         # short: Ray's unix socket paths live under it and must stay under ~107 bytes
         self.temp_dir = tempfile.mkdtemp(prefix="psray", dir="/tmp")
@@ -61,14 +62,14 @@ class LocalRayCluster:
             "--metrics-export-port", str(free_port()), "--runtime-env-agent-port", str(free_port()),
         ]  # fmt: skip
 
-    def _start(self, args: list[str]) -> subprocess.Popen:
+    def _start(self, args: list[str], cpus: int | None = None) -> subprocess.Popen:
         # workers import photoseek from this checkout, as the driver does
         repo = str(Path(__file__).resolve().parent.parent)
         python_path = os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH", "")) if p)
         env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PYTHONPATH=python_path)
         log = open(Path(self.temp_dir) / f"node{len(self.nodes)}.log", "wb")
         process = subprocess.Popen(
-            [RAY, "start", "--block", "--disable-usage-stats", "--num-cpus", str(self.cpus),
+            [RAY, "start", "--block", "--disable-usage-stats", "--num-cpus", str(self.cpus if cpus is None else cpus),
              "--object-store-memory", str(OBJECT_STORE_BYTES), "--node-ip-address", "127.0.0.1",
              *self._ports(), *args],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
@@ -78,7 +79,7 @@ class LocalRayCluster:
 
     def start(self) -> None:
         self._start(["--head", "--port", str(self.port), "--temp-dir", self.temp_dir,
-                     "--include-dashboard=false"])  # fmt: skip
+                     "--include-dashboard=false"], cpus=self.head_cpus)  # fmt: skip
         self.wait_for_nodes(1)
         for _ in range(self.workers):
             self.add_worker()

@@ -47,6 +47,9 @@ class _PipelineActor:
     """One per worker slot: loads the embedder once, then computes batches (indexer.compute_batch)."""
 
     def __init__(self, embedder: Any, threads: int) -> None:
+        # inference threads = the CPUs Ray gave this actor (as Ray does with OMP_NUM_THREADS), so
+        # several actors on one node do not each spread over every core; a node's setting wins
+        os.environ.setdefault("PHOTOSEEK_THREADS", str(threads))
         if isinstance(embedder, str):
             from photoseek.vision import get_embedder
 
