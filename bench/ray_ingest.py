@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,14 +46,15 @@ def photo_folder(root: Path, count: int) -> Path:
     return folder
 
 
-def index_once(embedder, folder: Path, executor=None, batch_size: int = 32):
+def index_once(embedder, folder: Path, executor=None, batch_size: int = 32, workers: int | None = None):
     from photoseek.ingest.indexer import Indexer
     from photoseek.store.annotations import label_sink
     from photoseek.store.catalog import Catalog
 
     with tempfile.TemporaryDirectory(prefix="photoseek-bench-lib-") as library:
         catalog = Catalog(library)
-        indexer = Indexer(catalog, embedder, library, batch_size=batch_size, label_sink=label_sink, executor=executor)
+        indexer = Indexer(catalog, embedder, library, batch_size=batch_size, workers=workers, label_sink=label_sink,
+                          executor=executor)  # fmt: skip
         started = time.perf_counter()
         report = indexer.run([folder])
         seconds = time.perf_counter() - started
@@ -145,7 +147,18 @@ def main() -> None:
     parser.add_argument("--commit-photos", type=int, default=4000)
     parser.add_argument("--embedder", default="conse")
     parser.add_argument("--skip-ray", action="store_true")
+    parser.add_argument("--one-cpu", action="store_true",
+                        help="(internal) print the local rate with 1 inference thread, 1 decode thread")  # fmt: skip
     args = parser.parse_args()
+    if args.one_cpu:
+        from photoseek.vision import get_embedder
+
+        embedder = get_embedder(args.embedder)
+        with tempfile.TemporaryDirectory(prefix="photoseek-bench-ray-") as root:
+            folder = photo_folder(Path(root), args.photos)
+            index_once(embedder, folder, batch_size=args.batch_size, workers=1)
+            print(max(index_once(embedder, folder, batch_size=args.batch_size, workers=1)[0] for _ in range(2)))
+        return
 
     from photoseek.vision import get_embedder
 
@@ -157,20 +170,29 @@ def main() -> None:
         local = max(index_once(embedder, folder, batch_size=args.batch_size)[0] for _ in range(2))
         print(f"local:          {local:6.1f} photos/s  ({args.photos} COCO photos, {cores} cores, "
               f"{local / cores:.1f} photos/s per core)")  # fmt: skip
+        # the like-for-like baseline for a 1-CPU actor: this pipeline held to one core, in its own
+        # process (inference threads are fixed when the model loads)
+        one = subprocess.run(
+            [sys.executable, __file__, "--one-cpu", "--photos", str(args.photos), "--batch-size", str(args.batch_size),
+             "--embedder", args.embedder],
+            env=dict(os.environ, PHOTOSEEK_THREADS="1"), capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        local_one = float(one.stdout.strip().splitlines()[-1])
+        print(f"local, 1 core:  {local_one:6.1f} photos/s  (1 inference thread, 1 decode thread)")
         if not args.skip_ray:
             for workers in (1, 2):
                 r = ray_rates(args.embedder, folder, workers, args.batch_size, args.photos)
                 per_cpu = r["warm"] / workers
                 print(f"ray {workers} worker(s): {r['warm']:6.1f} photos/s warm, {r['cold']:5.1f} cold "
                       f"({r['cold_s']:.1f} s incl. actor start), nodes used {r['nodes_used']}; "
-                      f"per worker CPU {per_cpu:.1f} = {per_cpu / (local / cores):.2f}x local per core, "
-                      f"{r['warm'] / local:.2f}x local total")  # fmt: skip
+                      f"per worker CPU {per_cpu:.1f} = {per_cpu / local_one:.2f}x local on 1 core "
+                      f"(Ray efficiency), {r['warm'] / local:.2f}x local on {cores} cores")  # fmt: skip
         ceiling = commit_ceiling(embedder, sorted(COCO.glob("*.jpg"))[0], args.commit_photos, 32)
         print(f"driver ceiling: {ceiling['rate_commit']:6.0f} photos/s committing "
               f"({ceiling['commit_s']:.1f} s for {ceiling['photos']}), {ceiling['rate_total']:.0f} photos/s "
               f"for the whole run with scan, sweep and FAISS refresh ({ceiling['total_s']:.1f} s)")  # fmt: skip
-        print(f"=> the driver saturates at about {ceiling['rate_total'] / (local / cores):.0f} worker cores "
-              f"of this machine's per-core rate ({local / cores:.1f} photos/s per core)")  # fmt: skip
+        print(f"=> the driver saturates at about {ceiling['rate_total'] / local_one:.0f} worker CPUs "
+              f"at this machine's 1-core rate ({local_one:.1f} photos/s)")  # fmt: skip
 
 
 if __name__ == "__main__":
