@@ -79,6 +79,14 @@ def one_index(vectors: np.ndarray, qs: np.ndarray, exact_ids: list[np.ndarray]) 
         it, ir = timed_search(ivf, qs)
         print(f"   {m:>9,}  {_p(ft, 50):8.2f}ms  {_p(it, 50):7.2f}ms  {recall(ir, fr):13.3f}  "
               f"{faiss.extract_index_ivf(ivf).nlist:>6}")  # fmt: skip
+
+
+def index_kinds(vectors: np.ndarray, qs: np.ndarray, exact_ids: list[np.ndarray]) -> None:
+    import faiss
+
+    from photoseek.store.vectors import IVF_NPROBE, build_ivf_index
+
+    n, dim = vectors.shape
     # memory per vector by index kind, at n (serialised size; the in-memory size is the same to a few %)
     flat_ids = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
     flat_ids.add_with_ids(vectors, np.arange(n, dtype=np.int64))
@@ -90,7 +98,7 @@ def one_index(vectors: np.ndarray, qs: np.ndarray, exact_ids: list[np.ndarray]) 
         ivf_part = faiss.extract_index_ivf(index)
         ivf_part.cp.niter = 12  # as build_ivf_index
         if "PQ" in spec:
-            ivf_part.pq.cp.niter = 10  # PQ k-means converges early; keeps the bench short on 2 cores
+            faiss.downcast_index(ivf_part).pq.cp.niter = 10  # PQ k-means converges early; keeps the bench short on 2 cores
         rng = np.random.default_rng(0)
         index.train(vectors[rng.choice(n, size=min(n, 32 * nlist), replace=False)])
         index.add(vectors)
@@ -180,7 +188,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--shards", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--skip-one", action="store_true", help="only the sharding part")
+    parser.add_argument("--parts", default="scaling,kinds,shards", help="comma-separated subset")
     args = parser.parse_args()
 
     import faiss
@@ -197,9 +205,13 @@ def main() -> None:
     _, exact = flat.search(qs, K)
     exact_ids = list(exact)
     del flat
-    if not args.skip_one:
+    parts = set(args.parts.split(","))
+    if "scaling" in parts:
         one_index(vectors, qs, exact_ids)
-    sharded(vectors, qs, exact_ids, args.shards)
+    if "kinds" in parts:
+        index_kinds(vectors, qs, exact_ids)
+    if "shards" in parts:
+        sharded(vectors, qs, exact_ids, args.shards)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ loading the model in each actor) but part of CI.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -98,9 +99,12 @@ def test_ray_index_matches_local_index(cluster, photos, local_library, tmp_path)
     # both nodes computed: one actor per CPU, and the cluster has one CPU per node
     assert executor.nodes_used == 2
     _assert_same(_catalog(local_library), _catalog(tmp_path / "lib"))
-    with Library(tmp_path / "lib", llm=None) as lib:  # a second run finds nothing to do
-        again = lib.index([photos], annotate=False, ray=_executor(cluster))
-    assert (again.added, again.unchanged) == (0, PHOTOS)
+    # a second run, as a user types it, finds nothing to do
+    from tests.test_cli import run_cli
+
+    proc = run_cli("index", str(photos), "--ray", cluster.address, "--no-annotate", "--json", library=tmp_path / "lib")
+    again = json.loads(proc.stdout)
+    assert (again["added"], again["unchanged"], again["failed"]) == (0, PHOTOS, 0)
 
 
 class _KillEveryActorAfterFirstCommit:
