@@ -297,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ray", nargs="?", const="", default=None, metavar="ADDRESS",
         help="decode and embed on a Ray cluster (pip install 'photoseek[ray]'); ADDRESS as for ray.init "
-        "(default: RAY_ADDRESS, else a local Ray); photos and library must be at the same paths on every node",
+        "(default: RAY_ADDRESS, else a local Ray; without ADDRESS put --ray after the PATHs); photos and "
+        "library must be at the same paths on every node",
     )  # fmt: skip
     p.add_argument("--captioner", help="local (LLM from evidence, default), template, or ollama:MODEL")
 
