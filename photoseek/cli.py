@@ -61,7 +61,7 @@ def _filters(args):
 # -- commands ---------------------------------------------------------------------------------------
 def cmd_index(args) -> int:
     lib = _library(args)
-    report = lib.index(args.paths, annotate=not args.no_annotate, progress=_progress(args))
+    report = lib.index(args.paths, annotate=not args.no_annotate, progress=_progress(args), ray=args.ray)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -384,6 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("index", cmd_index, "index photos (incremental: unchanged files are skipped)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--no-annotate", action="store_true", help="stage 1 only (embeddings); annotate later")
+    p.add_argument(
+        "--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+        help="decode and embed on a Ray cluster (pip install 'photoseek[ray]'); ADDRESS as for ray.init "
+        "(default: RAY_ADDRESS, else a local Ray; without ADDRESS put --ray after the PATHs); photos and "
+        "library must be at the same paths on every node",
+    )  # fmt: skip
     p.add_argument("--captioner", help="local (LLM from evidence, default), template, or ollama:MODEL")
 
     p = add("annotate", cmd_annotate, "run or re-run the annotation stage (tags, faces, ocr, time, captions)")

@@ -23,6 +23,7 @@ from photoseek.results import Filters, IndexReport, SearchResult
 
 if TYPE_CHECKING:
     from photoseek.agent.session import Answer, Session
+    from photoseek.ingest.ray_executor import RayExecutor
     from photoseek.store.catalog import Catalog
     from photoseek.search.engine import SearchEngine
     from photoseek.store.vectors import VectorStore
@@ -111,9 +112,15 @@ class Library:
         *,
         annotate: bool = True,
         progress: Progress | None = None,
+        ray: "str | RayExecutor | None" = None,
     ) -> IndexReport:
         """Stage 1 (decode, embed, metadata, thumbnails; the library is searchable when it ends),
-        then, unless annotate=False, stage 2 (faces, OCR, time of day, captions)."""
+        then, unless annotate=False, stage 2 (faces, OCR, time of day, captions).
+
+        ray: None computes stage 1 here; a Ray address ("" for ray.init()'s default: RAY_ADDRESS or
+        a new local Ray) computes it on that cluster's workers (photoseek.ingest.ray_executor) while
+        this process scans and commits; or a configured RayExecutor (batch size, pool size). Stage 2
+        still runs here."""
         from photoseek.ingest.indexer import Indexer
         from photoseek.store.lock import IndexLock
         from photoseek.store.annotations import label_sink
@@ -124,10 +131,21 @@ class Library:
             raise PhotoseekError(f"No such file or folder: {', '.join(missing)}")
         progress = progress or SilentProgress()
         self._creating = True
+        executor = None
+        if isinstance(ray, str):
+            from photoseek.ingest.ray_executor import RayExecutor
+
+            executor = RayExecutor(self._embedder_spec, ray)
+        elif ray is not None:
+            executor = ray
         with IndexLock(self.path):
-            indexer = Indexer(self.catalog, self.embedder, self.path, progress=progress)
+            indexer = Indexer(self.catalog, self.embedder, self.path, progress=progress, executor=executor)
             indexer.label_sink = label_sink
-            report = indexer.run(paths)
+            try:
+                report = indexer.run(paths)
+            finally:
+                if executor is not None:
+                    executor.shutdown()
             for stale in ("vectors", "engine"):  # reload FAISS caches written by the run
                 self.__dict__.pop(stale, None)
             # What match levels are calibrated against (the spread of text-search scores over the
@@ -135,6 +153,8 @@ class Library:
             self.engine.joint_moments(store=True)
             if annotate:
                 self._annotator(None, progress).run()
+        for stale in ("vectors", "engine"):  # stage 2 may have written caption vectors
+            self.__dict__.pop(stale, None)
         return report
 
     def annotate(self, only: Sequence[str] | None = None, *, progress: Progress | None = None) -> dict[str, int]:

@@ -14,6 +14,12 @@ Files are decoded in a thread pool (Pillow releases the GIL) while the main thre
 previous batch; each batch — photos, vectors, failures, classifier labels — is committed in one
 transaction, so kill -9 loses at most the batch in flight and the next run finishes the job.
 At the end the FAISS caches are brought up to date (vectors.VectorStore.refresh).
+
+The seam between computing and committing: `compute_batch(tasks, embedder, job)` turns a batch of
+files into results (decode + embed + layout + classifier labels; no catalog, no state) and an
+executor maps it over the run's tasks — `LocalExecutor` (threads decode ahead, the main thread
+embeds: today's pipeline) or `photoseek.ingest.ray_executor.RayExecutor` (the same function on a
+Ray cluster's actors). The Indexer alone plans and writes, batch by batch, in the driver.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Collection, Iterable, Iterator, Protocol
 
 from photoseek.errors import UnsupportedImageError
 from photoseek.store.catalog import Catalog, display_path, utc_now
@@ -67,9 +73,153 @@ class _Task:
 
 @dataclass
 class _Outcome:
+    """What computing one task gives: the decoded photo (or a failure) and, when its pixels were
+    read, its vectors. Picklable: Ray workers send these back to the driver."""
+
     task: _Task
     photo: DecodedPhoto | None = None
     failure: str | None = None
+    embedded: bool = False  # joint/visual/layout/labels below were computed from the pixels
+    joint: object = None
+    visual: object = None
+    layout: object = None
+    labels: list | None = None
+
+    @property
+    def content_unchanged(self) -> bool:
+        """Decoding was skipped (the bytes hash to a hash the catalog has vectors for). A worker
+        drops the pixels once embedded (`keep_images=False`), so `embedded` says they were read."""
+        return self.photo is not None and self.photo.content_unchanged and not self.embedded
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """What every batch of one run shares (sent once to each Ray worker).
+
+    thumbs_root:     the library folder (thumbnails are written under it; see decode_photo).
+    target_size:     the embedder's preferred short side, pixels.
+    reusable_hashes: content hashes of photos that went missing with current vectors: a new path
+                     with one of them is a move, whose decoding and embedding are skipped.
+    """
+
+    thumbs_root: str
+    target_size: int
+    reusable_hashes: frozenset[str] = frozenset()
+
+
+def decode_task(task: _Task, job: BatchJob, reuse: Collection[str] | None = None) -> _Outcome:
+    """Read and decode one file (thread-safe). `reuse`: hashes for which decoding may be skipped
+    (default: this path's stored hash, or for a new path `job.reusable_hashes`)."""
+    if reuse is None:
+        if task.known is not None:
+            reuse = {task.known.content_hash} if task.known.current else ()
+        else:
+            reuse = job.reusable_hashes
+    try:
+        photo = decode_photo(
+            task.file.path, target_size=job.target_size, thumbs_root=job.thumbs_root, reuse_hashes=reuse
+        )
+        return _Outcome(task, photo=photo)
+    except UnsupportedImageError as error:
+        return _Outcome(task, failure=error.reason)
+    except Exception as error:  # a bug or an exotic file must not end the whole run
+        return _Outcome(task, failure=f"unexpected error while decoding: {type(error).__name__}: {error}")
+
+
+def embed_outcomes(outcomes: list[_Outcome], embedder: "Embedder", *, keep_images: bool = True) -> None:
+    """Embed, in one `encode_images` call, every outcome whose pixels were decoded; fills joint,
+    visual (when the embedder has that space), layout and classifier labels in place.
+    keep_images=False drops the pixels afterwards (what a remote worker sends back stays small)."""
+    todo = [o for o in outcomes if o.photo is not None and o.photo.image is not None and not o.embedded]
+    if not todo:
+        return
+    encoding = embedder.encode_images([o.photo.image for o in todo])
+    for i, outcome in enumerate(todo):
+        outcome.joint = encoding.joint[i]
+        outcome.visual = encoding.visual[i] if encoding.visual is not None and embedder.visual_dim else None
+        outcome.labels = encoding.labels[i] if encoding.labels is not None else None
+        outcome.layout = layout_descriptor(outcome.photo.image)
+        outcome.embedded = True
+        if not keep_images:
+            outcome.photo.image = None
+
+
+def compute_batch(
+    tasks: list[_Task],
+    embedder: "Embedder",
+    job: BatchJob,
+    *,
+    reuse: Collection[str] | None = None,
+    threads: int = 1,
+    keep_images: bool = True,
+) -> list[_Outcome]:
+    """Process one batch of files into results: decode each (in `threads` threads), then embed the
+    decoded ones together. Pure with respect to the catalog (writes only thumbnails), so any
+    executor may run it anywhere the files and the library folder are at the same paths; the
+    Indexer commits its results. `reuse`: see decode_task (() forces decoding)."""
+    if threads > 1 and len(tasks) > 1:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="photoseek-decode") as pool:
+            outcomes = list(pool.map(lambda t: decode_task(t, job, reuse), tasks))
+    else:
+        outcomes = [decode_task(t, job, reuse) for t in tasks]
+    embed_outcomes(outcomes, embedder, keep_images=keep_images)
+    return outcomes
+
+
+class BatchExecutor(Protocol):
+    """Maps compute_batch over a run's tasks. `run` yields computed batches (in any order) as they
+    are ready, so the Indexer commits while the rest compute; `compute` runs one batch now."""
+
+    def run(self, tasks: list[_Task], job: BatchJob) -> Iterator[list[_Outcome]]: ...
+
+    def compute(self, tasks: list[_Task], job: BatchJob, reuse: Collection[str] | None = None) -> list[_Outcome]: ...
+
+
+class LocalExecutor:
+    """This process: files are decoded in a thread pool (Pillow releases the GIL) that runs ahead
+    while the calling thread embeds the previous batch. A batch closes at `batch_size` decoded
+    images (or 4x that many files, most of them unchanged)."""
+
+    def __init__(self, embedder: "Embedder", batch_size: int = 32, workers: int = 2) -> None:
+        self.embedder = embedder
+        self.batch_size = max(1, batch_size)
+        self.workers = max(1, workers)
+
+    def compute(self, tasks: list[_Task], job: BatchJob, reuse: Collection[str] | None = None) -> list[_Outcome]:
+        return compute_batch(tasks, self.embedder, job, reuse=reuse)
+
+    def run(self, tasks: list[_Task], job: BatchJob) -> Iterator[list[_Outcome]]:
+        if not tasks:
+            return
+        window = self.batch_size * 2 + self.workers  # decode runs ahead while a batch embeds
+        queue: deque[Future] = deque()
+        pending: list[_Outcome] = []
+        images_pending = 0
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="photoseek-decode")
+        try:
+            remaining = iter(tasks)
+            for task in remaining:
+                queue.append(pool.submit(decode_task, task, job))
+                if len(queue) >= window:
+                    break
+            while queue:
+                outcome = queue.popleft().result()
+                next_task = next(remaining, None)
+                if next_task is not None:
+                    queue.append(pool.submit(decode_task, next_task, job))
+                pending.append(outcome)
+                if outcome.photo is not None and not outcome.photo.content_unchanged:
+                    images_pending += 1
+                if images_pending >= self.batch_size or len(pending) >= 4 * self.batch_size:
+                    embed_outcomes(pending, self.embedder)
+                    yield pending
+                    pending, images_pending = [], 0
+        finally:
+            # on an error (or Ctrl-C) do not decode the files still queued before reporting it
+            pool.shutdown(wait=True, cancel_futures=True)
+        if pending:
+            embed_outcomes(pending, self.embedder)
+            yield pending
 
 
 @dataclass
@@ -96,6 +246,7 @@ class Indexer:
         batch_size: int = 32,
         workers: int | None = None,
         label_sink: LabelSink | None = None,
+        executor: BatchExecutor | None = None,
     ) -> None:
         self.catalog = catalog
         self.embedder = embedder
@@ -104,6 +255,7 @@ class Indexer:
         self.batch_size = max(1, batch_size)
         self.workers = workers or max(2, min(4, os.cpu_count() or 2))
         self.label_sink = label_sink
+        self.executor = executor  # None: a LocalExecutor with this batch size and these workers
         # per run: paths the scan found, and photos whose files went missing (candidates for moves)
         self._seen_paths: set[bytes] = set()
         self._move_sources: dict[str, list[_Known]] = {}
@@ -253,86 +405,45 @@ class Indexer:
 
     # -- the pipeline: decode in threads, embed + commit in batches ----------------------------------------
 
-    def _decode(self, task: _Task, reuse=None) -> _Outcome:
-        """Runs in a worker thread. `reuse`: hashes for which decoding may be skipped (default: this
-        path's stored hash, or for a new path the hashes of photos that went missing)."""
-        if reuse is None:
-            if task.known is not None:
-                reuse = {task.known.content_hash} if task.known.current else ()
-            else:
-                reuse = self._reusable_hashes
-        try:
-            photo = decode_photo(
-                task.file.path,
-                target_size=self.embedder.preferred_size,
-                thumbs_root=self.library_dir,
-                reuse_hashes=reuse,
-            )
-            return _Outcome(task, photo=photo)
-        except UnsupportedImageError as error:
-            return _Outcome(task, failure=error.reason)
-        except Exception as error:  # a bug or an exotic file must not end the whole run
-            return _Outcome(task, failure=f"unexpected error while decoding: {type(error).__name__}: {error}")
+    def _job(self) -> BatchJob:
+        return BatchJob(os.fspath(self.library_dir), self.embedder.preferred_size, self._reusable_hashes)
+
+    def _executor(self) -> BatchExecutor:
+        if self.executor is None:
+            return LocalExecutor(self.embedder, self.batch_size, self.workers)
+        return self.executor
 
     def _process(self, tasks: list[_Task], state: _RunState, scan_failures: list[ScanFailure]) -> None:
-        pending: list[_Outcome] = [
+        failures: list[_Outcome] = [
             _Outcome(_Task(FoundFile(f.path, _unknown(f.size), _unknown(f.mtime_ns)), None), failure=f.reason)
             for f in scan_failures
         ]
+        self._commit(failures, state)
         if not tasks:
-            self._commit(pending, state)
             return
-        window = self.batch_size * 2 + self.workers  # decode runs ahead while a batch embeds
-        queue: deque[Future] = deque()
-        images_pending = 0
-        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="photoseek-decode")
-        try:
-            remaining = iter(tasks)
-            for task in remaining:
-                queue.append(pool.submit(self._decode, task))
-                if len(queue) >= window:
-                    break
-            while queue:
-                outcome = queue.popleft().result()
-                next_task = next(remaining, None)
-                if next_task is not None:
-                    queue.append(pool.submit(self._decode, next_task))
-                pending.append(outcome)
-                if outcome.photo is not None and not outcome.photo.content_unchanged:
-                    images_pending += 1
-                if images_pending >= self.batch_size or len(pending) >= 4 * self.batch_size:
-                    self._commit(pending, state)
-                    pending, images_pending = [], 0
-        finally:
-            # on an error (or Ctrl-C) do not decode the files still queued before reporting it
-            pool.shutdown(wait=True, cancel_futures=True)
-        self._commit(pending, state)
+        executor = self._executor()
+        for outcomes in executor.run(tasks, self._job()):
+            self._commit(outcomes, state, executor)
 
-    def _commit(self, outcomes: list[_Outcome], state: _RunState) -> None:
-        """Embed what needs it, then write the whole batch in one transaction."""
+    def _commit(self, outcomes: list[_Outcome], state: _RunState, executor: BatchExecutor | None = None) -> None:
+        """Write a computed batch in one transaction (`executor` redoes the rare photo whose
+        decoding was skipped but which turns out to be new)."""
         if not outcomes:
             return
-        plans = [self._plan(outcome, state) for outcome in outcomes]
-        to_embed = [p for p in plans if p.embed]
-        encoding = self.embedder.encode_images([p.photo.image for p in to_embed]) if to_embed else None
-        if encoding is not None:
-            for i, plan in enumerate(to_embed):
-                plan.joint = encoding.joint[i]
-                plan.visual = encoding.visual[i] if encoding.visual is not None and self.embedder.visual_dim else None
-                plan.labels = encoding.labels[i] if encoding.labels is not None else None
-                plan.layout = layout_descriptor(plan.photo.image)
+        plans = [self._plan(outcome, state, executor) for outcome in outcomes]
+        embedded = any(p.embed for p in plans)
         now = utc_now()
         with self.catalog.transaction() as conn:
             for plan in plans:
                 self._write(conn, plan, state, now)
-            if to_embed:
+            if embedded:
                 self.catalog.bump_vectors_generation()
         for plan in plans:  # counted once committed: a failed transaction reports nothing
             if plan.kind:
                 setattr(state.report, plan.kind, getattr(state.report, plan.kind) + 1)
         self.progress.advance(len(outcomes))
 
-    def _plan(self, outcome: _Outcome, state: _RunState) -> "_Plan":
+    def _plan(self, outcome: _Outcome, state: _RunState, executor: BatchExecutor | None) -> "_Plan":
         task, photo = outcome.task, outcome.photo
         if outcome.failure is not None:
             state.failed_paths.add(task.file.path)
@@ -354,16 +465,16 @@ class Indexer:
                 plan = _Plan(outcome, kind="moved", photo_id=source.id)
             else:
                 plan = _Plan(outcome, kind="added")
-        if photo.content_unchanged and plan.kind == "added":
+        if outcome.content_unchanged and plan.kind == "added":
             # decoding was skipped for the content of a moved photo, but another copy of it claimed
             # that photo first: this one is new and needs its pixels after all
-            self._redecode(plan, state)
-        plan.embed = plan.photo is not None and not plan.photo.content_unchanged
+            self._redecode(plan, state, executor or self._executor())
+        plan.embed = plan.outcome.photo is not None and plan.outcome.embedded
         return plan
 
-    def _redecode(self, plan: "_Plan", state: _RunState) -> None:
-        outcome = self._decode(_Task(plan.outcome.task.file, None), reuse=())
-        plan.outcome.photo, plan.outcome.failure = outcome.photo, outcome.failure
+    def _redecode(self, plan: "_Plan", state: _RunState, executor: BatchExecutor) -> None:
+        (outcome,) = executor.compute([_Task(plan.outcome.task.file, None)], self._job(), reuse=())
+        plan.outcome = outcome
         if outcome.failure is not None or outcome.photo is None:
             plan.kind = None
             if outcome.failure is not None:
@@ -397,7 +508,7 @@ class Indexer:
                  now, state.run_id),
             )  # fmt: skip
             plan.photo_id = cursor.lastrowid
-        elif photo.content_unchanged:
+        elif outcome.content_unchanged:
             # same bytes (touched, or moved here): the stored metadata and vectors still hold
             conn.execute(
                 "UPDATE photos SET path=?, display_path=?, size=?, mtime_ns=?, seen_run=? WHERE id=?",
@@ -418,21 +529,21 @@ class Indexer:
         if plan.embed:
             conn.execute(
                 "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'joint', ?, ?)",
-                (plan.photo_id, self.embedder.id, _blob(plan.joint)),
+                (plan.photo_id, self.embedder.id, _blob(outcome.joint)),
             )
-            if plan.visual is not None:
+            if outcome.visual is not None:
                 conn.execute(
                     "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'visual', ?, ?)",
-                    (plan.photo_id, self.embedder.visual_id, _blob(plan.visual)),
+                    (plan.photo_id, self.embedder.visual_id, _blob(outcome.visual)),
                 )
-            if plan.layout is not None:
+            if outcome.layout is not None:
                 conn.execute(
                     "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'layout', ?, ?)",
-                    (plan.photo_id, LAYOUT_ID, _blob(plan.layout)),
+                    (plan.photo_id, LAYOUT_ID, _blob(outcome.layout)),
                 )
             state.changed_ids.add(plan.photo_id)
-            if self.label_sink is not None and plan.labels is not None:
-                self.label_sink(conn, plan.photo_id, plan.labels)
+            if self.label_sink is not None and outcome.labels is not None:
+                self.label_sink(conn, plan.photo_id, outcome.labels)
         if plan.kind in ("added", "moved") or plan.embed:
             self.catalog.refresh_fulltext(plan.photo_id)  # file name (moved) or tags (label sink) changed
 
@@ -490,12 +601,8 @@ class _Plan:
     outcome: _Outcome
     kind: str | None  # IndexReport field to count: 'added' | 'updated' | 'moved'; None: nothing to write
     photo_id: int | None = None
-    embed: bool = False
+    embed: bool = False  # the outcome carries vectors to write
     content_changed: bool = False
-    joint: object = None
-    visual: object = None
-    layout: object = None
-    labels: list | None = None
 
     @property
     def photo(self) -> DecodedPhoto:
