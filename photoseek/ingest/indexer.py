@@ -10,9 +10,11 @@ catalog in memory —
   added      anything else that is an image;
   removed    photos under the scanned folders that were not seen: rows deleted (vectors, tags and
              annotations cascade), thumbnails dropped when no other photo shares them.
-Files are decoded in a thread pool (Pillow releases the GIL) while the main thread embeds the
-previous batch; each batch — photos, vectors, failures, classifier labels — is committed in one
-transaction, so kill -9 loses at most the batch in flight and the next run finishes the job.
+Files are decoded ONCE each in a thread pool (Pillow, OpenCV and ONNX Runtime release the GIL),
+and the same worker runs the pixel annotators on the decoded photo (time of day, colours, faces,
+OCR behind a text gate: photoseek.ingest.pipeline) while the main thread embeds the previous
+batch; each batch — photos, vectors, failures, classifier labels, annotations — is committed in
+one transaction, so kill -9 loses at most the batch in flight and the next run finishes the job.
 At the end the FAISS caches are brought up to date (vectors.VectorStore.refresh).
 """
 
@@ -26,13 +28,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from photoseek.errors import UnsupportedImageError
 from photoseek.store.catalog import Catalog, display_path, utc_now
-from photoseek.ingest.decode import DecodedPhoto, decode_photo, thumbnail_path
+from photoseek.ingest.decode import DecodedPhoto, thumbnail_path
+from photoseek.ingest.pipeline import PhotoWork, embed, prepare
 from photoseek.store.lock import IndexLock
 from photoseek.ingest.scan import FoundFile, ScanFailure, scan
 from photoseek.store.vectors import DIM_META_KEY, MODEL_META_KEY, VectorStore
-from photoseek.vision.layout import LAYOUT_DIM, LAYOUT_ID, layout_descriptor
+from photoseek.vision.layout import LAYOUT_DIM, LAYOUT_ID
 from photoseek.progress import Progress, SilentProgress
 from photoseek.results import IndexReport
 
@@ -70,6 +72,7 @@ class _Outcome:
     task: _Task
     photo: DecodedPhoto | None = None
     failure: str | None = None
+    work: PhotoWork | None = None  # annotations and step timings from the pipeline
 
 
 @dataclass
@@ -84,7 +87,11 @@ class _RunState:
 
 
 class Indexer:
-    """`Indexer(catalog, embedder, library_dir, progress).run(paths) -> IndexReport`."""
+    """`Indexer(catalog, embedder, library_dir, progress).run(paths) -> IndexReport`.
+
+    annotators: pixel annotators (pipeline.PIXEL_ANNOTATORS) run on each newly decoded photo and
+                committed with it; () for stage 1 alone (embeddings, classifier tags, thumbnails).
+    """
 
     def __init__(
         self,
@@ -96,6 +103,7 @@ class Indexer:
         batch_size: int = 32,
         workers: int | None = None,
         label_sink: LabelSink | None = None,
+        annotators: "tuple[str, ...] | list[str]" = (),
     ) -> None:
         self.catalog = catalog
         self.embedder = embedder
@@ -104,6 +112,7 @@ class Indexer:
         self.batch_size = max(1, batch_size)
         self.workers = workers or max(2, min(4, os.cpu_count() or 2))
         self.label_sink = label_sink
+        self.annotators = tuple(annotators)
         # per run: paths the scan found, and photos whose files went missing (candidates for moves)
         self._seen_paths: set[bytes] = set()
         self._move_sources: dict[str, list[_Known]] = {}
@@ -116,11 +125,14 @@ class Indexer:
         with IndexLock(self.library_dir):
             report = self._run(list(paths))
         report.seconds = time.perf_counter() - started
+        report.stages["index"] = report.seconds
         return report
 
     def _run(self, paths: list) -> IndexReport:
+        scan_started = time.perf_counter()
         found = scan(paths, exclude=[self.library_dir])
         state = _RunState(run_id=self._start_run())
+        state.report.work_seconds["scan"] = time.perf_counter() - scan_started
         since_generation = self.catalog.vectors_generation
         known_by_path = self._load_known()
 
@@ -139,7 +151,8 @@ class Indexer:
         # embedder changed) are re-embedded too when their file is still there
         tasks += self._stale_outside_scope(found, known_by_path)
 
-        self.progress.start("Indexing", len(unchanged) + len(tasks) + len(found.failures))
+        label = "Indexing" + (f" (embed, tags, {', '.join(self.annotators)})" if self.annotators else "")
+        self.progress.start(label, len(unchanged) + len(tasks) + len(found.failures))
         self._mark_unchanged(unchanged, state)
         state.kept_ids.update(protected)
         self.progress.advance(len(unchanged))
@@ -261,18 +274,14 @@ class Indexer:
                 reuse = {task.known.content_hash} if task.known.current else ()
             else:
                 reuse = self._reusable_hashes
-        try:
-            photo = decode_photo(
-                task.file.path,
-                target_size=self.embedder.preferred_size,
-                thumbs_root=self.library_dir,
-                reuse_hashes=reuse,
-            )
-            return _Outcome(task, photo=photo)
-        except UnsupportedImageError as error:
-            return _Outcome(task, failure=error.reason)
-        except Exception as error:  # a bug or an exotic file must not end the whole run
-            return _Outcome(task, failure=f"unexpected error while decoding: {type(error).__name__}: {error}")
+        work = prepare(
+            task.file.path,
+            target_size=self.embedder.preferred_size,
+            thumbs_root=self.library_dir,
+            reuse_hashes=reuse,
+            annotators=self.annotators,
+        )
+        return _Outcome(task, photo=work.photo, failure=work.failure, work=work)
 
     def _process(self, tasks: list[_Task], state: _RunState, scan_failures: list[ScanFailure]) -> None:
         pending: list[_Outcome] = [
@@ -314,19 +323,22 @@ class Indexer:
             return
         plans = [self._plan(outcome, state) for outcome in outcomes]
         to_embed = [p for p in plans if p.embed]
-        encoding = self.embedder.encode_images([p.photo.image for p in to_embed]) if to_embed else None
-        if encoding is not None:
-            for i, plan in enumerate(to_embed):
-                plan.joint = encoding.joint[i]
-                plan.visual = encoding.visual[i] if encoding.visual is not None and self.embedder.visual_dim else None
-                plan.labels = encoding.labels[i] if encoding.labels is not None else None
-                plan.layout = layout_descriptor(plan.photo.image)
+        embed(self.embedder, [p.outcome.work for p in to_embed])
+        for plan in to_embed:
+            work = plan.outcome.work
+            plan.joint, plan.visual, plan.labels, plan.layout = work.joint, work.visual, work.labels, work.layout
         now = utc_now()
+        commit_started = time.perf_counter()
         with self.catalog.transaction() as conn:
             for plan in plans:
                 self._write(conn, plan, state, now)
             if to_embed:
                 self.catalog.bump_vectors_generation()
+        seconds = state.report.work_seconds
+        seconds["commit"] = seconds.get("commit", 0.0) + time.perf_counter() - commit_started
+        for outcome in outcomes:
+            for step, spent in (outcome.work.seconds.items() if outcome.work else ()):
+                seconds[step] = seconds.get(step, 0.0) + spent
         for plan in plans:  # counted once committed: a failed transaction reports nothing
             if plan.kind:
                 setattr(state.report, plan.kind, getattr(state.report, plan.kind) + 1)
@@ -363,7 +375,7 @@ class Indexer:
 
     def _redecode(self, plan: "_Plan", state: _RunState) -> None:
         outcome = self._decode(_Task(plan.outcome.task.file, None), reuse=())
-        plan.outcome.photo, plan.outcome.failure = outcome.photo, outcome.failure
+        plan.outcome.photo, plan.outcome.failure, plan.outcome.work = outcome.photo, outcome.failure, outcome.work
         if outcome.failure is not None or outcome.photo is None:
             plan.kind = None
             if outcome.failure is not None:
@@ -433,7 +445,12 @@ class Indexer:
             state.changed_ids.add(plan.photo_id)
             if self.label_sink is not None and plan.labels is not None:
                 self.label_sink(conn, plan.photo_id, plan.labels)
-        if plan.kind in ("added", "moved") or plan.embed:
+            work = outcome.work
+            if work is not None and work.annotations:
+                from photoseek.ingest.annotate import write_pixel_annotations
+
+                write_pixel_annotations(conn, plan.photo_id, work.annotations)
+        if plan.kind in ("added", "moved") or plan.embed:  # (pixel annotations changed with embed)
             self.catalog.refresh_fulltext(plan.photo_id)  # file name (moved) or tags (label sink) changed
 
     # -- after: sweep and bookkeeping ------------------------------------------------------------------------
