@@ -80,6 +80,7 @@ class IndexReport:
     # seconds per step summed over photos and worker threads (they overlap: these add up to more
     # than the wall time): scan, decode, embed, time, colors, faces, ocr_gate, ocr, commit
     work_seconds: dict[str, float] = field(default_factory=dict)
+    work_photos: dict[str, int] = field(default_factory=dict)  # photos that went through each step
     annotated: dict[str, int] = field(default_factory=dict)  # stage-2 pass: photos per annotator
 
     def to_dict(self) -> dict[str, Any]:

@@ -336,9 +336,11 @@ class Indexer:
                 self.catalog.bump_vectors_generation()
         seconds = state.report.work_seconds
         seconds["commit"] = seconds.get("commit", 0.0) + time.perf_counter() - commit_started
+        photos = state.report.work_photos
         for outcome in outcomes:
             for step, spent in (outcome.work.seconds.items() if outcome.work else ()):
                 seconds[step] = seconds.get(step, 0.0) + spent
+                photos[step] = photos.get(step, 0) + 1
         for plan in plans:  # counted once committed: a failed transaction reports nothing
             if plan.kind:
                 setattr(state.report, plan.kind, getattr(state.report, plan.kind) + 1)
