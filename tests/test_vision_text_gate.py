@@ -29,6 +29,7 @@ def test_plain_and_textless_photos_do_not():
 def test_probability_map_keeps_the_shape_in_multiples_of_32():
     probabilities = TextGate(long_side=320).probability_map(text_image("EXIT", size=(640, 360)))
     assert probabilities.shape == (192, 320)  # 360 * 0.5 = 180 -> 192
+    assert TextGate().probability_map(text_image("EXIT", size=(4000, 3000))).shape == (480, 640)
     assert 0.0 <= float(probabilities.min()) and float(probabilities.max()) <= 1.0
 
 
