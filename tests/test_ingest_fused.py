@@ -63,13 +63,20 @@ def test_one_pass_annotates_everything_and_decodes_each_file_once(indexed):
 
 
 def test_report_times_the_whole_run_and_each_stage(indexed):
-    _, _, report, _ = indexed
+    _, photos, report, _ = indexed
     d = report.to_dict()
     assert set(d) >= {"added", "updated", "moved", "removed", "unchanged", "failed", "seconds", "stages"}
     assert set(d["stages"]) == {"index", "annotate"}
     assert d["seconds"] >= d["stages"]["index"] > 0
     assert {"decode", "embed", "faces", "ocr_gate", "time", "colors", "commit"} <= set(d["work_seconds"])
-    assert report.work_photos["faces"] == 3 and report.work_photos["ocr"] == 1  # only the sign got past the gate
+    assert report.work_photos["faces"] == 3
+    # full OCR ran exactly on the photos the gate let through (the sign among them)
+    from photoseek.vision.text_gate import default_gate
+
+    passed = [f for f in ("astronaut.jpg", "coffee.jpg", "exit.jpg")
+              if default_gate().has_text(Image.open(photos / f).convert("RGB"))]
+    assert "exit.jpg" in passed and "astronaut.jpg" not in passed
+    assert report.work_photos["ocr"] == len(passed)
 
 
 def test_status_says_what_is_searchable_and_pending(indexed):

@@ -21,7 +21,7 @@ def test_signs_pass_the_gate_at_any_size():
 def test_plain_and_textless_photos_do_not():
     gate = default_gate()
     assert gate.text_score(Image.new("RGB", (640, 480), (90, 140, 200))) == 0
-    assert not gate.has_text(Image.fromarray(skimage.data.coffee()))
+    assert not gate.has_text(Image.fromarray(skimage.data.astronaut()))
     assert not gate.has_text(Image.fromarray(skimage.data.chelsea()))
     assert gate.text_score(Image.new("RGB", (4, 300))) == 0  # a sliver holds no text
 
@@ -42,7 +42,7 @@ def test_ocr_runs_only_behind_the_gate(monkeypatch):
 
     monkeypatch.setattr(pipeline, "_ocr_reader", lambda: NoOcr())
     seconds = {}
-    assert read_text_gated(Image.fromarray(skimage.data.coffee()), seconds).lines == []
+    assert read_text_gated(Image.fromarray(skimage.data.chelsea()), seconds).lines == []
     assert "ocr_gate" in seconds and "ocr" not in seconds
     monkeypatch.undo()
     result = read_text_gated(text_image("EXIT"), seconds)
