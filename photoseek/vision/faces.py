@@ -10,7 +10,7 @@ textures and food score below 0.95).
 Measured with `bench/people.py` (first 200 COCO photos of ../shared/data, positives = photos
 whose captions name a person): faces in 50 of the 102 positives and in 1 of the 98 negatives;
 OpenCV's Haar cascades, the previous detector, found 33 and 0 at about twice the cost (1053 vs
-435 ms a photo in the same loaded run). Many people in COCO are
+435 ms a photo, two runs minutes apart on the loaded machine). Many people in COCO are
 small, turned away or in crowds: the count is a lower bound, the "person"/"people" tags are
 rarely wrong.
 One face gives the tag "person", two or more "people" (source 'faces'); photos.faces holds the count.
