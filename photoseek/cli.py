@@ -78,6 +78,10 @@ def cmd_index(args) -> int:
 def cmd_annotate(args) -> int:
     lib = _library(args)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
+    if only is None and args.captioner:  # naming a captioner asks for captions too
+        from photoseek.ingest.annotate import DEFAULT_ANNOTATORS
+
+        only = [*DEFAULT_ANNOTATORS, "captions"]
     counts = lib.annotate(only, progress=_progress(args))
     if args.json:
         _print_json(counts)

@@ -27,7 +27,6 @@ from photoseek.inference import InferenceModel
 if TYPE_CHECKING:
     from PIL import Image
 
-TEXT_GATE_ID = "ppocrv4-det-gate-v1"
 # px, sides rounded to multiples of 32 (DBNet's stride). COCO's text is small (watermarks, shop
 # signs, bus numbers): on the first 200 COCO photos the gate kept 30 of the 63 photos where full
 # OCR reads something at 416 px, 38 at 544 and 51 at 640 (bench/text_gate.py); 640 keeps most and
@@ -35,6 +34,7 @@ TEXT_GATE_ID = "ppocrv4-det-gate-v1"
 GATE_LONG_SIDE = 640
 PIXEL_THRESHOLD = 0.3  # DBNet's own binarisation threshold in RapidOCR's config
 MIN_TEXT_PIXELS = 1  # any pixel: DBNet's map is near binary, and a higher count only lost hits
+TEXT_GATE_ID = f"ppocrv4-det-gate{GATE_LONG_SIDE}-v1"  # recorded with OCR: another size redoes OCR
 DET_MODEL = "ch_PP-OCRv4_det_infer.onnx"
 
 
