@@ -61,15 +61,15 @@ def _filters(args):
 # -- commands ---------------------------------------------------------------------------------------
 def cmd_index(args) -> int:
     lib = _library(args)
-    report = lib.index(args.paths, annotate=not args.no_annotate, progress=_progress(args), ray=args.ray)
+    report = lib.index(args.paths, annotate=not args.no_annotate, captions=bool(args.captioner),
+                       progress=_progress(args), ray=args.ray)
     if args.json:
         _print_json(report.to_dict())
     else:
         d = report.to_dict()
-        _console().print(
-            f"[bold]Indexed[/] {lib.path}: " + ", ".join(f"{k} {v}" for k, v in d.items() if k != "seconds")
-            + f" in {d['seconds']:.1f} s"
-        )
+        counts = ", ".join(f"{k} {v}" for k, v in d.items() if isinstance(v, int))
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in d["stages"].items())
+        _console().print(f"[bold]Indexed[/] {lib.path}: {counts} in {d['seconds']:.1f} s ({stages})")
         if report.failed:
             _console().print(f"{report.failed} file(s) failed: see `photoseek --library {lib.path} errors`")
     return 0
@@ -78,6 +78,10 @@ def cmd_index(args) -> int:
 def cmd_annotate(args) -> int:
     lib = _library(args)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
+    if only is None and args.captioner:  # naming a captioner asks for captions too
+        from photoseek.ingest.annotate import DEFAULT_ANNOTATORS
+
+        only = [*DEFAULT_ANNOTATORS, "captions"]
     counts = lib.annotate(only, progress=_progress(args))
     if args.json:
         _print_json(counts)
@@ -314,6 +318,17 @@ def cmd_demo(args) -> int:
     return run_demo(args)
 
 
+def cmd_caption(args) -> int:
+    lib = _library(args)
+    caption = lib.caption(args.photo)
+    if args.json:
+        shown = lib.show(args.photo)
+        _print_json({"id": shown["id"], "path": shown["path"], "caption": caption, "captioner": shown["captioner"]})
+    else:
+        _console().print(caption)
+    return 0
+
+
 def cmd_stats(args) -> int:
     stats = _library(args).stats()
     if args.json:
@@ -390,11 +405,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: RAY_ADDRESS, else a local Ray; without ADDRESS put --ray after the PATHs); photos and "
         "library must be at the same paths on every node",
     )  # fmt: skip
-    p.add_argument("--captioner", help="local (LLM from evidence, default), template, or ollama:MODEL")
+    p.add_argument("--captioner", help="also caption every photo, in a last resumable pass: ollama:MODEL "
+                   "(a vision model sees the photo), local (the LLM from the evidence) or template; "
+                   "default: none, captions are written on demand (`photoseek caption ID`)")
 
     p = add("annotate", cmd_annotate, "run or re-run the annotation stage (tags, faces, ocr, time, captions)")
-    p.add_argument("--only", help="comma-separated subset: tags,faces,ocr,time,captions")
-    p.add_argument("--captioner", help="local (LLM from evidence, default), template, or ollama:MODEL")
+    p.add_argument("--only", help="comma-separated subset: tags,time,colors,faces,ocr,captions "
+                   "(default: all but captions)")
+    p.add_argument("--captioner", help="for captions: local (LLM from evidence, default), template, or ollama:MODEL")
 
     p = add("search", cmd_search, "search by text, by example photo, or both")
     p.add_argument("query", nargs="?", help="what to look for, in words")
@@ -414,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("errors", cmd_errors, "files that could not be indexed, and why")
     add("stats", cmd_stats, "library summary")
+    add("status", cmd_stats, "what is searchable now and what annotation is still pending (same as stats)")
+    p = add("caption", cmd_caption, "one sentence about a photo: written now by the captioner if none is stored, then kept")
+    p.add_argument("photo", metavar="PATH_OR_ID")
 
     p = add("tag", cmd_tag, "confirm (+TAG) or reject (-TAG) tags of a photo")
     p.add_argument("photo", metavar="PATH_OR_ID")

@@ -54,7 +54,11 @@ def run_demo(args) -> int:
     console.rule("[bold]photoseek demo")
     console.print(f"Library: {library_dir}\nPhotos:  {photos} ({len(list(photos.iterdir()))} files from scikit-image)")
     report = lib.index([photos], progress=RichProgress())
-    console.print(f"Indexed: {report.to_dict()}")
+    d = report.to_dict()
+    counts = ", ".join(f"{k} {v}" for k, v in d.items() if isinstance(v, int))
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in d["stages"].items())
+    # seconds: the whole run (decode, embed, tags, time, colours, faces, OCR), not stage 1 alone
+    console.print(f"Indexed: {counts}; whole run {d['seconds']:.1f} s ({stages})")
     for query in DEMO_QUERIES:
         results = lib.search(query, k=3)
         table = Table(title=f"search {query!r}")
@@ -65,6 +69,11 @@ def run_demo(args) -> int:
         console.print(table)
     chelsea = photos / "chelsea.png"
     console.print(table_like(lib, chelsea))
+    import time
+
+    started = time.perf_counter()
+    caption = lib.caption(str(chelsea))  # on demand: written now (the LLM when there is one), then kept
+    console.print(f"caption chelsea.png (on demand, {time.perf_counter() - started:.1f} s): {caption}")
     if llm:
         for message in ("猫的照片", "photos with text in them"):
             console.rule(f"ask {message!r}")

@@ -111,20 +111,30 @@ class Library:
         paths: Iterable[str | os.PathLike],
         *,
         annotate: bool = True,
+        captions: bool = False,
         progress: Progress | None = None,
         ray: "str | RayExecutor | None" = None,
     ) -> IndexReport:
-        """Stage 1 (decode, embed, metadata, thumbnails; the library is searchable when it ends),
-        then, unless annotate=False, stage 2 (faces, OCR, time of day, captions).
+        """Index `paths`: every new photo is decoded once for its embeddings, classifier tags,
+        thumbnail and — unless annotate=False — time of day, colours, faces and OCR (text-gated),
+        all committed together batch by batch; then any photo still lacking an annotation (indexed
+        with annotate=False, or by an older annotator version) is annotated. No captions are
+        written unless captions=True: then the library's captioner (`ollama:MODEL`, `local`)
+        captions every photo in a last, resumable pass; otherwise `caption()` writes them on demand.
+        report.seconds is the whole run; report.stages the wall seconds of each stage.
 
-        ray: None computes stage 1 here; a Ray address ("" for ray.init()'s default: RAY_ADDRESS or
-        a new local Ray) computes it on that cluster's workers (photoseek.ingest.ray_executor) while
-        this process scans and commits; or a configured RayExecutor (batch size, pool size). Stage 2
-        still runs here."""
+        ray: None computes here; a Ray address ("" for ray.init()'s default: RAY_ADDRESS or a new
+        local Ray) runs the same per-batch work (decode, pixel annotators, embed) on that cluster's
+        workers (photoseek.ingest.ray_executor) while this process scans and commits; or a
+        configured RayExecutor (batch size, pool size)."""
+        import time
+
         from photoseek.ingest.indexer import Indexer
+        from photoseek.ingest.pipeline import PIXEL_ANNOTATORS
         from photoseek.store.lock import IndexLock
         from photoseek.store.annotations import label_sink
 
+        started = time.perf_counter()
         paths = [Path(p).expanduser() for p in paths]
         missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
         if missing:
@@ -139,7 +149,8 @@ class Library:
         elif ray is not None:
             executor = ray
         with IndexLock(self.path):
-            indexer = Indexer(self.catalog, self.embedder, self.path, progress=progress, executor=executor)
+            indexer = Indexer(self.catalog, self.embedder, self.path, progress=progress, executor=executor,
+                              annotators=PIXEL_ANNOTATORS if annotate else ())
             indexer.label_sink = label_sink
             try:
                 report = indexer.run(paths)
@@ -152,13 +163,21 @@ class Library:
             # library), stored now so that searches need not compute it.
             self.engine.joint_moments(store=True)
             if annotate:
-                self._annotator(None, progress).run()
-        for stale in ("vectors", "engine"):  # stage 2 may have written caption vectors
+                stage_started = time.perf_counter()
+                report.annotated.update(self._annotator(None, progress).run())
+                report.stages["annotate"] = time.perf_counter() - stage_started
+            if captions:
+                stage_started = time.perf_counter()
+                report.annotated.update(self._annotator(["captions"], progress).run())
+                report.stages["captions"] = time.perf_counter() - stage_started
+        for stale in ("vectors", "engine"):  # reload FAISS caches written by the run
             self.__dict__.pop(stale, None)
+        report.seconds = time.perf_counter() - started
         return report
 
     def annotate(self, only: Sequence[str] | None = None, *, progress: Progress | None = None) -> dict[str, int]:
-        """Run (or re-run) stage 2 annotators; `only` picks some of tags, faces, ocr, time, captions."""
+        """Run stage-2 annotators over photos that still need them; `only` picks some of tags,
+        time, colors, faces, ocr, captions (default: all but captions, see `caption`)."""
         from photoseek.store.lock import IndexLock
 
         with IndexLock(self.path):
@@ -252,14 +271,28 @@ class Library:
         return [{"path": r["display_path"], "reason": r["reason"], "failed_at": r["failed_at"]} for r in rows]
 
     def stats(self) -> dict[str, Any]:
+        """Library summary. Besides counts: `searchable` (photos with vectors of the library's
+        embedder: text and example search find them now), `annotations_pending` (photos each
+        default annotator has still to do: filters and explanations miss them until then) and
+        `captions` (sentences stored, by captioner; the rest are made on demand)."""
         conn = self.catalog.conn
-        return {
+        embedder_id = self.catalog.get_meta("embedder_id")
+        stats = {
             "library": str(self.path),
             "photos": self.catalog.photo_count(),
             "failures": conn.execute("SELECT count(*) FROM failures").fetchone()[0],
-            "embedder": self.catalog.get_meta("embedder_id"),
+            "embedder": embedder_id,
             "schema_version": self.catalog.schema_version,
         }
+        stats["searchable"] = conn.execute(
+            "SELECT count(DISTINCT photo_id) FROM embeddings WHERE space='joint' AND model_id=?", (embedder_id,)
+        ).fetchone()[0]
+        stats["annotations_pending"] = self._annotator(None, SilentProgress()).pending()
+        stats["captions"] = {
+            row[0]: row[1]
+            for row in conn.execute("SELECT captioner_id, count(*) FROM captions GROUP BY captioner_id")
+        }
+        return stats
 
     def thumbnail_path(self, photo_id: int) -> Path | None:
         from photoseek.ingest.decode import thumbnail_path
@@ -278,11 +311,20 @@ class Library:
         return self.show(pid)
 
     def caption(self, path_or_id: int | str, *, store: bool = True) -> str:
-        """The stored caption; without one, the library's captioner writes it now and stores it
-        (`store=False`: the instant template from the annotations, nothing written)."""
+        """One sentence about a photo, made on demand and cached.
+
+        The stored caption when there is one written by a captioner other than the template (an
+        LLM from the evidence, a vision model), or when the library's captioner is the template;
+        otherwise the library's captioner writes it now (the local LLM: a few seconds) and it is
+        stored for next time. `store=False` never writes and never waits for a model: the stored
+        caption, else the instant template from the annotations.
+        Raises NotFoundError for an unknown photo."""
+        from photoseek.vision.captions import TEMPLATE_CAPTIONER_ID
+
         pid = self.catalog.resolve_photo(path_or_id)["id"]
-        row = self.catalog.conn.execute("SELECT caption FROM captions WHERE photo_id=?", (pid,)).fetchone()
-        if row:
+        row = self.catalog.conn.execute(
+            "SELECT caption, captioner_id FROM captions WHERE photo_id=?", (pid,)).fetchone()
+        if row and (not store or row["captioner_id"] != TEMPLATE_CAPTIONER_ID or self.captioner == "template"):
             return row["caption"]
         if not store:
             from photoseek.store.annotations import caption_evidence
@@ -291,7 +333,8 @@ class Library:
             return template_caption(caption_evidence(self.catalog.conn, pid))
         from photoseek.ingest.annotate import Annotator
 
-        annotator = Annotator(self.catalog, self.path, only={"captions"}, captioner=self.captioner, llm_spec=self.llm)
+        annotator = Annotator(self.catalog, self.path, only={"captions"}, captioner=self.captioner,
+                              llm_spec=self.llm)
         return annotator.caption_one(int(pid))
 
     # -- conversation ---------------------------------------------------------------------------------

@@ -109,9 +109,19 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     failed: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole run: indexing, then any annotation and caption passes
+    # wall seconds per stage: "index" (decode, embed, pixel annotators, commit), "annotate"
+    # (stage-2 catch-up for photos that still lack annotations), "captions" (the opt-in pass)
+    stages: dict[str, float] = field(default_factory=dict)
+    # seconds per step summed over photos and worker threads (they overlap: these add up to more
+    # than the wall time): scan, decode, embed, time, colors, faces, ocr_gate, ocr, commit
+    work_seconds: dict[str, float] = field(default_factory=dict)
+    work_photos: dict[str, int] = field(default_factory=dict)  # photos that went through each step
+    annotated: dict[str, int] = field(default_factory=dict)  # stage-2 pass: photos per annotator
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["seconds"] = round(self.seconds, 3)
+        d["stages"] = {k: round(v, 3) for k, v in self.stages.items()}
+        d["work_seconds"] = {k: round(v, 3) for k, v in self.work_seconds.items()}
         return d

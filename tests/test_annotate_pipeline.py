@@ -42,6 +42,7 @@ def mixed(tmp_path_factory):
     Image.new("RGB", (320, 240), (5, 5, 10)).save(photos / "broken_exif.jpg", exif=b"Exif\x00\x00MM\x00*garbage")
     library = indexed_library(root / "lib", photos)
     counts = library.annotate()
+    counts.update(library.annotate(["captions"]))  # captions are not a default annotator (made on demand)
     return library, photos, counts
 
 

@@ -44,7 +44,9 @@ def indexed(photos, tmp_path_factory) -> tuple[Path, dict]:
 
 def test_index_json_reports_counts(indexed, photos):
     _, report = indexed
-    assert set(report) == {"added", "updated", "moved", "removed", "unchanged", "failed", "seconds"}
+    assert set(report) == {"added", "updated", "moved", "removed", "unchanged", "failed", "seconds",
+                           "stages", "work_seconds", "work_photos", "annotated"}
+    assert report["seconds"] >= report["stages"]["index"] > 0 and "annotate" not in report["stages"]
     n_images = len([p for p in photos.iterdir() if p.name not in ("notes.jpg", "empty.png")])
     assert report["added"] == n_images
     assert report["failed"] == 2
@@ -56,6 +58,18 @@ def test_second_index_is_all_unchanged(indexed, photos):
     again = json.loads(proc.stdout)
     assert again["added"] == 0 and again["updated"] == 0
     assert again["unchanged"] == first["added"]
+
+
+def test_status_says_searchable_and_pending_then_caption_on_demand(indexed):
+    library, first = indexed
+    status = json.loads(run_cli("status", "--json", library=library).stdout)
+    assert status["searchable"] == status["photos"] == first["added"]
+    assert status["annotations_pending"]["faces"] == first["added"]  # indexed with --no-annotate
+    assert "captions" in status
+    text = run_cli("status", library=library).stdout
+    assert all(f"{key}:" in text for key in status)  # every key printed
+    shown = json.loads(run_cli("--llm", "none", "caption", "1", "--json", library=library).stdout)
+    assert shown["id"] == 1 and shown["caption"].startswith("A photo") and shown["captioner"] == "template-v1"
 
 
 def test_text_search_finds_the_cat(indexed):

@@ -76,7 +76,8 @@ def test_out_of_order_remote_style_batches_give_the_local_catalog(tmp_path):
     executor = OutOfOrderExecutor(embedder)
     report, remote, _ = _index(tmp_path / "remote", photos, executor, embedder)
     assert executor.computed_alone == 0  # pixels dropped after embedding are not mistaken for "unchanged"
-    assert report.to_dict() | {"seconds": 0} == local_report.to_dict() | {"seconds": 0}
+    timings = {"seconds": 0, "stages": {}, "work_seconds": {}}  # wall-clock figures differ run to run
+    assert report.to_dict() | timings == local_report.to_dict() | timings
     assert report.added == 8 and len(remote["vectors"]) == 8 * 3  # joint, visual, layout
     assert remote == local
     assert sorted(os.listdir(tmp_path / "remote" / "thumbs")) == sorted(os.listdir(tmp_path / "local" / "thumbs"))

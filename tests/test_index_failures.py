@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from photoseek.ingest import decode as decode_module
-from photoseek.ingest import indexer as indexer_module
+from photoseek.ingest import pipeline as pipeline_module  # decodes for the indexer
 from photoseek.store.catalog import Catalog
 from photoseek.ingest.indexer import Indexer
 from photoseek.store.vectors import VectorStore
@@ -56,14 +56,14 @@ def test_every_bad_input_is_recorded_and_the_run_goes_on(tmp_path, conse, monkey
     shutil.copyfile(good[2], non_utf8)
 
     # deleted between the scan and its decoding: the decoder is wrapped to delete it first
-    real_decode = indexer_module.decode_photo
+    real_decode = pipeline_module.decode_photo
 
     def deleting_decode(path, **kwargs):
         if os.path.basename(path) == b"vanishing.jpg":
             os.remove(path)
         return real_decode(path, **kwargs)
 
-    monkeypatch.setattr(indexer_module, "decode_photo", deleting_decode)
+    monkeypatch.setattr(pipeline_module, "decode_photo", deleting_decode)
     # unreadable: simulated, because these tests run as root and root reads a chmod-000 file anyway
     real_open = os.open
 

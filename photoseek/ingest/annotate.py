@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from photoseek.errors import PhotoseekError, UnsupportedImageError
+from photoseek.ingest.pipeline import PIXEL_ANNOTATORS, WORK_LONG_SIDE
+from photoseek.ingest.pipeline import annotator_id as pixel_annotator_id
 from photoseek.progress import Progress, SilentProgress
 
 if TYPE_CHECKING:
@@ -35,11 +37,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("photoseek.annotate")
 
 ANNOTATORS = ("tags", "time", "colors", "faces", "ocr", "captions")  # the order they run in
+# what `index` and `annotate` run unless told otherwise: captions are written on demand
+# (Library.caption) or by an opt-in pass (`--captioner`), never by the LLM for every photo
+DEFAULT_ANNOTATORS = ("tags", "time", "colors", "faces", "ocr")
 FAST_BATCH = 16  # photos per transaction for the cheap annotators
 SLOW_ANNOTATORS = {"ocr", "captions"}  # committed photo by photo
 # decode sizes (short side) each annotator needs from the original file
-FACES_DECODE = 512
-OCR_DECODE = 1024
 CAPTION_DECODE = 768
 
 PHOTO_COLUMNS = "id, path, display_path, content_hash, taken_at, gps_lat, gps_lon, width, height"
@@ -48,7 +51,8 @@ PHOTO_COLUMNS = "id, path, display_path, content_hash, taken_at, gps_lat, gps_lo
 class Annotator:
     """Runs the stage-2 annotators over a catalog.
 
-    only:      a subset of ANNOTATORS (None: all); "colours" is accepted for "colors".
+    only:      a subset of ANNOTATORS (None: DEFAULT_ANNOTATORS, all but captions); "colours" is
+               accepted for "colors".
     captioner: 'local' (the LLM writes from the evidence), 'template', or 'ollama:MODEL'.
     llm_spec:  the local LLM for captions (a get_llm spec or an LLM instance); None: no LLM, so
                'local' captions use the template.
@@ -78,7 +82,6 @@ class Annotator:
         self.ollama_host = ollama_host
         self.messages: list[str] = []
         self._caption_service = None
-        self._ocr_reader = None
         if "captions" in self.selected:
             self._captions()  # an unknown captioner is the user's mistake: say so before any work
 
@@ -96,6 +99,24 @@ class Annotator:
         if failed:
             counts["failed"] = failed
         return counts
+
+    def pending(self) -> dict[str, int]:
+        """Photos each selected annotator still has to do (what `run` would work on now)."""
+        pending = {}
+        for name in self.selected:
+            try:
+                annotator_id = self._annotator_id(name)
+            except PhotoseekError:
+                continue
+            if annotator_id is None:
+                continue
+            pending[name] = self.catalog.conn.execute(
+                """SELECT count(*) FROM photos p WHERE NOT EXISTS (
+                       SELECT 1 FROM annotations_done d
+                       WHERE d.photo_id = p.id AND d.annotator = ? AND d.annotator_id = ?)""",
+                (name, annotator_id),
+            ).fetchone()[0]
+        return pending
 
     def caption_one(self, photo_id: int) -> str:
         """Caption one photo now (whatever annotations_done says), store it and return it."""
@@ -121,22 +142,8 @@ class Annotator:
             if supports_zero_shot(self.embedder):
                 return _zero_shot_id(self.embedder)
             return CLASSIFIER_TAGGER_ID
-        if name == "time":
-            from photoseek.vision.daytime import TIME_ANNOTATOR_ID
-
-            return TIME_ANNOTATOR_ID
-        if name == "colors":
-            from photoseek.vision.colors import COLOR_ANNOTATOR_ID
-
-            return COLOR_ANNOTATOR_ID
-        if name == "faces":
-            from photoseek.vision.faces import FACES_ANNOTATOR_ID
-
-            return FACES_ANNOTATOR_ID
-        if name == "ocr":
-            from photoseek.vision.ocr import OCR_ANNOTATOR_ID
-
-            return OCR_ANNOTATOR_ID
+        if name in PIXEL_ANNOTATORS:
+            return pixel_annotator_id(name)
         return self._captions().requested_id
 
     def _todo(self, name: str, annotator_id: str) -> list["sqlite3.Row"]:
@@ -247,6 +254,17 @@ class Annotator:
             raise UnsupportedImageError("the file changed since it was indexed; index it again")
         return photo.image
 
+    def _work_image(self, row) -> "Image.Image":
+        """The photo at up to WORK_LONG_SIDE on the long side (what ingest's pixel annotators see)."""
+        from photoseek.ingest.decode import decode_photo
+
+        photo = decode_photo(row["path"], target_size=256, work_size=WORK_LONG_SIDE)
+        if photo is None or photo.pixels is None:
+            raise UnsupportedImageError("the file is no longer an image")
+        if photo.content_hash != row["content_hash"]:
+            raise UnsupportedImageError("the file changed since it was indexed; index it again")
+        return photo.pixels
+
     def _thumbnail_or_original(self, row) -> "Image.Image":
         """The library's thumbnail (cheap), or the original when there is none."""
         from photoseek.ingest.decode import thumbnail_path
@@ -298,12 +316,7 @@ class Annotator:
         return found if found is not None else time_from_pixels(self._thumbnail_or_original(row))
 
     def _write_time(self, conn, row, result) -> None:
-        from photoseek.vision.daytime import TIME_SOURCE
-        from photoseek.store.annotations import replace_tags
-        from photoseek.vision.tagging import Tag
-
-        conn.execute("UPDATE photos SET time_of_day=? WHERE id=?", (result.label, row["id"]))
-        replace_tags(conn, row["id"], TIME_SOURCE, [Tag(result.label, result.confidence)])
+        write_time(conn, row["id"], result)
 
     # -- colours -------------------------------------------------------------------------------------------
     def _compute_colors(self, row):
@@ -312,46 +325,25 @@ class Annotator:
         return color_tags(self._thumbnail_or_original(row))
 
     def _write_colors(self, conn, row, result) -> None:
-        from photoseek.store.annotations import replace_tags
-        from photoseek.vision.tagging import Tag
-
-        replace_tags(conn, row["id"], "color", [Tag(name, share) for name, share in result])
+        write_colors(conn, row["id"], result)
 
     # -- faces -----------------------------------------------------------------------------------------------
     def _compute_faces(self, row):
-        from photoseek.vision.faces import detect_faces
+        from photoseek.vision.faces import count_people
 
-        return len(detect_faces(self._original(row, FACES_DECODE)))
+        return count_people(self._work_image(row))
 
     def _write_faces(self, conn, row, count) -> None:
-        from photoseek.vision.faces import FACES_SOURCE, people_tags
-        from photoseek.store.annotations import replace_tags
-        from photoseek.vision.tagging import Tag
-
-        conn.execute("UPDATE photos SET faces=? WHERE id=?", (count, row["id"]))
-        replace_tags(conn, row["id"], FACES_SOURCE, [Tag(name, c) for name, c in people_tags(count)])
+        write_faces(conn, row["id"], count)
 
     # -- OCR ---------------------------------------------------------------------------------------------------
     def _compute_ocr(self, row):
-        if self._ocr_reader is None:
-            from photoseek.vision.ocr import default_reader
+        from photoseek.ingest.pipeline import read_text_gated
 
-            self._ocr_reader = default_reader()
-        return self._ocr_reader.read(self._original(row, OCR_DECODE))
+        return read_text_gated(self._work_image(row))
 
     def _write_ocr(self, conn, row, result) -> None:
-        from photoseek.vision.ocr import OCR_SOURCE
-        from photoseek.store.annotations import replace_tags
-        from photoseek.vision.tagging import Tag
-
-        if result.lines:
-            conn.execute(
-                "INSERT OR REPLACE INTO ocr(photo_id, text, boxes) VALUES (?, ?, ?)",
-                (row["id"], result.text, result.boxes_json),
-            )
-        else:
-            conn.execute("DELETE FROM ocr WHERE photo_id=?", (row["id"],))
-        replace_tags(conn, row["id"], OCR_SOURCE, [Tag("text", 1.0)] if result.has_readable_text else [])
+        write_ocr(conn, row["id"], result)
 
     # -- captions ----------------------------------------------------------------------------------------------
     def _captions(self):
@@ -393,6 +385,64 @@ class Annotator:
         self._write_caption_row(conn, row, result)
         _mark_done(conn, row["id"], "captions", result.done_id)
         self.catalog.refresh_fulltext(row["id"])
+
+
+# -- writing results (shared with the indexer, which writes them in its batch transaction) -----------------
+
+
+def write_time(conn, photo_id: int, result) -> None:
+    """result: a daytime.TimeOfDay."""
+    from photoseek.store.annotations import replace_tags
+    from photoseek.vision.daytime import TIME_SOURCE
+    from photoseek.vision.tagging import Tag
+
+    conn.execute("UPDATE photos SET time_of_day=? WHERE id=?", (result.label, photo_id))
+    replace_tags(conn, photo_id, TIME_SOURCE, [Tag(result.label, result.confidence)])
+
+
+def write_colors(conn, photo_id: int, result) -> None:
+    """result: [(colour name, share)]."""
+    from photoseek.store.annotations import replace_tags
+    from photoseek.vision.tagging import Tag
+
+    replace_tags(conn, photo_id, "color", [Tag(name, share) for name, share in result])
+
+
+def write_faces(conn, photo_id: int, count: int) -> None:
+    from photoseek.store.annotations import replace_tags
+    from photoseek.vision.faces import FACES_SOURCE, people_tags
+    from photoseek.vision.tagging import Tag
+
+    conn.execute("UPDATE photos SET faces=? WHERE id=?", (count, photo_id))
+    replace_tags(conn, photo_id, FACES_SOURCE, [Tag(name, c) for name, c in people_tags(count)])
+
+
+def write_ocr(conn, photo_id: int, result) -> None:
+    """result: an ocr.OcrResult."""
+    from photoseek.store.annotations import replace_tags
+    from photoseek.vision.ocr import OCR_SOURCE
+    from photoseek.vision.tagging import Tag
+
+    if result.lines:
+        conn.execute(
+            "INSERT OR REPLACE INTO ocr(photo_id, text, boxes) VALUES (?, ?, ?)",
+            (photo_id, result.text, result.boxes_json),
+        )
+    else:
+        conn.execute("DELETE FROM ocr WHERE photo_id=?", (photo_id,))
+    replace_tags(conn, photo_id, OCR_SOURCE, [Tag("text", 1.0)] if result.has_readable_text else [])
+
+
+PIXEL_WRITERS = {"time": write_time, "colors": write_colors, "faces": write_faces, "ocr": write_ocr}
+
+
+def write_pixel_annotations(conn, photo_id: int, annotations: dict[str, Any]) -> None:
+    """Write the pixel annotators' results for one photo and record each as done (no commit)."""
+    for name, result in annotations.items():
+        if result is None:
+            continue  # time of day without a verdict: nothing to store, retried later
+        PIXEL_WRITERS[name](conn, photo_id, result)
+        _mark_done(conn, photo_id, name, pixel_annotator_id(name))
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
@@ -446,7 +496,7 @@ def _mark_done(conn, photo_id: int, annotator: str, annotator_id: str) -> None:
 
 def _selected(only: Iterable[str] | None) -> list[str]:
     if only is None:
-        return list(ANNOTATORS)
+        return list(DEFAULT_ANNOTATORS)
     chosen = []
     for name in only:
         name = str(name).strip().lower()

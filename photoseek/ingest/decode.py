@@ -80,6 +80,8 @@ class DecodedPhoto:
     orientation: int | None = None  # EXIF orientation 1..8 as stored in the file
     brightness: float | None = None  # mean luma 0..1
     image: "Image.Image | None" = None  # RGB, oriented, short side ~target (None: content unchanged)
+    pixels: "Image.Image | None" = None  # RGB, oriented, long side <= work_size (only when asked)
+    thumbnail_image: "Image.Image | None" = None  # what the thumbnail file was written from
     decoded_size: tuple[int, int] | None = None  # what the decoder produced (JPEG draft shows here)
     thumbnail: Path | None = None
 
@@ -100,6 +102,7 @@ def decode_photo(
     target_size: int = 256,
     thumbs_root: str | os.PathLike | None = None,
     reuse_hashes: Container[str] = (),
+    work_size: int | None = None,
 ) -> DecodedPhoto | None:
     """Read and decode one file.
 
@@ -110,6 +113,9 @@ def decode_photo(
     reuse_hashes: content hashes whose photos the catalog already has with current vectors (this
                  path's old hash, or those of photos that went missing); when the bytes hash to one
                  of them, decoding is skipped (a touched or moved file) and `image` is None.
+    work_size:   when given, `pixels` is also filled: the photo at up to this many pixels on the long
+                 side, for the annotators (faces, OCR), from the same decode (JPEG draft mode then
+                 aims at this size instead of target_size).
     Returns None when the content is not an image and the name does not claim to be one.
     """
     path = os.fsencode(path)
@@ -123,7 +129,7 @@ def decode_photo(
     photo = DecodedPhoto(path=path, size=size, mtime_ns=mtime_ns, content_hash=content_hash, format=image_format)
     if content_hash in reuse_hashes:
         return photo
-    _decode_into(photo, data, target_size)
+    _decode_into(photo, data, target_size, work_size)
     if thumbs_root is not None:
         photo.thumbnail = _write_thumbnail(photo, thumbnail_path(thumbs_root, content_hash))
     else:
@@ -230,7 +236,7 @@ def _too_large_message(data: bytes, image_format: str) -> str:
     return f"image too large (over {MAX_IMAGE_PIXELS // 1_000_000} MP)"
 
 
-def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int) -> None:
+def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int, work_size: int | None = None) -> None:
     Image = _pillow()
     image = _open(data, photo.format)
     width, height = image.size
@@ -242,17 +248,25 @@ def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int) -> None:
     if photo.orientation in (5, 6, 7, 8):  # rotated a quarter turn: the photo as seen is H×W
         width, height = height, width
     photo.width, photo.height = width, height
+    needed = target_size
+    if work_size:  # the short side the work image needs, so that its long side reaches work_size
+        needed = max(target_size, math.ceil(work_size * min(width, height) / max(width, height, 1)))
     if image.format in ("JPEG", "MPO"):
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale (DCT scaling: cheap and sharp) while both
         # sides stay >= 0.9x target
-        floor = max(1, math.ceil(target_size * DRAFT_TOLERANCE))
+        floor = max(1, math.ceil(needed * DRAFT_TOLERANCE))
         image.draft("RGB", (floor, floor))
     try:
         image.load()
         photo.decoded_size = image.size
         rgb = _to_rgb(image)
-        rgb = _downscale(rgb, target_size, Image)
-        rgb = _orient(rgb, photo.orientation, Image)
+        if work_size:
+            work = _orient(_fit_long_side(rgb, work_size, Image), photo.orientation, Image)
+            photo.pixels = work
+            rgb = _downscale(work, target_size, Image)
+        else:
+            rgb = _downscale(rgb, target_size, Image)
+            rgb = _orient(rgb, photo.orientation, Image)
     except UnsupportedImageError:
         raise
     except Image.DecompressionBombError:
@@ -261,7 +275,7 @@ def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int) -> None:
         raise UnsupportedImageError(f"image too large to decode: {width}×{height} pixels") from None
     except Exception as error:  # truncated data raises OSError; broken plugins raise others
         raise UnsupportedImageError(f"corrupt or truncated image: {_pillow_message(error)}") from None
-    if rgb is not image:
+    if rgb is not image and photo.pixels is not image:
         image.close()  # frees the full-size pixels now rather than at garbage collection
     photo.image = rgb
 
@@ -303,6 +317,15 @@ def _downscale(image: "Image.Image", target_size: int, Image) -> "Image.Image":
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     # Pillow's bilinear resize is antialiased (its kernel widens with the scale); reducing_gap
     # first box-reduces by an integer factor, which is what makes large reductions cheap
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+def _fit_long_side(image: "Image.Image", long_side: int, Image) -> "Image.Image":
+    width, height = image.size
+    if max(width, height) <= long_side:
+        return image
+    scale = long_side / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
@@ -417,6 +440,7 @@ def _mean_luma(image: "Image.Image") -> float:
 
 def _write_thumbnail(photo: DecodedPhoto, target: Path) -> Path:
     thumb = _thumbnail_image(photo.image)
+    photo.thumbnail_image = thumb
     photo.brightness = _mean_luma(thumb)
     if not target.exists():  # identical content shares one thumbnail
         from photoseek.vision.model_cache import atomic_output

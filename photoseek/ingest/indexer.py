@@ -10,13 +10,16 @@ catalog in memory —
   added      anything else that is an image;
   removed    photos under the scanned folders that were not seen: rows deleted (vectors, tags and
              annotations cascade), thumbnails dropped when no other photo shares them.
-Files are decoded in a thread pool (Pillow releases the GIL) while the main thread embeds the
-previous batch; each batch — photos, vectors, failures, classifier labels — is committed in one
-transaction, so kill -9 loses at most the batch in flight and the next run finishes the job.
+Files are decoded ONCE each in a thread pool (Pillow, OpenCV and ONNX Runtime release the GIL),
+and the same worker runs the pixel annotators on the decoded photo (time of day, colours, faces,
+OCR behind a text gate: photoseek.ingest.pipeline) while the main thread embeds the previous
+batch; each batch — photos, vectors, failures, classifier labels, annotations — is committed in
+one transaction, so kill -9 loses at most the batch in flight and the next run finishes the job.
 At the end the FAISS caches are brought up to date (vectors.VectorStore.refresh).
 
 The seam between computing and committing: `compute_batch(tasks, embedder, job)` turns a batch of
-files into results (decode + embed + layout + classifier labels; no catalog, no state) and an
+files into results (decode once + pixel annotators + embed + layout + classifier labels, through
+photoseek.ingest.pipeline; no catalog, no state) and an
 executor maps it over the run's tasks — `LocalExecutor` (threads decode ahead, the main thread
 embeds: today's pipeline) or `photoseek.ingest.ray_executor.RayExecutor` (the same function on a
 Ray cluster's actors). The Indexer alone plans and writes, batch by batch, in the driver.
@@ -32,13 +35,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Iterator, Protocol
 
-from photoseek.errors import UnsupportedImageError
 from photoseek.store.catalog import Catalog, display_path, utc_now
-from photoseek.ingest.decode import DecodedPhoto, decode_photo, thumbnail_path
+from photoseek.ingest.decode import DecodedPhoto, thumbnail_path
+from photoseek.ingest.pipeline import PhotoWork, embed, prepare
 from photoseek.store.lock import IndexLock
 from photoseek.ingest.scan import FoundFile, ScanFailure, scan
 from photoseek.store.vectors import DIM_META_KEY, MODEL_META_KEY, VectorStore
-from photoseek.vision.layout import LAYOUT_DIM, LAYOUT_ID, layout_descriptor
+from photoseek.vision.layout import LAYOUT_DIM, LAYOUT_ID
 from photoseek.progress import Progress, SilentProgress
 from photoseek.results import IndexReport
 
@@ -84,6 +87,7 @@ class _Outcome:
     visual: object = None
     layout: object = None
     labels: list | None = None
+    work: PhotoWork | None = None  # pixel annotations and step timings from the pipeline
 
     @property
     def content_unchanged(self) -> bool:
@@ -100,11 +104,13 @@ class BatchJob:
     target_size:     the embedder's preferred short side, pixels.
     reusable_hashes: content hashes of photos that went missing with current vectors: a new path
                      with one of them is a move, whose decoding and embedding are skipped.
+    annotators:      pixel annotators (pipeline.PIXEL_ANNOTATORS) run on each newly decoded photo.
     """
 
     thumbs_root: str
     target_size: int
     reusable_hashes: frozenset[str] = frozenset()
+    annotators: tuple[str, ...] = ()
 
 
 def decode_task(task: _Task, job: BatchJob, reuse: Collection[str] | None = None) -> _Outcome:
@@ -115,30 +121,27 @@ def decode_task(task: _Task, job: BatchJob, reuse: Collection[str] | None = None
             reuse = {task.known.content_hash} if task.known.current else ()
         else:
             reuse = job.reusable_hashes
-    try:
-        photo = decode_photo(
-            task.file.path, target_size=job.target_size, thumbs_root=job.thumbs_root, reuse_hashes=reuse
-        )
-        return _Outcome(task, photo=photo)
-    except UnsupportedImageError as error:
-        return _Outcome(task, failure=error.reason)
-    except Exception as error:  # a bug or an exotic file must not end the whole run
-        return _Outcome(task, failure=f"unexpected error while decoding: {type(error).__name__}: {error}")
+    work = prepare(
+        task.file.path,
+        target_size=job.target_size,
+        thumbs_root=job.thumbs_root,
+        reuse_hashes=reuse,
+        annotators=job.annotators,
+    )
+    return _Outcome(task, photo=work.photo, failure=work.failure, work=work)
 
 
 def embed_outcomes(outcomes: list[_Outcome], embedder: "Embedder", *, keep_images: bool = True) -> None:
     """Embed, in one `encode_images` call, every outcome whose pixels were decoded; fills joint,
     visual (when the embedder has that space), layout and classifier labels in place.
     keep_images=False drops the pixels afterwards (what a remote worker sends back stays small)."""
-    todo = [o for o in outcomes if o.photo is not None and o.photo.image is not None and not o.embedded]
+    todo = [o for o in outcomes if o.work is not None and o.work.needs_embedding and not o.embedded]
     if not todo:
         return
-    encoding = embedder.encode_images([o.photo.image for o in todo])
-    for i, outcome in enumerate(todo):
-        outcome.joint = encoding.joint[i]
-        outcome.visual = encoding.visual[i] if encoding.visual is not None and embedder.visual_dim else None
-        outcome.labels = encoding.labels[i] if encoding.labels is not None else None
-        outcome.layout = layout_descriptor(outcome.photo.image)
+    embed(embedder, [o.work for o in todo])
+    for outcome in todo:
+        work = outcome.work
+        outcome.joint, outcome.visual, outcome.labels, outcome.layout = work.joint, work.visual, work.labels, work.layout
         outcome.embedded = True
         if not keep_images:
             outcome.photo.image = None
@@ -247,6 +250,7 @@ class Indexer:
         workers: int | None = None,
         label_sink: LabelSink | None = None,
         executor: BatchExecutor | None = None,
+        annotators: "tuple[str, ...] | list[str]" = (),
     ) -> None:
         self.catalog = catalog
         self.embedder = embedder
@@ -256,6 +260,7 @@ class Indexer:
         self.workers = workers or max(2, min(4, os.cpu_count() or 2))
         self.label_sink = label_sink
         self.executor = executor  # None: a LocalExecutor with this batch size and these workers
+        self.annotators = tuple(annotators)
         # per run: paths the scan found, and photos whose files went missing (candidates for moves)
         self._seen_paths: set[bytes] = set()
         self._move_sources: dict[str, list[_Known]] = {}
@@ -268,11 +273,14 @@ class Indexer:
         with IndexLock(self.library_dir):
             report = self._run(list(paths))
         report.seconds = time.perf_counter() - started
+        report.stages["index"] = report.seconds
         return report
 
     def _run(self, paths: list) -> IndexReport:
+        scan_started = time.perf_counter()
         found = scan(paths, exclude=[self.library_dir])
         state = _RunState(run_id=self._start_run())
+        state.report.work_seconds["scan"] = time.perf_counter() - scan_started
         since_generation = self.catalog.vectors_generation
         known_by_path = self._load_known()
 
@@ -291,7 +299,8 @@ class Indexer:
         # embedder changed) are re-embedded too when their file is still there
         tasks += self._stale_outside_scope(found, known_by_path)
 
-        self.progress.start("Indexing", len(unchanged) + len(tasks) + len(found.failures))
+        label = "Indexing" + (f" (embed, tags, {', '.join(self.annotators)})" if self.annotators else "")
+        self.progress.start(label, len(unchanged) + len(tasks) + len(found.failures))
         self._mark_unchanged(unchanged, state)
         state.kept_ids.update(protected)
         self.progress.advance(len(unchanged))
@@ -406,7 +415,8 @@ class Indexer:
     # -- the pipeline: decode in threads, embed + commit in batches ----------------------------------------
 
     def _job(self) -> BatchJob:
-        return BatchJob(os.fspath(self.library_dir), self.embedder.preferred_size, self._reusable_hashes)
+        return BatchJob(os.fspath(self.library_dir), self.embedder.preferred_size, self._reusable_hashes,
+                        self.annotators)
 
     def _executor(self) -> BatchExecutor:
         if self.executor is None:
@@ -433,11 +443,19 @@ class Indexer:
         plans = [self._plan(outcome, state, executor) for outcome in outcomes]
         embedded = any(p.embed for p in plans)
         now = utc_now()
+        commit_started = time.perf_counter()
         with self.catalog.transaction() as conn:
             for plan in plans:
                 self._write(conn, plan, state, now)
             if embedded:
                 self.catalog.bump_vectors_generation()
+        seconds = state.report.work_seconds
+        seconds["commit"] = seconds.get("commit", 0.0) + time.perf_counter() - commit_started
+        photos = state.report.work_photos
+        for outcome in outcomes:
+            for step, spent in (outcome.work.seconds.items() if outcome.work else ()):
+                seconds[step] = seconds.get(step, 0.0) + spent
+                photos[step] = photos.get(step, 0) + 1
         for plan in plans:  # counted once committed: a failed transaction reports nothing
             if plan.kind:
                 setattr(state.report, plan.kind, getattr(state.report, plan.kind) + 1)
@@ -544,7 +562,12 @@ class Indexer:
             state.changed_ids.add(plan.photo_id)
             if self.label_sink is not None and outcome.labels is not None:
                 self.label_sink(conn, plan.photo_id, outcome.labels)
-        if plan.kind in ("added", "moved") or plan.embed:
+            work = outcome.work
+            if work is not None and work.annotations:
+                from photoseek.ingest.annotate import write_pixel_annotations
+
+                write_pixel_annotations(conn, plan.photo_id, work.annotations)
+        if plan.kind in ("added", "moved") or plan.embed:  # (pixel annotations changed with embed)
             self.catalog.refresh_fulltext(plan.photo_id)  # file name (moved) or tags (label sink) changed
 
     # -- after: sweep and bookkeeping ------------------------------------------------------------------------

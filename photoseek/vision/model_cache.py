@@ -197,4 +197,7 @@ def onnx_session(model_path: Path):
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # warnings about unused initialisers etc. are noise for users
+    # idle intra-op threads sleep instead of spinning: during ingest the annotators (faces, the
+    # OCR gate) use the same cores between the embedder's batches
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
