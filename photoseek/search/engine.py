@@ -115,6 +115,8 @@ class SearchEngine:
             "catalog": lambda: catalog, "vectors": lambda: vectors, "embedder": lambda: embedder}
         self.translate = translate
         self.plan = plan or SearchPlan()
+        self._means: dict = {}
+        self._translations: dict[str, str] = {}
 
     @classmethod
     def from_providers(
@@ -141,8 +143,6 @@ class SearchEngine:
     @property
     def embedder(self) -> "Embedder":
         return self._providers["embedder"]()  # type: ignore[return-value]
-        self._means: dict = {}
-        self._translations: dict[str, str] = {}
 
     # -- entry point ------------------------------------------------------------------------------
     def search(self, **query) -> list[SearchResult]:
