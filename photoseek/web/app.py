@@ -161,12 +161,9 @@ def answer_dict(state: AppState, answer: Any, session_id: str) -> dict[str, Any]
 # -- the app ------------------------------------------------------------------------------------------------
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
-    """ASGI middleware: a request body over `limit` bytes gets 413, whether or not it says its length."""
+    """ASGI middleware: a request body over `limit` bytes gets 413, whether or not it says its length.
+    Bodies here are small (a search, a message), so the body is read first and handed on whole."""
 
     def __init__(self, app: Any, limit: int = MAX_BODY):
         self.app, self.limit = app, limit
@@ -174,32 +171,30 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        too_large = JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            return await JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413)(scope, receive, send)
-        seen = 0
-        started = False
-
-        async def limited_receive():
-            nonlocal seen
+            return await too_large(scope, receive, send)
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                return await too_large(scope, receive, send)
+            if not message.get("more_body"):
+                break
+        replayed = False
 
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()  # after the body: wait for the disconnect
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413)(scope, receive, send)
+        await self.app(scope, replay, send)
 
 
 def get_state(request: Request) -> AppState:
