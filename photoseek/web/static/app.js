@@ -65,7 +65,7 @@ function card(result, rank) {
       el("img", {src: `/api/photos/${result.id}/thumbnail`, alt: name, loading: "lazy"})),
     el("figcaption", {},
       el("div", {class: "meta"},
-        el("span", {class: "rank"}, `#${rank}`),
+        el("span", {class: "rank", title: `rank ${rank}, photo ${result.id}`}, `${rank}.`),
         label ? el("span", {class: `match match-${label.toLowerCase().replace(/[^a-z]+/g, "-")}`}, label) : "",
         el("span", {class: "name", title: result.path}, name)),
       el("p", {class: "explanation"}, result.explanation || ""),
@@ -82,17 +82,21 @@ function card(result, rank) {
 
 function showResults(results, note) {
   const grid = $("#grid");
+  for (const r of results) names.set(r.id, r.path.split("/").pop());
   grid.replaceChildren(...results.map((r, i) => card(r, i + 1)));
   if (!results.length) grid.append(el("p", {class: "hint"}, note || "No photos match."));
   $("#hint") && ($("#hint").hidden = true);
   showRefine();
 }
 
+const names = new Map();  // photo id -> file name, from the results shown so far
+const photoName = (id) => `photo ${id}` + (names.has(id) ? ` (${names.get(id)})` : "");
+
 function showRefine() {
   const bar = $("#refine");
   const parts = [];
-  if (page.more.length) parts.push(`more like ${page.more.map(i => "#" + i).join(", ")}`);
-  if (page.less.length) parts.push(`less like ${page.less.map(i => "#" + i).join(", ")}`);
+  if (page.more.length) parts.push(`more like ${page.more.map(photoName).join(", ")}`);
+  if (page.less.length) parts.push(`less like ${page.less.map(photoName).join(", ")}`);
   bar.hidden = !parts.length;
   bar.replaceChildren(el("span", {}, "Refined: " + parts.join("; ") + " "),
     el("button", {class: "subtle", onclick: () => { page.more = []; page.less = []; runSearch(page.base); }}, "Clear"));
@@ -124,7 +128,7 @@ function feedback(id, sign) {
 
 function likeBut(id, but) {
   page.more = []; page.less = [];
-  setAnswer(`Photos like #${id} but “${but}”.`);
+  setAnswer(`Photos like ${photoName(id)} but “${but}”.`);
   runSearch({like: id, but, k: 20});
 }
 
@@ -157,14 +161,14 @@ async function ask(message) {
         const event = (block.match(/^event: (.*)$/m) || [])[1];
         const data = JSON.parse((block.match(/^data: (.*)$/m) || [])[1] || "{}");
         if (event === "session") page.session = data.session;
-        else if (event === "plan") { page.base = data.search; setAnswer("Searching…", true); }
+        else if (event === "plan") { page.base = data.search && {...data.search, k: 10}; setAnswer("Searching…", true); }
         else if (event === "results") { results = data.results; showResults(results); setAnswer("Explaining…", true); }
         else if (event === "explanation") {
           const node = $(`.card[data-id="${data.id}"] .explanation`);
           if (node) node.textContent = data.text;
         } else if (event === "answer") {
           setAnswer(data.answer);
-          page.base = data.search || page.base;
+          if (data.search) page.base = {...data.search, k: Math.max(data.results.length, 10)};
           if (data.photo) location.href = `/photo/${data.photo.id}`;
           else if (!results.length) showResults(data.results, data.answer);
         }
@@ -211,7 +215,7 @@ function setupResultsPage() {
   } else if (like > 0) {
     const but = params.get("but");
     if (but) likeBut(like, but);
-    else { setAnswer(`Photos like #${like}.`); runSearch({like, k: 20}); }
+    else { setAnswer(`Photos like ${photoName(like)}.`); runSearch({like, k: 20}); }
   }
   pollIndexing();
 }
