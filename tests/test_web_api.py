@@ -209,3 +209,27 @@ def test_openapi_lists_the_api(client):
     assert {"/api/search", "/api/ask", "/api/ask/stream", "/api/photos/{photo_id}", "/api/photos/{photo_id}/thumbnail",
             "/api/errors", "/api/stats"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_cli_ask_uses_a_running_server_and_falls_back_when_stale(agent_library, tmp_path):
+    import os
+
+    from photoseek.web.serve import ask_running_server
+    from photoseek.web.state import read_server_file, write_server_file
+    from tests.web_support import free_port, running_server
+
+    llm = ScriptedLLM(default=plans_by_request({"cats": {"tool": "text_search", "query": "cat"}}))
+    with running_server(AppState(agent_library, llm=llm)):
+        assert read_server_file(agent_library.path)["pid"] == os.getpid()
+        out = io.StringIO()
+        with redirect_stdout(out):  # the CLI's default --llm is the embedded model: the server's scripted one answers
+            assert cli_main(["--library", str(agent_library.path), "ask", "cats", "--json"]) == 0
+        answer = json.loads(out.getvalue())
+        assert set(answer) == {"plan", "results", "answer"} and answer["plan"][0]["args"] == {"query": "cat"}
+        assert "PLAN" in llm.tasks()
+    assert read_server_file(agent_library.path) is None  # removed when the server stopped
+
+    write_server_file(tmp_path, "127.0.0.1", free_port(), None)  # our pid, but nothing listens: ignored
+    assert ask_running_server(tmp_path, "cats") is None
+    (tmp_path / "serve.json").write_text(json.dumps({"host": "127.0.0.1", "port": 1, "pid": 2 ** 22 + 12345}))
+    assert read_server_file(tmp_path) is None  # a dead server's file

@@ -261,7 +261,7 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
     def photo_page(request: Request, photo_id: str, s: State):
         s.photo_file(photo_id)  # 404 unless the catalog holds it
         info = s.library.show(int(photo_id))
-        return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"])})
+        return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"]), "llm": s.has_llm(), "photos": 1})
 
     # -- API ----------------------------------------------------------------------------------------------
     @app.get("/api/search", response_model=SearchResponse, response_model_exclude_none=True, tags=["search"])

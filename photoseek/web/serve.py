@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import sys
 import threading
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Sequence
 
 from photoseek.errors import PhotoseekError
@@ -53,12 +54,18 @@ def serve(
           file=sys.stderr, flush=True)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, limit_concurrency=128,
                             timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    write_server_file(library.path, host, port, token)
-    try:
-        server.run()
-    finally:
-        remove_server_file(library.path)
+    @asynccontextmanager
+    async def lifespan(_app):
+        # in the app's lifespan, not around server.run(): uvicorn re-raises SIGTERM/SIGINT after
+        # its graceful shutdown, so code after run() never runs when the server is stopped
+        write_server_file(library.path, host, port, token)
+        try:
+            yield
+        finally:
+            remove_server_file(library.path)
+
+    app.router.lifespan_context = lifespan
+    uvicorn.Server(config).run()
 
 
 def _warm(state: AppState) -> None:

@@ -206,7 +206,6 @@ function setupResultsPage() {
     history.replaceState(null, "", `/?q=${encodeURIComponent(text)}&mode=${mode}`);
     if (mode === "ask") ask(text); else search(text);
   });
-  if (!window.PHOTOSEEK.llm) $("#ask-button").disabled = true;
   const params = new URLSearchParams(location.search);
   const like = parseInt(params.get("like") || "", 10);
   if (params.get("q")) {
@@ -247,5 +246,6 @@ function setupPhotoPage(article) {
   });
 }
 
+if (!window.PHOTOSEEK.llm) $("#ask-button").disabled = true;
 const article = $("article.detail");
 if (article) setupPhotoPage(article); else setupResultsPage();
