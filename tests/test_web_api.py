@@ -157,6 +157,9 @@ def test_confirm_and_reject_a_tag(agent_library_dir, tmp_path):
         assert client.post(f"/api/photos/{photo}/tags", json={"add": ["a"] * 21}).status_code == 422
         found = client.post("/api/search", json={"tags": ["rex"], "k": 5}).json()["results"]
         assert [r["id"] for r in found] == [photo]
+        client.post(f"/api/photos/{photo}/tags", json={"add": ["<img src=x onerror=alert(1)>"]})
+        page = client.get(f"/photo/{photo}").text  # the user's (or a photo's) text is escaped, never markup
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img src=x" not in page
 
 
 def test_ask_one_turn_then_a_refinement_in_the_same_session(agent_library):
