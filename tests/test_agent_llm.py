@@ -172,36 +172,3 @@ def test_thread_count(monkeypatch):
     assert backend.default_threads() == 7
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert backend.default_threads() == 1
-
-
-@pytest.mark.slow
-def test_a_fresh_model_reuses_the_saved_system_prompt_state(tmp_path, model_cache):
-    from photoseek.llm.base import ChatRequest
-    from photoseek.prompts import render
-
-    schema = {"type": "object", "properties": {"english": {"type": "string"}}, "required": ["english"],
-              "additionalProperties": False}
-    system = Message("system", render("system"))
-
-    def request(text: str) -> ChatRequest:
-        return ChatRequest([system, Message("user", render("translate_user", text=text))], schema=schema, max_tokens=30)
-
-    first = backend.LlamaCppLLM()
-    first.state_dir = tmp_path
-    cold = first.complete(request("猫的照片"))
-    assert cold.evaluated_prompt_tokens > 900 and not first.prefix_state_loaded
-    assert len(list(tmp_path.glob("*.npz"))) == 1
-    del first
-
-    second = backend.LlamaCppLLM()  # a new context, as in a new process
-    second.state_dir = tmp_path
-    warm = second.complete(request("红色的汽车"))
-    assert second.prefix_state_loaded and warm.evaluated_prompt_tokens < 60 < warm.prompt_tokens
-    assert "car" in json.loads(warm.content)["english"].lower()
-
-    (next(tmp_path.glob("*.npz"))).write_bytes(b"damaged")
-    third = backend.LlamaCppLLM()
-    third.state_dir = tmp_path
-    again = third.complete(request("猫的照片"))  # a damaged file is ignored, then rewritten
-    assert not third.prefix_state_loaded and "cat" in json.loads(again.content)["english"].lower()
-    assert next(tmp_path.glob("*.npz")).stat().st_size > 1_000_000
