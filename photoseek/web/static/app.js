@@ -126,9 +126,22 @@ function feedback(id, sign) {
   runSearch(page.base);
 }
 
+// The reference photo of a "like this (but ...)" search, shown above the results.
+async function showReference(id, but) {
+  setAnswer(" ");
+  const box = $("#answer");
+  let name = names.get(id);
+  if (!name) {
+    try { name = (await api(`/api/photos/${id}`)).path.split("/").pop(); names.set(id, name); } catch (err) { name = `photo ${id}`; }
+  }
+  box.replaceChildren(el("a", {href: `/photo/${id}`, class: "reference"},
+    el("img", {src: `/api/photos/${id}/thumbnail`, alt: name})),
+    el("span", {}, `Photos like ${name}` + (but ? ` but “${but}”` : "") + "."));
+}
+
 function likeBut(id, but) {
   page.more = []; page.less = [];
-  setAnswer(`Photos like ${photoName(id)} but “${but}”.`);
+  showReference(id, but);
   runSearch({like: id, but, k: 20});
 }
 
@@ -214,7 +227,7 @@ function setupResultsPage() {
   } else if (like > 0) {
     const but = params.get("but");
     if (but) likeBut(like, but);
-    else { setAnswer(`Photos like ${photoName(like)}.`); runSearch({like, k: 20}); }
+    else { showReference(like, null); runSearch({like, k: 20}); }
   }
   pollIndexing();
 }
