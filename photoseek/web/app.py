@@ -287,9 +287,16 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
               responses={200: {"content": {"text/event-stream": {}}}})
     def ask_stream(request: AskRequest, s: State):
         """The same turn as server-sent events: `session`, `plan`, `results`, `explanation`
-        (one per model sentence, as it arrives), `answer` (the /api/ask response)."""
-        events = (_sse(event, data) for event, data in ask_events(s, request))
-        return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+        (one per model sentence, as it arrives), `answer` (the /api/ask response); `error` instead
+        when the turn cannot finish."""
+        def events():
+            try:
+                for event, data in ask_events(s, request):
+                    yield _sse(event, data)
+            except PhotoseekError as exc:  # headers are sent: the error travels as an event
+                yield _sse("error", {"detail": str(exc)})
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     @app.get("/api/photos/{photo_id}", response_model=PhotoModel, tags=["photos"])
     def show(photo_id: str, s: State):

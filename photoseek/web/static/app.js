@@ -174,6 +174,7 @@ async function ask(message) {
         const event = (block.match(/^event: (.*)$/m) || [])[1];
         const data = JSON.parse((block.match(/^data: (.*)$/m) || [])[1] || "{}");
         if (event === "session") page.session = data.session;
+        else if (event === "error") setAnswer(`Could not answer: ${data.detail}`);
         else if (event === "plan") { page.base = data.search && {...data.search, k: 10}; setAnswer("Searching…", true); }
         else if (event === "results") { results = data.results; showResults(results); setAnswer("Explaining…", true); }
         else if (event === "explanation") {
