@@ -2,8 +2,9 @@
 
 Builds the synthetic 10k library bench/search.py builds (ConSE-shaped vectors, synthetic tags,
 captions, time of day, faces), starts `photoseek serve` on a loopback port as a subprocess, then:
-  - text search: `Library.search` in-process (sequential) vs `GET /api/search` from 1 client and
-    from 8 concurrent clients (threads with keep-alive connections), p50/p95 and requests/s;
+  - text search: `Library.search` in-process (one at a time, and from 8 threads at once) vs
+    `GET /api/search` from 1 client and from 8 concurrent clients (threads with keep-alive
+    connections), p50/p95 and requests/s;
   - ask (unless --no-llm): time to the first result (the `results` event of /api/ask/stream) and
     to the whole answer over HTTP, beside `Session.ask` in this process (its `results` timing),
     both warm (one turn first).
@@ -100,6 +101,27 @@ def http_search(url: str, texts: list[str], clients: int) -> tuple[list[float], 
     return times, time.perf_counter() - started
 
 
+def in_process_concurrent(lib, texts: list[str], clients: int) -> tuple[list[float], float]:
+    """`Library.search` from `clients` threads at once (one Library, as the server has)."""
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def worker(share: list[str]) -> None:
+        for text in share:
+            started = time.perf_counter()
+            lib.search(text, k=10)
+            with lock:
+                times.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=worker, args=(texts[i::clients],)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, time.perf_counter() - started
+
+
 def ask_over_http(url: str, message: str) -> tuple[float, float]:
     """(seconds to the `results` event, seconds to the `answer` event) of one streamed turn."""
     import httpx
@@ -148,7 +170,10 @@ def main() -> int:
                 t0 = time.perf_counter()
                 lib.search(text, k=10)
                 inproc.append(time.perf_counter() - t0)
-        print(f"text search, in-process Library.search      {percentiles(inproc)}")
+            threaded, wall = in_process_concurrent(lib, texts, args.clients)
+        print(f"text search, in-process Library.search      {percentiles(inproc)}  {len(inproc) / sum(inproc):6.1f} req/s")
+        print(f"text search, in-process, {args.clients} threads at once  {percentiles(threaded)}  {len(threaded) / wall:6.1f} req/s  "
+              "(the same CPU bound as the server meets)")
 
         server = start_server(library, args.port, "none" if args.no_llm else args.llm)
         url = f"http://127.0.0.1:{args.port}"
