@@ -73,10 +73,10 @@ def _warm(state: AppState) -> None:
     try:
         state.warm()
         if state.has_llm():
-            _, session = state.session(None)
-            with state.llm_lock:
-                session.warm_up()
-            state.sessions.clear()
+            from photoseek.agent.session import Session
+
+            with state.llm_lock:  # not registered as a conversation: only its model is warmed
+                Session(state.library, state.llm if state.llm is not None else state.library.llm).warm_up()
     except Exception as exc:  # a model that cannot load is reported by the request that needs it
         print(f"photoseek: warm-up: {exc}", file=sys.stderr)
 
