@@ -220,6 +220,12 @@ function setupResultsPage() {
     history.replaceState(null, "", `/?q=${encodeURIComponent(text)}&mode=${mode}`);
     if (mode === "ask") ask(text); else search(text);
   });
+  // Enter asks the assistant when there is one (follow-ups keep the context); the buttons choose.
+  $("#q").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" || e.isComposing) return;
+    e.preventDefault();
+    form.requestSubmit(window.PHOTOSEEK.llm ? $("#ask-button") : $("#search-button"));
+  });
   const params = new URLSearchParams(location.search);
   const like = parseInt(params.get("like") || "", 10);
   if (params.get("q")) {
