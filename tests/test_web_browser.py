@@ -45,7 +45,9 @@ def card_ids(page) -> list[int]:
 
 
 def test_ask_see_results_refine_and_open_details(browser, agent_library, screenshots):
-    llm = ScriptedLLM(default=plans_by_request({"animals": {"tool": "text_search", "query": "animal"}}))
+    llm = ScriptedLLM(default=plans_by_request({
+        "animals": {"tool": "text_search", "query": "animal"},
+        "only from 2019": {"tool": "refine", "date_from": "2019-01-01", "date_to": "2019-12-31"}}))
     with running_server(AppState(agent_library, llm=llm)) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url + "/")
@@ -70,12 +72,25 @@ def test_ask_see_results_refine_and_open_details(browser, agent_library, screens
         assert sum(again.index(i) for i in dogs if i in again) <= sum(first.index(i) for i in dogs if i in first)
         page.screenshot(path=str(screenshots / "more-like-this.png"), full_page=True)
 
+        page.fill("#q", "only from 2019")  # a follow-up: Enter asks, and the conversation keeps its search
+        page.press("#q", "Enter")
+        page.wait_for_function("document.querySelector('#answer').textContent.includes('from 2019')")
+        narrowed = card_ids(page)
+        assert narrowed and set(narrowed) <= photos_of(agent_library, "cat")
+        again = narrowed
+
         page.locator(f'.card[data-id="{again[0]}"] a.thumb').click()
         page.wait_for_url(f"**/photo/{again[0]}")
         page.wait_for_function("document.querySelector('#large').naturalWidth > 0")
         assert page.locator("#tags li.tag").count() > 0
         assert "Time of day" in page.inner_text(".facts")
         page.screenshot(path=str(screenshots / "details.png"), full_page=True)
+
+        asked = len(llm.requests)
+        page.go_back()  # the results come back as they were, without asking the model again
+        page.wait_for_selector(".card img")
+        assert card_ids(page) == narrowed and "from 2019" in page.inner_text("#answer")
+        assert len(llm.requests) == asked
 
 
 def test_empty_library_and_search_without_a_model(browser, tmp_path, screenshots):

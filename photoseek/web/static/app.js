@@ -80,7 +80,26 @@ function card(result, rank) {
       butForm));
 }
 
+// What the page shows, kept for this tab: coming back from a photo's details restores it
+// instead of asking again (and the conversation goes on).
+function remember() {
+  const answer = $("#answer");
+  sessionStorage.setItem("photoseek-page", JSON.stringify({url: location.href, results: page.results,
+    answer: answer.hidden ? "" : answer.textContent, base: page.base, more: page.more, less: page.less,
+    session: page.session}));
+}
+
+function restore() {
+  const saved = JSON.parse(sessionStorage.getItem("photoseek-page") || "null");
+  if (!saved || saved.url !== location.href || !saved.results) return false;
+  Object.assign(page, {base: saved.base, more: saved.more, less: saved.less, session: saved.session});
+  showResults(saved.results);
+  setAnswer(saved.answer);
+  return true;
+}
+
 function showResults(results, note) {
+  page.results = results;
   const grid = $("#grid");
   for (const r of results) names.set(r.id, r.path.split("/").pop());
   grid.replaceChildren(...results.map((r, i) => card(r, i + 1)));
@@ -111,6 +130,7 @@ async function runSearch(request) {
     const data = await api("/api/search", body);
     showResults(data.results);
     if (data.searched_as) setAnswer(`Searched for “${data.searched_as}”.`);
+    remember();
   } catch (err) {
     setAnswer(`Could not search: ${err.message}`);
   } finally {
@@ -180,11 +200,14 @@ async function ask(message) {
         else if (event === "explanation") {
           const node = $(`.card[data-id="${data.id}"] .explanation`);
           if (node) node.textContent = data.text;
+          const shown = (page.results || []).find(r => r.id === data.id);
+          if (shown) shown.explanation = data.text;
         } else if (event === "answer") {
           setAnswer(data.answer);
           if (data.search) page.base = {...data.search, k: Math.max(data.results.length, 10)};
           if (data.photo) location.href = `/photo/${data.photo.id}`;
           else if (!results.length) showResults(data.results, data.answer);
+          remember();
         }
       }
     }
@@ -228,7 +251,9 @@ function setupResultsPage() {
   });
   const params = new URLSearchParams(location.search);
   const like = parseInt(params.get("like") || "", 10);
-  if (params.get("q")) {
+  if (restore()) {
+    $("#q").value = params.get("q") || "";
+  } else if (params.get("q")) {
     $("#q").value = params.get("q");
     params.get("mode") === "ask" && window.PHOTOSEEK.llm ? ask(params.get("q")) : search(params.get("q"));
   } else if (like > 0) {
