@@ -85,3 +85,25 @@ def test_searches_carry_explanations_and_thumbnails(agent_library, agent_library
     assert missing.is_error and "No photo" in missing.content[0].text
     assert unknown.is_error and "No tool named 'delete_photos'" in unknown.content[0].text
     assert catalog_fingerprint(agent_library) == before
+
+
+def test_streamable_http_transport(agent_library):
+    """`photoseek mcp --http`: the same server over streamable HTTP (the SDK's client by URL)."""
+    from mcp import Client
+
+    from photoseek.web.mcp_server import build_server
+    from tests.web_support import serving
+
+    app = build_server(agent_library).streamable_http_app(host="127.0.0.1")
+
+    async def main(url):
+        async with Client(url + "/mcp") as client:
+            names = [t.name for t in (await client.list_tools()).tools]
+            found = await client.call_tool("text_search", {"query": "a cat", "k": 2})
+            return names, found
+
+    with serving(app) as url:
+        names, found = anyio.run(main, url)
+    assert names == list(MCP_TOOLS)
+    assert not found.is_error and found.structured_content["results"][0]["id"] in photos_of(agent_library, "cat")
+    assert [c.type for c in found.content].count("image") == 2

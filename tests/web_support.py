@@ -19,33 +19,42 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(state, *, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve create_app(state) with uvicorn until the block ends; yields the base URL. Writes the
-    library's serve.json as `photoseek serve` does, so `photoseek ask` can find it."""
-    import httpx
+def serving(app, *, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a thread until the block ends; yields the base URL."""
     import uvicorn
 
-    from photoseek.web.app import create_app
-    from photoseek.web.state import remove_server_file, write_server_file
-
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(state), host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    url = f"http://{host}:{port}"
     deadline = time.monotonic() + 30
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    write_server_file(Path(state.library.path), host, port, state.token)
     try:
-        httpx.get(url + "/api/status", timeout=10).raise_for_status()
-        yield url
+        yield f"http://{host}:{port}"
     finally:
-        remove_server_file(Path(state.library.path))
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def running_server(state, *, host: str = "127.0.0.1") -> Iterator[str]:
+    """The web app over `state` (see `serving`). Writes the library's serve.json as `photoseek serve`
+    does, so `photoseek ask` can find it."""
+    import httpx
+
+    from photoseek.web.app import create_app
+    from photoseek.web.state import remove_server_file, write_server_file
+
+    with serving(create_app(state), host=host) as url:
+        write_server_file(Path(state.library.path), host, int(url.rsplit(":", 1)[1]), state.token)
+        try:
+            httpx.get(url + "/api/status", timeout=10).raise_for_status()
+            yield url
+        finally:
+            remove_server_file(Path(state.library.path))
 
 
 def copy_library(library_dir: Path, target: Path) -> Path:
