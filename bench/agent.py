@@ -4,13 +4,19 @@ explanations of the top 5), with the default model unless --llm says otherwise.
     python bench/agent.py --library ~/.local/share/photoseek/library
     python bench/agent.py --photos ../shared/data/coco-captions/images --limit 40   # builds a temp library
 
-Goal: warm turn p50 <= 8 s on a laptop-class CPU.
+    python bench/agent.py --library L --cli          # also `photoseek ask` from a shell: cold, and served
+
+Goal: warm turn p50 <= 8 s on a laptop-class CPU. With --cli: a cold `photoseek ask` (a fresh
+process; with the system prompt's saved llama.cpp state, and without it) <= 15 s, and `photoseek
+ask` while a `photoseek serve` runs for the library (warm model) <= 5 s p50.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +56,55 @@ def build_library(photos: Path, limit: int, annotate: list[str]) -> Path:
     return folder / "library"
 
 
+CLI_TURNS = ["cats on a sofa", "a red bus on a city street", "pizza on a table", "dogs playing outside", "火车"]
+
+
+def photoseek_ask(library: Path, message: str, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "photoseek", "--library", str(library), "ask", message, "--json"],
+                          capture_output=True, text=True, env=env, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"photoseek ask failed: {done.stderr[-2000:]}")
+    return seconds
+
+
+def cli_figures(library: Path, llm: str) -> None:
+    """`photoseek ask` from a shell: cold (fresh process, without and with the saved system-prompt
+    state), then served (a `photoseek serve` for the library answers; its model is warm)."""
+    import httpx
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "PHOTOSEEK_LLM": llm}
+    states = Path(tempfile.mkdtemp(prefix="photoseek-bench-states-"))
+    no_state = photoseek_ask(library, CLI_TURNS[0], {**env, "PHOTOSEEK_LLM_STATES": ""})
+    saving = photoseek_ask(library, CLI_TURNS[1], {**env, "PHOTOSEEK_LLM_STATES": str(states)})
+    loading = [photoseek_ask(library, m, {**env, "PHOTOSEEK_LLM_STATES": str(states)}) for m in CLI_TURNS[2:4]]
+    print(f"\ncold `photoseek ask` (fresh process, --no-server path): without a saved state {no_state:.2f}s; "
+          f"first run, saving it {saving:.2f}s; with the saved state p50 {statistics.median(loading):.2f}s "
+          f"({', '.join(f'{x:.2f}' for x in loading)})   [goal <= 15 s]")
+
+    port = 8797
+    server = subprocess.Popen([sys.executable, "-m", "photoseek", "--library", str(library), "serve", "--port", str(port)],
+                              env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        started = time.perf_counter()
+        httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"message": "photos"}, timeout=600).raise_for_status()
+        print(f"server up; its first turn (model warm-up included when not done yet) {time.perf_counter() - started:.2f}s")
+        served = [photoseek_ask(library, m, env) for m in CLI_TURNS]
+        print(f"served `photoseek ask` (a shell process, answered by `photoseek serve`): p50 "
+              f"{statistics.median(served):.2f}s ({', '.join(f'{x:.2f}' for x in served)})   [goal p50 <= 5 s]")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--library", type=Path, help="an indexed library (else one is built from --photos)")
@@ -58,6 +113,7 @@ def main() -> int:
     parser.add_argument("--annotate", default="tags,time", help="annotators for a built library")
     parser.add_argument("--llm", default="llamacpp")
     parser.add_argument("--turns", type=int, default=len(TURNS))
+    parser.add_argument("--cli", action="store_true", help="also time `photoseek ask` processes: cold and served")
     options = parser.parse_args()
 
     library_dir = options.library or build_library(options.photos, options.limit,
@@ -94,6 +150,9 @@ def main() -> int:
               f"max {max(totals):.2f}s over {len(totals)} turns")
         print("medians (results = plan + search, when the table appears): " + ", ".join(f"{k} {statistics.median(v):.2f}s" for k, v in phases.items() if v))
         print(f"model explanations kept {explained}, replaced by composed (unsupported or repeated) {rejected}")
+    if options.cli:
+        library.close()
+        cli_figures(library_dir, options.llm)
     return 0
 
 

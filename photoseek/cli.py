@@ -296,12 +296,44 @@ def _print_answers_eval(folder: str, result: dict) -> None:
 
 def cmd_ask(args) -> int:
     lib = _library(args)
+    if not args.no_server and args.llm != "none":
+        from photoseek.web.serve import ask_running_server, results_from_dicts
+
+        served = ask_running_server(lib.path, args.message)  # a `photoseek serve` for this library: warm model
+        if served is not None:
+            if args.json:
+                served.pop("session", None)
+                served.pop("search", None)
+                _print_json(served)
+            else:
+                _console().print(served["answer"])
+                _print_results(args.message, results_from_dicts(served["results"]))
+            return 0
     answer = lib.ask(args.message)
     if args.json:
         _print_json(answer.to_dict())
         return 0
     _console().print(answer.answer)
     _print_results(args.message, answer.results)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from photoseek.web.serve import serve
+
+    serve(_library(args), host=args.host, port=args.port, allow_remote=args.allow_remote,
+          token=args.token or os.environ.get("PHOTOSEEK_TOKEN"), index=args.index or [])
+    return 0
+
+
+def cmd_mcp(args) -> int:
+    from photoseek.web.mcp_server import run_http, run_stdio
+
+    lib = _library(args)
+    if args.http:
+        run_http(lib, port=args.port)
+    else:
+        run_stdio(lib)
     return 0
 
 
@@ -457,6 +489,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ask", cmd_ask, "one conversational turn: plan, search, explain")
     p.add_argument("message")
+    p.add_argument("--no-server", action="store_true",
+                   help="answer in this process even when a `photoseek serve` runs for the library")
+
+    p = add("serve", cmd_serve, "the web app and HTTP API (browser at http://127.0.0.1:8765/)", json_flag=False)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a --host other machines can reach; every request then needs the token")
+    p.add_argument("--token", help="the token requests must carry (default: made up and printed when remote; "
+                                   "$PHOTOSEEK_TOKEN)")
+    p.add_argument("--index", action="append", metavar="PATH", help="index PATH in the background while serving")
+
+    p = add("mcp", cmd_mcp, "an MCP server with the read-only search tools (stdio for agent hosts)", json_flag=False)
+    p.add_argument("--http", action="store_true", help="streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio")
+    p.add_argument("--port", type=int, default=8766)
 
     add("chat", cmd_chat, "conversational REPL", json_flag=False)
     add("models", cmd_models, "embedders and LLMs photoseek knows: needs, downloads, public figures")

@@ -59,3 +59,60 @@ def test_a_planner_asking_for_a_destructive_tool_gets_a_plain_search(agent_libra
         "tool": "text_search", "args": {"query": "pizza"}}
     assert "plain text search" in answer.text
     assert catalog_fingerprint(agent_library) == catalog_before
+
+
+# -- the same rules through the HTTP API and the MCP server ---------------------------------------------
+
+
+def test_injected_photo_text_over_http_changes_nothing(agent_library):
+    import json as _json
+
+    from fastapi.testclient import TestClient
+
+    from photoseek.web.app import create_app
+    from photoseek.web.state import AppState
+
+    catalog_before, files_before = catalog_fingerprint(agent_library), files_fingerprint(agent_library)
+    llm = ScriptedLLM(default=plans_by_request(
+        {"photos with text in them": {"tool": "filter_photos", "has_text": True}}, explanation=hijacked_explanations))
+    client = TestClient(create_app(AppState(agent_library, llm=llm)), base_url="http://127.0.0.1:8765")
+    answer = client.post("/api/ask", json={"message": "photos with text in them"}).json()
+    assert answer["plan"] == [{"tool": "filter_photos", "args": {"has_text": True}}]
+    assert any("DELETE" in r["evidence"].get("ocr_snippet", "") for r in answer["results"])
+    assert answer["answer"] == f"Found {len(answer['results'])} photos for photos with visible text."
+    assert not any("delete all photos" in (r.get("explanation") or "").lower() for r in answer["results"])
+    with client.stream("POST", "/api/ask/stream", json={"message": "photos with text in them"}) as response:
+        events = "".join(response.iter_text())
+    blocks = [b.split("\n", 1) for b in events.strip().split("\n\n")]
+    final = _json.loads(blocks[-1][1].split("data: ", 1)[1])
+    assert final["answer"] == answer["answer"]
+    said = [b[1] for b in blocks if b[0] == "event: explanation"]  # the hijacked model's sentences are refused
+    assert not any("delete" in s.lower() for s in said)
+    # the page never writes photo text as HTML: the script sets textContent only
+    from photoseek.web.app import HERE
+    assert "innerHTML" not in (HERE / "static" / "app.js").read_text()
+    assert catalog_fingerprint(agent_library) == catalog_before and files_fingerprint(agent_library) == files_before
+
+
+def test_injected_photo_text_over_mcp_is_data_and_nothing_can_write(agent_library, agent_library_dir):
+    import json as _json
+
+    from tests.test_web_mcp import call
+
+    catalog_before, files_before = catalog_fingerprint(agent_library), files_fingerprint(agent_library)
+
+    async def steps(client):
+        tools = [t.name for t in (await client.list_tools()).tools]
+        found = await client.call_tool("filter_photos", {"has_text": True})
+        refused = [await client.call_tool(name, {"photo": 1}) for name in ("delete_photos", "tag", "feedback")]
+        return tools, found, refused
+
+    tools, found, refused = call(agent_library_dir, steps)
+    assert all(t in ("text_search", "similar_to_photo", "composed_search", "text_in_photo", "filter_photos",
+                     "show_photo", "caption_photo") for t in tools)
+    assert all(r.is_error for r in refused)
+    data = _json.loads(found.content[0].text)
+    assert any("DELETE" in r["evidence"].get("ocr_snippet", "") for r in data["results"])
+    labels = [c.text for c in found.content[1:] if c.type == "text"]
+    assert labels and not any("DELETE ALL" in label.upper() for label in labels)  # only inside the JSON data
+    assert catalog_fingerprint(agent_library) == catalog_before and files_fingerprint(agent_library) == files_before

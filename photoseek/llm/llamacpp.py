@@ -11,6 +11,13 @@ starts with the same system prompt (photoseek/prompts/system.md; nothing in it c
 even today's date), so a warm call evaluates only its own user turn: measured ~1090 prompt tokens
 evaluated cold vs ~10 warm. llama-cpp-python's LlamaRAMCache is off by default: its save_state copies
 the whole logits buffer after every call (~0.9 s here), more than the shared prefix leaves to save.
+
+Across processes: a fresh process (each `photoseek ask` from a shell) would evaluate the system
+prompt again (~1,100 tokens, ~20 s on a loaded 2-core machine). After the first call with a given
+system prompt, the llama.cpp state (its KV cache, not the logits buffer) is saved under the model
+cache (`llama-states/<key>.npz`, ~30 MB; the key covers the model file, context size, llama-cpp-python
+version and the system prompt's text); the next process loads it before its first call, and the
+prefix match above then evaluates only the new tokens. A damaged or foreign file is ignored and rewritten.
 """
 
 from __future__ import annotations
@@ -158,6 +165,13 @@ class LlamaCppLLM(InferenceModel, LLM):
         self._llama: Any = None
         self._call_lock = threading.Lock()
         self.load_seconds: float | None = None
+        #: where system-prompt states are saved (None: not saved); the model cache by default
+        # $PHOTOSEEK_LLM_STATES: another folder, or "" to save none
+        states = os.environ.get("PHOTOSEEK_LLM_STATES")
+        self.state_dir: Path | None = (config.model_cache_dir() / "llama-states" if states is None
+                                       else Path(states) if states else None)
+        self._prefixes_seen: set[str] = set()
+        self.prefix_state_loaded = False  # whether the last fresh start reused a saved state
 
     @classmethod
     def from_spec_argument(cls, argument: str | None) -> "LlamaCppLLM":
@@ -225,9 +239,12 @@ class LlamaCppLLM(InferenceModel, LLM):
         arguments = self._arguments(request)
         started = time.perf_counter()
         with self._call_lock:
+            saved = self._restore_prefix(request)
             self._reset_counters()
             reply = self._llama.create_chat_completion(**arguments)
             evaluated = self._evaluated_prompt_tokens()
+            if saved is not None:
+                self._save_prefix(saved)
         usage = reply.get("usage") or {}
         return ChatResponse(
             content=reply["choices"][0]["message"].get("content") or "",
@@ -259,7 +276,82 @@ class LlamaCppLLM(InferenceModel, LLM):
         self.ensure_loaded()
         arguments = self._arguments(request)
         with self._call_lock:
+            saved = self._restore_prefix(request)
             for chunk in self._llama.create_chat_completion(stream=True, **arguments):
                 piece = chunk["choices"][0].get("delta", {}).get("content")
                 if piece:
                     yield piece
+            if saved is not None:
+                self._save_prefix(saved)
+
+    # -- the system prompt's state across processes (see the module docstring) ------------------------
+    def _state_path(self, system_prompt: str) -> Path | None:
+        if self.state_dir is None or self.model_path is None:
+            return None
+        import llama_cpp
+
+        stat = self.model_path.stat()
+        key = hashlib.sha256("\0".join([
+            str(self.model_path.resolve()), str(stat.st_size), str(stat.st_mtime_ns), str(self.n_ctx),
+            llama_cpp.__version__, system_prompt]).encode()).hexdigest()[:32]
+        return self.state_dir / f"{key}.npz"
+
+    def _restore_prefix(self, request: ChatRequest) -> Path | None:
+        """Before a call (lock held): the first time this process sees the request's system prompt
+        and the context is empty, load its saved state. Returns the path to save to after the call
+        when there was none, else None."""
+        messages = request.messages
+        if not messages or messages[0].role != "system" or messages[0].content in self._prefixes_seen:
+            return None
+        self._prefixes_seen.add(messages[0].content)
+        path = self._state_path(messages[0].content)
+        if path is None or self._llama.n_tokens > 0:  # something is already in the KV cache
+            return None
+        if path.is_file():
+            try:
+                self._load_state(path)
+                self.prefix_state_loaded = True
+                return None
+            except Exception:  # damaged, or written by another build: evaluate and save it again
+                self._llama.reset()
+        return path
+
+    def _load_state(self, path: Path) -> None:
+        import ctypes
+
+        import llama_cpp
+        import numpy as np
+
+        with np.load(path) as saved:
+            ids, blob = saved["input_ids"], saved["llama_state"]
+        n = len(ids)
+        if n == 0 or n > self.n_ctx:
+            raise ValueError("no usable state")
+        buffer = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob.tobytes())
+        if llama_cpp.llama_state_set_data(self._llama._ctx.ctx, buffer, len(blob)) != len(blob):
+            raise RuntimeError("llama.cpp refused the saved state")
+        self._llama.input_ids[:n] = ids
+        self._llama.n_tokens = n
+
+    def _save_prefix(self, path: Path) -> None:
+        """The context's state after a call: the KV cache and the tokens it holds (not llama-cpp-python's
+        logits buffer, which `Llama.save_state` copies whole). Written atomically; never fatal."""
+        import ctypes
+
+        import llama_cpp
+        import numpy as np
+
+        try:
+            ctx = self._llama._ctx.ctx
+            size = llama_cpp.llama_state_get_size(ctx)
+            buffer = (ctypes.c_uint8 * int(size))()
+            written = int(llama_cpp.llama_state_get_data(ctx, buffer, size))
+            blob = np.frombuffer(buffer, dtype=np.uint8, count=written)
+            ids = np.array(self._llama.input_ids[: self._llama.n_tokens], dtype=np.intc)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+            with os.fdopen(fd, "wb") as out:
+                np.savez(out, input_ids=ids, llama_state=blob)
+            os.replace(tmp, path)
+        except (OSError, RuntimeError, AttributeError):  # a cache: the next process evaluates the prompt instead
+            pass

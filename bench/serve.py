@@ -1,0 +1,214 @@
+"""The HTTP API's speed beside the in-process figure, at 10k photos.
+
+Builds the synthetic 10k library bench/search.py builds (ConSE-shaped vectors, synthetic tags,
+captions, time of day, faces), starts `photoseek serve` on a loopback port as a subprocess, then:
+  - text search: `Library.search` in-process (one at a time, and from 8 threads at once) vs
+    `GET /api/search` from 1 client and from 8 concurrent clients (threads with keep-alive
+    connections), p50/p95 and requests/s;
+  - ask (unless --no-llm): time to the first result (the `results` event of /api/ask/stream) and
+    to the whole answer over HTTP, beside `Session.ask` in this process (its `results` timing),
+    both warm (one turn first).
+
+    .venv/bin/python bench/serve.py                 # 10k photos, default LLM
+    .venv/bin/python bench/serve.py --no-llm --queries 200
+
+Goal: API text search p50 <= 50 ms under 8 concurrent clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+import numpy as np  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("bench_search", REPO_ROOT / "bench" / "search.py")
+bench_search = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_search)
+
+ASK_TURNS = ["dogs playing outside", "a red bus on a city street", "pizza on a table", "food at night"]
+
+
+def percentiles(seconds: list[float]) -> str:
+    ms = np.array(seconds) * 1000
+    return f"p50 {np.percentile(ms, 50):7.1f} ms  p95 {np.percentile(ms, 95):7.1f} ms"
+
+
+def build(n: int, scratch: Path) -> Path:
+    rng = np.random.default_rng(0)
+    labels, _ = bench_search.label_vectors(rng)
+    library = scratch / "library"
+    vectors, picks = bench_search.conse_like(n, labels, rng)
+    bench_search.fill_catalog(library, vectors).close()
+    bench_search.add_annotations(library, picks, rng)
+    return library
+
+
+def start_server(library: Path, port: int, llm: str) -> subprocess.Popen:
+    import httpx
+
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    process = subprocess.Popen([sys.executable, "-m", "photoseek", "--library", str(library), "--llm", llm, "serve",
+                                "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the server did not start: " + (process.stderr.read() if process.stderr else ""))
+
+
+def http_search(url: str, texts: list[str], clients: int) -> tuple[list[float], float]:
+    """Each of `clients` threads sends its share of the queries one after another; returns the
+    per-request latencies and the wall time."""
+    import httpx
+
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def worker(share: list[str]) -> None:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            for text in share:
+                started = time.perf_counter()
+                response = client.get("/api/search", params={"text": text, "k": 10})
+                elapsed = time.perf_counter() - started
+                response.raise_for_status()
+                assert response.json()["results"], "an API search came back empty"
+                with lock:
+                    times.append(elapsed)
+
+    threads = [threading.Thread(target=worker, args=(texts[i::clients],)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, time.perf_counter() - started
+
+
+def in_process_concurrent(lib, texts: list[str], clients: int) -> tuple[list[float], float]:
+    """`Library.search` from `clients` threads at once (one Library, as the server has)."""
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def worker(share: list[str]) -> None:
+        for text in share:
+            started = time.perf_counter()
+            lib.search(text, k=10)
+            with lock:
+                times.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=worker, args=(texts[i::clients],)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, time.perf_counter() - started
+
+
+def ask_over_http(url: str, message: str) -> tuple[float, float]:
+    """(seconds to the `results` event, seconds to the `answer` event) of one streamed turn."""
+    import httpx
+
+    started = time.perf_counter()
+    first = None
+    with httpx.stream("POST", url + "/api/ask/stream", json={"message": message}, timeout=600) as response:
+        for line in response.iter_lines():
+            if line == "event: results" and first is None:
+                first = time.perf_counter() - started
+            if line == "event: answer":
+                break
+    total = time.perf_counter() - started
+    return (first if first is not None else total), total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=160)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--llm", default="llamacpp")
+    parser.add_argument("--no-llm", action="store_true", help="skip the ask figures")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    labels, _ = bench_search.label_vectors(rng)
+    _, texts = bench_search.queries(args.queries, labels, rng)
+    if not texts:
+        texts = [f"a photo of a dog {i}" for i in range(args.queries)]
+    scratch = Path(tempfile.mkdtemp(prefix="photoseek-bench-serve-"))
+    server = None
+    try:
+        started = time.perf_counter()
+        library = build(args.photos, scratch)
+        print(f"{args.photos:,} synthetic photos built in {time.perf_counter() - started:.0f} s; "
+              f"{len(texts)} COCO-caption queries; {os.cpu_count()} CPU cores, load {os.getloadavg()[0]:.1f}")
+
+        from photoseek.library import Library
+
+        with Library(library, llm=None) as lib:
+            lib.search("warm up", k=10)
+            inproc = []
+            for text in texts:
+                t0 = time.perf_counter()
+                lib.search(text, k=10)
+                inproc.append(time.perf_counter() - t0)
+            threaded, wall = in_process_concurrent(lib, texts, args.clients)
+        print(f"text search, in-process Library.search      {percentiles(inproc)}  {len(inproc) / sum(inproc):6.1f} req/s")
+        print(f"text search, in-process, {args.clients} threads at once  {percentiles(threaded)}  {len(threaded) / wall:6.1f} req/s  "
+              "(the same CPU bound as the server meets)")
+
+        server = start_server(library, args.port, "none" if args.no_llm else args.llm)
+        url = f"http://127.0.0.1:{args.port}"
+        http_search(url, texts[:20], 1)  # warm the server's engine and connections
+        one, one_wall = http_search(url, texts, 1)
+        print(f"text search, HTTP, 1 client                 {percentiles(one)}  {len(one) / one_wall:6.1f} req/s  "
+              f"(x{statistics.median(one) / statistics.median(inproc):.2f} of in-process p50)")
+        many, wall = http_search(url, texts, args.clients)
+        print(f"text search, HTTP, {args.clients} concurrent clients    {percentiles(many)}  {len(many) / wall:6.1f} req/s  "
+              f"(x{statistics.median(many) / statistics.median(inproc):.2f} of in-process p50)   [goal p50 <= 50 ms]")
+
+        if not args.no_llm:
+            ask_over_http(url, ASK_TURNS[0])  # the server loads its model (and system prompt) here if not yet
+            http_first, http_total = zip(*(ask_over_http(url, m) for m in ASK_TURNS[1:]))
+            from photoseek.agent.session import Session
+            from photoseek.llm.base import get_llm
+
+            with Library(library, llm=get_llm(args.llm)) as lib:
+                session = Session(lib)
+                session.ask(ASK_TURNS[0])
+                local = [session.ask(m).timings for m in ASK_TURNS[1:]]
+                local_first = [t.get("results", t["total"]) for t in local]
+                local_total = [t["total"] for t in local]
+            print(f"ask, time to first result: HTTP p50 {statistics.median(http_first):.2f} s, in-process "
+                  f"Library.ask p50 {statistics.median(local_first):.2f} s "
+                  f"(x{statistics.median(http_first) / statistics.median(local_first):.2f})")
+            print(f"ask, whole answer:         HTTP p50 {statistics.median(http_total):.2f} s, in-process "
+                  f"p50 {statistics.median(local_total):.2f} s  over {len(local)} warm turns")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

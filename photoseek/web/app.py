@@ -1,0 +1,373 @@
+"""The FastAPI app behind `photoseek serve`: server-rendered pages (jinja2, a little vanilla JS) and
+the HTTP API under /api/ (OpenAPI at /docs).
+
+    from photoseek.web.app import create_app
+    from photoseek.web.state import AppState
+    app = create_app(AppState(Library("~/photos.lib")))     # then: uvicorn.run(app, port=8765)
+
+Safe by default: photos are served only by catalog id (a path in a URL is a 404, never a file read);
+request bodies are capped at MAX_BODY bytes and k at models.MAX_K; when `AppState.token` is set
+every request needs it (header `Authorization: Bearer TOKEN`, the cookie the page sets from
+`/?token=TOKEN`, or `?token=`); `allowed_hosts` refuses other Host headers (DNS rebinding).
+The agent behind /api/ask is the CLI's Session with the same read-only tools.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Iterator
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from photoseek.errors import NotFoundError, PhotoseekError
+from photoseek.results import SearchResult
+from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, ToolArgumentsError
+from photoseek.web.models import (
+    AskRequest,
+    AskResponse,
+    FailureModel,
+    PhotoModel,
+    SearchRequest,
+    SearchResponse,
+    StatsModel,
+    StatusModel,
+    TagRequest,
+)
+from photoseek.web.state import AppState
+
+HERE = Path(__file__).parent
+#: largest request body accepted, bytes (a search or a message is far smaller)
+MAX_BODY = 64 * 1024
+TOKEN_COOKIE = "photoseek_token"
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+# formats every browser shows as they are; others (HEIF, TIFF, AVIF, BMP) are converted to JPEG
+_BROWSER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+LARGE_SIDE = 1600  # long side of a converted photo in the detail view, pixels
+
+
+# -- helpers shared by the routes, the MCP server and the CLI's client ------------------------------------
+
+
+def result_dict(result: SearchResult, query: str | None = None) -> dict[str, Any]:
+    """`SearchResult.to_dict()` with an explanation composed from its evidence when it has none,
+    and its match level when the search gave one."""
+    from photoseek.agent.explain import compose_explanation
+
+    out = result.to_dict()
+    if not out.get("explanation"):
+        out["explanation"] = compose_explanation(result.evidence, query)
+    match = getattr(result, "match", None)
+    if match is not None and "match" not in out:
+        out["match"] = match
+    return out
+
+
+def plan_search(calls: list[Any], library: Any) -> dict[str, Any] | None:
+    """The last search call of an agent plan as SearchRequest fields, so a client can refine what
+    the agent ran with feedback (`more_like`/`less_like`) or `like ... but`; None when it ran none."""
+    call = next((c for c in reversed(calls) if c.tool in SEARCH_TOOLS), None)
+    if call is None:
+        return None
+    args = call.args
+    out: dict[str, Any] = {name: args[name] for name in FILTER_FIELDS if args.get(name) not in (None, [], "")}
+    photo = args.get("photo")
+    if photo is not None and not isinstance(photo, int):
+        try:
+            photo = int(library.catalog.resolve_photo(photo)["id"])
+        except PhotoseekError:
+            photo = None
+    if call.tool == "text_search":
+        out["text"] = args.get("query")
+    elif call.tool in ("similar_to_photo", "composed_search"):
+        out["like"] = photo
+        if args.get("but"):
+            out["but"] = args["but"]
+    elif call.tool == "text_in_photo":
+        out["text_in_photo"] = args.get("text")
+    elif call.tool == "filter_photos":
+        out["text"] = " ".join(args.get("tags", [])) or None
+    elif call.tool == "feedback":
+        out.update(text=args.get("query"), more_like=args.get("more_like", []), less_like=args.get("less_like", []))
+    return {k: v for k, v in out.items() if v not in (None, [], "")}
+
+
+def run_search(state: AppState, request: SearchRequest) -> dict[str, Any]:
+    """One search as `photoseek search --json` prints it (explanations composed)."""
+    from photoseek.llm.translate import needs_translation
+
+    library = state.library
+    translating = bool(request.text and needs_translation(request.text))
+    if translating:  # the translate step uses the one LLM
+        state.llm_lock.acquire()
+    try:
+        results = library.search(
+            request.text, like=request.like, but=request.but, k=request.k, filters=request.filters(),
+            more_like=request.more_like, less_like=request.less_like, text_in_photo=request.text_in_photo,
+        )
+        searched_as = library.engine.english(request.text) if request.text else None
+    finally:
+        if translating:
+            state.llm_lock.release()
+    query = " ".join(t for t in (searched_as or request.text, request.but, request.text_in_photo) if t) or None
+    out: dict[str, Any] = {"query": request.label(), "results": [result_dict(r, query) for r in results]}
+    if searched_as and searched_as != request.text:
+        out["searched_as"] = searched_as
+    return out
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def ask_events(state: AppState, request: AskRequest) -> Iterator[tuple[str, dict[str, Any]]]:
+    """One agent turn as events: session, plan, results (composed explanations), explanation
+    (each model sentence as it arrives), answer (the whole AskResponse). The model is used by one
+    turn at a time."""
+    from photoseek.agent.session import AnswerReady, ExplanationReady, PlanReady, ResultsReady
+
+    session_id, session = state.session(request.session)
+    yield "session", {"session": session_id}
+    with state.llm_lock:
+        results: list[SearchResult] = []
+        for event in session.ask_stream(request.message):
+            if isinstance(event, PlanReady):
+                yield "plan", {"plan": [c.to_dict() for c in event.plan.calls],
+                               "search": plan_search(event.plan.calls, state.library)}
+            elif isinstance(event, ResultsReady):
+                results = event.results
+                yield "results", {"results": [result_dict(r) for r in results]}
+            elif isinstance(event, ExplanationReady):
+                yield "explanation", {"index": event.index, "id": results[event.index].id, "text": event.text}
+            elif isinstance(event, AnswerReady):
+                yield "answer", answer_dict(state, event.answer, session_id)
+
+
+def answer_dict(state: AppState, answer: Any, session_id: str) -> dict[str, Any]:
+    out = answer.to_dict()
+    out["results"] = [result_dict(r) for r in answer.results]
+    out["session"] = session_id
+    out["search"] = plan_search(answer.plan.calls, state.library) if answer.plan else None
+    return out
+
+
+# -- the app ------------------------------------------------------------------------------------------------
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes gets 413, whether or not it says its length.
+    Bodies here are small (a search, a message), so the body is read first and handed on whole."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        too_large = JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await too_large(scope, receive, send)
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                return await too_large(scope, receive, send)
+            if not message.get("more_body"):
+                break
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()  # after the body: wait for the disconnect
+
+        await self.app(scope, replay, send)
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.photoseek
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+def _given_token(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE)
+
+
+def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> FastAPI:
+    """The app over `state`. allowed_hosts: Host headers accepted (default: loopback names only;
+    `["*"]` for a server reachable from other machines, which must then have a token)."""
+    app = FastAPI(
+        title="photoseek",
+        summary="Local, private, conversational photo search: the HTTP API of `photoseek serve`.",
+        version="1",
+    )
+    app.state.photoseek = state
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.middleware("http")
+    async def require_token(request: Request, call_next):
+        token = state.token
+        if token is None:
+            return await call_next(request)
+        given = _given_token(request)
+        if given is None or not hmac.compare_digest(given.encode(), token.encode()):
+            return JSONResponse({"detail": "this server needs its token: open the address it printed"}, 401)
+        response = await call_next(request)
+        if request.query_params.get("token"):  # the page's later requests carry it as a cookie
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+        return response
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError):
+        return JSONResponse({"detail": str(exc)}, 404)
+
+    @app.exception_handler(ToolArgumentsError)
+    async def bad_arguments(request: Request, exc: ToolArgumentsError):
+        return JSONResponse({"detail": str(exc)}, 422)
+
+    @app.exception_handler(PhotoseekError)
+    async def photoseek_error(request: Request, exc: PhotoseekError):
+        return JSONResponse({"detail": str(exc)}, 400)
+
+    # -- pages ------------------------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index_page(request: Request, s: State):
+        return templates.TemplateResponse(request, "index.html", {
+            "photos": s.photo_count(), "library": str(s.library.path), "llm": s.has_llm(),
+            "indexing": s.indexing is not None and not s.indexing.finished})
+
+    @app.get("/photo/{photo_id}", response_class=HTMLResponse, include_in_schema=False)
+    def photo_page(request: Request, photo_id: str, s: State):
+        s.photo_file(photo_id)  # 404 unless the catalog holds it
+        info = s.library.show(int(photo_id))
+        return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"]), "llm": s.has_llm(), "photos": 1})
+
+    # -- API ----------------------------------------------------------------------------------------------
+    @app.get("/api/search", response_model=SearchResponse, response_model_exclude_none=True, tags=["search"])
+    def search_get(request: Annotated[SearchRequest, Query()], s: State):
+        """Any search kind by query parameters (lists repeat: `more_like=3&more_like=9`)."""
+        return run_search(s, request)
+
+    @app.post("/api/search", response_model=SearchResponse, response_model_exclude_none=True, tags=["search"])
+    def search_post(request: SearchRequest, s: State):
+        """Any search kind: text, like (+ but), text_in_photo, more_like/less_like, filters."""
+        return run_search(s, request)
+
+    @app.post("/api/ask", response_model=AskResponse, response_model_exclude_none=True, tags=["ask"])
+    def ask(request: AskRequest, s: State):
+        """One conversational turn; pass the returned `session` to continue the conversation."""
+        answer = None
+        for event, data in ask_events(s, request):
+            if event == "answer":
+                answer = data
+        return answer
+
+    @app.post("/api/ask/stream", tags=["ask"], response_class=StreamingResponse,
+              responses={200: {"content": {"text/event-stream": {}}}})
+    def ask_stream(request: AskRequest, s: State):
+        """The same turn as server-sent events: `session`, `plan`, `results`, `explanation`
+        (one per model sentence, as it arrives), `answer` (the /api/ask response); `error` instead
+        when the turn cannot finish."""
+        def events():
+            try:
+                for event, data in ask_events(s, request):
+                    yield _sse(event, data)
+            except PhotoseekError as exc:  # headers are sent: the error travels as an event
+                yield _sse("error", {"detail": str(exc)})
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    @app.get("/api/photos/{photo_id}", response_model=PhotoModel, tags=["photos"])
+    def show(photo_id: str, s: State):
+        """What the catalog knows about a photo (`photoseek show --json`)."""
+        s.photo_file(photo_id)
+        return s.library.show(int(photo_id))
+
+    @app.get("/api/photos/{photo_id}/thumbnail", tags=["photos"], response_class=FileResponse)
+    def thumbnail(photo_id: str, s: State):
+        """The photo's JPEG thumbnail (256 px on the long side)."""
+        s.photo_file(photo_id)
+        path = s.library.thumbnail_path(int(photo_id))
+        if path is None:
+            raise HTTPException(404, "no thumbnail for this photo")
+        return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.get("/api/photos/{photo_id}/image", tags=["photos"], response_class=FileResponse)
+    def image(photo_id: str, s: State):
+        """The photo itself (JPEG, PNG, GIF, WebP as they are; other formats as a JPEG)."""
+        path = os.fsdecode(s.photo_file(photo_id))
+        fmt = s.library.catalog.resolve_photo(int(photo_id))["format"]
+        if not os.path.isfile(path):
+            raise HTTPException(404, "the file has moved or been deleted since it was indexed")
+        if fmt in _BROWSER_FORMATS:
+            return FileResponse(path, media_type=_BROWSER_FORMATS[fmt], headers={"Cache-Control": "private, max-age=3600"})
+        return Response(_as_jpeg(path), media_type="image/jpeg")
+
+    @app.post("/api/photos/{photo_id}/tags", response_model=PhotoModel, tags=["photos"])
+    def tag(photo_id: str, request: TagRequest, s: State):
+        """Confirm (`add`) or reject (`remove`) tags: the user's word wins over the models."""
+        s.photo_file(photo_id)
+        with s.write_lock:
+            return s.library.tag(int(photo_id), add=request.add, remove=request.remove)
+
+    @app.get("/api/errors", response_model=list[FailureModel], tags=["library"])
+    def errors(s: State):
+        """Files that could not be indexed, and why."""
+        return s.library.errors() if _exists(s) else []
+
+    @app.get("/api/stats", response_model=StatsModel, tags=["library"])
+    def stats(s: State):
+        if not _exists(s):
+            return {"library": str(s.library.path), "photos": 0}
+        return s.library.stats()
+
+    @app.get("/api/status", response_model=StatusModel, tags=["library"])
+    def status(s: State):
+        """Photo count, the index run in progress (if any) and whether ask is available."""
+        return {"photos": s.photo_count(), "llm": s.has_llm(),
+                "indexing": s.indexing.to_dict() if s.indexing is not None else None}
+
+    return app
+
+
+def _exists(state: AppState) -> bool:
+    try:
+        state.library.catalog
+        return True
+    except PhotoseekError:
+        return False
+
+
+def _as_jpeg(path: str) -> bytes:
+    from PIL import Image, ImageOps
+
+    from photoseek.ingest.decode import _register_heif
+
+    _register_heif()
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image).convert("RGB")
+        image.thumbnail((LARGE_SIDE, LARGE_SIDE))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=88)
+    return buffer.getvalue()

@@ -1,0 +1,143 @@
+"""Pydantic request and response models of the HTTP API (`/api/...`, shown at `/docs`).
+
+Requests reuse the tools' argument models (`photoseek.tools.base.FilterArgs`), so a filter means the
+same in the agent, the API and MCP. Responses describe the JSON the CLI's `--json` prints
+(`SearchResult.to_dict()`, `Library.show()`, `Answer.to_dict()`); they allow extra fields so shapes can
+only grow, like the CLI's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from photoseek.tools.base import FilterArgs
+
+#: most results one request may ask for (a page of thumbnails; bounded so one request stays cheap)
+MAX_K = 100
+#: most photo ids in one relevance-feedback request
+MAX_FEEDBACK_IDS = 50
+MAX_TEXT = 500
+
+
+class SearchRequest(FilterArgs):
+    """Any search kind: text, by example (`like`), composed (`like` + `but`), text in the photo,
+    relevance feedback (`more_like` / `less_like`), each with the filters. Photos are catalog ids."""
+
+    text: str | None = Field(None, max_length=MAX_TEXT, description="what to look for, in words")
+    like: int | None = Field(None, ge=1, description="a photo id: find photos that look like it")
+    but: str | None = Field(None, max_length=MAX_TEXT, description="with like: the change, e.g. 'at night'")
+    text_in_photo: str | None = Field(None, max_length=MAX_TEXT, description="words written in the photo (OCR)")
+    more_like: list[int] = Field(default_factory=list, max_length=MAX_FEEDBACK_IDS, description="relevance feedback: ids liked")
+    less_like: list[int] = Field(default_factory=list, max_length=MAX_FEEDBACK_IDS, description="relevance feedback: ids not wanted")
+    k: int = Field(20, ge=1, le=MAX_K, description="how many results")
+
+    @model_validator(mode="after")
+    def _something_to_search(self) -> "SearchRequest":
+        if not (self.text or self.like or self.text_in_photo or self.more_like or not self.filters().is_empty()):
+            raise ValueError("give something to search for: text, like, text_in_photo, more_like or a filter")
+        if self.but and not self.like:
+            raise ValueError("but modifies a reference photo: give like too")
+        return self
+
+    def label(self) -> str:
+        """The request in words, as `photoseek search --json` prints it in `query`."""
+        if self.text or self.text_in_photo:
+            return self.text or self.text_in_photo or ""
+        if self.like:
+            return f"like {self.like}" + (f" but {self.but}" if self.but else "")
+        return "filter" if not self.more_like else "feedback"
+
+
+class ResultModel(BaseModel):
+    """One ranked photo (`SearchResult.to_dict()`), with a composed explanation when it had none."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    path: str
+    score: float
+    evidence: dict[str, Any] = Field(default_factory=dict, description="why it was returned: signals, matched tags, ...")
+    explanation: str | None = None
+    match: Any = Field(None, description="how well it matches, when the search says (e.g. strong / partial)")
+
+
+class SearchResponse(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    query: str
+    results: list[ResultModel]
+    searched_as: str | None = Field(None, description="the English the text encoder saw, when it differs")
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(..., min_length=1, max_length=2000, description="a request in words, any language")
+    session: str | None = Field(None, max_length=64, description="continue this conversation (from a previous answer)")
+
+
+class AskResponse(BaseModel):
+    """`photoseek ask --json`, plus the session id for the next turn and the search the answer ran
+    (as a SearchRequest, so a client can refine it with feedback)."""
+
+    model_config = ConfigDict(extra="allow")
+    plan: list[dict[str, Any]]
+    results: list[ResultModel]
+    answer: str
+    photo: dict[str, Any] | None = None
+    error: str | None = None
+    session: str
+    search: dict[str, Any] | None = None
+
+
+class TagRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    add: list[str] = Field(default_factory=list, max_length=20, description="tags to confirm")
+    remove: list[str] = Field(default_factory=list, max_length=20, description="tags to reject")
+
+
+class PhotoModel(BaseModel):
+    """`photoseek show --json`."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    path: str
+    taken_at: str | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    gps: list[float] | None = None
+    time_of_day: str | None = None
+    faces: int | None = None
+    tags: list[dict[str, Any]] = Field(default_factory=list)
+    caption: str | None = None
+    ocr_text: str | None = None
+
+
+class FailureModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    path: str
+    reason: str
+    failed_at: str | None = None
+
+
+class StatsModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    library: str
+    photos: int
+    failures: int = 0
+    embedder: str | None = None
+    schema_version: int | None = None
+
+
+class IndexingModel(BaseModel):
+    stage: str | None = None
+    done: int = 0
+    total: int | None = None
+    paths: list[str] = Field(default_factory=list)
+    error: str | None = None
+    finished: bool = False
+
+
+class StatusModel(BaseModel):
+    photos: int
+    indexing: IndexingModel | None = None
+    llm: bool = Field(..., description="whether conversational requests (ask) are available")

@@ -1,0 +1,296 @@
+// photoseek's page script: search / ask from the one box, a thumbnail grid with explanations,
+// relevance feedback ("more / less like this"), "like this but ...", tag confirmation on the
+// detail page, and index progress. Plain DOM, no build step. All text from the server is set as
+// textContent (never as HTML): photo text stays data.
+"use strict";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== null && v !== undefined) node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+};
+
+async function api(path, body) {
+  const response = await fetch(path, body === undefined ? {} : {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(detail(data) || `${response.status} ${response.statusText}`);
+  return data;
+}
+
+function detail(data) {
+  if (!data || !data.detail) return "";
+  if (typeof data.detail === "string") return data.detail;
+  return data.detail.map(d => (d.msg || "").replace(/^Value error, /, "")).join("; ");
+}
+
+// -- the results page ---------------------------------------------------------------------------------
+const page = {
+  base: null,        // the search the grid shows (SearchRequest fields), refined by feedback
+  more: [], less: [],
+  session: null,     // the conversation id: follow-up requests keep the context
+};
+
+function setAnswer(text, busy = false) {
+  const box = $("#answer");
+  if (!box) return;
+  box.hidden = !text;
+  box.classList.toggle("busy", busy);
+  box.textContent = text || "";
+}
+
+function matchLabel(match) {
+  if (match === null || match === undefined) return null;
+  if (typeof match === "string") return match;
+  if (typeof match === "object") return match.level || match.label || JSON.stringify(match);
+  return String(match);
+}
+
+function card(result, rank) {
+  const label = matchLabel(result.match);
+  const name = result.path.split("/").pop();
+  const butInput = el("input", {class: "but-input", placeholder: "but… e.g. at night", maxlength: "200",
+                                "aria-label": `like photo ${result.id} but`});
+  const butForm = el("form", {class: "but-form", hidden: "",
+    onsubmit: (e) => { e.preventDefault(); if (butInput.value.trim()) likeBut(result.id, butInput.value.trim()); }},
+    butInput, el("button", {type: "submit"}, "Go"));
+  return el("figure", {class: "card", "data-id": result.id, "data-rank": rank},
+    el("a", {href: `/photo/${result.id}`, class: "thumb", title: `Details of ${name}`},
+      el("img", {src: `/api/photos/${result.id}/thumbnail`, alt: name, loading: "lazy"})),
+    el("figcaption", {},
+      el("div", {class: "meta"},
+        el("span", {class: "rank", title: `rank ${rank}, photo ${result.id}`}, `${rank}.`),
+        label ? el("span", {class: `match match-${label.toLowerCase().replace(/[^a-z]+/g, "-")}`}, label) : "",
+        el("span", {class: "name", title: result.path}, name)),
+      el("p", {class: "explanation"}, result.explanation || ""),
+      el("div", {class: "buttons"},
+        el("button", {class: "more", title: "Relevance feedback: rank photos like this one higher",
+                      onclick: () => feedback(result.id, +1)}, "More like this"),
+        el("button", {class: "less", title: "Relevance feedback: rank photos like this one lower",
+                      onclick: () => feedback(result.id, -1)}, "Less like this"),
+        el("button", {class: "likebut", title: "Photos like this one, changed as you say",
+                      onclick: () => { butForm.hidden = !butForm.hidden; if (!butForm.hidden) butInput.focus(); }},
+           "Like this but…")),
+      butForm));
+}
+
+// What the page shows, kept for this tab: coming back from a photo's details restores it
+// instead of asking again (and the conversation goes on).
+function remember() {
+  const answer = $("#answer");
+  sessionStorage.setItem("photoseek-page", JSON.stringify({url: location.href, results: page.results,
+    answer: answer.hidden ? "" : answer.textContent, base: page.base, more: page.more, less: page.less,
+    session: page.session}));
+}
+
+function restore() {
+  const saved = JSON.parse(sessionStorage.getItem("photoseek-page") || "null");
+  if (!saved || saved.url !== location.href || !saved.results) return false;
+  Object.assign(page, {base: saved.base, more: saved.more, less: saved.less, session: saved.session});
+  showResults(saved.results);
+  setAnswer(saved.answer);
+  return true;
+}
+
+function showResults(results, note) {
+  page.results = results;
+  const grid = $("#grid");
+  for (const r of results) names.set(r.id, r.path.split("/").pop());
+  grid.replaceChildren(...results.map((r, i) => card(r, i + 1)));
+  if (!results.length) grid.append(el("p", {class: "hint"}, note || "No photos match."));
+  $("#hint") && ($("#hint").hidden = true);
+  showRefine();
+}
+
+const names = new Map();  // photo id -> file name, from the results shown so far
+const photoName = (id) => `photo ${id}` + (names.has(id) ? ` (${names.get(id)})` : "");
+
+function showRefine() {
+  const bar = $("#refine");
+  const parts = [];
+  if (page.more.length) parts.push(`more like ${page.more.map(photoName).join(", ")}`);
+  if (page.less.length) parts.push(`less like ${page.less.map(photoName).join(", ")}`);
+  bar.hidden = !parts.length;
+  bar.replaceChildren(el("span", {}, "Refined: " + parts.join("; ") + " "),
+    el("button", {class: "subtle", onclick: () => { page.more = []; page.less = []; runSearch(page.base); }}, "Clear"));
+}
+
+async function runSearch(request) {
+  page.base = request;
+  const body = {...request, more_like: [...(request.more_like || []), ...page.more],
+                less_like: [...(request.less_like || []), ...page.less]};
+  $("#grid").classList.add("loading");
+  try {
+    const data = await api("/api/search", body);
+    showResults(data.results);
+    if (data.searched_as) setAnswer(`Searched for “${data.searched_as}”.`);
+    remember();
+  } catch (err) {
+    setAnswer(`Could not search: ${err.message}`);
+  } finally {
+    $("#grid").classList.remove("loading");
+  }
+}
+
+function feedback(id, sign) {
+  if (!page.base) return;
+  page.more = page.more.filter(i => i !== id);
+  page.less = page.less.filter(i => i !== id);
+  (sign > 0 ? page.more : page.less).push(id);
+  runSearch(page.base);
+}
+
+// The reference photo of a "like this (but ...)" search, shown above the results.
+async function showReference(id, but) {
+  setAnswer(" ");
+  const box = $("#answer");
+  let name = names.get(id);
+  if (!name) {
+    try { name = (await api(`/api/photos/${id}`)).path.split("/").pop(); names.set(id, name); } catch (err) { name = `photo ${id}`; }
+  }
+  box.replaceChildren(el("a", {href: `/photo/${id}`, class: "reference"},
+    el("img", {src: `/api/photos/${id}/thumbnail`, alt: name})),
+    el("span", {}, `Photos like ${name}` + (but ? ` but “${but}”` : "") + "."));
+}
+
+function likeBut(id, but) {
+  page.more = []; page.less = [];
+  showReference(id, but);
+  runSearch({like: id, but, k: 20});
+}
+
+function search(text) {
+  page.more = []; page.less = [];
+  setAnswer("");
+  runSearch({text, k: 20});
+}
+
+// An agent turn, streamed as server-sent events over a POST.
+async function ask(message) {
+  page.more = []; page.less = [];
+  setAnswer("Thinking…", true);
+  let results = [];
+  try {
+    const response = await fetch("/api/ask/stream", {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({message, session: page.session})});
+    if (!response.ok) throw new Error(detail(await response.json().catch(() => ({}))) || response.statusText);
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, {stream: true});
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event = (block.match(/^event: (.*)$/m) || [])[1];
+        const data = JSON.parse((block.match(/^data: (.*)$/m) || [])[1] || "{}");
+        if (event === "session") page.session = data.session;
+        else if (event === "error") setAnswer(`Could not answer: ${data.detail}`);
+        else if (event === "plan") { page.base = data.search && {...data.search, k: 10}; setAnswer("Searching…", true); }
+        else if (event === "results") { results = data.results; showResults(results); setAnswer("Explaining…", true); }
+        else if (event === "explanation") {
+          const node = $(`.card[data-id="${data.id}"] .explanation`);
+          if (node) node.textContent = data.text;
+          const shown = (page.results || []).find(r => r.id === data.id);
+          if (shown) shown.explanation = data.text;
+        } else if (event === "answer") {
+          setAnswer(data.answer);
+          if (data.search) page.base = {...data.search, k: Math.max(data.results.length, 10)};
+          if (data.photo) location.href = `/photo/${data.photo.id}`;
+          else if (!results.length) showResults(data.results, data.answer);
+          remember();
+        }
+      }
+    }
+  } catch (err) {
+    setAnswer(`Could not answer: ${err.message}`);
+  }
+}
+
+function pollIndexing() {
+  const box = $("#indexing");
+  if (!box) return;
+  api("/api/status").then(status => {
+    const run = status.indexing;
+    if (!run || run.finished) {
+      if (!box.hidden) { box.hidden = true; if (run && run.error) setAnswer(`Indexing stopped: ${run.error}`); else location.reload(); }
+      return;
+    }
+    box.hidden = false;
+    $("#indexing-text").textContent = `${run.stage || ""}: ${run.done}${run.total ? " of " + run.total : ""} · ${status.photos} photos searchable`;
+    const bar = $("#indexing-bar");
+    if (run.total) { bar.max = run.total; bar.value = run.done; } else bar.removeAttribute("value");
+    setTimeout(pollIndexing, 1000);
+  }).catch(() => setTimeout(pollIndexing, 3000));
+}
+
+function setupResultsPage() {
+  const form = $("#ask-form");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("#q").value.trim();
+    if (!text) return;
+    const mode = (e.submitter && e.submitter.value) || (window.PHOTOSEEK.llm ? "ask" : "search");
+    history.replaceState(null, "", `/?q=${encodeURIComponent(text)}&mode=${mode}`);
+    if (mode === "ask") ask(text); else search(text);
+  });
+  // Enter asks the assistant when there is one (follow-ups keep the context); the buttons choose.
+  $("#q").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" || e.isComposing) return;
+    e.preventDefault();
+    form.requestSubmit(window.PHOTOSEEK.llm ? $("#ask-button") : $("#search-button"));
+  });
+  const params = new URLSearchParams(location.search);
+  const like = parseInt(params.get("like") || "", 10);
+  if (restore()) {
+    $("#q").value = params.get("q") || "";
+  } else if (params.get("q")) {
+    $("#q").value = params.get("q");
+    params.get("mode") === "ask" && window.PHOTOSEEK.llm ? ask(params.get("q")) : search(params.get("q"));
+  } else if (like > 0) {
+    const but = params.get("but");
+    if (but) likeBut(like, but);
+    else { showReference(like, null); runSearch({like, k: 20}); }
+  }
+  pollIndexing();
+}
+
+// -- the detail page ----------------------------------------------------------------------------------
+function setupPhotoPage(article) {
+  const id = article.dataset.photo;
+  const change = async (add, remove) => {
+    try { await api(`/api/photos/${id}/tags`, {add, remove}); location.reload(); }
+    catch (err) { alert(`Could not change the tags: ${err.message}`); }
+  };
+  for (const b of document.querySelectorAll("#tags .confirm")) b.addEventListener("click", () => change([b.dataset.tag], []));
+  for (const b of document.querySelectorAll("#tags .reject")) b.addEventListener("click", () => change([], [b.dataset.tag]));
+  $("#add-tag").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const tag = e.target.tag.value.trim();
+    if (tag) change([tag], []);
+  });
+  $("#like-but-link").addEventListener("click", (e) => {
+    e.preventDefault();
+    const but = prompt("Like this photo but… (e.g. at night, with snow)");
+    if (but && but.trim()) location.href = `/?like=${id}&but=${encodeURIComponent(but.trim())}`;
+  });
+  $("#ask-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("#q").value.trim();
+    const mode = (e.submitter && e.submitter.value) || "search";
+    if (text) location.href = `/?q=${encodeURIComponent(text)}&mode=${mode}`;
+  });
+}
+
+if (!window.PHOTOSEEK.llm) $("#ask-button").disabled = true;
+const article = $("article.detail");
+if (article) setupPhotoPage(article); else setupResultsPage();

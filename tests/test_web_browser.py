@@ -1,0 +1,104 @@
+"""The web app in a real browser: Playwright driving Debian's Chromium (`/usr/bin/chromium`; browsers
+cannot be downloaded here, `.ci/run` installs the package) against `photoseek serve`'s app on a
+loopback port, over the shared agent library. The conversation's model is a ScriptedLLM.
+
+One screenshot per page is kept under pytest's temporary folder (printed with -s), not in the repo.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from photoseek.web.state import AppState
+from tests.agent_support import ScriptedLLM, photos_of, plans_by_request
+from tests.web_support import running_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("screenshots")
+    print(f"\nscreenshots: {folder}")
+    return folder
+
+
+def card_ids(page) -> list[int]:
+    return [int(i) for i in page.locator(".card").evaluate_all("cards => cards.map(c => c.dataset.id)")]
+
+
+def test_ask_see_results_refine_and_open_details(browser, agent_library, screenshots):
+    llm = ScriptedLLM(default=plans_by_request({
+        "animals": {"tool": "text_search", "query": "animal"},
+        "only from 2019": {"tool": "refine", "date_from": "2019-01-01", "date_to": "2019-12-31"}}))
+    with running_server(AppState(agent_library, llm=llm)) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url + "/")
+        page.fill("#q", "animals")
+        page.click("#ask-button")
+        page.wait_for_selector(".card img")
+        page.wait_for_function("document.querySelector('#answer').textContent.startsWith('Found')")
+        first = card_ids(page)
+        assert len(first) >= 8
+        assert page.locator(".card .explanation").first.inner_text().strip()
+        assert all(page.locator(".card img").evaluate_all("imgs => imgs.slice(0, 4).map(i => i.complete && i.naturalWidth > 0)"))
+        page.screenshot(path=str(screenshots / "results.png"), full_page=True)
+
+        dogs = photos_of(agent_library, "dog")
+        liked = next(i for i in first if i in dogs)
+        page.locator(f'.card[data-id="{liked}"] button.more').click()
+        page.wait_for_selector("#refine:not([hidden])")
+        page.wait_for_function("ids => JSON.stringify([...document.querySelectorAll('.card')].map(c => +c.dataset.id))"
+                               " !== JSON.stringify(ids)", arg=first)
+        again = card_ids(page)
+        assert again != first and again.index(liked) <= first.index(liked)
+        assert sum(again.index(i) for i in dogs if i in again) <= sum(first.index(i) for i in dogs if i in first)
+        page.screenshot(path=str(screenshots / "more-like-this.png"), full_page=True)
+
+        page.fill("#q", "only from 2019")  # a follow-up: Enter asks, and the conversation keeps its search
+        page.press("#q", "Enter")
+        page.wait_for_function("document.querySelector('#answer').textContent.includes('from 2019')")
+        narrowed = card_ids(page)
+        assert narrowed and set(narrowed) <= photos_of(agent_library, "cat")
+        again = narrowed
+
+        page.locator(f'.card[data-id="{again[0]}"] a.thumb').click()
+        page.wait_for_url(f"**/photo/{again[0]}")
+        page.wait_for_function("document.querySelector('#large').naturalWidth > 0")
+        assert page.locator("#tags li.tag").count() > 0
+        assert "Time of day" in page.inner_text(".facts")
+        page.screenshot(path=str(screenshots / "details.png"), full_page=True)
+
+        asked = len(llm.requests)
+        page.go_back()  # the results come back as they were, without asking the model again
+        page.wait_for_selector(".card img")
+        assert card_ids(page) == narrowed and "from 2019" in page.inner_text("#answer")
+        assert len(llm.requests) == asked
+
+
+def test_empty_library_and_search_without_a_model(browser, tmp_path, screenshots):
+    from photoseek import Library
+
+    with running_server(AppState(Library(tmp_path / "empty", llm=None))) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 700})
+        page.goto(url + "/")
+        assert "no photos yet" in page.inner_text("#empty")
+        assert page.locator("#ask-button").is_disabled()
+        page.screenshot(path=str(screenshots / "empty.png"), full_page=True)
