@@ -172,7 +172,8 @@ def test_ask_one_turn_then_a_refinement_in_the_same_session(agent_library):
     first = client.post("/api/ask", json={"message": "猫的照片"}).json()
     assert first["plan"] == [{"tool": "text_search", "args": {"query": "cat"}}]
     assert first["search"] == {"text": "cat"} and first["session"] and first["results"]
-    assert all(r["explanation"].startswith("Its picture content") for r in first["results"][:5])
+    assert all(r["explanation"] and r["match"] in ("strong", "partial", "weak") for r in first["results"])
+    assert all(r["explanation"].startswith("Weak match") for r in first["results"] if r["match"] == "weak")
     second = client.post("/api/ask", json={"message": "only from 2019", "session": first["session"]}).json()
     assert second["session"] == first["session"]
     assert second["plan"][0]["args"]["query"] == "cat" and second["plan"][0]["args"]["date_from"] == "2019-01-01"
@@ -228,7 +229,7 @@ def test_cli_ask_uses_a_running_server_and_falls_back_when_stale(agent_library, 
         with redirect_stdout(out):  # the CLI's default --llm is the embedded model: the server's scripted one answers
             assert cli_main(["--library", str(agent_library.path), "ask", "cats", "--json"]) == 0
         answer = json.loads(out.getvalue())
-        assert set(answer) == {"plan", "results", "answer"} and answer["plan"][0]["args"] == {"query": "cat"}
+        assert set(answer) == {"plan", "results", "answer", "matches"} and answer["plan"][0]["args"] == {"query": "cat"}
         assert "PLAN" in llm.tasks()
     assert read_server_file(agent_library.path) is None  # removed when the server stopped
 

@@ -58,7 +58,9 @@ def test_ask_see_results_refine_and_open_details(browser, agent_library, screens
         first = card_ids(page)
         assert len(first) >= 8
         assert page.locator(".card .explanation").first.inner_text().strip()
-        assert all(page.locator(".card img").evaluate_all("imgs => imgs.slice(0, 4).map(i => i.complete && i.naturalWidth > 0)"))
+        # thumbnails load after the cards appear: wait for them (a broken thumbnail never loads: timeout)
+        page.wait_for_function("Array.from(document.querySelectorAll('.card img')).slice(0, 4)"
+                               ".every(i => i.complete && i.naturalWidth > 0)")
         page.screenshot(path=str(screenshots / "results.png"), full_page=True)
 
         dogs = photos_of(agent_library, "dog")
