@@ -8,6 +8,7 @@ the answer. Tests that need the real model's judgement are marked slow and use t
 from __future__ import annotations
 
 import json
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Iterator
 
 from photoseek.llm.base import LLM, ChatRequest, ChatResponse
@@ -170,3 +171,26 @@ def plans_by_request(plans: dict[str, dict], explanation: Callable[[ChatRequest]
         raise AssertionError(f"unscripted request: {content!r}")
 
     return reply
+
+
+class FakeOllamaHandler(BaseHTTPRequestHandler):
+    """Base of the loopback stand-ins for an Ollama server (none can run here): JSON in and out,
+    every request body recorded in `requests` (a subclass sets its own list)."""
+
+    requests: list[dict] = []
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def _json(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _read_request(self) -> dict:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append({"path": self.path, "body": body})
+        return body

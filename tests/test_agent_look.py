@@ -13,11 +13,13 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.agent_support import FakeOllamaHandler
 from PIL import Image
 
 from photoseek.agent.explain import Explainer
@@ -32,24 +34,12 @@ MODELS = {
 }
 
 
-class FakeOllama(BaseHTTPRequestHandler):
+class FakeOllama(FakeOllamaHandler):
     requests: list[dict] = []
     answers: dict[int, tuple[str, str]] = {}  # photo id -> (sees, matches)
 
-    def log_message(self, *args):
-        pass
-
-    def _json(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def do_POST(self):  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeOllama.requests.append({"path": self.path, "body": body})
+        body = self._read_request()
         if body.get("model") not in MODELS:
             return self._json(404, {"error": f"model '{body.get('model')}' not found"})
         if self.path == "/api/show":

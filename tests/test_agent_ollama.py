@@ -13,9 +13,11 @@ import base64
 import json
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
+
+from tests.agent_support import FakeOllamaHandler
 
 from photoseek.llm.base import Message, clear_llm_cache, get_llm
 from photoseek.llm.ollama import OllamaLLM, caption_image, parse_host
@@ -24,23 +26,11 @@ from photoseek.errors import BackendConnectionError, ModelUnavailableError
 PULLED = {"qwen2.5:1.5b", "llava:7b"}
 
 
-class FakeOllama(BaseHTTPRequestHandler):
+class FakeOllama(FakeOllamaHandler):
     requests: list[dict] = []
 
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-    def _json(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def do_POST(self):  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeOllama.requests.append({"path": self.path, "body": body})
+        body = self._read_request()
         if self.path != "/api/chat":
             return self._json(404, {"error": "404 page not found"})
         if body["model"] not in PULLED:

@@ -325,28 +325,32 @@ def evidence_lines(result: SearchResult) -> list[str]:
     return lines
 
 
-def explanation_schema(ids: list[int]) -> dict[str, Any]:
+def per_photo_schema(ids: list[int], array: str, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """JSON schema for `{array: [{"id": one of ids, **fields}, ...]}` with exactly one item per id:
+    what constrained decoding holds a model to when it answers about each shown photo."""
     return {
         "type": "object",
         "properties": {
-            "explanations": {
+            array: {
                 "type": "array",
                 "minItems": len(ids),
                 "maxItems": len(ids),
                 "items": {
                     "type": "object",
-                    "properties": {
-                        "id": {"type": "integer", "enum": ids},
-                        "explanation": {"type": "string", "minLength": 8, "maxLength": EXPLANATION_MAX_CHARS},
-                    },
-                    "required": ["id", "explanation"],
+                    "properties": {"id": {"type": "integer", "enum": ids}, **fields},
+                    "required": ["id", *fields],
                     "additionalProperties": False,
                 },
             }
         },
-        "required": ["explanations"],
+        "required": [array],
         "additionalProperties": False,
     }
+
+
+def explanation_schema(ids: list[int]) -> dict[str, Any]:
+    return per_photo_schema(
+        ids, "explanations", {"explanation": {"type": "string", "minLength": 8, "maxLength": EXPLANATION_MAX_CHARS}})
 
 
 class _ArrayObjects:

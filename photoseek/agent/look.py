@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from photoseek.agent.explain import _tidy, _unfinished, _variants, _words, evidence_lines, unsupported_words
+from photoseek.agent.explain import _tidy, _unfinished, _variants, _words, evidence_lines, per_photo_schema, unsupported_words
 from photoseek.errors import PhotoseekError
 from photoseek.llm.base import LLM, Message
 from photoseek.prompts import render
@@ -71,28 +71,10 @@ def visual_vocabulary() -> frozenset[str]:
 
 
 def look_schema(ids: list[int]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "photos": {
-                "type": "array",
-                "minItems": len(ids),
-                "maxItems": len(ids),
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer", "enum": ids},
-                        "sees": {"type": "string", "minLength": 8, "maxLength": SEES_MAX_CHARS},
-                        "matches": {"type": "string", "enum": list(VERDICTS)},
-                    },
-                    "required": ["id", "sees", "matches"],
-                    "additionalProperties": False,
-                },
-            }
-        },
-        "required": ["photos"],
-        "additionalProperties": False,
-    }
+    return per_photo_schema(ids, "photos", {
+        "sees": {"type": "string", "minLength": 8, "maxLength": SEES_MAX_CHARS},
+        "matches": {"type": "string", "enum": list(VERDICTS)},
+    })
 
 
 @dataclass
