@@ -217,10 +217,20 @@ class Library:
         }
 
     def errors(self) -> list[dict[str, Any]]:
+        """Files that could not be indexed (stage 1) and photos an annotator failed on (stage 2:
+        `annotator` names it; not retried until the file changes or `index --retry-failed`)."""
         rows = self.catalog.conn.execute(
             "SELECT display_path, reason, failed_at FROM failures ORDER BY display_path"
         ).fetchall()
-        return [{"path": r["display_path"], "reason": r["reason"], "failed_at": r["failed_at"]} for r in rows]
+        out = [{"path": r["display_path"], "reason": r["reason"], "failed_at": r["failed_at"]} for r in rows]
+        annotated = self.catalog.conn.execute(
+            """SELECT p.display_path, p.id, f.annotator, f.reason, f.failed_at FROM annotation_failures f
+               JOIN photos p ON p.id = f.photo_id AND p.content_hash = f.content_hash
+               ORDER BY p.display_path, f.annotator"""
+        ).fetchall()
+        out += [{"path": r["display_path"], "reason": f"{r['annotator']}: {r['reason']}", "failed_at": r["failed_at"],
+                 "photo_id": r["id"], "annotator": r["annotator"]} for r in annotated]
+        return out
 
     def stats(self) -> dict[str, Any]:
         conn = self.catalog.conn

@@ -33,6 +33,26 @@ def refresh_fulltext(conn: "sqlite3.Connection", photo_id: int) -> None:
     refresh_fulltext_row(conn, photo_id)
 
 
+def record_failure(
+    conn: "sqlite3.Connection", photo_id: int, annotator: str, annotator_id: str, content_hash: str, reason: str
+) -> None:
+    """Remember that `annotator` failed on this content (call inside a transaction): `photoseek
+    errors` shows it, and the annotator skips the photo until its content or the annotator's id
+    changes, or the user asks for a retry (`clear_failures`)."""
+    conn.execute(
+        """INSERT OR REPLACE INTO annotation_failures(photo_id, annotator, annotator_id, content_hash, reason, failed_at)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        (photo_id, annotator, annotator_id, content_hash, reason[:500], utc_now()),
+    )
+
+
+def clear_failures(conn: "sqlite3.Connection", annotator: str | None = None) -> int:
+    """Forget recorded stage-2 failures (all, or one annotator's) so they are tried again; the count."""
+    if annotator is None:
+        return conn.execute("DELETE FROM annotation_failures").rowcount
+    return conn.execute("DELETE FROM annotation_failures WHERE annotator=?", (annotator,)).rowcount
+
+
 def mark_done(conn: "sqlite3.Connection", photo_id: int, annotator: str, annotator_id: str) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO annotations_done(photo_id, annotator, annotator_id, done_at) VALUES (?, ?, ?, ?)",
