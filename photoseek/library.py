@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from photoseek.config import default_library_dir
 from photoseek.errors import PhotoseekError
@@ -110,9 +110,19 @@ class Library:
         *,
         annotate: bool = True,
         progress: Progress | None = None,
+        retry_failed: bool = False,
+        prune: "bool | Callable[[list[str]], bool]" = False,
     ) -> IndexReport:
         """Stage 1 (decode, embed, metadata, thumbnails; the library is searchable when it ends),
-        then, unless annotate=False, stage 2 (faces, OCR, time of day, captions)."""
+        then, unless annotate=False, stage 2 (faces, OCR, time of day, captions).
+
+        retry_failed: decode files that failed before although unchanged (same size and mtime), and
+                      give annotators another try on photos they failed on.
+        prune:        what to do with a root or folder that lost all (or most) of its photos since
+                      the last run (an unmounted drive, an emptied sync folder): False keeps them and
+                      reports the folder in `report.offline` and `stats()["offline_roots"]`; True
+                      removes them; a callable is asked with the folders' paths (the CLI's prompt).
+        """
         from photoseek.ingest.indexer import Indexer
         from photoseek.store.lock import IndexLock
         from photoseek.store.annotations import label_sink
@@ -126,21 +136,25 @@ class Library:
         with IndexLock(self.path):
             indexer = Indexer(self.catalog, self.embedder, self.path, progress=progress)
             indexer.label_sink = label_sink
+            indexer.retry_failed, indexer.prune = retry_failed, prune
             report = indexer.run(paths)
             if annotate:
-                self._annotator(None, progress).run()
+                self._annotator(None, progress, retry_failed=retry_failed).run()
         for stale in ("vectors", "engine"):  # reload FAISS caches written by the run
             self.__dict__.pop(stale, None)
         return report
 
-    def annotate(self, only: Sequence[str] | None = None, *, progress: Progress | None = None) -> dict[str, int]:
-        """Run (or re-run) stage 2 annotators; `only` picks some of tags, faces, ocr, time, captions."""
+    def annotate(
+        self, only: Sequence[str] | None = None, *, progress: Progress | None = None, retry_failed: bool = False
+    ) -> dict[str, int]:
+        """Run (or re-run) stage 2 annotators; `only` picks some of tags, faces, ocr, time, captions.
+        Photos an annotator failed on are skipped until their file changes, unless `retry_failed`."""
         from photoseek.store.lock import IndexLock
 
         with IndexLock(self.path):
-            return self._annotator(only, progress or SilentProgress()).run()
+            return self._annotator(only, progress or SilentProgress(), retry_failed=retry_failed).run()
 
-    def _annotator(self, only: Sequence[str] | None, progress: Progress):
+    def _annotator(self, only: Sequence[str] | None, progress: Progress, *, retry_failed: bool = False):
         from photoseek.ingest.annotate import Annotator
 
         return Annotator(
@@ -151,6 +165,7 @@ class Library:
             progress=progress,
             llm_spec=self._llm_spec,
             embedder=self.embedder,
+            retry_failed=retry_failed,
         )
 
     # -- searching ------------------------------------------------------------------------------
@@ -233,13 +248,21 @@ class Library:
         return out
 
     def stats(self) -> dict[str, Any]:
+        """Library summary. `offline_roots`: folders whose photos were missing at the last index run
+        and were kept (not removed) — [{"path", "photos", "since"}]; empty when all were found."""
+        from photoseek.ingest.offline import offline_folders
+
         conn = self.catalog.conn
         return {
             "library": str(self.path),
             "photos": self.catalog.photo_count(),
             "failures": conn.execute("SELECT count(*) FROM failures").fetchone()[0],
+            "annotation_failures": conn.execute(
+                """SELECT count(*) FROM annotation_failures f JOIN photos p
+                   ON p.id = f.photo_id AND p.content_hash = f.content_hash""").fetchone()[0],
             "embedder": self.catalog.get_meta("embedder_id"),
             "schema_version": self.catalog.schema_version,
+            "offline_roots": offline_folders(self.catalog),
         }
 
     def thumbnail_path(self, photo_id: int) -> Path | None:

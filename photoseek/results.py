@@ -74,8 +74,13 @@ class IndexReport:
     unchanged: int = 0
     failed: int = 0
     seconds: float = 0.0
+    # folders whose photos went missing and were kept, not removed (an unmounted drive; see
+    # photoseek.ingest.offline): [{"path", "missing", "photos"}]. In to_dict only when not empty.
+    offline: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["seconds"] = round(self.seconds, 3)
+        if not self.offline:
+            del d["offline"]
         return d

@@ -187,7 +187,8 @@ class Annotator:
                         results.append((row, compute(row)))
                     except Exception as error:  # noqa: BLE001 - one bad photo must not stop the run
                         failed += 1
-                        failures.append((row, _reason(error)))
+                        if _about_the_content(error):
+                            failures.append((row, _reason(error)))
                         log.warning("%s: %s failed: %s", row["display_path"], name, _reason(error))
                     self.progress.advance()
                 results, batch_failures = self._batch_extras(name, results)
@@ -261,7 +262,9 @@ class Annotator:
         if photo is None or photo.image is None:
             raise UnsupportedImageError("the file is no longer an image")
         if photo.content_hash != row["content_hash"]:
-            raise UnsupportedImageError("the file changed since it was indexed; index it again")
+            from photoseek.errors import FileAccessError
+
+            raise FileAccessError("the file changed since it was indexed; index it again")
         return photo.image
 
     def _thumbnail_or_original(self, row) -> "Image.Image":
@@ -453,6 +456,14 @@ def _zero_shot_id(embedder) -> str:
 
     vocabulary_hash = hashlib.sha1("\n".join(zero_shot_vocabulary()).encode()).hexdigest()[:10]
     return f"zeroshot:{embedder.id}:{vocabulary_hash}"
+
+
+def _about_the_content(error: BaseException) -> bool:
+    """Whether a failure says something about the photo (kept until its content changes), rather
+    than about the moment: a file away or locked, a model package missing (tried again next run)."""
+    from photoseek.errors import FileAccessError, ModelUnavailableError
+
+    return not isinstance(error, (FileAccessError, ModelUnavailableError, OSError))
 
 
 def _record_failure(conn, row, annotator: str, annotator_id: str, reason: str) -> None:

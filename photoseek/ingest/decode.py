@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Container
 
-from photoseek.errors import UnsupportedImageError
+from photoseek.errors import FileAccessError, UnsupportedImageError
 from photoseek.ingest.scan import SNIFF_BYTES, describe_content, has_image_extension, sniff_image_format
 
 if TYPE_CHECKING:
@@ -141,11 +141,11 @@ def _read_file(path: bytes) -> tuple[bytes, int, int]:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise UnsupportedImageError("file disappeared during indexing") from None
+        raise FileAccessError("file disappeared during indexing") from None
     except PermissionError:
-        raise UnsupportedImageError("cannot read file: permission denied") from None
+        raise FileAccessError("cannot read file: permission denied") from None
     except OSError as error:
-        raise UnsupportedImageError(f"cannot read file: {error.strerror or error}") from None
+        raise FileAccessError(f"cannot read file: {error.strerror or error}") from None
     with open(fd, "rb", closefd=True) as handle:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -157,7 +157,7 @@ def _read_file(path: bytes) -> tuple[bytes, int, int]:
         try:
             data = handle.read()
         except OSError as error:
-            raise UnsupportedImageError(f"cannot read file: {error.strerror or error}") from None
+            raise FileAccessError(f"cannot read file: {error.strerror or error}") from None
     if not data:
         raise UnsupportedImageError("empty file")
     return data, len(data), st.st_mtime_ns

@@ -115,6 +115,9 @@ class SearchEngine:
             "catalog": lambda: catalog, "vectors": lambda: vectors, "embedder": lambda: embedder}
         self.translate = translate
         self.plan = plan or SearchPlan()
+        # set here, not after a return (they were unreachable: every text search raised AttributeError)
+        self._means: dict = {}
+        self._translations: dict[str, str] = {}
 
     @classmethod
     def from_providers(
@@ -141,8 +144,6 @@ class SearchEngine:
     @property
     def embedder(self) -> "Embedder":
         return self._providers["embedder"]()  # type: ignore[return-value]
-        self._means: dict = {}
-        self._translations: dict[str, str] = {}
 
     # -- entry point ------------------------------------------------------------------------------
     def search(self, **query) -> list[SearchResult]:
