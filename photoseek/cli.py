@@ -59,17 +59,34 @@ def _filters(args):
 
 
 # -- commands ---------------------------------------------------------------------------------------
+def _ask_to_prune(folders: list[str]) -> bool:
+    """In a terminal: ask before removing the photos of folders that went missing (a drive that is
+    not mounted looks the same as deleted photos)."""
+    listed = "\n".join(f"  {f}" for f in folders)
+    answer = input(f"These folders lost all or most of their photos since the last run:\n{listed}\n"
+                   "If a drive is not mounted, answer no. Remove their photos from the library? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
 def cmd_index(args) -> int:
     lib = _library(args)
-    report = lib.index(args.paths, annotate=not args.no_annotate, progress=_progress(args))
+    prune = args.prune or (_ask_to_prune if not args.json and sys.stdin.isatty() and sys.stderr.isatty() else False)
+    report = lib.index(args.paths, annotate=not args.no_annotate, progress=_progress(args),
+                       retry_failed=args.retry_failed, prune=prune)
     if args.json:
         _print_json(report.to_dict())
     else:
         d = report.to_dict()
         _console().print(
-            f"[bold]Indexed[/] {lib.path}: " + ", ".join(f"{k} {v}" for k, v in d.items() if k != "seconds")
+            f"[bold]Indexed[/] {lib.path}: "
+            + ", ".join(f"{k} {v}" for k, v in d.items() if k not in ("seconds", "offline"))
             + f" in {d['seconds']:.1f} s"
         )
+        for folder in report.offline:
+            _console().print(
+                f"[yellow]Offline:[/] {folder['path']} ({folder['missing']} of {folder['photos']} photos missing): "
+                "kept in the library. If they were deleted, run index again with --prune."
+            )
         if report.failed:
             _console().print(f"{report.failed} file(s) failed: see `photoseek --library {lib.path} errors`")
     return 0
@@ -78,7 +95,7 @@ def cmd_index(args) -> int:
 def cmd_annotate(args) -> int:
     lib = _library(args)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
-    counts = lib.annotate(only, progress=_progress(args))
+    counts = lib.annotate(only, progress=_progress(args), retry_failed=args.retry_failed)
     if args.json:
         _print_json(counts)
     else:
@@ -295,10 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--no-annotate", action="store_true", help="stage 1 only (embeddings); annotate later")
     p.add_argument("--captioner", help="local (LLM from evidence, default), template, or ollama:MODEL")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="try again files and annotations that failed before, even if unchanged")
+    p.add_argument("--prune", action="store_true",
+                   help="remove photos of folders that lost all or most of their photos (default: keep them "
+                        "as offline, e.g. an unmounted drive; a terminal asks)")
 
     p = add("annotate", cmd_annotate, "run or re-run the annotation stage (tags, faces, ocr, time, captions)")
     p.add_argument("--only", help="comma-separated subset: tags,faces,ocr,time,captions")
     p.add_argument("--captioner", help="local (LLM from evidence, default), template, or ollama:MODEL")
+    p.add_argument("--retry-failed", action="store_true", help="try again photos an annotator failed on")
 
     p = add("search", cmd_search, "search by text, by example photo, or both")
     p.add_argument("query", nargs="?", help="what to look for, in words")

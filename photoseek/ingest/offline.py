@@ -4,7 +4,7 @@ An unmounted drive, an emptied sync folder or a network share that did not come 
 exactly like a folder whose photos were all deleted. Deleting would throw away what was expensive
 (vectors, annotations) and what the user gave (tags, feedback), and when the files come back they
 would be indexed again from scratch under new ids. So the sweep asks `offline_groups` first: a
-scanned root, or a folder that held photos, which lost all of them — or at least OFFLINE_SHARE of
+scanned root, or a folder that held photos, which lost all of them — or more than OFFLINE_SHARE of
 them and at least OFFLINE_MIN_PHOTOS — since the last run is *offline*. Nothing under it is removed
 unless the user says so (`index --prune`, or yes to the prompt in a terminal); it is reported by
 the run (`IndexReport.offline`) and remembered in the catalog's meta table (`offline_folders`,
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from photoseek.store.catalog import Catalog
 
 OFFLINE_META_KEY = "offline_folders"
-OFFLINE_SHARE = 0.5  # a folder that lost at least this share of its photos...
+OFFLINE_SHARE = 0.5  # a folder that lost more than this share of its photos...
 OFFLINE_MIN_PHOTOS = 2  # ...and at least this many is offline (a root that lost all is, whatever the count)
 
 
@@ -66,7 +66,7 @@ def offline_groups(roots: Iterable[bytes], known: Iterable[bytes], gone: Iterabl
     for folder, count in had.items():
         missing = lost[folder]
         whole_root = folder in roots and missing == count
-        if whole_root or (missing >= OFFLINE_MIN_PHOTOS and missing >= OFFLINE_SHARE * count):
+        if whole_root or (missing >= OFFLINE_MIN_PHOTOS and missing > OFFLINE_SHARE * count):
             offline.append(OfflineFolder(folder, missing, count))
     offline.sort(key=lambda f: len(f.path))
     topmost: list[OfflineFolder] = []
