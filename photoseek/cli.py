@@ -104,8 +104,18 @@ def cmd_annotate(args) -> int:
 
 
 def cmd_search(args) -> int:
-    if not (args.query or args.like or args.text or args.more_like):
-        raise PhotoseekError("Give something to search for: TEXT, --like PHOTO, --text WORDS or --more-like ID.")
+    from photoseek.search.filters import check_date
+
+    if args.query is not None and not args.query.strip():
+        raise PhotoseekError('The search text is blank. Give words to search for, e.g. photoseek search "a red bus", '
+                             "or only filters, e.g. photoseek search --time night.")
+    for flag, value in (("--from", args.date_from), ("--to", args.date_to)):
+        if value is not None:
+            check_date(value, flag)
+    filters = _filters(args)
+    if not (args.query or args.like or args.text or args.more_like or not filters.is_empty()):
+        raise PhotoseekError("Give something to search for: TEXT, --like PHOTO, --text WORDS, --more-like ID, "
+                             "or filters alone (e.g. --time night) to list matching photos, newest first.")
     if args.but and not args.like:
         raise PhotoseekError("--but modifies a reference photo: use it with --like PHOTO.")
     lib = _library(args)
@@ -114,23 +124,45 @@ def cmd_search(args) -> int:
         like=args.like,
         but=args.but,
         k=args.k,
-        filters=_filters(args),
+        filters=filters,
         more_like=args.more_like or [],
         less_like=args.less_like or [],
         text_in_photo=args.text,
     )
-    query = args.query or args.text or (f"like {args.like}" + (f" but {args.but}" if args.but else ""))
+    query = args.query or args.text or (f"like {args.like}" + (f" but {args.but}" if args.but else "")
+                                        if args.like else "") or _describe_filters(filters)
     searched_as = lib.engine.english(args.query) if args.query else None
+    note = _translation_note(args.query, searched_as)
     if args.json:
         out = {"query": query, "results": [r.to_dict() for r in results]}
         if searched_as and searched_as != args.query:
             out["searched_as"] = searched_as  # the English the text encoder saw
+        if note:
+            out["note"] = note
         _print_json(out)
         return 0
     if searched_as and searched_as != args.query:
         query = f"{query} → {searched_as}"
+    if note:
+        _console().print(f"[yellow]Note:[/] {note}")
     _print_results(query, results)
     return 0
+
+
+def _describe_filters(filters) -> str:
+    """A filters-only search in words, for the results' title ("time_of_day=night, people=False")."""
+    return "photos with " + ", ".join(f"{k}={v}" for k, v in filters.to_dict().items())
+
+
+def _translation_note(query: str | None, searched_as: str | None) -> str | None:
+    """What to tell the user when a query in another language went to the English-only encoder as typed."""
+    from photoseek.llm.translate import detect_language
+
+    language = detect_language(query or "")
+    if language is None or (searched_as and searched_as != query):
+        return None
+    return (f"the query looks like {language}; it was not translated (no language model answered), so the "
+            "English-only text encoder searched the words as typed. Search in English for better results.")
 
 
 def _print_results(query: str, results) -> None:

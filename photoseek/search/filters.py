@@ -92,11 +92,21 @@ def _rejected_sql(tags: tuple[str, ...]) -> tuple[str, list[Any]]:
     return f"SELECT photo_id FROM tag_feedback WHERE verdict = -1 AND tag IN ({marks})", list(tags)
 
 
-def _check_date(value: str, name: str) -> str:
+def check_date(value: str, name: str) -> str:
+    """`value` stripped when it is a year, a month or a day that exists ("2019", "2019-06",
+    "2019-06-30"); PhotoseekError naming `name` otherwise ("2021-02-30", "2019-13", "12345-01-01")."""
+    from datetime import date
+
     value = str(value).strip()
     if not _DATE.match(value):
         raise PhotoseekError(f"{name} must be a date like 2019, 2019-06 or 2019-06-30, not {value!r}.")
+    parts = [int(p) for p in value.split("-")]
+    try:
+        date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+    except ValueError as error:
+        raise PhotoseekError(f"{name}: {value!r} is not a real date ({error}).") from None
     return value
+
 
 
 def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | None:
@@ -109,9 +119,9 @@ def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | 
 
     if filters.date_from:
         where.append("taken_at IS NOT NULL AND taken_at >= ?")
-        params.append(_check_date(filters.date_from, "date_from"))
+        params.append(check_date(filters.date_from, "date_from"))
     if filters.date_to:
-        date_to = _check_date(filters.date_to, "date_to")
+        date_to = check_date(filters.date_to, "date_to")
         # compare the same number of characters: "2019" keeps every day of 2019
         where.append("taken_at IS NOT NULL AND substr(taken_at, 1, ?) <= ?")
         params += [len(date_to), date_to]
