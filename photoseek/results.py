@@ -20,9 +20,12 @@ class Filters:
     date_from: str | None = None  # ISO date, inclusive
     date_to: str | None = None  # ISO date, inclusive
     time_of_day: str | None = None  # 'day' | 'twilight' | 'night'
-    has_text: bool | None = None
+    has_text: bool | None = None  # True: readable text in the photo; False: none
     people: bool | None = None  # True: at least one face; False: none
     camera: str | None = None  # substring of make or model, case-insensitive
+    # exclusions ("not at night", "not from 2020"); photos whose time or date is unknown pass them
+    not_time_of_day: str | None = None  # 'day' | 'twilight' | 'night'
+    not_dates: list[str] = field(default_factory=list)  # "2020", "2020-06" or "2020-06-30" each
 
     def is_empty(self) -> bool:
         return self == Filters()

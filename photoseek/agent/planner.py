@@ -129,7 +129,7 @@ _ORDINALS = {
 }
 _CHINESE_NUMBERS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _NOUN = r"(?:one|ones|photo|photos|picture|pictures|image|images|pic|pics|result|results|shot|shots)"
-_NUMS = r"#?\d{1,3}(?:\s*(?:,|，|、|and|&|or|和|与|跟)\s*#?\d{1,3})*"
+_NUMS = r"#?\d{1,3}(?!\d)(?:\s*(?:,|，|、|and|&|or|和|与|跟)\s*#?\d{1,3}(?!\d))*"  # not years: "except 2020"
 _FEEDBACK_MORE = re.compile(
     rf"\b(?:more (?:like|of|similar to))\s+(?:photos?\s+|results?\s+|numbers?\s+)?({_NUMS})"
     rf"|(?:更像|多一些像|多点像|多来点像|再来点像)\s*({_NUMS})",
@@ -332,6 +332,7 @@ class Planner:
         plan = self._plan_by_rules(request, context)
         if plan is None:
             plan = self._plan_with_model(request, context)
+        _correct_negations(plan, request)
         plan.seconds = time.perf_counter() - started
         return plan
 
@@ -639,6 +640,27 @@ class Planner:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+
+
+def _correct_negations(plan: Plan, request: ParsedRequest) -> None:
+    """The deterministic negation pass (photoseek.agent.negation) over the planned call: "not at
+    night" excludes night whatever the model wrote, "without any text" is has_text false, and what no
+    filter can carry is said in the plan's notes, never dropped."""
+    from photoseek.agent.negation import apply_negations, read_negations
+
+    if not plan.calls:
+        return
+    negations = read_negations(request.text)
+    if not negations:
+        return
+    call = plan.calls[0]
+    words = content_words(request.text, request.dates)
+    tool, args, notes = apply_negations(call.tool, call.args, negations, words)
+    try:
+        plan.calls[0] = _validated(tool, args)
+    except PlanError as exc:  # keep the plan that runs, and say what could not be applied
+        notes = notes + [f"I could not apply the exclusion in your request ({exc})."]
+    plan.notes += [n for n in notes if n not in plan.notes]
 
 
 def _validated(tool: str, args: dict[str, Any], problem: type[Exception] = PlanError) -> ToolCall:

@@ -9,6 +9,10 @@ Semantics:
   date_from/to     inclusive, on taken_at (camera-local); "2019", "2019-06" and "2019-06-30" work.
                    Photos without a date do not pass a date filter.
   time_of_day      photos.time_of_day (or a confirmed day/twilight/night tag; a rejected one hides it).
+  not_time_of_day  photos that do not pass `time_of_day` = that value ("not at night"); photos whose
+                   time of day is unknown pass.
+  not_dates        photos not taken in any of these years/months/days ("2020", "2020-06"); undated
+                   photos pass.
   has_text         OCR found text, or the photo has the "text" tag (unless the user rejected "text").
   people           True: a face (photos.faces > 0) or a "person"/"people" tag; False: faces counted
                    as 0 and no such tag. Photos whose faces were never counted pass neither. The
@@ -136,6 +140,22 @@ def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | 
         where.append(f"id IN (SELECT id FROM photos WHERE time_of_day = ? AND id NOT IN ({rejected}) "
                      f"UNION {confirmed})")
         params += [when, *p_rejected, *p_confirmed]
+
+    if filters.not_time_of_day:
+        when = filters.not_time_of_day.strip().lower()
+        if when not in TIMES_OF_DAY:
+            raise PhotoseekError(
+                f"not_time_of_day must be one of {', '.join(TIMES_OF_DAY)}, not {filters.not_time_of_day!r}.")
+        rejected, p_rejected = _rejected_sql((when,))
+        confirmed, p_confirmed = _effective_tag_sql((when,), column_source=TIME_SOURCE)
+        where.append(f"id NOT IN (SELECT id FROM photos WHERE time_of_day = ? AND id NOT IN ({rejected}) "
+                     f"UNION {confirmed})")
+        params += [when, *p_rejected, *p_confirmed]
+
+    for value in filters.not_dates:
+        excluded = check_date(value, "not_dates")
+        where.append("taken_at IS NULL OR substr(taken_at, 1, ?) != ?")
+        params += [len(excluded), excluded]
 
     if filters.has_text is not None:
         rejected, p_rejected = _rejected_sql(("text",))
