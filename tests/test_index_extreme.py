@@ -104,6 +104,7 @@ def test_ocr_tiles_are_bounded():
     from photoseek.vision.ocr import MAX_TILE_ASPECT, MAX_TILES, tile_boxes
 
     assert tile_boxes(1000, 800) == [(0, 0, 1000, 800)]
+    assert tile_boxes(1000, 420) == [(0, 0, 1000, 420)]  # an ordinary wide photo is read whole
     for width, height in [(790, 36861), (12800, 10), (10, 12800), (100, 200000), (24000, 120)]:
         boxes = tile_boxes(width, height)
         assert 1 <= len(boxes) <= MAX_TILES

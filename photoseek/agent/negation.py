@@ -233,6 +233,12 @@ def apply_negations(
             elif has_filter or key == "but":
                 del args[key]
             # else: nothing else to search by ("photos that are not blurry"); the words stay, the note says why
+    if tool == "filter_photos" and request_words:
+        # what was left for a filter ("text" of "without any text") was the subject's company:
+        # the subject itself ("green board") is searched for
+        subject = _without_negated(request_words, negations)
+        if subject:
+            tool, args["query"] = "text_search", subject
     if tool == "text_search" and not args.get("query"):
         tool = "filter_photos"
     if negations.unexpressed:

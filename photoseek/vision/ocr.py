@@ -9,10 +9,11 @@ least a few confidently read characters.
 Memory stays bounded whatever the shape. RapidOCR scales an input so that its short side is at least
 30 px and then 736 px (its detector's `limit_type: min`), so a 1280×1 strip became a (9600, 38400, 3)
 float32 array (4 GiB), and a 790×36861 chat screenshot squeezed to 27×1280 lost every line. So a
-photo longer than MAX_TILE_ASPECT:1 is cut along its long side into overlapping tiles of at most that
-aspect (at most MAX_TILES of them; past that the tiles get longer and are scaled down), each tile is
-padded to MAX_TILE_ASPECT:1 when it is thinner (a strip), and lines read twice in an overlap are kept
-once. The detector then sees at most ~736×1472 px per call.
+photo longer than TILE_ABOVE_ASPECT:1 is cut along its long side into overlapping tiles of
+MAX_TILE_ASPECT:1 (at most MAX_TILES of them; past that the tiles get longer and are scaled down),
+a tile thinner than that (a strip) is padded with white, lines cut by a tile's inner edge are left to
+the neighbouring tile that holds them whole, and lines read twice in an overlap are kept once. The
+detector then sees at most ~736×2944 px per call.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ OCR_ANNOTATOR_ID = "rapidocr-ppocrv4-v1"
 
 MAX_LONG_SIDE = 1280
 MIN_SHORT_SIDE = 8  # px: nothing readable fits in a thinner sliver
-MAX_TILE_ASPECT = 2.0  # long:short of what the engine is given (see the module docstring)
+MAX_TILE_ASPECT = 2.0  # long:short of each tile, and the least a padded strip is given
+TILE_ABOVE_ASPECT = 4.0  # photos up to this long:short are read whole (a line across a 3:1 panorama stays whole)
 TILE_OVERLAP = 0.15  # of a tile's length: a line cut by one tile's edge is whole in the next
 MAX_TILES = 32  # per photo: bounds the time a very long screenshot or panorama costs
 MIN_LINE_SCORE = 0.6  # recognition score below which a line is dropped as noise
@@ -123,8 +125,9 @@ class TextReader(InferenceModel):
         w, h = small.size
         if _is_blank(small):
             return []  # a plain tile (the margin of a screenshot, a strip of one colour): no text to find
-        need_w = max(w, int(np.ceil(h / MAX_TILE_ASPECT)))
-        need_h = max(h, int(np.ceil(w / MAX_TILE_ASPECT)))
+        pad_to = MAX_TILE_ASPECT if max(w, h) > min(w, h) * TILE_ABOVE_ASPECT else TILE_ABOVE_ASPECT
+        need_w = max(w, int(np.ceil(h / pad_to)))
+        need_h = max(h, int(np.ceil(w / pad_to)))
         if (need_w, need_h) != (w, h):
             padded = Image.new("RGB", (need_w, need_h), (255, 255, 255))
             padded.paste(small, (0, 0))
@@ -145,10 +148,10 @@ class TextReader(InferenceModel):
 
 def tile_boxes(width: int, height: int) -> list[tuple[int, int, int, int]]:
     """Crop boxes (left, top, right, bottom) covering a width×height image: the whole image when it
-    is no longer than MAX_TILE_ASPECT:1, else overlapping tiles along its long side, each about
+    is no longer than TILE_ABOVE_ASPECT:1, else overlapping tiles along its long side, each about
     MAX_TILE_ASPECT times the short side long (longer when that would make more than MAX_TILES)."""
     long_side, short_side = max(width, height), min(width, height)
-    if long_side <= short_side * MAX_TILE_ASPECT:
+    if long_side <= short_side * TILE_ABOVE_ASPECT:
         return [(0, 0, width, height)]
     length = max(int(short_side * MAX_TILE_ASPECT), 1)
     step = max(int(length * (1 - TILE_OVERLAP)), 1)
