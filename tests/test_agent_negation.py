@@ -160,3 +160,12 @@ def test_tool_arguments_accept_the_new_filters():
     assert args.filters().not_time_of_day == "night" and args.filters().not_dates == ["2020"]
     with pytest.raises(ToolArgumentsError):
         TOOLS["filter_photos"].parse_args({"not_dates": ["2021-02-30"]})
+
+
+def test_a_later_positive_overrides_an_earlier_exclusion():
+    context = PlanContext(TODAY, ToolCall("text_search", {"query": "street", "not_time_of_day": "night",
+                                                          "not_tags": ["dog"]}), [1, 2, 3])
+    plan = _plan("only at night", {"tool": "refine", "time_of_day": "night"}, context)
+    assert plan.calls[0].args.get("time_of_day") == "night" and "not_time_of_day" not in plan.calls[0].args
+    plan = _plan("just the ones with dogs", {"tool": "refine", "tags": ["dog"]}, context)
+    assert plan.calls[0].args.get("tags") == ["dog"] and "not_tags" not in plan.calls[0].args

@@ -596,11 +596,22 @@ class Planner:
     def _refine(self, previous: ToolCall, filters: dict[str, Any], query: str) -> ToolCall:
         """The previous call with the new filters added (tags accumulate; other filters replace)."""
         args = dict(previous.args)
+        opposite = {"tags": "not_tags", "not_tags": "tags", "time_of_day": "not_time_of_day",
+                    "not_time_of_day": "time_of_day"}
         for key, value in filters.items():
-            if key in ("tags", "not_tags"):
+            if key in ("tags", "not_tags", "not_dates"):
                 args[key] = _unique(list(args.get(key, [])) + list(value))
             else:
                 args[key] = value
+            # the newer word wins: "no dogs" after "only dogs", "only at night" after "not at night"
+            other = opposite.get(key)
+            if other in args:
+                if isinstance(args[other], list):
+                    args[other] = [v for v in args[other] if v not in value] or None
+                else:
+                    args[other] = None
+                if not args[other]:
+                    del args[other]
         tool = previous.tool
         if query:
             old = str(args.get("query") or "")
