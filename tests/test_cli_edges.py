@@ -119,3 +119,23 @@ def test_german_query_is_translated_by_the_library_llm(tmp_path):
     assert lib.engine.english("Hund am Strand") == "dog on the beach"
     assert "Hund am Strand" in llm.requests[0].messages[-1].content
     assert lib.engine.english("a dog on the beach") == "a dog on the beach" and len(llm.requests) == 1
+
+
+def test_planner_translates_a_german_query_the_model_left_german():
+    from datetime import date
+
+    from photoseek.agent.planner import PlanContext, Planner
+    from tests.agent_support import ScriptedLLM
+
+    llm = ScriptedLLM([{"tool": "text_search", "query": "Hund am Strand"}, {"english": "dog on the beach"}])
+    plan = Planner(llm).plan("Hund am Strand", PlanContext(date(2025, 11, 23)))
+    assert "dog" in plan.calls[0].args["query"] and "Hund" not in plan.calls[0].args["query"]
+    assert llm.tasks() == ["PLAN", "TRANSLATE"]
+
+
+def test_without_a_model_the_answer_says_it_was_not_translated():
+    from photoseek.agent.planner import Planner
+
+    plan = Planner(None).plan("Katze auf dem Sofa")
+    assert any("not translated" in note for note in plan.notes)
+    assert not any("not translated" in note for note in Planner(None).plan("a cat on the sofa").notes)

@@ -21,7 +21,7 @@ from typing import Any
 
 from photoseek.agent.dates import DateRange, has_temporal_cue, resolve_dates
 from photoseek.llm.base import LLM, Message
-from photoseek.llm.translate import to_english
+from photoseek.llm.translate import needs_translation, to_english
 from photoseek.errors import PhotoseekError
 from photoseek.search.query_attributes import NO_PEOPLE_PATTERNS, PERSON_WORDS
 from photoseek.prompts import render
@@ -414,6 +414,8 @@ class Planner:
         elif words:
             call = _validated("text_search", {**args, "query": words})
             note = f"I could not plan that request ({reason}), so I ran a plain text search for \"{words}\"."
+            if needs_translation(words):
+                note += " It was not translated to English, so the results may miss what you meant."
         elif args:
             call = _validated("filter_photos", args)
             note = f"I could not plan that request ({reason}), so I listed photos matching its filters."
@@ -643,8 +645,9 @@ class Planner:
         raise _PlanProblem("this tool needs 'photo': a photo path or a result number like #3 from the request")
 
     def _english(self, text: str, request: ParsedRequest) -> str:
-        """Text in English: the model usually translates; if CJK text remains, ask for a translation."""
-        if not text or not _CJK.search(text):
+        """Text in English: the model usually translates; if text in another language remains (any
+        script: "Hund am Strand" too, see llm.translate.detect_language), ask for a translation."""
+        if not text or not needs_translation(text):
             return text
         english = to_english(self.llm, text, self.system_prompt)
         return search_words(english) if english else text
