@@ -546,6 +546,7 @@ class Indexer:
 
     def _prune_confirmed(self, offline) -> bool:
         if callable(self.prune):
+            self.progress.finish()  # a question under a live progress bar would be drawn over
             return bool(self.prune([f.to_dict()["path"] for f in offline]))
         return bool(self.prune)
 
