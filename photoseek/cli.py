@@ -219,7 +219,7 @@ def cmd_errors(args) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"{len(errors)} file(s) could not be indexed")
+    table = Table(title=f"{len(errors)} file(s) could not be indexed or annotated")
     table.add_column("path", overflow="fold")
     table.add_column("reason")
     for e in errors:
