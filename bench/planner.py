@@ -88,7 +88,7 @@ def main() -> int:
     if options.no_negation_pass:
         import photoseek.agent.planner as planner_module
 
-        planner_module._correct_negations = lambda plan, request: None
+        planner_module._correct_negations = lambda *args, **kwargs: None
 
     cases = [json.loads(line) for line in options.cases.read_text(encoding="utf-8").splitlines() if line.strip()]
     cases = [c for c in cases if c["id"].startswith(options.only)]

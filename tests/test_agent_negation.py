@@ -169,3 +169,13 @@ def test_a_later_positive_overrides_an_earlier_exclusion():
     assert plan.calls[0].args.get("time_of_day") == "night" and "not_time_of_day" not in plan.calls[0].args
     plan = _plan("just the ones with dogs", {"tool": "refine", "tags": ["dog"]}, context)
     assert plan.calls[0].args.get("tags") == ["dog"] and "not_tags" not in plan.calls[0].args
+
+
+def test_chinese_subject_is_translated_when_the_pass_needs_it():
+    """"没有文字的海报": the model searched the text "文字"; the pass makes it a has_text: false search
+    for the subject, which it asks the LLM to translate (a held-out case the real model failed)."""
+    llm = ScriptedLLM([{"tool": "text_in_photo", "text": "文字"}, {"english": "poster"}])
+    plan = Planner(llm).plan("没有文字的海报", PlanContext(TODAY))
+    call = plan.calls[0]
+    assert (call.tool, call.args.get("query"), call.args.get("has_text")) == ("text_search", "poster", False)
+    assert "海报" in llm.requests[-1].messages[-1].content

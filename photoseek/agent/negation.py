@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from photoseek.search.query_attributes import COLOR_WORDS, NO_PEOPLE_PATTERNS, PERSON_WORDS
 from photoseek.vision.taxonomy import expand, normalize_tag, singular, vocabulary
@@ -182,12 +182,18 @@ _YEAR_RANGE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)$")
 
 
 def apply_negations(
-    tool: str, args: dict[str, Any], negations: Negations, request_words: str = ""
+    tool: str, args: dict[str, Any], negations: Negations, request_words: "str | Callable[[], str]" = ""
 ) -> tuple[str, dict[str, Any], list[str]]:
     """(tool, args, notes): the call with what the request excludes made into excluding filters,
     contradicting positives removed, and the negated words out of the search words.
-    request_words: the request's plain search words, used when the call had none left to search for
-    (a text-in-photo search for "text" that was really "without any text")."""
+    request_words: the request's plain search words in English (or a function giving them, called
+    only when needed: it may ask the LLM to translate), used when the call had none left to search
+    for (a text-in-photo search for "text" that was really "without any text")."""
+    if callable(request_words):
+        words_of = request_words
+    else:
+        def words_of() -> str:
+            return request_words
     args = dict(args)
     notes: list[str] = []
     if not negations or tool in ("show_photo", "caption_photo", "feedback") and not args.get("query"):
@@ -205,7 +211,7 @@ def apply_negations(
         args["has_text"] = False
         if tool == "text_in_photo":  # "the board without any text" is no search for the word "text"
             args.pop("text", None)
-            args.setdefault("query", request_words)
+            args.setdefault("query", words_of())
             tool = "text_search"
     if negations.no_people:
         args["people"] = False
@@ -227,16 +233,16 @@ def apply_negations(
     has_filter = any(k not in ("query", "but", "text", "photo", "more_like", "less_like") for k in args)
     for key in ("query", "but"):
         if args.get(key):
-            kept = _without_negated(str(args[key]), negations)
+            kept = without_negated(str(args[key]), negations)
             if kept:
                 args[key] = kept
             elif has_filter or key == "but":
                 del args[key]
             # else: nothing else to search by ("photos that are not blurry"); the words stay, the note says why
-    if tool == "filter_photos" and request_words:
+    if tool == "filter_photos" and (words := words_of()):
         # what was left for a filter ("text" of "without any text") was the subject's company:
         # the subject itself ("green board") is searched for
-        subject = _without_negated(request_words, negations)
+        subject = without_negated(words, negations)
         if subject:
             tool, args["query"] = "text_search", subject
     if tool == "text_search" and not args.get("query"):
@@ -248,7 +254,7 @@ def apply_negations(
     return tool, args, notes
 
 
-def _without_negated(text: str, negations: Negations) -> str:
+def without_negated(text: str, negations: Negations) -> str:
     """Search words minus the negated things and the cue words ("beach no dogs" -> "beach")."""
     for phrase in sorted(negations.phrases, key=len, reverse=True):
         text = re.sub(re.escape(phrase), " ", text, flags=re.IGNORECASE)

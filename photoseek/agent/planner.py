@@ -332,7 +332,7 @@ class Planner:
         plan = self._plan_by_rules(request, context)
         if plan is None:
             plan = self._plan_with_model(request, context)
-        _correct_negations(plan, request)
+        _correct_negations(plan, request, lambda text: self._english(text, request))
         plan.seconds = time.perf_counter() - started
         return plan
 
@@ -656,11 +656,11 @@ class Planner:
 # -- helpers -----------------------------------------------------------------------------------------
 
 
-def _correct_negations(plan: Plan, request: ParsedRequest) -> None:
+def _correct_negations(plan: Plan, request: ParsedRequest, english=lambda text: text) -> None:
     """The deterministic negation pass (photoseek.agent.negation) over the planned call: "not at
     night" excludes night whatever the model wrote, "without any text" is has_text false, and what no
     filter can carry is said in the plan's notes, never dropped."""
-    from photoseek.agent.negation import apply_negations, read_negations
+    from photoseek.agent.negation import apply_negations, read_negations, without_negated
 
     if not plan.calls:
         return
@@ -668,7 +668,11 @@ def _correct_negations(plan: Plan, request: ParsedRequest) -> None:
     if not negations:
         return
     call = plan.calls[0]
-    words = content_words(request.text, request.dates)
+    def words() -> str:  # the request's subject in English ("没有文字的海报" -> "poster"), only if needed
+        found = without_negated(content_words(request.text, request.dates), negations)
+        english_words = english(found) if found and needs_translation(found) else found
+        return "" if needs_translation(english_words) else english_words
+
     tool, args, notes = apply_negations(call.tool, call.args, negations, words)
     try:
         plan.calls[0] = _validated(tool, args)
