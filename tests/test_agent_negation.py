@@ -179,3 +179,12 @@ def test_chinese_subject_is_translated_when_the_pass_needs_it():
     call = plan.calls[0]
     assert (call.tool, call.args.get("query"), call.args.get("has_text")) == ("text_search", "poster", False)
     assert "海报" in llm.requests[-1].messages[-1].content
+
+
+@pytest.mark.parametrize("reply", [{"tool": "refine", "not_tags": ["dog"]},
+                                   {"tool": "text_search", "query": "dogs", "not_tags": ["dog"]}])
+def test_an_exclusion_alone_narrows_the_previous_search(reply):
+    """"none with dogs please" after "mountain lake": the lake search without dogs (held-out h-fu-nodog)."""
+    context = PlanContext(TODAY, ToolCall("text_search", {"query": "mountain lake"}), list(range(101, 109)))
+    call = _plan("none with dogs please", reply, context).calls[0]
+    assert call.tool == "text_search" and call.args["query"] == "mountain lake" and call.args["not_tags"] == ["dog"]

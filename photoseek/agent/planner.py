@@ -275,8 +275,13 @@ class ParsedRequest:
 
     @property
     def looks_like_refinement(self) -> bool:
-        """Reads as narrowing the last search: narrowing words, or nothing but filters ("2019", "晚上的呢")."""
-        return bool(_REFINEMENT_START.search(self.text)) or not content_words(self.text, self.dates)
+        """Reads as narrowing the last search: narrowing words, or nothing but filters ("2019", "晚上的呢")
+        or exclusions ("none with dogs please", "not at night")."""
+        from photoseek.agent.negation import read_negations, without_negated
+
+        words = content_words(self.text, self.dates)
+        return bool(_REFINEMENT_START.search(self.text)) or not words or \
+            not without_negated(words, read_negations(self.text))
 
 
 # Phrases that become filters, removed from the plain search words of a fallback search.
