@@ -3,6 +3,7 @@
     python bench/planner.py                      # default model (llamacpp), all cases
     python bench/planner.py --llm ollama:qwen2.5:1.5b --only zh- --verbose
     python bench/planner.py --cases bench/planner_holdout.jsonl   # held-out cases
+    python bench/planner.py --llm none --no-negation-pass         # rules only, without the negation pass
 
 A case passes when the plan's first call has the expected tool and every expected argument:
   "query"/"but" given as a list of words: each word (or its plural) is among the plan's words;
@@ -81,13 +82,20 @@ def main() -> int:
                              "after the planner was tuned and is not tuned on)")
     parser.add_argument("--only", default="", help="run cases whose id starts with this")
     parser.add_argument("--verbose", "-v", action="store_true")
+    parser.add_argument("--no-negation-pass", action="store_true",
+                        help="plan without the deterministic negation pass (to measure what it adds)")
     options = parser.parse_args()
+    if options.no_negation_pass:
+        import photoseek.agent.planner as planner_module
+
+        planner_module._correct_negations = lambda *args, **kwargs: None
 
     cases = [json.loads(line) for line in options.cases.read_text(encoding="utf-8").splitlines() if line.strip()]
     cases = [c for c in cases if c["id"].startswith(options.only)]
-    llm = get_llm(options.llm)
+    llm = None if options.llm == "none" else get_llm(options.llm)  # none: rules and the fallback only
     started = time.perf_counter()
-    llm.warm_up()
+    if llm is not None:
+        llm.warm_up()
     load_seconds = time.perf_counter() - started
     planner = Planner(llm)
 
@@ -110,7 +118,7 @@ def main() -> int:
                   + (f"  <- {'; '.join(problems)}" if problems else ""), flush=True)
 
     warm = seconds[1:] or seconds
-    print(f"\nmodel {llm.id}: load {load_seconds:.2f}s")
+    print(f"\nmodel {llm.id if llm else 'none (rules + fallback)'}: load {load_seconds:.2f}s")
     print(f"accuracy {passed}/{len(cases)} = {passed / max(1, len(cases)):.1%}  (plans by source: {sources})")
     print(f"seconds per plan: first {seconds[0]:.2f}; warm mean {statistics.mean(warm):.2f}, "
           f"p50 {statistics.median(warm):.2f}, max {max(warm):.2f}")

@@ -59,10 +59,20 @@ def _filters(args):
 
 
 # -- commands ---------------------------------------------------------------------------------------
+def _ask_to_prune(folders: list[str]) -> bool:
+    """In a terminal: ask before removing the photos of folders that went missing (a drive that is
+    not mounted looks the same as deleted photos)."""
+    listed = "\n".join(f"  {f}" for f in folders)
+    answer = input(f"These folders lost all or most of their photos since the last run:\n{listed}\n"
+                   "If a drive is not mounted, answer no. Remove their photos from the library? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
 def cmd_index(args) -> int:
     lib = _library(args)
+    prune = args.prune or (_ask_to_prune if not args.json and sys.stdin.isatty() and sys.stderr.isatty() else False)
     report = lib.index(args.paths, annotate=not args.no_annotate, captions=bool(args.captioner),
-                       progress=_progress(args), ray=args.ray)
+                       progress=_progress(args), ray=args.ray, retry_failed=args.retry_failed, prune=prune)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -70,6 +80,11 @@ def cmd_index(args) -> int:
         counts = ", ".join(f"{k} {v}" for k, v in d.items() if isinstance(v, int))
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in d["stages"].items())
         _console().print(f"[bold]Indexed[/] {lib.path}: {counts} in {d['seconds']:.1f} s ({stages})")
+        for folder in report.offline:
+            _console().print(
+                f"[yellow]Offline:[/] {folder['path']} ({folder['missing']} of {folder['photos']} photos missing): "
+                "kept in the library. If they were deleted, run index again with --prune."
+            )
         if report.failed:
             _console().print(f"{report.failed} file(s) failed: see `photoseek --library {lib.path} errors`")
     return 0
@@ -82,7 +97,7 @@ def cmd_annotate(args) -> int:
         from photoseek.ingest.annotate import DEFAULT_ANNOTATORS
 
         only = [*DEFAULT_ANNOTATORS, "captions"]
-    counts = lib.annotate(only, progress=_progress(args))
+    counts = lib.annotate(only, progress=_progress(args), retry_failed=args.retry_failed)
     if args.json:
         _print_json(counts)
     else:
@@ -91,8 +106,18 @@ def cmd_annotate(args) -> int:
 
 
 def cmd_search(args) -> int:
-    if not (args.query or args.like or args.text or args.more_like):
-        raise PhotoseekError("Give something to search for: TEXT, --like PHOTO, --text WORDS or --more-like ID.")
+    from photoseek.search.filters import check_date
+
+    if args.query is not None and not args.query.strip():
+        raise PhotoseekError('The search text is blank. Give words to search for, e.g. photoseek search "a red bus", '
+                             "or only filters, e.g. photoseek search --time night.")
+    for flag, value in (("--from", args.date_from), ("--to", args.date_to)):
+        if value is not None:
+            check_date(value, flag)
+    filters = _filters(args)
+    if not (args.query or args.like or args.text or args.more_like or not filters.is_empty()):
+        raise PhotoseekError("Give something to search for: TEXT, --like PHOTO, --text WORDS, --more-like ID, "
+                             "or filters alone (e.g. --time night) to list matching photos, newest first.")
     if args.but and not args.like:
         raise PhotoseekError("--but modifies a reference photo: use it with --like PHOTO.")
     lib = _library(args)
@@ -101,24 +126,46 @@ def cmd_search(args) -> int:
         like=args.like,
         but=args.but,
         k=args.k,
-        filters=_filters(args),
+        filters=filters,
         more_like=args.more_like or [],
         less_like=args.less_like or [],
         text_in_photo=args.text,
         min_level=args.min_level,
     )
-    query = args.query or args.text or (f"like {args.like}" + (f" but {args.but}" if args.but else ""))
+    query = args.query or args.text or (f"like {args.like}" + (f" but {args.but}" if args.but else "")
+                                        if args.like else "") or _describe_filters(filters)
     searched_as = lib.engine.english(args.query) if args.query else None
+    note = _translation_note(args.query, searched_as)
     if args.json:
         out = {"query": query, "results": [r.to_dict() for r in results]}
         if searched_as and searched_as != args.query:
             out["searched_as"] = searched_as  # the English the text encoder saw
+        if note:
+            out["note"] = note
         _print_json(out)
         return 0
     if searched_as and searched_as != args.query:
         query = f"{query} → {searched_as}"
+    if note:
+        _console().print(f"[yellow]Note:[/] {note}")
     _print_results(query, results)
     return 0
+
+
+def _describe_filters(filters) -> str:
+    """A filters-only search in words, for the results' title ("time_of_day=night, people=False")."""
+    return "photos with " + ", ".join(f"{k}={v}" for k, v in filters.to_dict().items())
+
+
+def _translation_note(query: str | None, searched_as: str | None) -> str | None:
+    """What to tell the user when a query in another language went to the English-only encoder as typed."""
+    from photoseek.llm.translate import detect_language
+
+    language = detect_language(query or "")
+    if language is None or (searched_as and searched_as != query):
+        return None
+    return (f"the query looks like {language}; it was not translated (no language model answered), so the "
+            "English-only text encoder searched the words as typed. Search in English for better results.")
 
 
 def _print_results(query: str, results) -> None:
@@ -185,7 +232,7 @@ def cmd_errors(args) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"{len(errors)} file(s) could not be indexed")
+    table = Table(title=f"{len(errors)} file(s) could not be indexed or annotated")
     table.add_column("path", overflow="fold")
     table.add_column("reason")
     for e in errors:
@@ -441,10 +488,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "(a vision model sees the photo), local (the LLM from the evidence) or template; "
                    "default: none, captions are written on demand (`photoseek caption ID`)")
 
+    p.add_argument("--retry-failed", action="store_true",
+                   help="try again files and annotations that failed before, even if unchanged")
+    p.add_argument("--prune", action="store_true",
+                   help="remove photos of folders that lost all or most of their photos (default: keep them "
+                        "as offline, e.g. an unmounted drive; a terminal asks)")
+
     p = add("annotate", cmd_annotate, "run or re-run the annotation stage (tags, faces, ocr, time, captions)")
     p.add_argument("--only", help="comma-separated subset: tags,time,colors,faces,ocr,captions "
                    "(default: all but captions)")
     p.add_argument("--captioner", help="for captions: local (LLM from evidence, default), template, or ollama:MODEL")
+    p.add_argument("--retry-failed", action="store_true", help="try again photos an annotator failed on")
 
     p = add("search", cmd_search, "search by text, by example photo, or both")
     p.add_argument("query", nargs="?", help="what to look for, in words")

@@ -29,3 +29,8 @@ class UnsupportedImageError(PhotoseekError):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class FileAccessError(UnsupportedImageError):
+    """The file could not be read just now (gone, permission denied, an I/O error): a fact about the
+    file system, not about the content, so whoever hit it tries again next time."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from photoseek.config import default_library_dir
 from photoseek.errors import PhotoseekError
@@ -114,6 +114,8 @@ class Library:
         captions: bool = False,
         progress: Progress | None = None,
         ray: "str | RayExecutor | None" = None,
+        retry_failed: bool = False,
+        prune: "bool | Callable[[list[str]], bool]" = False,
     ) -> IndexReport:
         """Index `paths`: every new photo is decoded once for its embeddings, classifier tags,
         thumbnail and — unless annotate=False — time of day, colours, faces and OCR (text-gated),
@@ -123,10 +125,17 @@ class Library:
         captions every photo in a last, resumable pass; otherwise `caption()` writes them on demand.
         report.seconds is the whole run; report.stages the wall seconds of each stage.
 
-        ray: None computes here; a Ray address ("" for ray.init()'s default: RAY_ADDRESS or a new
-        local Ray) runs the same per-batch work (decode, pixel annotators, embed) on that cluster's
-        workers (photoseek.ingest.ray_executor) while this process scans and commits; or a
-        configured RayExecutor (batch size, pool size)."""
+        ray:          None computes here; a Ray address ("" for ray.init()'s default: RAY_ADDRESS or
+                      a new local Ray) runs the same per-batch work (decode, pixel annotators, embed)
+                      on that cluster's workers (photoseek.ingest.ray_executor) while this process
+                      scans and commits; or a configured RayExecutor (batch size, pool size).
+        retry_failed: decode files that failed before although unchanged (same size and mtime), and
+                      give annotators another try on photos they failed on.
+        prune:        what to do with a root or folder that lost all (or most) of its photos since
+                      the last run (an unmounted drive, an emptied sync folder): False keeps them and
+                      reports the folder in `report.offline` and `stats()["offline_roots"]`; True
+                      removes them; a callable is asked with the folders' paths (the CLI's prompt).
+        """
         import time
 
         from photoseek.ingest.indexer import Indexer
@@ -152,6 +161,7 @@ class Library:
             indexer = Indexer(self.catalog, self.embedder, self.path, progress=progress, executor=executor,
                               annotators=PIXEL_ANNOTATORS if annotate else ())
             indexer.label_sink = label_sink
+            indexer.retry_failed, indexer.prune = retry_failed, prune
             try:
                 report = indexer.run(paths)
             finally:
@@ -164,26 +174,29 @@ class Library:
             self.engine.joint_moments(store=True)
             if annotate:
                 stage_started = time.perf_counter()
-                report.annotated.update(self._annotator(None, progress).run())
+                report.annotated.update(self._annotator(None, progress, retry_failed=retry_failed).run())
                 report.stages["annotate"] = time.perf_counter() - stage_started
             if captions:
                 stage_started = time.perf_counter()
-                report.annotated.update(self._annotator(["captions"], progress).run())
+                report.annotated.update(self._annotator(["captions"], progress, retry_failed=retry_failed).run())
                 report.stages["captions"] = time.perf_counter() - stage_started
         for stale in ("vectors", "engine"):  # reload FAISS caches written by the run
             self.__dict__.pop(stale, None)
         report.seconds = time.perf_counter() - started
         return report
 
-    def annotate(self, only: Sequence[str] | None = None, *, progress: Progress | None = None) -> dict[str, int]:
+    def annotate(
+        self, only: Sequence[str] | None = None, *, progress: Progress | None = None, retry_failed: bool = False
+    ) -> dict[str, int]:
         """Run stage-2 annotators over photos that still need them; `only` picks some of tags,
-        time, colors, faces, ocr, captions (default: all but captions, see `caption`)."""
+        time, colors, faces, ocr, captions (default: all but captions, see `caption`). Photos an
+        annotator failed on are skipped until their file changes, unless `retry_failed`."""
         from photoseek.store.lock import IndexLock
 
         with IndexLock(self.path):
-            return self._annotator(only, progress or SilentProgress()).run()
+            return self._annotator(only, progress or SilentProgress(), retry_failed=retry_failed).run()
 
-    def _annotator(self, only: Sequence[str] | None, progress: Progress):
+    def _annotator(self, only: Sequence[str] | None, progress: Progress, *, retry_failed: bool = False):
         from photoseek.ingest.annotate import Annotator
 
         return Annotator(
@@ -194,6 +207,7 @@ class Library:
             progress=progress,
             llm_spec=self._llm_spec,
             embedder=self.embedder,
+            retry_failed=retry_failed,
         )
 
     # -- searching ------------------------------------------------------------------------------
@@ -265,24 +279,42 @@ class Library:
         }
 
     def errors(self) -> list[dict[str, Any]]:
+        """Files that could not be indexed (stage 1) and photos an annotator failed on (stage 2:
+        `annotator` names it; not retried until the file changes or `index --retry-failed`)."""
         rows = self.catalog.conn.execute(
             "SELECT display_path, reason, failed_at FROM failures ORDER BY display_path"
         ).fetchall()
-        return [{"path": r["display_path"], "reason": r["reason"], "failed_at": r["failed_at"]} for r in rows]
+        out = [{"path": r["display_path"], "reason": r["reason"], "failed_at": r["failed_at"]} for r in rows]
+        annotated = self.catalog.conn.execute(
+            """SELECT p.display_path, p.id, f.annotator, f.reason, f.failed_at FROM annotation_failures f
+               JOIN photos p ON p.id = f.photo_id AND p.content_hash = f.content_hash
+               ORDER BY p.display_path, f.annotator"""
+        ).fetchall()
+        out += [{"path": r["display_path"], "reason": f"{r['annotator']}: {r['reason']}", "failed_at": r["failed_at"],
+                 "photo_id": r["id"], "annotator": r["annotator"]} for r in annotated]
+        return out
 
     def stats(self) -> dict[str, Any]:
         """Library summary. Besides counts: `searchable` (photos with vectors of the library's
         embedder: text and example search find them now), `annotations_pending` (photos each
-        default annotator has still to do: filters and explanations miss them until then) and
-        `captions` (sentences stored, by captioner; the rest are made on demand)."""
+        default annotator has still to do: filters and explanations miss them until then),
+        `captions` (sentences stored, by captioner; the rest are made on demand) and
+        `offline_roots` (folders whose photos were missing at the last index run and were kept,
+        not removed — [{"path", "photos", "since"}]; empty when all were found)."""
+        from photoseek.ingest.offline import offline_folders
+
         conn = self.catalog.conn
         embedder_id = self.catalog.get_meta("embedder_id")
         stats = {
             "library": str(self.path),
             "photos": self.catalog.photo_count(),
             "failures": conn.execute("SELECT count(*) FROM failures").fetchone()[0],
+            "annotation_failures": conn.execute(
+                """SELECT count(*) FROM annotation_failures f JOIN photos p
+                   ON p.id = f.photo_id AND p.content_hash = f.content_hash""").fetchone()[0],
             "embedder": embedder_id,
             "schema_version": self.catalog.schema_version,
+            "offline_roots": offline_folders(self.catalog),
         }
         stats["searchable"] = conn.execute(
             "SELECT count(DISTINCT photo_id) FROM embeddings WHERE space='joint' AND model_id=?", (embedder_id,)

@@ -20,9 +20,12 @@ class Filters:
     date_from: str | None = None  # ISO date, inclusive
     date_to: str | None = None  # ISO date, inclusive
     time_of_day: str | None = None  # 'day' | 'twilight' | 'night'
-    has_text: bool | None = None
+    has_text: bool | None = None  # True: readable text in the photo; False: none
     people: bool | None = None  # True: at least one face; False: none
     camera: str | None = None  # substring of make or model, case-insensitive
+    # exclusions ("not at night", "not from 2020"); photos whose time or date is unknown pass them
+    not_time_of_day: str | None = None  # 'day' | 'twilight' | 'night'
+    not_dates: list[str] = field(default_factory=list)  # "2020", "2020-06" or "2020-06-30" each
 
     def is_empty(self) -> bool:
         return self == Filters()
@@ -118,10 +121,15 @@ class IndexReport:
     work_seconds: dict[str, float] = field(default_factory=dict)
     work_photos: dict[str, int] = field(default_factory=dict)  # photos that went through each step
     annotated: dict[str, int] = field(default_factory=dict)  # stage-2 pass: photos per annotator
+    # folders whose photos went missing and were kept, not removed (an unmounted drive; see
+    # photoseek.ingest.offline): [{"path", "missing", "photos"}]. In to_dict only when not empty.
+    offline: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["seconds"] = round(self.seconds, 3)
         d["stages"] = {k: round(v, 3) for k, v in self.stages.items()}
         d["work_seconds"] = {k: round(v, 3) for k, v in self.work_seconds.items()}
+        if not self.offline:
+            del d["offline"]
         return d

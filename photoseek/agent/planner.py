@@ -21,7 +21,7 @@ from typing import Any
 
 from photoseek.agent.dates import DateRange, has_temporal_cue, resolve_dates
 from photoseek.llm.base import LLM, Message
-from photoseek.llm.translate import to_english
+from photoseek.llm.translate import needs_translation, to_english
 from photoseek.errors import PhotoseekError
 from photoseek.search.query_attributes import NO_PEOPLE_PATTERNS, PERSON_WORDS
 from photoseek.prompts import render
@@ -129,7 +129,7 @@ _ORDINALS = {
 }
 _CHINESE_NUMBERS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _NOUN = r"(?:one|ones|photo|photos|picture|pictures|image|images|pic|pics|result|results|shot|shots)"
-_NUMS = r"#?\d{1,3}(?:\s*(?:,|，|、|and|&|or|和|与|跟)\s*#?\d{1,3})*"
+_NUMS = r"#?\d{1,3}(?!\d)(?:\s*(?:,|，|、|and|&|or|和|与|跟)\s*#?\d{1,3}(?!\d))*"  # not years: "except 2020"
 _FEEDBACK_MORE = re.compile(
     rf"\b(?:more (?:like|of|similar to))\s+(?:photos?\s+|results?\s+|numbers?\s+)?({_NUMS})"
     rf"|(?:更像|多一些像|多点像|多来点像|再来点像)\s*({_NUMS})",
@@ -275,8 +275,13 @@ class ParsedRequest:
 
     @property
     def looks_like_refinement(self) -> bool:
-        """Reads as narrowing the last search: narrowing words, or nothing but filters ("2019", "晚上的呢")."""
-        return bool(_REFINEMENT_START.search(self.text)) or not content_words(self.text, self.dates)
+        """Reads as narrowing the last search: narrowing words, or nothing but filters ("2019", "晚上的呢")
+        or exclusions ("none with dogs please", "not at night")."""
+        from photoseek.agent.negation import read_negations, without_negated
+
+        words = content_words(self.text, self.dates)
+        return bool(_REFINEMENT_START.search(self.text)) or not words or \
+            not without_negated(words, read_negations(self.text))
 
 
 # Phrases that become filters, removed from the plain search words of a fallback search.
@@ -332,6 +337,7 @@ class Planner:
         plan = self._plan_by_rules(request, context)
         if plan is None:
             plan = self._plan_with_model(request, context)
+        _correct_negations(plan, request, lambda text: self._english(text, request))
         plan.seconds = time.perf_counter() - started
         return plan
 
@@ -413,6 +419,8 @@ class Planner:
         elif words:
             call = _validated("text_search", {**args, "query": words})
             note = f"I could not plan that request ({reason}), so I ran a plain text search for \"{words}\"."
+            if needs_translation(words):
+                note += " It was not translated to English, so the results may miss what you meant."
         elif args:
             call = _validated("filter_photos", args)
             note = f"I could not plan that request ({reason}), so I listed photos matching its filters."
@@ -595,11 +603,22 @@ class Planner:
     def _refine(self, previous: ToolCall, filters: dict[str, Any], query: str) -> ToolCall:
         """The previous call with the new filters added (tags accumulate; other filters replace)."""
         args = dict(previous.args)
+        opposite = {"tags": "not_tags", "not_tags": "tags", "time_of_day": "not_time_of_day",
+                    "not_time_of_day": "time_of_day"}
         for key, value in filters.items():
-            if key in ("tags", "not_tags"):
+            if key in ("tags", "not_tags", "not_dates"):
                 args[key] = _unique(list(args.get(key, [])) + list(value))
             else:
                 args[key] = value
+            # the newer word wins: "no dogs" after "only dogs", "only at night" after "not at night"
+            other = opposite.get(key)
+            if other in args:
+                if isinstance(args[other], list):
+                    args[other] = [v for v in args[other] if v not in value] or None
+                else:
+                    args[other] = None
+                if not args[other]:
+                    del args[other]
         tool = previous.tool
         if query:
             old = str(args.get("query") or "")
@@ -631,14 +650,40 @@ class Planner:
         raise _PlanProblem("this tool needs 'photo': a photo path or a result number like #3 from the request")
 
     def _english(self, text: str, request: ParsedRequest) -> str:
-        """Text in English: the model usually translates; if CJK text remains, ask for a translation."""
-        if not text or not _CJK.search(text):
+        """Text in English: the model usually translates; if text in another language remains (any
+        script: "Hund am Strand" too, see llm.translate.detect_language), ask for a translation."""
+        if not text or not needs_translation(text):
             return text
         english = to_english(self.llm, text, self.system_prompt)
         return search_words(english) if english else text
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+
+
+def _correct_negations(plan: Plan, request: ParsedRequest, english=lambda text: text) -> None:
+    """The deterministic negation pass (photoseek.agent.negation) over the planned call: "not at
+    night" excludes night whatever the model wrote, "without any text" is has_text false, and what no
+    filter can carry is said in the plan's notes, never dropped."""
+    from photoseek.agent.negation import apply_negations, read_negations, without_negated
+
+    if not plan.calls:
+        return
+    negations = read_negations(request.text)
+    if not negations:
+        return
+    call = plan.calls[0]
+    def words() -> str:  # the request's subject in English ("没有文字的海报" -> "poster"), only if needed
+        found = without_negated(content_words(request.text, request.dates), negations)
+        english_words = english(found) if found and needs_translation(found) else found
+        return "" if needs_translation(english_words) else english_words
+
+    tool, args, notes = apply_negations(call.tool, call.args, negations, words)
+    try:
+        plan.calls[0] = _validated(tool, args)
+    except PlanError as exc:  # keep the plan that runs, and say what could not be applied
+        notes = notes + [f"I could not apply the exclusion in your request ({exc})."]
+    plan.notes += [n for n in notes if n not in plan.notes]
 
 
 def _validated(tool: str, args: dict[str, Any], problem: type[Exception] = PlanError) -> ToolCall:

@@ -275,6 +275,11 @@ def _describe_filters(args: dict[str, Any]) -> str:
         parts.append(f"taken until {args['date_to']}")
     if args.get("time_of_day"):
         parts.append({"night": "at night", "day": "in daytime", "twilight": "at twilight"}[args["time_of_day"]])
+    if args.get("not_time_of_day"):
+        parts.append({"night": "not at night", "day": "not in daytime", "twilight": "not at twilight"}[
+            args["not_time_of_day"]])
+    if args.get("not_dates"):
+        parts.append("not taken in " + ", ".join(args["not_dates"]))
     if args.get("people") is True:
         parts.append("with people")
     elif args.get("people") is False:
@@ -287,6 +292,8 @@ def _describe_filters(args: dict[str, Any]) -> str:
         parts.append(f"taken with a {args['camera']}")
     if args.get("has_text"):
         parts.append("with visible text")
+    elif args.get("has_text") is False:
+        parts.append("without visible text")
     return " ".join(parts)
 
 

@@ -10,8 +10,10 @@ annotator's id (model + rules version) in the same transaction as its results, s
 finished work, a killed run resumes where it stopped, and a new model version redoes only its own
 annotator. The indexer clears these records when a photo's content changes.
 
-Robust: one photo that cannot be read or annotated is counted as failed and skipped (and retried on
-the next run); it never stops the run or touches what is already stored. A captioner that cannot
+Robust: one photo that cannot be read or annotated (a corrupt file, an annotator out of memory) is
+counted as failed, recorded in `annotation_failures` with its reason (`photoseek errors` lists it) and
+not tried again until its content or the annotator's id changes, or `retry_failed` is given; it never
+stops the run or touches what is already stored. A captioner that cannot
 run is reported once and the next one takes over (see photoseek.vision.captions).
 """
 
@@ -71,6 +73,7 @@ class Annotator:
         llm_spec: Any = None,
         embedder: Any = None,
         ollama_host: str | None = None,
+        retry_failed: bool = False,
     ) -> None:
         self.catalog = catalog
         self.library_dir = Path(library_dir)
@@ -80,6 +83,7 @@ class Annotator:
         self.llm_spec = llm_spec
         self.embedder = embedder
         self.ollama_host = ollama_host
+        self.retry_failed = retry_failed
         self.messages: list[str] = []
         self._caption_service = None
         if "captions" in self.selected:
@@ -90,6 +94,12 @@ class Annotator:
         """Annotate what is not done yet; returns photos annotated per annotator (+ 'failed')."""
         counts: dict[str, int] = {}
         failed = 0
+        if self.retry_failed:
+            from photoseek.store.annotations import clear_failures
+
+            with self.catalog.transaction() as conn:
+                for name in self.selected:
+                    clear_failures(conn, name)
         for name in ANNOTATORS:
             if name not in self.selected:
                 continue
@@ -151,8 +161,12 @@ class Annotator:
             f"""SELECT {PHOTO_COLUMNS} FROM photos p WHERE NOT EXISTS (
                     SELECT 1 FROM annotations_done d
                     WHERE d.photo_id = p.id AND d.annotator = ? AND d.annotator_id = ?)
+                AND NOT EXISTS (
+                    SELECT 1 FROM annotation_failures f
+                    WHERE f.photo_id = p.id AND f.annotator = ? AND f.annotator_id = ?
+                      AND f.content_hash = p.content_hash)
                 ORDER BY id""",
-            (name, annotator_id),
+            (name, annotator_id, name, annotator_id),
         ).fetchall()
 
     def _run_annotator(self, name: str) -> tuple[int, int]:
@@ -174,19 +188,23 @@ class Annotator:
         try:
             for start in range(0, len(todo), batch_size):
                 batch = todo[start : start + batch_size]
-                results = []
+                results, failures = [], []
                 for row in batch:
                     try:
                         results.append((row, compute(row)))
                     except Exception as error:  # noqa: BLE001 - one bad photo must not stop the run
                         failed += 1
+                        if _about_the_content(error):
+                            failures.append((row, _reason(error)))
                         log.warning("%s: %s failed: %s", row["display_path"], name, _reason(error))
                     self.progress.advance()
                 results, batch_failures = self._batch_extras(name, results)
                 failed += batch_failures
-                if not results:
+                if not results and not failures:
                     continue
                 with self.catalog.transaction() as conn:
+                    for row, reason in failures:
+                        _record_failure(conn, row, name, annotator_id, reason)
                     for row, result in results:
                         if result is _SKIP:
                             continue
@@ -251,7 +269,9 @@ class Annotator:
         if photo is None or photo.image is None:
             raise UnsupportedImageError("the file is no longer an image")
         if photo.content_hash != row["content_hash"]:
-            raise UnsupportedImageError("the file changed since it was indexed; index it again")
+            from photoseek.errors import FileAccessError
+
+            raise FileAccessError("the file changed since it was indexed; index it again")
         return photo.image
 
     def _work_image(self, row) -> "Image.Image":
@@ -488,6 +508,20 @@ def _zero_shot_id(embedder) -> str:
     return f"zeroshot:{embedder.id}:{vocabulary_hash}"
 
 
+def _about_the_content(error: BaseException) -> bool:
+    """Whether a failure says something about the photo (kept until its content changes), rather
+    than about the moment: a file away or locked, a model package missing (tried again next run)."""
+    from photoseek.errors import FileAccessError, ModelUnavailableError
+
+    return not isinstance(error, (FileAccessError, ModelUnavailableError, OSError))
+
+
+def _record_failure(conn, row, annotator: str, annotator_id: str, reason: str) -> None:
+    from photoseek.store.annotations import record_failure
+
+    record_failure(conn, row["id"], annotator, annotator_id, row["content_hash"], reason)
+
+
 def _mark_done(conn, photo_id: int, annotator: str, annotator_id: str) -> None:
     from photoseek.store.annotations import mark_done
 
@@ -513,5 +547,7 @@ def _selected(only: Iterable[str] | None) -> list[str]:
 def _reason(error: BaseException) -> str:
     if isinstance(error, UnsupportedImageError):
         return error.reason
+    if isinstance(error, MemoryError):  # numpy's "Unable to allocate 4.12 GiB ..." says what happened
+        return f"out of memory: {error}" if str(error) else "out of memory"
     return str(error) or type(error).__name__
 

@@ -25,10 +25,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Container
 
-from photoseek.errors import UnsupportedImageError
+from photoseek.errors import FileAccessError, UnsupportedImageError
 from photoseek.ingest.scan import SNIFF_BYTES, describe_content, has_image_extension, sniff_image_format
 
 if TYPE_CHECKING:
+    import numpy as np
     from PIL import Image
 
 MAX_IMAGE_PIXELS = 200_000_000  # above this an image is refused as a possible decompression bomb
@@ -146,11 +147,11 @@ def _read_file(path: bytes) -> tuple[bytes, int, int]:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise UnsupportedImageError("file disappeared during indexing") from None
+        raise FileAccessError("file disappeared during indexing") from None
     except PermissionError:
-        raise UnsupportedImageError("cannot read file: permission denied") from None
+        raise FileAccessError("cannot read file: permission denied") from None
     except OSError as error:
-        raise UnsupportedImageError(f"cannot read file: {error.strerror or error}") from None
+        raise FileAccessError(f"cannot read file: {error.strerror or error}") from None
     with open(fd, "rb", closefd=True) as handle:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -162,7 +163,7 @@ def _read_file(path: bytes) -> tuple[bytes, int, int]:
         try:
             data = handle.read()
         except OSError as error:
-            raise UnsupportedImageError(f"cannot read file: {error.strerror or error}") from None
+            raise FileAccessError(f"cannot read file: {error.strerror or error}") from None
     if not data:
         raise UnsupportedImageError("empty file")
     return data, len(data), st.st_mtime_ns
@@ -249,7 +250,8 @@ def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int, work_size: 
         width, height = height, width
     photo.width, photo.height = width, height
     needed = target_size
-    if work_size:  # the short side the work image needs, so that its long side reaches work_size
+    if work_size:  # the short side the work image needs, so that its long side reaches its size
+        work_size = work_long_side(width, height, work_size)
         needed = max(target_size, math.ceil(work_size * min(width, height) / max(width, height, 1)))
     if image.format in ("JPEG", "MPO"):
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale (DCT scaling: cheap and sharp) while both
@@ -286,25 +288,84 @@ def _pillow_message(error: BaseException) -> str:
 
 
 def _to_rgb(image: "Image.Image") -> "Image.Image":
-    """RGB for the embedder; transparent areas become white (not the black an RGB convert gives)."""
+    """8-bit sRGB for the embedder, whatever the mode and bit depth Pillow opened.
+
+    Values are scaled by what the encoding can hold, never by the image's own maximum (a dark
+    16-bit photo stays dark): 16-bit greyscale (I;16, I;16B, I;16L, I;16N) by 65535/255; 32-bit
+    integers ("I") by the bit depth the file declares (TIFF BitsPerSample; a PNG "I" image is 16-bit;
+    otherwise 16 when every value fits, else 32); floats ("F") as 0..1 (the TIFF/OpenEXR convention),
+    clipped. 16-bit RGB(A) is already reduced by Pillow to its high byte on load. CMYK goes through
+    its embedded ICC profile to sRGB when it has one (ImageCms), else Pillow's conversion; 1-bit is
+    0/255. Transparent areas (RGBA, LA, PA, P/L/RGB with a transparency key) are composited on white
+    (not the black an RGB convert gives).
+    """
     from PIL import Image
 
-    if image.mode == "RGB":
+    if image.mode == "RGB" and "transparency" not in image.info:
         return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # 16-bit/float greyscale: scale to 8 bits instead of letting convert clip at 255
-        import numpy as np
-
-        values = np.asarray(image, dtype=np.float32)
-        top = float(values.max()) or 1.0
-        return Image.fromarray((values * (255.0 / top)).astype(np.uint8), "L").convert("RGB")
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        image.mode == "P" and "transparency" in image.info
-    )
+    if image.mode in _HIGH_DEPTH_MODES:
+        return Image.fromarray(_high_depth_to_8bit(image), "L").convert("RGB")
+    if image.mode == "CMYK":
+        return _cmyk_to_srgb(image)
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
     if has_alpha:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+_HIGH_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+def _declared_bits(image: "Image.Image") -> int | None:
+    """Bits per sample the file declares (TIFF tag 258), if any."""
+    tags = getattr(image, "tag_v2", None)
+    if not tags:
+        return None
+    bits = tags.get(258)
+    if isinstance(bits, tuple):
+        bits = bits[0] if bits else None
+    return int(bits) if isinstance(bits, int) and 1 <= bits <= 32 else None
+
+
+def _high_depth_to_8bit(image: "Image.Image") -> "np.ndarray":
+    """uint8 (H, W) from a 16/32-bit integer or float greyscale image (see `_to_rgb` for the scale)."""
+    import numpy as np
+
+    if image.mode == "F":
+        values = np.asarray(image, dtype=np.float32)
+        return np.rint(np.clip(np.nan_to_num(values, nan=0.0), 0.0, 1.0) * 255.0).astype(np.uint8)
+    values = np.asarray(image)
+    if image.mode.startswith("I;16"):
+        bits = 16
+    else:  # "I": 32-bit signed integers, whatever the file held
+        bits = _declared_bits(image)
+        if bits is None:
+            bits = 16 if image.format == "PNG" or int(values.max(initial=0)) <= 0xFFFF else 32
+    top = float((1 << bits) - 1 if bits < 32 else (1 << 31) - 1)  # "I" is signed: 2**31-1 at most
+    out = np.empty(values.shape, dtype=np.uint8)
+    for start in range(0, values.shape[0], _ROWS_PER_CHUNK):  # float copies of a few rows at a time
+        rows = values[start : start + _ROWS_PER_CHUNK].astype(np.float64)
+        out[start : start + _ROWS_PER_CHUNK] = np.rint(np.clip(rows, 0.0, top) * (255.0 / top))
+    return out
+
+
+_ROWS_PER_CHUNK = 512
+
+
+def _cmyk_to_srgb(image: "Image.Image") -> "Image.Image":
+    """CMYK through its embedded ICC profile when there is one (what print files mean), else
+    Pillow's plain conversion."""
+    profile = image.info.get("icc_profile")
+    if profile:
+        try:
+            from PIL import ImageCms
+
+            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except Exception:  # a broken or unsupported profile costs colour accuracy, not the photo
+            pass
     return image.convert("RGB")
 
 
@@ -318,6 +379,25 @@ def _downscale(image: "Image.Image", target_size: int, Image) -> "Image.Image":
     # Pillow's bilinear resize is antialiased (its kernel widens with the scale); reducing_gap
     # first box-reduces by an integer factor, which is what makes large reductions cheap
     return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+# A photo longer than this (long:short) is a screenshot or a panorama that OCR reads in 2:1 tiles
+# (photoseek.vision.ocr.TILE_ABOVE_ASPECT, MAX_TILE_ASPECT): its work image keeps a readable short
+# side instead of squeezing the whole length into `work_size`, up to MAX_WORK_LONG_SIDE.
+ELONGATED_ASPECT = 4.0
+MAX_WORK_LONG_SIDE = 40_000  # px: 32 tiles (ocr.MAX_TILES) of 640×1280 with overlap; ~77 MB RGB at most
+
+
+def work_long_side(width: int, height: int, work_size: int) -> int:
+    """Long side (px) of the work image the pixel annotators get: `work_size` for ordinary photos;
+    for elongated ones (long:short above ELONGATED_ASPECT) as long as keeps the short side at
+    work_size / 2 (never upscaled, at most MAX_WORK_LONG_SIDE), so a 790×36861 chat screenshot
+    stays legible (640×29,866) while a 12800×10 strip stays 12800×10."""
+    long_side, short_side = max(width, height), min(width, height)
+    if short_side <= 0 or long_side <= ELONGATED_ASPECT * short_side:
+        return work_size
+    short_kept = min(short_side, work_size // 2)
+    return max(work_size, min(long_side, math.ceil(short_kept * long_side / short_side), MAX_WORK_LONG_SIDE))
 
 
 def _fit_long_side(image: "Image.Image", long_side: int, Image) -> "Image.Image":

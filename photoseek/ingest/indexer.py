@@ -7,9 +7,14 @@ catalog in memory —
              vectors of another model (the embedder changed: everything is re-embedded);
   moved      a new path whose content hash equals a photo whose path is gone: the row keeps its id,
              vectors and annotations, only the path changes; nothing is embedded;
+  copied     a new path whose content hash equals a photo still present (a copy): added with that
+             photo's metadata, vectors and annotations copied, nothing decoded, embedded or annotated;
   added      anything else that is an image;
+  failed     unchanged since it failed (same size and mtime): skipped unless `retry_failed`;
   removed    photos under the scanned folders that were not seen: rows deleted (vectors, tags and
-             annotations cascade), thumbnails dropped when no other photo shares them.
+             annotations cascade), thumbnails dropped when no other photo shares them — except in
+             a folder that lost all or most of its photos (an unmounted drive; see ingest.offline),
+             which is reported offline and kept unless `prune` says otherwise.
 Files are decoded ONCE each in a thread pool (Pillow, OpenCV and ONNX Runtime release the GIL),
 and the same worker runs the pixel annotators on the decoded photo (time of day, colours, faces,
 OCR behind a text gate: photoseek.ingest.pipeline) while the main thread embeds the previous
@@ -88,6 +93,7 @@ class _Outcome:
     layout: object = None
     labels: list | None = None
     work: PhotoWork | None = None  # pixel annotations and step timings from the pipeline
+    transient: bool = False  # the file could not be read just now: tried again next run
 
     @property
     def content_unchanged(self) -> bool:
@@ -128,7 +134,7 @@ def decode_task(task: _Task, job: BatchJob, reuse: Collection[str] | None = None
         reuse_hashes=reuse,
         annotators=job.annotators,
     )
-    return _Outcome(task, photo=work.photo, failure=work.failure, work=work)
+    return _Outcome(task, photo=work.photo, failure=work.failure, work=work, transient=work.transient)
 
 
 def embed_outcomes(outcomes: list[_Outcome], embedder: "Embedder", *, keep_images: bool = True) -> None:
@@ -265,6 +271,9 @@ class Indexer:
         self._seen_paths: set[bytes] = set()
         self._move_sources: dict[str, list[_Known]] = {}
         self._reusable_hashes: frozenset[str] = frozenset()
+        self._copy_sources: dict[str, int] = {}  # content hash -> a present photo with current vectors
+        self.retry_failed = False  # decode files that failed before even when unchanged
+        self.prune: "bool | Callable[[list[str]], bool]" = False  # remove photos of offline folders?
 
     # -- the run ------------------------------------------------------------------------------------
 
@@ -285,28 +294,40 @@ class Indexer:
         known_by_path = self._load_known()
 
         tasks, unchanged = self._classify(found, known_by_path)
+        tasks, still_failing = self._skip_unchanged_failures(tasks)
         protected = self._protected_ids(found, known_by_path)
         missing = [
             k for k in known_by_path.values()
             if k.id not in protected and k.path not in self._seen_paths and found.in_scope(k.path)
         ]  # fmt: skip
+        missing += self._offline_elsewhere(found, known_by_path)
         self._move_sources = {}
         for known in missing:
             self._move_sources.setdefault(known.content_hash, []).append(known)
-        # a new file with one of these hashes is a move whose vectors still hold: no decoding needed
-        self._reusable_hashes = frozenset(k.content_hash for k in missing if k.current)
+        # photos present with current vectors: a new file with their content is a copy (issue 11)
+        missing_ids = {k.id for k in missing}
+        self._copy_sources = {
+            k.content_hash: k.id for k in known_by_path.values() if k.current and k.id not in missing_ids
+        }
+        # a new file with one of these hashes is a move or a copy whose vectors hold: no decoding needed
+        self._reusable_hashes = frozenset(k.content_hash for k in missing if k.current) | frozenset(self._copy_sources)
         # photos outside the scanned folders that lost the vectors of the current model (the
         # embedder changed) are re-embedded too when their file is still there
         tasks += self._stale_outside_scope(found, known_by_path)
 
         label = "Indexing" + (f" (embed, tags, {', '.join(self.annotators)})" if self.annotators else "")
-        self.progress.start(label, len(unchanged) + len(tasks) + len(found.failures))
+        self.progress.start(label, len(unchanged) + len(tasks) + len(still_failing) + len(found.failures))
         self._mark_unchanged(unchanged, state)
         state.kept_ids.update(protected)
         self.progress.advance(len(unchanged))
 
         for failure in found.failures:
             state.failed_paths.add(failure.path)
+        for task in still_failing:  # their failure row stays as it is
+            state.failed_paths.add(task.file.path)
+            if task.known is not None:
+                state.kept_ids.add(task.known.id)
+        self.progress.advance(len(still_failing))
         self._process(tasks, state, scan_failures=found.failures)
         removed = self._sweep(found, known_by_path, state)
         state.report.failed = len(state.failed_paths)
@@ -378,6 +399,34 @@ class Indexer:
             else:
                 tasks.append(_Task(file, known))
         return tasks, unchanged
+
+    def _skip_unchanged_failures(self, tasks: list[_Task]) -> tuple[list[_Task], list[_Task]]:
+        """(tasks to do, tasks skipped): a file that failed and has the same size and mtime as when it
+        failed would fail again; it is not read unless `retry_failed`."""
+        if self.retry_failed or not tasks:
+            return tasks, []
+        failed = {bytes(r[0]): (r[1], r[2]) for r in self.catalog.conn.execute(
+            "SELECT path, size, mtime_ns FROM failures WHERE size IS NOT NULL AND mtime_ns IS NOT NULL")}
+        if not failed:
+            return tasks, []
+        todo, skipped = [], []
+        for task in tasks:
+            same = failed.get(task.file.path) == (task.file.size, task.file.mtime_ns)
+            (skipped if same else todo).append(task)
+        return todo, skipped
+
+    def _offline_elsewhere(self, found, known_by_path) -> list[_Known]:
+        """Photos kept for an offline folder outside this run's folders whose files are still not
+        there: candidates for moves, so a drive mounted under another path keeps its photos' ids."""
+        from photoseek.ingest.offline import remembered_offline_paths, under
+
+        folders = [f for f in remembered_offline_paths(self.catalog) if not found.in_scope(f)]
+        if not folders:
+            return []
+        return [
+            k for k in known_by_path.values()
+            if k.path not in self._seen_paths and any(under(k.path, f) for f in folders) and not os.path.exists(k.path)
+        ]  # fmt: skip
 
     def _protected_ids(self, found, known_by_path) -> set[int]:
         """Photos under a folder the scan could not read: kept as they are (a permission problem
@@ -484,9 +533,12 @@ class Indexer:
             else:
                 plan = _Plan(outcome, kind="added")
         if outcome.content_unchanged and plan.kind == "added":
-            # decoding was skipped for the content of a moved photo, but another copy of it claimed
-            # that photo first: this one is new and needs its pixels after all
-            self._redecode(plan, state, executor or self._executor())
+            plan.copy_from = self._copy_sources.get(photo.content_hash) or next(
+                (k.id for k in self._move_sources.get(photo.content_hash, []) if k.id in state.claimed_move_ids), None)
+            if plan.copy_from is None:
+                # decoding was skipped for the content of a moved photo, but another copy of it
+                # claimed that photo first: this one is new and needs its pixels after all
+                self._redecode(plan, state, executor or self._executor())
         plan.embed = plan.outcome.photo is not None and plan.outcome.embedded
         return plan
 
@@ -503,6 +555,8 @@ class Indexer:
         path = outcome.task.file.path
         if outcome.failure is not None:
             file = outcome.task.file
+            if outcome.transient:  # no size/mtime: an unchanged file is not skipped next run
+                file = FoundFile(file.path, -1, -1)
             conn.execute(
                 """INSERT INTO failures(path, display_path, reason, size, mtime_ns, failed_at)
                    VALUES (?, ?, ?, ?, ?, ?)
@@ -516,7 +570,14 @@ class Indexer:
             return
         photo = outcome.photo
         conn.execute("DELETE FROM failures WHERE path=?", (path,))
-        if plan.kind == "added":
+        if plan.kind == "added" and plan.copy_from is not None:
+            from photoseek.store.annotations import copy_photo
+
+            plan.photo_id = copy_photo(conn, plan.copy_from, path, display_path(path), photo.size, photo.mtime_ns,
+                                       now, state.run_id)
+            state.changed_ids.add(plan.photo_id)  # its copied vectors join the FAISS caches
+            self.catalog.bump_vectors_generation()
+        elif plan.kind == "added":
             cursor = conn.execute(
                 """INSERT INTO photos(path, display_path, size, mtime_ns, content_hash, format, width, height,
                        taken_at, gps_lat, gps_lon, camera_make, camera_model, orientation, brightness,
@@ -574,16 +635,27 @@ class Indexer:
 
     def _sweep(self, found, known_by_path, state: _RunState) -> list[int]:
         """Delete photos under the scanned folders that were not seen, and stale failures."""
+        from photoseek.ingest.offline import offline_groups, remember_offline, under
+
         gone = [
             k for k in known_by_path.values() if k.id not in state.kept_ids and found.in_scope(k.path)
         ]
+        in_scope = [k.path for k in known_by_path.values() if found.in_scope(k.path)]
+        offline = offline_groups(found.roots, in_scope, [k.path for k in gone])
+        if offline and not self._prune_confirmed(offline):
+            gone = [k for k in gone if not any(under(k.path, f.path) for f in offline)]
+            state.report.offline = [f.to_dict() for f in offline]
+        else:
+            offline = []
         gone_ids = [k.id for k in gone]
         stale_failures = [
             bytes(r[0])
             for r in self.catalog.conn.execute("SELECT path FROM failures")
             if bytes(r[0]) not in state.failed_paths and found.in_scope(bytes(r[0]))
+            and not any(under(bytes(r[0]), f.path) for f in offline)
         ]
         with self.catalog.transaction() as conn:
+            remember_offline(self.catalog, found.in_scope, offline)
             for start in range(0, len(gone_ids), _SQL_CHUNK):
                 chunk = gone_ids[start : start + _SQL_CHUNK]
                 marks = ",".join("?" * len(chunk))
@@ -603,6 +675,12 @@ class Indexer:
         state.report.removed = len(gone_ids)
         self._drop_orphan_thumbnails({k.content_hash for k in gone} | state.replaced_hashes)
         return gone_ids
+
+    def _prune_confirmed(self, offline) -> bool:
+        if callable(self.prune):
+            self.progress.finish()  # a question under a live progress bar would be drawn over
+            return bool(self.prune([f.to_dict()["path"] for f in offline]))
+        return bool(self.prune)
 
     def _drop_orphan_thumbnails(self, hashes: set[str]) -> None:
         for content_hash in hashes:
@@ -626,6 +704,7 @@ class _Plan:
     photo_id: int | None = None
     embed: bool = False  # the outcome carries vectors to write
     content_changed: bool = False
+    copy_from: int | None = None  # a photo with the same content whose data is copied
 
     @property
     def photo(self) -> DecodedPhoto:

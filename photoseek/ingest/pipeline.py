@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Container, Iterable, Sequence
 
-from photoseek.errors import UnsupportedImageError
+from photoseek.errors import FileAccessError, UnsupportedImageError
 from photoseek.ingest.decode import DecodedPhoto, decode_photo
 
 if TYPE_CHECKING:
@@ -43,6 +43,8 @@ class PhotoWork:
 
     photo:        the decode (None: not an image; `photo.image` None: content unchanged, skipped)
     failure:      why the file could not be read (then photo is None)
+    transient:    the failure is the file system's (gone, unreadable just now), not the content's:
+                  tried again next run
     annotations:  annotator name -> its result (see `compute_annotation`), for new content only
     annotation_failures: annotator name -> reason (retried by the next `annotate` run)
     joint, visual, layout, labels: filled by `embed` (numpy vectors; labels as the embedder gives)
@@ -52,6 +54,7 @@ class PhotoWork:
     path: bytes
     photo: DecodedPhoto | None = None
     failure: str | None = None
+    transient: bool = False
     annotations: dict[str, Any] = field(default_factory=dict)
     annotation_failures: dict[str, str] = field(default_factory=dict)
     joint: Any = None
@@ -140,9 +143,15 @@ def read_text_gated(image, seconds: dict[str, float] | None = None):
     from photoseek.vision.ocr import OcrResult
     from photoseek.vision.text_gate import default_gate
 
+    from photoseek.ingest.decode import ELONGATED_ASPECT
+
     seconds = seconds if seconds is not None else {}
     started = time.perf_counter()
-    has_text = default_gate().has_text(image)
+    width, height = image.size
+    # The gate looks at the whole photo at 640 px: a tall screenshot or a panorama would shrink to a
+    # sliver with no legible text, so those (rare, and often text) go straight to OCR, which tiles them.
+    elongated = max(width, height) > ELONGATED_ASPECT * max(1, min(width, height))
+    has_text = elongated or default_gate().has_text(image)
     gated = time.perf_counter()
     seconds["ocr_gate"] = seconds.get("ocr_gate", 0.0) + gated - started
     if not has_text:
@@ -178,6 +187,9 @@ def prepare(
             reuse_hashes=reuse_hashes,
             work_size=WORK_LONG_SIDE if annotators else None,
         )
+    except FileAccessError as error:  # (an UnsupportedImageError too: caught first)
+        work.failure, work.transient = error.reason, True
+        return work
     except UnsupportedImageError as error:
         work.failure = error.reason
         return work

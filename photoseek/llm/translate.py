@@ -1,7 +1,9 @@
-"""Queries in other scripts into English search words, with the local LLM.
+"""Queries in other languages into English search words, with the local LLM.
 
-The offline text encoder (MiniLM) is English-only: "猫的照片" must become "cat" before it is
-embedded. Used by the planner and by `Library.search` alike.
+The offline text encoder (MiniLM) is English-only: "猫的照片" must become "cat" and "Hund am Strand"
+"dog on the beach" before they are embedded. `detect_language` tells which queries need it (any
+non-Latin script; Latin-script languages by their function words). Used by the planner and by
+`Library.search` alike.
 """
 
 from __future__ import annotations
@@ -22,9 +24,56 @@ NON_LATIN = re.compile(
 )
 _SCHEMA = {"type": "object", "properties": {"english": {"type": "string"}}, "required": ["english"]}
 
+# Latin-script languages told apart from English by their function words: words that are frequent in
+# that language's photo requests ("Hund am Strand", "chien sur la plage") and are not English words
+# people type into a photo search. Lexicon-based because queries are a few words long: n-gram
+# identifiers (langid, langdetect) call "sunset" German and "cat" Italian. One such word, or a letter
+# English does not use (ä, ß, ñ, ç...), marks a query as not English.
+FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    "German": frozenset("der die das dem den des ein eine einem einen einer im am zum zur vom beim mit und "
+                        "oder ohne nicht kein keine auf unter über bei nach von vor hinter neben zwischen ist "
+                        "sind mein meine meinem unser unsere bilder bild fotos nachts abends".split()),
+    "French": frozenset("le la les des du au aux avec sans et une sur dans chez pas mon ma mes nos sous "
+                        "entre près la nuit est sont photos".split()) - {"photos"},
+    "Spanish": frozenset("el los las en con sin del una por para al sobre entre mis nuestro nuestra fotos noche "
+                         "playa perro gato".split()),
+    "Italian": frozenset("il lo gli della delle dello degli con senza sul sulla sui nel nella nei al alla "
+                         "di una foto notte spiaggia cane gatto".split()) - {"foto"},
+    "Portuguese": frozenset("os com sem na no em da do das dos uma um à ao fotos noite praia cão gato".split()),
+    "Dutch": frozenset("het een met zonder op bij van en niet geen onder naast mijn foto's nacht strand hond "
+                       "kat".split()) - {"strand"},
+}
+# words of several of those languages that English also uses in photo requests: never evidence
+_ENGLISH = frozenset("a an the in on at to of and or with without no not by for from my our photo photos "
+                     "picture pictures image images foto de la strand".split())
+_NON_ENGLISH_LETTERS = re.compile(r"[äöüßàâæçèéêëîïôœùûÿñáíóúãõåøìò]", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def detect_language(text: str) -> str | None:
+    """The language of a query when it is evidently not English, else None (English, or too little
+    to tell). Non-Latin scripts give "non-Latin script"; Latin-script languages are named from their
+    function words and letters (see FUNCTION_WORDS). Pure Python, no model: runs on every search."""
+    if not text:
+        return None
+    if NON_LATIN.search(text):
+        return "non-Latin script"
+    words = [w.lower() for w in _WORD.findall(text)]
+    scores = {
+        language: sum(w in vocabulary and w not in _ENGLISH for w in words)
+        for language, vocabulary in FUNCTION_WORDS.items()
+    }
+    language, score = max(scores.items(), key=lambda item: item[1])
+    if score > 0:
+        return language
+    if _NON_ENGLISH_LETTERS.search(text):
+        return "a language other than English"
+    return None
+
 
 def needs_translation(text: str) -> bool:
-    return bool(text and NON_LATIN.search(text))
+    """Whether the English-only text encoder needs `text` in English first (see detect_language)."""
+    return detect_language(text) is not None
 
 
 def to_english(llm: "LLM | None", text: str, system_prompt: str | None = None) -> str | None:

@@ -185,6 +185,8 @@ class SearchEngine:
         """The fused ranking without building results (evaluation ranks every photo)."""
         from photoseek.search.filters import filter_photo_ids
 
+        if text is not None and text and not text.strip():
+            raise PhotoseekError("The search text is blank: give words to search for, or only filters.")
         catalog = self.catalog
         filters = filters or Filters()
         self._check_model()

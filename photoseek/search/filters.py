@@ -9,6 +9,10 @@ Semantics:
   date_from/to     inclusive, on taken_at (camera-local); "2019", "2019-06" and "2019-06-30" work.
                    Photos without a date do not pass a date filter.
   time_of_day      photos.time_of_day (or a confirmed day/twilight/night tag; a rejected one hides it).
+  not_time_of_day  photos that do not pass `time_of_day` = that value ("not at night"); photos whose
+                   time of day is unknown pass.
+  not_dates        photos not taken in any of these years/months/days ("2020", "2020-06"); undated
+                   photos pass.
   has_text         OCR found text, or the photo has the "text" tag (unless the user rejected "text").
   people           True: a face (photos.faces > 0) or a "person"/"people" tag; False: faces counted
                    as 0 and no such tag. Photos whose faces were never counted pass neither. The
@@ -92,11 +96,21 @@ def _rejected_sql(tags: tuple[str, ...]) -> tuple[str, list[Any]]:
     return f"SELECT photo_id FROM tag_feedback WHERE verdict = -1 AND tag IN ({marks})", list(tags)
 
 
-def _check_date(value: str, name: str) -> str:
+def check_date(value: str, name: str) -> str:
+    """`value` stripped when it is a year, a month or a day that exists ("2019", "2019-06",
+    "2019-06-30"); PhotoseekError naming `name` otherwise ("2021-02-30", "2019-13", "12345-01-01")."""
+    from datetime import date
+
     value = str(value).strip()
     if not _DATE.match(value):
         raise PhotoseekError(f"{name} must be a date like 2019, 2019-06 or 2019-06-30, not {value!r}.")
+    parts = [int(p) for p in value.split("-")]
+    try:
+        date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+    except ValueError as error:
+        raise PhotoseekError(f"{name}: {value!r} is not a real date ({error}).") from None
     return value
+
 
 
 def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | None:
@@ -109,9 +123,9 @@ def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | 
 
     if filters.date_from:
         where.append("taken_at IS NOT NULL AND taken_at >= ?")
-        params.append(_check_date(filters.date_from, "date_from"))
+        params.append(check_date(filters.date_from, "date_from"))
     if filters.date_to:
-        date_to = _check_date(filters.date_to, "date_to")
+        date_to = check_date(filters.date_to, "date_to")
         # compare the same number of characters: "2019" keeps every day of 2019
         where.append("taken_at IS NOT NULL AND substr(taken_at, 1, ?) <= ?")
         params += [len(date_to), date_to]
@@ -126,6 +140,22 @@ def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | 
         where.append(f"id IN (SELECT id FROM photos WHERE time_of_day = ? AND id NOT IN ({rejected}) "
                      f"UNION {confirmed})")
         params += [when, *p_rejected, *p_confirmed]
+
+    if filters.not_time_of_day:
+        when = filters.not_time_of_day.strip().lower()
+        if when not in TIMES_OF_DAY:
+            raise PhotoseekError(
+                f"not_time_of_day must be one of {', '.join(TIMES_OF_DAY)}, not {filters.not_time_of_day!r}.")
+        rejected, p_rejected = _rejected_sql((when,))
+        confirmed, p_confirmed = _effective_tag_sql((when,), column_source=TIME_SOURCE)
+        where.append(f"id NOT IN (SELECT id FROM photos WHERE time_of_day = ? AND id NOT IN ({rejected}) "
+                     f"UNION {confirmed})")
+        params += [when, *p_rejected, *p_confirmed]
+
+    for value in filters.not_dates:
+        excluded = check_date(value, "not_dates")
+        where.append("taken_at IS NULL OR substr(taken_at, 1, ?) != ?")
+        params += [len(excluded), excluded]
 
     if filters.has_text is not None:
         rejected, p_rejected = _rejected_sql(("text",))

@@ -33,6 +33,60 @@ def refresh_fulltext(conn: "sqlite3.Connection", photo_id: int) -> None:
     refresh_fulltext_row(conn, photo_id)
 
 
+# what a copy of a photo shares with it: everything computed from the bytes, not the user's word
+_COPIED_TABLES = {
+    "embeddings": "space, model_id, vector",
+    "tags": "tag, confidence, source, broader",
+    "ocr": "text, boxes",
+    "captions": "caption, captioner_id",
+    "annotations_done": "annotator, annotator_id, done_at",
+    "annotation_failures": "annotator, annotator_id, content_hash, reason, failed_at",
+}
+_PHOTO_COLUMNS = ("content_hash, format, width, height, taken_at, gps_lat, gps_lon, camera_make, camera_model, "
+                  "orientation, faces, time_of_day, brightness")
+
+
+def copy_photo(
+    conn: "sqlite3.Connection", source_id: int, path: bytes, display: str, size: int, mtime_ns: int, now: str,
+    run_id: int,
+) -> int:
+    """A new photo row at `path` for a file with the same bytes as photo `source_id`: its metadata,
+    vectors, tags, OCR, caption and annotation records are copied (nothing to decode, embed or
+    annotate again); the user's tag feedback stays with the original. Returns the new id. Call
+    inside a transaction; the caller bumps the vectors generation."""
+    cursor = conn.execute(
+        f"""INSERT INTO photos(path, display_path, size, mtime_ns, {_PHOTO_COLUMNS}, indexed_at, seen_run)
+            SELECT ?, ?, ?, ?, {_PHOTO_COLUMNS}, ?, ? FROM photos WHERE id=?""",
+        (path, display, size, mtime_ns, now, run_id, source_id),
+    )
+    new_id = cursor.lastrowid
+    for table, columns in _COPIED_TABLES.items():
+        conn.execute(f"INSERT INTO {table}(photo_id, {columns}) SELECT ?, {columns} FROM {table} WHERE photo_id=?",
+                     (new_id, source_id))
+    refresh_fulltext_row(conn, new_id)
+    return new_id
+
+
+def record_failure(
+    conn: "sqlite3.Connection", photo_id: int, annotator: str, annotator_id: str, content_hash: str, reason: str
+) -> None:
+    """Remember that `annotator` failed on this content (call inside a transaction): `photoseek
+    errors` shows it, and the annotator skips the photo until its content or the annotator's id
+    changes, or the user asks for a retry (`clear_failures`)."""
+    conn.execute(
+        """INSERT OR REPLACE INTO annotation_failures(photo_id, annotator, annotator_id, content_hash, reason, failed_at)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        (photo_id, annotator, annotator_id, content_hash, reason[:500], utc_now()),
+    )
+
+
+def clear_failures(conn: "sqlite3.Connection", annotator: str | None = None) -> int:
+    """Forget recorded stage-2 failures (all, or one annotator's) so they are tried again; the count."""
+    if annotator is None:
+        return conn.execute("DELETE FROM annotation_failures").rowcount
+    return conn.execute("DELETE FROM annotation_failures WHERE annotator=?", (annotator,)).rowcount
+
+
 def mark_done(conn: "sqlite3.Connection", photo_id: int, annotator: str, annotator_id: str) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO annotations_done(photo_id, annotator, annotator_id, done_at) VALUES (?, ?, ?, ?)",

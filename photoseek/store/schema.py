@@ -117,6 +117,21 @@ MIGRATIONS: list[str] = [
     CREATE INDEX photos_faces ON photos(faces);
     CREATE INDEX tags_tag_source ON tags(tag, source, photo_id);
     """,
+    # v2 -> v3: stage-2 failures (OCR out of memory, an unreadable file...) are recorded with their
+    # reason, shown by `photoseek errors`, and not retried while the photo's content and the
+    # annotator's id stay the same (a photo that kills an annotator must not cost every run again).
+    # Offline roots/folders: what the last run found missing but did not delete (JSON in meta).
+    """
+    CREATE TABLE annotation_failures (
+        photo_id      INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        annotator     TEXT NOT NULL,
+        annotator_id  TEXT NOT NULL,
+        content_hash  TEXT NOT NULL,   -- the content that failed: a changed file is tried again
+        reason        TEXT NOT NULL,
+        failed_at     TEXT NOT NULL,
+        PRIMARY KEY (photo_id, annotator)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -65,7 +65,11 @@ class FilterArgs(_Args):
     time_of_day: Literal["day", "twilight", "night"] | None = Field(None, description="when the photo was taken")
     people: bool | None = Field(None, description="true: only photos with people; false: only photos without")
     camera: str | None = Field(None, description="part of the camera make or model, e.g. 'iphone'")
-    has_text: bool | None = Field(None, description="true: only photos with visible text")
+    has_text: bool | None = Field(None, description="true: only photos with visible text; false: only without")
+    not_time_of_day: Literal["day", "twilight", "night"] | None = Field(
+        None, description="exclude photos taken at this time of day ('not at night')")
+    not_dates: list[str] = Field(
+        default_factory=list, description="exclude photos taken in these years/months/days: YYYY, YYYY-MM or YYYY-MM-DD")
 
     @field_validator("tags", "not_tags")
     @classmethod
@@ -75,6 +79,21 @@ class FilterArgs(_Args):
             tag = str(tag).strip().lower()
             if tag and tag not in cleaned:
                 cleaned.append(tag)
+        return cleaned
+
+    @field_validator("not_dates")
+    @classmethod
+    def _not_dates(cls, value: list[str]) -> list[str]:
+        from photoseek.search.filters import check_date
+
+        cleaned: list[str] = []
+        for item in value:
+            try:
+                item = check_date(item, "not_dates")
+            except PhotoseekError as exc:
+                raise ValueError(str(exc)) from None
+            if item not in cleaned:
+                cleaned.append(item)
         return cleaned
 
     @field_validator("date_from")

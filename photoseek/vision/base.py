@@ -69,6 +69,22 @@ class Embedder(InferenceModel):
         return f"{self.id}#visual"
 
 
+def limit_aspect(image: "Image.Image", max_aspect: float = 2.0) -> "Image.Image":
+    """The image's centre cropped to at most `max_aspect`:1, so that models which scale the short
+    side up (CLIP processors, OCR detectors) stay bounded in memory for strips and long screenshots.
+    Returned unchanged when already within it."""
+    width, height = image.size
+    if width > height * max_aspect:
+        keep = max(1, round(height * max_aspect))
+        left = (width - keep) // 2
+        return image.crop((left, 0, left + keep, height))
+    if height > width * max_aspect:
+        keep = max(1, round(width * max_aspect))
+        top = (height - keep) // 2
+        return image.crop((0, top, width, top + keep))
+    return image
+
+
 @dataclass
 class ModelInfo:
     """For `photoseek models` and `show`: what a registered name resolves to."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from photoseek.errors import ModelUnavailableError
-from photoseek.vision.base import Embedder, ImageEncoding
+from photoseek.vision.base import Embedder, ImageEncoding, limit_aspect
 from photoseek.vision.classifier import l2_normalise
 from photoseek.vision.model_cache import quiet_transformers
 
@@ -345,7 +345,10 @@ class ClipEmbedder(Embedder):
 
     def encode_images(self, images: "Sequence[Image.Image]") -> ImageEncoding:
         self.ensure_loaded()
-        return ImageEncoding(joint=l2_normalise(self.backend.image_features(list(images))), visual=None, labels=None)
+        # CLIP processors scale the short side to ~224 before their centre crop: a 12800×10 strip
+        # would become 286720×224 first. Cropping the centre to 2:1 gives the same crop, bounded.
+        images = [limit_aspect(image) for image in images]
+        return ImageEncoding(joint=l2_normalise(self.backend.image_features(images)), visual=None, labels=None)
 
     def embed_texts(self, texts: Sequence[str]) -> "np.ndarray":
         if isinstance(texts, str):
