@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 
 class InferenceModel(ABC):
@@ -32,3 +35,19 @@ class InferenceModel(ABC):
     @abstractmethod
     def _load(self) -> None:
         """Load weights / create inference sessions. Raise ModelUnavailableError with advice."""
+
+
+def process_wide(factory: Callable[[], T]) -> Callable[[], T]:
+    """`factory` as a process-wide instance made on first call, once, under a lock (models whose
+    ONNX Runtime sessions are safe to call from several threads: one per process is enough)."""
+    lock = threading.Lock()
+    made: list[T] = []
+
+    def instance() -> T:
+        with lock:
+            if not made:
+                made.append(factory())
+            return made[0]
+
+    instance.__doc__ = factory.__doc__
+    return instance

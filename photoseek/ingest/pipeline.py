@@ -17,13 +17,13 @@ the embedder's ONNX Runtime session uses `config.cpu_threads()` with idle thread
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Container, Iterable, Sequence
 
 from photoseek.errors import FileAccessError, UnsupportedImageError
+from photoseek.inference import process_wide
 from photoseek.ingest.decode import DecodedPhoto, decode_photo
 
 if TYPE_CHECKING:
@@ -90,19 +90,12 @@ def annotator_id(name: str) -> str:
     raise ValueError(f"{name!r} is not a pixel annotator; choose from {', '.join(PIXEL_ANNOTATORS)}")
 
 
-_reader = None
-_reader_lock = threading.Lock()
-
-
+@process_wide
 def _ocr_reader():
     """A RapidOCR reader with one thread (it runs in a worker thread next to other work)."""
-    global _reader
-    with _reader_lock:
-        if _reader is None:
-            from photoseek.vision.ocr import TextReader
+    from photoseek.vision.ocr import TextReader
 
-            _reader = TextReader(threads=1)
-        return _reader
+    return TextReader(threads=1)
 
 
 def compute_annotation(name: str, photo: DecodedPhoto, seconds: dict[str, float] | None = None) -> Any:

@@ -21,7 +21,6 @@ jump many places (see the issue notes for the table). Weights are per signal and
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -323,8 +322,6 @@ class SearchEngine:
 
     def _library_mean(self, space: str):
         """Mean vector of a space over (a sample of) the library, cached per vectors generation."""
-        import numpy as np
-
         generation = self.catalog.vectors_generation
         key = (space, generation)
         cached = self._means.get(key)

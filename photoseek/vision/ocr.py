@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from photoseek.inference import process_wide
 from photoseek.errors import ModelUnavailableError
 from photoseek.vision.base import InferenceModel
 
@@ -209,16 +210,10 @@ def _same_line(a: OcrLine, b: OcrLine) -> bool:
     return smaller > 0 and ix * iy >= 0.5 * smaller
 
 
-_default_reader: TextReader | None = None
-_default_lock = threading.Lock()
-
-
+@process_wide
 def default_reader() -> TextReader:
-    global _default_reader
-    with _default_lock:
-        if _default_reader is None:
-            _default_reader = TextReader()
-        return _default_reader
+    """One reader per process."""
+    return TextReader()
 
 
 def read_text(image: "Image.Image") -> OcrResult:

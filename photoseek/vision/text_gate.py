@@ -17,12 +17,11 @@ gate runs in the ingest's worker threads, one core each).
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from photoseek.errors import ModelUnavailableError
-from photoseek.inference import InferenceModel
+from photoseek.inference import InferenceModel, process_wide
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -101,14 +100,7 @@ class TextGate(InferenceModel):
         return self.text_score(image) >= MIN_TEXT_PIXELS
 
 
-_default_gate: TextGate | None = None
-_default_lock = threading.Lock()
-
-
+@process_wide
 def default_gate() -> TextGate:
     """One gate per process (ONNX Runtime sessions are safe to call from several threads)."""
-    global _default_gate
-    with _default_lock:
-        if _default_gate is None:
-            _default_gate = TextGate()
-        return _default_gate
+    return TextGate()
