@@ -66,3 +66,21 @@ def test_feedback_checks_its_input(tmp_path):
         set_tag_feedback(library.catalog, 1, add=["cup"], remove=["Cup"])
     with pytest.raises(PhotoseekError):
         set_tag_feedback(library.catalog, 1, add=["  "])
+
+
+def test_a_tag_the_user_added_is_evidence_for_the_search(tmp_path):
+    """A tag confirmed by hand meets the request word ("holiday"), as the model's tags do; a rejected
+    one no longer does."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, image in (("chelsea.jpg", skimage.data.chelsea()), ("coffee.jpg", skimage.data.coffee())):
+        Image.fromarray(image).save(photos / name, quality=90)
+    library = indexed_library(tmp_path / "lib", photos)
+    pid = photo_id(library, photos / "coffee.jpg")
+    library.tag(pid, add=["holiday"])
+    result = next(r for r in library.search("holiday", k=2) if r.id == pid)
+    assert result.evidence.met.get("holiday") == "tag holiday" and "holiday" not in result.evidence.missing
+    assert result.match == "strong"
+    library.tag(pid, remove=["holiday"])
+    result = next(r for r in library.search("holiday", k=2) if r.id == pid)
+    assert "holiday" not in result.evidence.met and result.match != "strong"

@@ -500,9 +500,15 @@ class SearchEngine:
         captions = dict(conn.execute(f"SELECT photo_id, caption FROM captions WHERE photo_id IN ({id_list})").fetchall())
         ocr = dict(conn.execute(f"SELECT photo_id, text FROM ocr WHERE photo_id IN ({id_list})").fetchall())
         tags: dict[int, list[str]] = {}
+        # the tags as store.tags.effective_tags reads them: rejected ones hidden, the user's
+        # confirmed ones first (confidence 1), so "holiday" added by hand is evidence for "holiday"
         for pid, tag in conn.execute(
-            f"""SELECT photo_id, tag FROM tags WHERE photo_id IN ({id_list})
-                AND NOT EXISTS (SELECT 1 FROM tag_feedback f WHERE f.photo_id=tags.photo_id AND f.tag=tags.tag AND f.verdict=-1)
+            f"""SELECT photo_id, tag FROM (
+                    SELECT photo_id, tag, confidence FROM tags WHERE photo_id IN ({id_list})
+                        AND NOT EXISTS (SELECT 1 FROM tag_feedback f WHERE f.photo_id=tags.photo_id
+                                        AND f.tag=tags.tag AND f.verdict=-1)
+                    UNION ALL
+                    SELECT photo_id, tag, 2.0 FROM tag_feedback WHERE verdict=1 AND photo_id IN ({id_list}))
                 ORDER BY confidence DESC"""
         ):
             tags.setdefault(pid, [])
