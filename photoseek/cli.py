@@ -153,8 +153,10 @@ def cmd_search(args) -> int:
 
 
 def _describe_filters(filters) -> str:
-    """A filters-only search in words, for the results' title ("time_of_day=night, people=False")."""
-    return "photos with " + ", ".join(f"{k}={v}" for k, v in filters.to_dict().items())
+    """A filters-only search in words, for the results' title ("photos at night without people")."""
+    from photoseek.results import describe_filters
+
+    return "photos " + describe_filters(filters.to_dict())
 
 
 def _translation_note(query: str | None, searched_as: str | None) -> str | None:
@@ -413,9 +415,21 @@ def cmd_stats(args) -> int:
     if args.json:
         _print_json(stats)
     else:
-        for k, v in stats.items():
-            _console().print(f"{k}: {v}")
+        for key, value in stats.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+            elif isinstance(value, list):
+                value = "".join(f"\n  {_plain(item)}" for item in value) or "none"
+            _console().print(f"[bold]{key}[/]: {value}", soft_wrap=True)
     return 0
+
+
+def _plain(item) -> str:
+    """One list entry of `stats` in words: {"path": "/a", "photos": 3} -> "/a (photos 3)"."""
+    if not isinstance(item, dict):
+        return str(item)
+    rest = ", ".join(f"{k} {v}" for k, v in item.items() if k != "path")
+    return f"{item.get('path', '')} ({rest})" if rest else str(item.get("path", ""))
 
 
 def cmd_models(args) -> int:

@@ -26,9 +26,10 @@ DEMO_PHOTOS = {
 DEMO_QUERIES = ["a cat", "a hot drink", "space rocket", "a person", "motorbike"]
 
 
-def demo_photos_dir(library_dir: Path) -> Path:
+def demo_photos_dir(library_dir: "Path | str") -> Path:
     import skimage
 
+    library_dir = Path(library_dir)
     source = Path(skimage.__file__).parent / "data"
     target = library_dir / "demo-photos"
     target.mkdir(parents=True, exist_ok=True)

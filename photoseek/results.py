@@ -133,3 +133,41 @@ class IndexReport:
         if not self.offline:
             del d["offline"]
         return d
+
+
+def describe_filters(args: dict[str, Any]) -> str:
+    """Filters in words ("from 2019 at night with people"), from `Filters.to_dict()` or a tool's
+    arguments; the same phrase in the CLI's titles and the agent's answers."""
+    parts = []
+    if args.get("date_from") and args.get("date_to"):
+        start, end = args["date_from"], args["date_to"]
+        if start[:4] == end[:4] and start[5:] == "01-01" and end[5:] == "12-31":
+            parts.append(f"from {start[:4]}")
+        else:
+            parts.append(f"taken {start} to {end}")
+    elif args.get("date_from"):
+        parts.append(f"taken since {args['date_from']}")
+    elif args.get("date_to"):
+        parts.append(f"taken until {args['date_to']}")
+    if args.get("time_of_day"):
+        parts.append({"night": "at night", "day": "in daytime", "twilight": "at twilight"}[args["time_of_day"]])
+    if args.get("not_time_of_day"):
+        parts.append({"night": "not at night", "day": "not in daytime", "twilight": "not at twilight"}[
+            args["not_time_of_day"]])
+    if args.get("not_dates"):
+        parts.append("not taken in " + ", ".join(args["not_dates"]))
+    if args.get("people") is True:
+        parts.append("with people")
+    elif args.get("people") is False:
+        parts.append("without people")
+    if args.get("tags"):
+        parts.append("tagged " + ", ".join(args["tags"]))
+    if args.get("not_tags"):
+        parts.append("not tagged " + ", ".join(args["not_tags"]))
+    if args.get("camera"):
+        parts.append(f"taken with a {args['camera']}")
+    if args.get("has_text"):
+        parts.append("with visible text")
+    elif args.get("has_text") is False:
+        parts.append("without visible text")
+    return " ".join(parts)

@@ -19,7 +19,7 @@ from photoseek.agent.look import Looker, explain_or_look
 from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
 from photoseek.errors import PhotoseekError
-from photoseek.results import SearchResult
+from photoseek.results import describe_filters, SearchResult
 from photoseek.search.match import presented
 from photoseek.tools.base import SEARCH_TOOLS, TOOLS, ToolResult
 
@@ -261,42 +261,6 @@ class Session:
 # -- answer text (code, not the model: grounded in the plan and results by construction) ----------------
 
 
-def _describe_filters(args: dict[str, Any]) -> str:
-    parts = []
-    if args.get("date_from") and args.get("date_to"):
-        start, end = args["date_from"], args["date_to"]
-        if start[:4] == end[:4] and start[5:] == "01-01" and end[5:] == "12-31":
-            parts.append(f"from {start[:4]}")
-        else:
-            parts.append(f"taken {start} to {end}")
-    elif args.get("date_from"):
-        parts.append(f"taken since {args['date_from']}")
-    elif args.get("date_to"):
-        parts.append(f"taken until {args['date_to']}")
-    if args.get("time_of_day"):
-        parts.append({"night": "at night", "day": "in daytime", "twilight": "at twilight"}[args["time_of_day"]])
-    if args.get("not_time_of_day"):
-        parts.append({"night": "not at night", "day": "not in daytime", "twilight": "not at twilight"}[
-            args["not_time_of_day"]])
-    if args.get("not_dates"):
-        parts.append("not taken in " + ", ".join(args["not_dates"]))
-    if args.get("people") is True:
-        parts.append("with people")
-    elif args.get("people") is False:
-        parts.append("without people")
-    if args.get("tags"):
-        parts.append("tagged " + ", ".join(args["tags"]))
-    if args.get("not_tags"):
-        parts.append("not tagged " + ", ".join(args["not_tags"]))
-    if args.get("camera"):
-        parts.append(f"taken with a {args['camera']}")
-    if args.get("has_text"):
-        parts.append("with visible text")
-    elif args.get("has_text") is False:
-        parts.append("without visible text")
-    return " ".join(parts)
-
-
 def _photo_name(photo: Any) -> str:
     return f"photo {photo}" if isinstance(photo, int) else str(photo)
 
@@ -358,7 +322,7 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
         + (", ".join(str(i) for i in args.get("more_like", [])) or "-")
         + (" and away from " + ", ".join(str(i) for i in args["less_like"]) if args.get("less_like") else ""),
     }.get(outcome.tool, outcome.tool)
-    filters = _describe_filters(args)
+    filters = describe_filters(args)
     subject = f"{what} {filters}".strip()
     count = len(outcome.results)
     if count and any(r.match is not None for r in outcome.results):

@@ -315,8 +315,7 @@ class Indexer:
         # embedder changed) are re-embedded too when their file is still there
         tasks += self._stale_outside_scope(found, known_by_path)
 
-        label = "Indexing" + (f" (embed, tags, {', '.join(self.annotators)})" if self.annotators else "")
-        self.progress.start(label, len(unchanged) + len(tasks) + len(still_failing) + len(found.failures))
+        self.progress.start("Indexing", len(unchanged) + len(tasks) + len(still_failing) + len(found.failures))
         self._mark_unchanged(unchanged, state)
         state.kept_ids.update(protected)
         self.progress.advance(len(unchanged))
