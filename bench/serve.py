@@ -73,15 +73,31 @@ def start_server(library: Path, port: int, llm: str) -> subprocess.Popen:
     raise SystemExit("the server did not start: " + (process.stderr.read() if process.stderr else ""))
 
 
+def run_concurrently(texts: list[str], clients: int, worker) -> tuple[list[float], float]:
+    """`clients` threads, each running `worker(share, record)` over its share of the queries (where
+    `record(seconds)` keeps one request's latency); returns the latencies and the wall time."""
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def record(seconds: float) -> None:
+        with lock:
+            times.append(seconds)
+
+    threads = [threading.Thread(target=worker, args=(texts[i::clients], record)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, time.perf_counter() - started
+
+
 def http_search(url: str, texts: list[str], clients: int) -> tuple[list[float], float]:
     """Each of `clients` threads sends its share of the queries one after another; returns the
     per-request latencies and the wall time."""
     import httpx
 
-    times: list[float] = []
-    lock = threading.Lock()
-
-    def worker(share: list[str]) -> None:
+    def worker(share: list[str], record) -> None:
         with httpx.Client(base_url=url, timeout=60) as client:
             for text in share:
                 started = time.perf_counter()
@@ -89,37 +105,21 @@ def http_search(url: str, texts: list[str], clients: int) -> tuple[list[float], 
                 elapsed = time.perf_counter() - started
                 response.raise_for_status()
                 assert response.json()["results"], "an API search came back empty"
-                with lock:
-                    times.append(elapsed)
+                record(elapsed)
 
-    threads = [threading.Thread(target=worker, args=(texts[i::clients],)) for i in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return times, time.perf_counter() - started
+    return run_concurrently(texts, clients, worker)
 
 
 def in_process_concurrent(lib, texts: list[str], clients: int) -> tuple[list[float], float]:
     """`Library.search` from `clients` threads at once (one Library, as the server has)."""
-    times: list[float] = []
-    lock = threading.Lock()
 
-    def worker(share: list[str]) -> None:
+    def worker(share: list[str], record) -> None:
         for text in share:
             started = time.perf_counter()
             lib.search(text, k=10)
-            with lock:
-                times.append(time.perf_counter() - started)
+            record(time.perf_counter() - started)
 
-    threads = [threading.Thread(target=worker, args=(texts[i::clients],)) for i in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return times, time.perf_counter() - started
+    return run_concurrently(texts, clients, worker)
 
 
 def ask_over_http(url: str, message: str) -> tuple[float, float]:
