@@ -8,7 +8,9 @@ the answer. Tests that need the real model's judgement are marked slow and use t
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 
 from photoseek.llm.base import LLM, ChatRequest, ChatResponse
@@ -194,3 +196,17 @@ class FakeOllamaHandler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append({"path": self.path, "body": body})
         return body
+
+
+@contextmanager
+def serving(handler: type[FakeOllamaHandler]) -> Iterator[str]:
+    """Serve `handler` on a free loopback port in a thread (its `requests` emptied first); yields
+    the base URL and shuts the server down afterwards."""
+    handler.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

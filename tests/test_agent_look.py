@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.agent_support import FakeOllamaHandler
+from tests.agent_support import FakeOllamaHandler, serving
 from PIL import Image
 
 from photoseek.agent.explain import Explainer
@@ -62,13 +60,8 @@ class FakeOllama(FakeOllamaHandler):
 
 @pytest.fixture
 def ollama():
-    FakeOllama.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOllama)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(FakeOllama) as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,12 +12,10 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
-from http.server import ThreadingHTTPServer
 
 import pytest
 
-from tests.agent_support import FakeOllamaHandler
+from tests.agent_support import FakeOllamaHandler, serving
 
 from photoseek.llm.base import Message, clear_llm_cache, get_llm
 from photoseek.llm.ollama import OllamaLLM, caption_image, parse_host
@@ -58,13 +56,8 @@ class FakeOllama(FakeOllamaHandler):
 
 @pytest.fixture
 def fake_ollama():
-    FakeOllama.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOllama)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(FakeOllama) as url:
+        yield url
 
 
 def test_chat_sends_schema_keep_alive_and_options(fake_ollama):
