@@ -104,26 +104,38 @@ def sample_ids(catalog: "Catalog", space: str, limit: int = SAMPLE) -> list[int]
     return sorted(r[0] for r in rows)
 
 
+def _current_stored(catalog: "Catalog", space: str, centring: float) -> Moments | None:
+    """The stored moments when they were computed for the catalog's current vectors and centring."""
+    stored = catalog.get_meta(META_KEY.format(space=space))
+    if not stored:
+        return None
+    try:
+        moments = Moments.from_json(stored)
+    except (ValueError, KeyError):
+        return None  # unreadable: recompute
+    if moments.generation == catalog.vectors_generation and moments.centring == centring:
+        return moments
+    return None
+
+
 def library_moments(catalog: "Catalog", vectors: "VectorStore", space: str, centring: float) -> Moments | None:
     """The moments for the catalog's current vectors: stored ones when their generation is current,
     else computed now (not stored: searching opens the catalog read-only)."""
-    generation = catalog.vectors_generation
-    stored = catalog.get_meta(META_KEY.format(space=space))
-    if stored:
-        try:
-            moments = Moments.from_json(stored)
-        except (ValueError, KeyError):
-            moments = None  # unreadable: recompute
-        if moments is not None and moments.generation == generation and moments.centring == centring:
-            return moments
+    current = _current_stored(catalog, space, centring)
+    if current is not None:
+        return current
     ids = sample_ids(catalog, space)
     if len(ids) < MIN_PHOTOS:
         return None
-    return compute_moments(vectors.get(space, ids), centring, generation)
+    return compute_moments(vectors.get(space, ids), centring, catalog.vectors_generation)
 
 
 def store_moments(catalog: "Catalog", vectors: "VectorStore", space: str, centring: float) -> Moments | None:
-    """Compute the moments of `space` and store them in the catalog's meta table (at index time)."""
+    """Compute the moments of `space` and store them in the catalog's meta table (at index time);
+    a run that changed no vectors keeps the stored ones."""
+    current = _current_stored(catalog, space, centring)
+    if current is not None:
+        return current
     ids = sample_ids(catalog, space)
     if len(ids) < MIN_PHOTOS:
         return None
