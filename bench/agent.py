@@ -8,7 +8,8 @@ explanations of the top 5), with the default model unless --llm says otherwise.
 
 Goal: warm turn p50 <= 8 s on a laptop-class CPU. With --cli: a cold `photoseek ask` (a fresh
 process; with the system prompt's saved llama.cpp state, and without it) <= 15 s, and `photoseek
-ask` while a `photoseek serve` runs for the library (warm model) <= 5 s p50.
+ask` while a `photoseek serve` runs for the library (warm model) <= 5 s p50 -- both with the default
+evidence reasons; one `--explain model` run of each is printed beside them.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ def build_library(photos: Path, limit: int, annotate: list[str]) -> Path:
 CLI_TURNS = ["cats on a sofa", "a red bus on a city street", "pizza on a table", "dogs playing outside", "火车"]
 
 
-def photoseek_ask(library: Path, message: str, env: dict[str, str]) -> float:
+def photoseek_ask(library: Path, message: str, env: dict[str, str], *flags: str) -> float:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "photoseek", "--library", str(library), "ask", message, "--json"],
+    done = subprocess.run([sys.executable, "-m", "photoseek", "--library", str(library), "ask", message, "--json", *flags],
                           capture_output=True, text=True, env=env, cwd=ROOT)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -82,6 +83,8 @@ def cli_figures(library: Path, llm: str) -> None:
     print(f"\ncold `photoseek ask` (fresh process, --no-server path): without a saved state {no_state:.2f}s; "
           f"first run, saving it {saving:.2f}s; with the saved state p50 {statistics.median(loading):.2f}s "
           f"({', '.join(f'{x:.2f}' for x in loading)})   [goal <= 15 s]")
+    worded = photoseek_ask(library, CLI_TURNS[4], {**env, "PHOTOSEEK_LLM_STATES": str(states)}, "--explain", "model")
+    print(f"cold `photoseek ask --explain model` (the LLM also rewords the top five reasons): {worded:.2f}s")
 
     port = 8797
     server = subprocess.Popen([sys.executable, "-m", "photoseek", "--library", str(library), "serve", "--port", str(port)],
@@ -98,8 +101,10 @@ def cli_figures(library: Path, llm: str) -> None:
         httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"message": "photos"}, timeout=600).raise_for_status()
         print(f"server up; its first turn (model warm-up included when not done yet) {time.perf_counter() - started:.2f}s")
         served = [photoseek_ask(library, m, env) for m in CLI_TURNS]
+        served_worded = photoseek_ask(library, CLI_TURNS[0], env, "--explain", "model")
         print(f"served `photoseek ask` (a shell process, answered by `photoseek serve`): p50 "
-              f"{statistics.median(served):.2f}s ({', '.join(f'{x:.2f}' for x in served)})   [goal p50 <= 5 s]")
+              f"{statistics.median(served):.2f}s ({', '.join(f'{x:.2f}' for x in served)})   [goal p50 <= 5 s]; "
+              f"with --explain model {served_worded:.2f}s")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -113,6 +118,8 @@ def main() -> int:
     parser.add_argument("--annotate", default="tags,time", help="annotators for a built library")
     parser.add_argument("--llm", default="llamacpp")
     parser.add_argument("--turns", type=int, default=len(TURNS))
+    parser.add_argument("--explain", choices=("model", "evidence"), default="model",
+                        help="the conversation's explanations: model (as in `photoseek chat`) or evidence")
     parser.add_argument("--cli", action="store_true", help="also time `photoseek ask` processes: cold and served")
     options = parser.parse_args()
 
@@ -126,7 +133,7 @@ def main() -> int:
     llm = get_llm(options.llm)
     library = Library(library_dir, llm=llm)
     session = Session(library, today=date.today())
-    first = session.ask(TURNS[0])
+    first = session.ask(TURNS[0], explain=options.explain)
     cold = time.perf_counter() - started
     load = getattr(llm, "load_seconds", None)
     print(f"cold start (library + model load + first turn): {cold:.2f}s"
@@ -134,7 +141,7 @@ def main() -> int:
 
     totals, phases, explained, rejected = [], {"results": [], "plan": [], "tools": [], "explain": []}, 0, 0
     for message in TURNS[1 : options.turns]:
-        answer = session.ask(message)
+        answer = session.ask(message, explain=options.explain)
         totals.append(answer.timings["total"])
         for phase in phases:
             if phase in answer.timings:

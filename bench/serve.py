@@ -123,12 +123,14 @@ def in_process_concurrent(lib, texts: list[str], clients: int) -> tuple[list[flo
 
 
 def ask_over_http(url: str, message: str) -> tuple[float, float]:
-    """(seconds to the `results` event, seconds to the `answer` event) of one streamed turn."""
+    """(seconds to the `results` event, seconds to the `answer` event) of one streamed turn, with the
+    model's explanations as the web page asks for them."""
     import httpx
 
     started = time.perf_counter()
     first = None
-    with httpx.stream("POST", url + "/api/ask/stream", json={"message": message}, timeout=600) as response:
+    with httpx.stream("POST", url + "/api/ask/stream", json={"message": message, "explain": "model"},
+                      timeout=600) as response:
         for line in response.iter_lines():
             if line == "event: results" and first is None:
                 first = time.perf_counter() - started
@@ -193,8 +195,8 @@ def main() -> int:
 
             with Library(library, llm=get_llm(args.llm)) as lib:
                 session = Session(lib)
-                session.ask(ASK_TURNS[0])
-                local = [session.ask(m).timings for m in ASK_TURNS[1:]]
+                session.ask(ASK_TURNS[0], explain="model")
+                local = [session.ask(m, explain="model").timings for m in ASK_TURNS[1:]]
                 local_first = [t.get("results", t["total"]) for t in local]
                 local_total = [t["total"] for t in local]
             print(f"ask, time to first result: HTTP p50 {statistics.median(http_first):.2f} s, in-process "

@@ -348,7 +348,7 @@ def cmd_ask(args) -> int:
     if not args.no_server and args.llm != "none":
         from photoseek.web.serve import ask_running_server, results_from_dicts
 
-        served = ask_running_server(lib.path, args.message)  # a `photoseek serve` for this library: warm model
+        served = ask_running_server(lib.path, args.message, explain=args.explain)  # a `photoseek serve` for this library: warm model
         if served is not None:
             if args.json:
                 served.pop("session", None)
@@ -358,7 +358,7 @@ def cmd_ask(args) -> int:
                 _console().print(served["answer"])
                 _print_results(args.message, results_from_dicts(served["results"]))
             return 0
-    answer = lib.ask(args.message)
+    answer = lib.ask(args.message, explain=args.explain)
     if args.json:
         _print_json(answer.to_dict())
         return 0
@@ -559,6 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("message")
     p.add_argument("--no-server", action="store_true",
                    help="answer in this process even when a `photoseek serve` runs for the library")
+    p.add_argument("--explain", choices=("evidence", "model"), default="evidence",
+                   help="evidence (default): reasons composed from each photo's evidence, instant; model: the "
+                        "LLM rewords the top five (about 40 s more on a 2-core CPU)")
 
     p = add("serve", cmd_serve, "the web app and HTTP API (browser at http://127.0.0.1:8765/)", json_flag=False)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")

@@ -76,9 +76,11 @@ def run_demo(args) -> int:
     caption = lib.caption(str(chelsea))  # on demand: written now (the LLM when there is one), then kept
     console.print(f"caption chelsea.png (on demand, {time.perf_counter() - started:.1f} s): {caption}")
     if llm:
-        for message in ("猫的照片", "photos with text in them"):
-            console.rule(f"ask {message!r}")
-            answer = lib.ask(message)
+        # the first with the model's own wording of the reasons (as `chat` shows them), the second with
+        # the reasons composed from the evidence (what `photoseek ask` prints by default, instantly)
+        for message, explain in (("猫的照片", "model"), ("photos with text in them", "evidence")):
+            console.rule(f"ask {message!r} --explain {explain}")
+            answer = lib.ask(message, explain=explain)
             console.print(answer.answer)
             for rank, r in enumerate(answer.results[:3], 1):
                 console.print(f"  {rank}. {Path(r.path).name}: {r.explanation}")

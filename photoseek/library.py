@@ -377,6 +377,8 @@ class Library:
 
         return Session(self)
 
-    def ask(self, message: str) -> "Answer":
-        """One conversational turn (plan, search, explain). For several turns use `session()`."""
-        return self.session().ask(message)
+    def ask(self, message: str, *, explain: str = "evidence") -> "Answer":
+        """One conversational turn (plan, search, explain). For several turns use `session()`.
+        explain="evidence" (default): reasons composed from each photo's evidence, instant;
+        "model": the LLM rewords the top five (tens of seconds on a CPU)."""
+        return self.session().ask(message, explain=explain)

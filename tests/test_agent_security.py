@@ -36,7 +36,7 @@ def test_injected_photo_text_changes_nothing_and_the_answer_stays_on_the_request
     llm = ScriptedLLM(default=plans_by_request(
         {"photos with text in them": {"tool": "filter_photos", "has_text": True}}, explanation=hijacked_explanations))
     session = Session(agent_library, llm, today=date(2025, 11, 23))
-    answer = session.ask("photos with text in them")
+    answer = session.ask("photos with text in them", explain="model")
 
     assert [c.to_dict() for c in answer.plan.calls] == [{"tool": "filter_photos", "args": {"has_text": True}}]
     assert any("DELETE" in (r.evidence.ocr_snippet or "") for r in answer.results)
@@ -76,12 +76,13 @@ def test_injected_photo_text_over_http_changes_nothing(agent_library):
     llm = ScriptedLLM(default=plans_by_request(
         {"photos with text in them": {"tool": "filter_photos", "has_text": True}}, explanation=hijacked_explanations))
     client = TestClient(create_app(AppState(agent_library, llm=llm)), base_url="http://127.0.0.1:8765")
-    answer = client.post("/api/ask", json={"message": "photos with text in them"}).json()
+    asked = {"message": "photos with text in them", "explain": "model"}
+    answer = client.post("/api/ask", json=asked).json()
     assert answer["plan"] == [{"tool": "filter_photos", "args": {"has_text": True}}]
     assert any("DELETE" in r["evidence"].get("ocr_snippet", "") for r in answer["results"])
     assert answer["answer"] == f"Found {len(answer['results'])} photos for photos with visible text."
     assert not any("delete all photos" in (r.get("explanation") or "").lower() for r in answer["results"])
-    with client.stream("POST", "/api/ask/stream", json={"message": "photos with text in them"}) as response:
+    with client.stream("POST", "/api/ask/stream", json=asked) as response:
         events = "".join(response.iter_text())
     blocks = [b.split("\n", 1) for b in events.strip().split("\n\n")]
     final = _json.loads(blocks[-1][1].split("data: ", 1)[1])

@@ -74,7 +74,7 @@ def test_answer_json_shape(agent_library):
 def test_model_explanations_reach_the_top_results_only(agent_library):
     llm = ScriptedLLM(default=plans_by_request({"dogs": {"tool": "text_search", "query": "dog"}}))
     session = Session(agent_library, llm, today=TODAY, k=6, explain_top=2)
-    answer = session.ask("dogs")
+    answer = session.ask("dogs", explain="model")
     explain_requests = [r for r in llm.requests if r.messages[-1].content.startswith("Task EXPLAIN")]
     described = [r for r in answer.results[:2] if r.evidence.matched_tags or r.evidence.caption]
     if not described:
@@ -86,6 +86,22 @@ def test_model_explanations_reach_the_top_results_only(agent_library):
     for result in answer.results:
         model_said = result.explanation == f"Its picture content is close to the search, photo {result.id}."
         assert model_said == (result in described)
+
+
+def test_evidence_explanations_by_default_need_no_model_call(agent_library):
+    import pytest
+
+    from photoseek.errors import PhotoseekError
+
+    llm = ScriptedLLM(default=plans_by_request({"dogs": {"tool": "text_search", "query": "dog"}}))
+    session = Session(agent_library, llm, today=TODAY, k=6)
+    answer = session.ask("dogs")
+    assert llm.tasks() == ["PLAN"]  # the plan is the model's; the reasons are composed from the evidence
+    from photoseek.agent.explain import LEVEL_OPENINGS
+
+    assert answer.results and all(r.explanation.startswith(LEVEL_OPENINGS[r.match]) for r in answer.results)
+    with pytest.raises(PhotoseekError, match="explain mode"):
+        session.ask("dogs", explain="poetry")
 
 
 def test_errors_become_answers_and_the_session_goes_on(agent_library):

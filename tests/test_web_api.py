@@ -115,6 +115,7 @@ def test_requests_are_bounded(client):
     assert client.post("/api/search", json={"more_like": list(range(1, 60))}).status_code == 422
     assert client.post("/api/search", json={"text": "x" * 501}).status_code == 422
     assert client.post("/api/ask", json={"message": "x" * 2001}).status_code == 422
+    assert client.post("/api/ask", json={"message": "cats", "explain": "poetry"}).status_code == 422
     huge = json.dumps({"text": "cat", "pad": "x" * 70_000})
     assert client.post("/api/search", content=huge, headers={"content-type": "application/json"}).status_code == 413
     chunks = (b"x" * 8192 for _ in range(10))  # no Content-Length: counted as it arrives
@@ -186,7 +187,7 @@ def test_ask_one_turn_then_a_refinement_in_the_same_session(agent_library):
 def test_ask_stream_sends_events_as_they_come(agent_library):
     llm = ScriptedLLM(default=plans_by_request({"cats": {"tool": "text_search", "query": "cat"}}))
     client = TestClient(create_app(AppState(agent_library, llm=llm)), base_url=BASE)
-    with client.stream("POST", "/api/ask/stream", json={"message": "cats"}) as response:
+    with client.stream("POST", "/api/ask/stream", json={"message": "cats", "explain": "model"}) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         body = "".join(response.iter_text())
     events = [(b.split("\n")[0][len("event: "):], json.loads(b.split("\n")[1][len("data: "):]))
@@ -230,7 +231,10 @@ def test_cli_ask_uses_a_running_server_and_falls_back_when_stale(agent_library, 
             assert cli_main(["--library", str(agent_library.path), "ask", "cats", "--json"]) == 0
         answer = json.loads(out.getvalue())
         assert set(answer) == {"plan", "results", "answer", "matches"} and answer["plan"][0]["args"] == {"query": "cat"}
-        assert "PLAN" in llm.tasks()
+        assert llm.tasks() == ["PLAN"]  # reasons from the evidence unless --explain model
+        with redirect_stdout(io.StringIO()):
+            assert cli_main(["--library", str(agent_library.path), "ask", "cats", "--explain", "model", "--json"]) == 0
+        assert llm.tasks()[-1] == "EXPLAIN"
     assert read_server_file(agent_library.path) is None  # removed when the server stopped
 
     write_server_file(tmp_path, "127.0.0.1", free_port(), None)  # our pid, but nothing listens: ignored

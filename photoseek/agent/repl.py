@@ -103,7 +103,7 @@ class Repl:
         from rich.live import Live
 
         console = self.console
-        events = self.session.ask_stream(message)
+        events = self.session.ask_stream(message, explain="model")  # streamed in after the table
         live: Live | None = None
         results: list[SearchResult] = []
         try:

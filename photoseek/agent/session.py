@@ -31,6 +31,11 @@ _DEFAULT = object()
 # is found and counted, not only those in the first k; the answer shows them all, then fills up to k
 # with the closest non-matches.
 MATCH_POOL = 50
+# How a turn explains its results. "evidence": the sentences composed from each photo's evidence
+# (which words met which tag, text, caption, time, date; what was not found), instant and grounded
+# by construction. "model": the LLM rewords the top results' evidence (checked against it; ~40 s for
+# five on a 2-core CPU, measured with bench/agent.py), streamed after the results are shown.
+EXPLAIN_MODES = ("evidence", "model")
 
 
 # -- answer and memory ---------------------------------------------------------------------------
@@ -185,15 +190,20 @@ class Session:
         return None
 
     # -- a turn -----------------------------------------------------------------------------------
-    def ask(self, message: str) -> Answer:
+    def ask(self, message: str, *, explain: str = "evidence") -> Answer:
+        """One turn; `explain` is one of EXPLAIN_MODES (PhotoseekError otherwise)."""
         answer = None
-        for event in self.ask_stream(message):
+        for event in self.ask_stream(message, explain=explain):
             if isinstance(event, AnswerReady):
                 answer = event.answer
         assert answer is not None
         return answer
 
-    def ask_stream(self, message: str) -> Iterator[Event]:
+    def ask_stream(self, message: str, *, explain: str = "evidence") -> Iterator[Event]:
+        """The turn as events: PlanReady, ResultsReady (composed explanations), ExplanationReady
+        (each model sentence, only with explain="model"), AnswerReady."""
+        if explain not in EXPLAIN_MODES:
+            raise PhotoseekError(f"Unknown explain mode {explain!r}; use one of: {', '.join(EXPLAIN_MODES)}.")
         started = time.perf_counter()
         timings: dict[str, float] = {}
         self.memory.append(UserStep(message))
@@ -239,8 +249,9 @@ class Session:
             self.explainer.compose_all(results, query)
             timings["results"] = time.perf_counter() - started  # what a UI can show before the model explains
             yield ResultsReady(results)
-            for index, text in explain_or_look(self.explainer, self.looker, results, query, message):
-                yield ExplanationReady(index, text)
+            if explain == "model":
+                for index, text in explain_or_look(self.explainer, self.looker, results, query, message):
+                    yield ExplanationReady(index, text)
             timings["explain"] = time.perf_counter() - explain_started
         answer = Answer(
             message,

@@ -137,7 +137,7 @@ def ask_events(state: AppState, request: AskRequest) -> Iterator[tuple[str, dict
     yield "session", {"session": session_id}
     with state.llm_lock:
         results: list[SearchResult] = []
-        for event in session.ask_stream(request.message):
+        for event in session.ask_stream(request.message, explain=request.explain):
             if isinstance(event, PlanReady):
                 yield "plan", {"plan": [c.to_dict() for c in event.plan.calls],
                                "search": plan_search(event.plan.calls, state.library)}

@@ -8,7 +8,7 @@ only grow, like the CLI's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -73,6 +73,9 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     message: str = Field(..., min_length=1, max_length=2000, description="a request in words, any language")
     session: str | None = Field(None, max_length=64, description="continue this conversation (from a previous answer)")
+    explain: Literal["evidence", "model"] = Field(
+        "evidence", description="evidence: reasons composed from each photo's evidence (instant); "
+        "model: the LLM rewords the top five (streamed as `explanation` events; tens of seconds on a CPU)")
 
 
 class AskResponse(BaseModel):

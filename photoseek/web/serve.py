@@ -81,7 +81,8 @@ def _warm(state: AppState) -> None:
         print(f"photoseek: warm-up: {exc}", file=sys.stderr)
 
 
-def ask_running_server(library_dir, message: str, *, timeout: float = 600.0) -> dict[str, Any] | None:
+def ask_running_server(library_dir, message: str, *, explain: str = "evidence", timeout: float = 600.0
+                       ) -> dict[str, Any] | None:
     """`photoseek ask` through a `photoseek serve` running for this library: the /api/ask response,
     or None when no server runs (or it does not answer; the caller then works in-process)."""
     import httpx
@@ -93,7 +94,7 @@ def ask_running_server(library_dir, message: str, *, timeout: float = 600.0) -> 
     host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     headers = {"Authorization": f"Bearer {info['token']}"} if info.get("token") else {}
     try:
-        response = httpx.post(f"http://{host}:{info['port']}/api/ask", json={"message": message}, headers=headers,
+        response = httpx.post(f"http://{host}:{info['port']}/api/ask", json={"message": message, "explain": explain}, headers=headers,
                               timeout=httpx.Timeout(timeout, connect=1.0))
     except httpx.TransportError:
         return None

@@ -178,7 +178,7 @@ async function ask(message) {
   let results = [];
   try {
     const response = await fetch("/api/ask/stream", {method: "POST", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({message, session: page.session})});
+      body: JSON.stringify({message, session: page.session, explain: "model"})});
     if (!response.ok) throw new Error(detail(await response.json().catch(() => ({}))) || response.statusText);
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
