@@ -236,6 +236,7 @@ def test_unparseable_plans_fall_back_to_plain_text_search_and_say_so():
     call = plan.calls[0]
     assert call.tool == "text_search" and call.args["query"] == "red cars" and call.args["date_from"] == "2019-01-01"
     assert "plain text search" in plan.notes[0]
+    assert plan.notes[0].endswith('plain text search for "red cars" from 2019.')  # the filters still applied
 
 
 def test_model_unavailable_falls_back():

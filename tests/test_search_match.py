@@ -66,6 +66,14 @@ def test_levels_from_evidence_and_standing():
     assert assess(violin, Evidence(standing=Z_STRONG_KNOWN - 0.1), PhotoFacts()) == "partial"
     violin.top_standing = Z_STRONG_KNOWN + 0.1
     assert assess(violin, Evidence(standing=Z_STRONG_KNOWN + 0.1), PhotoFacts()) == "strong"
+    # words in another language that no LLM translated: the English encoder's similarity cannot vouch
+    german = read_request("Hunde am Strand")
+    german.top_standing = Z_STRONG + 1.0
+    assert assess(german, Evidence(standing=Z_STRONG + 1.0), PhotoFacts()) == "strong"
+    german.untranslated = True
+    assert assess(german, Evidence(standing=Z_STRONG + 1.0), PhotoFacts()) == "partial"
+    tagged = PhotoFacts(tags=list(german.words))  # evidence that names the words still counts
+    assert assess(german, Evidence(standing=Z_STRONG + 1.0), tagged) == "strong"
 
 
 def test_filters_alone_make_every_result_strong_and_unknown_levels_are_refused():

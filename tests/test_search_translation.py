@@ -29,3 +29,14 @@ def test_latin_queries_and_missing_llm_leave_the_text_alone(tmp_path):
     lib = Library(tmp_path / "lib", llm=None)
     assert lib.engine.english("a red bus") == "a red bus"
     assert lib.engine.english("猫") == "猫"  # no LLM: searched as typed
+
+
+def test_an_untranslated_query_gets_no_strong_match_from_similarity_alone(tmp_path):
+    from photoseek.demo import demo_photos_dir
+
+    photos = demo_photos_dir(tmp_path / "demo")
+    lib = Library(tmp_path / "lib", llm=None, captioner="template")
+    lib.index([photos], annotate=False)
+    untranslated = lib.search("Katzen auf dem Sofa", k=10)  # German, and no LLM to translate it
+    assert untranslated and not any(r.match == "strong" for r in untranslated)
+    assert all(r.evidence.missing for r in untranslated)

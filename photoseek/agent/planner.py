@@ -22,6 +22,7 @@ from typing import Any
 from photoseek.agent.dates import DateRange, has_temporal_cue, resolve_dates
 from photoseek.llm.base import LLM, Message
 from photoseek.llm.translate import needs_translation, to_english
+from photoseek.results import describe_filters
 from photoseek.errors import PhotoseekError
 from photoseek.search.query_attributes import NO_PEOPLE_PATTERNS, PERSON_WORDS
 from photoseek.prompts import render
@@ -418,7 +419,9 @@ class Planner:
             note = f"I could not plan that request ({reason}), so I searched for photos like {request.paths[0]}."
         elif words:
             call = _validated("text_search", {**args, "query": words})
-            note = f"I could not plan that request ({reason}), so I ran a plain text search for \"{words}\"."
+            filters = describe_filters(args)  # the filters the rules read still apply: say so
+            note = (f"I could not plan that request ({reason}), so I ran a plain text search for \"{words}\""
+                    + (f" {filters}." if filters else "."))
             if needs_translation(words):
                 note += " It was not translated to English, so the results may miss what you meant."
         elif args:

@@ -296,8 +296,11 @@ def _levels_text(subject: str, results: list[SearchResult], tool: str, searched:
         return text + "."
     verb = "shows" if tool in ("text_search", "text_in_photo") else "matches"
     text = f"No photo {verb} {subject}; the closest {'are' if len(results) != 1 else 'is'} shown"
-    if partial:
-        text += f" ({partial} of them partly match{'es' if partial == 1 else ''}, {len(results) - partial} weakly)"
+    weakly = len(results) - partial
+    if partial and weakly:
+        text += f" ({partial} of them partly match{'es' if partial == 1 else ''}, {weakly} weakly)"
+    elif partial:
+        text += f" ({'it partly matches' if partial == 1 else 'all partly match'})"
     return text + "."
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from photoseek.errors import PhotoseekError
+from photoseek.llm.translate import needs_translation
 from photoseek.search.match import PhotoFacts, assess_all, at_least, read_request, stems as _stems
 from photoseek.search.query_attributes import QueryAttributes, parse_attributes
 from photoseek.results import Evidence, Filters, SearchResult
@@ -165,6 +166,7 @@ class SearchEngine:
         filters = query.get("filters") or Filters()
         request = read_request(english, filters, example=bool(ranking.reference_ids) and not text,
                                but=but, text_in_photo=text_in_photo)
+        request.untranslated = bool(text) and english == text and needs_translation(text)
         results = self._results(ranking.fused[: query.get("k", 10)], ranking.signals, query_text,
                                 filters, ranking.reference_ids, request)
         return at_least(results, min_level)

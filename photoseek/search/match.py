@@ -13,7 +13,8 @@ them the library has reasons to call a match:
            similarity must stand out further (z ≥ Z_STRONG_KNOWN). For query by example: similarity
            z ≥ Z_EXAMPLE_STRONG and the change asked for met
   partial  some of the request is met, or the similarity stands out (z ≥ Z_PARTIAL) without any
-           evidence naming what was asked
+           evidence naming what was asked; also the best a request in another language that was not
+           translated (no LLM) gets from similarity alone
   weak     nothing of the request was found: the photo is only among the closest
 
 Filters (`--time night`, "only from 2019") restrict which photos are searched; every result passes
@@ -73,6 +74,9 @@ class Request:
     example: bool = False  # query by example (a reference photo)
     phrase: str = ""  # the words searched, for phrases ("traffic light") and messages
     known: bool = False  # the tagger can name these words (all are terms of its vocabulary)
+    # the words are in another language and were not translated: the English-only text encoder's
+    # similarity to them means nothing, so similarity alone cannot make a strong match
+    untranslated: bool = False
     top_standing: float | None = None  # the best photo's standing for this query (set by the engine)
 
     def is_empty(self) -> bool:
@@ -201,7 +205,8 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
         return "strong"
     least = Z_STRONG_KNOWN if request.known else Z_STRONG
     top = request.top_standing if request.top_standing is not None else z
-    stands_out = z is not None and z >= least and top is not None and z >= top - Z_FROM_TOP
+    stands_out = (z is not None and z >= least and top is not None and z >= top - Z_FROM_TOP
+                  and not request.untranslated)
     if not missing and (met or attr_met):
         return "strong"
     if request.words and not met and stands_out and not attr_missing:
