@@ -196,7 +196,11 @@ def _evidence_summary(r) -> str:
     """`search` composes no sentences: which request words met which evidence, and what was not found."""
     met = ", ".join(f"{asked}: {found}" for asked, found in r.evidence.met.items())
     missing = ("not found: " + ", ".join(r.evidence.missing)) if r.evidence.missing else ""
-    return "; ".join(p for p in (met, missing) if p) or ", ".join(r.evidence.matched_tags[:4])
+    z = r.evidence.standing
+    # a partial or strong level with nothing met comes from similarity alone: say so, with how far it stands out
+    similar = (f"picture close to the search (+{z:.1f} SD over the library)"
+               if not met and z is not None and r.match in ("strong", "partial") else "")
+    return "; ".join(p for p in (met, missing, similar) if p) or ", ".join(r.evidence.matched_tags[:4])
 
 
 def _short_path(path: str, width: int = 48) -> str:

@@ -171,3 +171,15 @@ def test_eval_answers_on_a_small_labelled_folder(photos, tmp_path):
     assert coffee["query"] == "coffee" and coffee["recall"] == 1.0 and result["recall"] == 1.0
     assert result["baseline"]["precision"] == pytest.approx(1 / 3, abs=1e-3)  # the top-10 holds all three photos
     assert result["per_query"][1]["said_so"] is (result["per_query"][1]["answered"] == 0)
+
+
+def test_search_why_column_says_when_similarity_alone_made_the_level():
+    from photoseek.cli import _evidence_summary
+    from photoseek.results import Evidence, SearchResult
+
+    by_similarity = SearchResult(1, "/p/a.jpg", 0.4, Evidence(missing=["dog"], standing=3.5), match="partial")
+    assert _evidence_summary(by_similarity) == "not found: dog; picture close to the search (+3.5 SD over the library)"
+    by_tag = SearchResult(2, "/p/b.jpg", 0.5, Evidence(met={"dog": "tag dog"}, standing=3.5), match="strong")
+    assert _evidence_summary(by_tag) == "dog: tag dog"
+    weak = SearchResult(3, "/p/c.jpg", 0.1, Evidence(missing=["dog"], standing=0.2), match="weak")
+    assert _evidence_summary(weak) == "not found: dog"
