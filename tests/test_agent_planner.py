@@ -141,6 +141,16 @@ def test_untranslated_query_gets_a_translation_call():
     assert llm.tasks() == ["PLAN", "TRANSLATE"]
 
 
+def test_a_request_copied_instead_of_translated_gets_a_translation_call():
+    # "Hund im Schnee" planned as "hund in schnee" (seen with the default model): no longer reads as German
+    llm = ScriptedLLM([{"tool": "text_search", "query": "hund in schnee"}, {"english": "dog in snow"}])
+    plan = Planner(llm).plan("Hund im Schnee", PlanContext(TODAY))
+    assert plan.calls[0].args["query"] == "dog in snow" and llm.tasks() == ["PLAN", "TRANSLATE"]
+    translated = ScriptedLLM([{"tool": "text_search", "query": "red buses"}])
+    assert Planner(translated).plan("Bilder von roten Bussen", PlanContext(TODAY)).calls[0].args["query"] == "red buses"
+    assert translated.tasks() == ["PLAN"]  # the model translated it: no second call
+
+
 def test_system_prompt_is_the_same_for_every_call():
     """llama.cpp reuses the KV cache of an identical prefix: nothing per-call may be in the system prompt."""
     llm = ScriptedLLM([{"tool": "text_search", "query": "cat"}, {"tool": "text_search", "query": "dog"}])

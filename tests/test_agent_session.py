@@ -45,6 +45,7 @@ def test_turns_keep_context(agent_library):
     assert feedback.plan.calls[0].tool == "feedback" and args["more_like"] == [more] and args["less_like"] == [less]
     assert args["date_from"] == "2019-01-01" and args["query"] == "cat"
     assert less not in {r.id for r in feedback.results}
+    assert "re-ranked toward #1 and away from #2" in feedback.text  # as the user named them, not catalog ids
 
     shown = session.ask("show #1")
     assert shown.photo is not None and shown.photo["id"] == feedback.results[0].id and not shown.results

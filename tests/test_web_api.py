@@ -241,3 +241,11 @@ def test_cli_ask_uses_a_running_server_and_falls_back_when_stale(agent_library, 
     assert ask_running_server(tmp_path, "cats") is None
     (tmp_path / "serve.json").write_text(json.dumps({"host": "127.0.0.1", "port": 1, "pid": 2 ** 22 + 12345}))
     assert read_server_file(tmp_path) is None  # a dead server's file
+
+
+def test_a_served_answer_rebuilds_results_with_their_levels():
+    from photoseek.results import Evidence, SearchResult
+    from photoseek.web.serve import results_from_dicts
+
+    sent = SearchResult(7, "/p/a.jpg", 0.5, Evidence(met={"dog": "tag dog"}, standing=2.0), "Strong match: dog.", "strong")
+    assert results_from_dicts([json.loads(json.dumps(sent.to_dict()))]) == [sent]  # the CLI prints the level column

@@ -21,7 +21,7 @@ from typing import Any
 
 from photoseek.agent.dates import DateRange, has_temporal_cue, resolve_dates
 from photoseek.llm.base import LLM, Message
-from photoseek.llm.translate import needs_translation, to_english
+from photoseek.llm.translate import detect_language, needs_translation, to_english
 from photoseek.results import describe_filters
 from photoseek.errors import PhotoseekError
 from photoseek.search.query_attributes import NO_PEOPLE_PATTERNS, PERSON_WORDS
@@ -655,9 +655,15 @@ class Planner:
     def _english(self, text: str, request: ParsedRequest) -> str:
         """Text in English: the model usually translates; if text in another language remains (any
         script: "Hund am Strand" too, see llm.translate.detect_language), ask for a translation."""
-        if not text or not needs_translation(text):
+        if not text:
             return text
-        english = to_english(self.llm, text, self.system_prompt)
+        # "Hund im Schnee" -> "hund in schnee": the model may copy the request's words instead of
+        # translating them, and the copy no longer reads as German; a non-English request whose words
+        # reappear in the query is translated again
+        copied = detect_language(request.text) is not None and _variants_overlap(text, request.text)
+        if not (copied or needs_translation(text)):
+            return text
+        english = to_english(self.llm, text, self.system_prompt, force=True)
         return search_words(english) if english else text
 
 

@@ -207,8 +207,9 @@ class Session:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         self.memory.append(UserStep(message))
+        context = self.context()
         try:
-            plan = self.planner.plan(message, self.context())
+            plan = self.planner.plan(message, context)
         except PhotoseekError as exc:
             yield AnswerReady(self._finish(Answer(message, str(exc), error=str(exc)), started, timings))
             return
@@ -255,7 +256,7 @@ class Session:
             timings["explain"] = time.perf_counter() - explain_started
         answer = Answer(
             message,
-            answer_text(plan, outcome, searched),
+            answer_text(plan, outcome, searched, shown_before=context.previous_results),
             plan=plan,
             results=results,
             photo=outcome.photo if outcome is not None else None,
@@ -304,9 +305,16 @@ def _levels_text(subject: str, results: list[SearchResult], tool: str, searched:
     return text + "."
 
 
-def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = None) -> str:
+def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = None,
+                shown_before: list[int] | None = None) -> str:
     """The answer in words; `searched`: how many results the search was asked for (so that a search
-    whose every result matches says "at least")."""
+    whose every result matches says "at least"); `shown_before`: the photo ids the previous answer
+    showed, so that feedback names them as the user did ("#2"), not by catalog id."""
+    numbers = {pid: n for n, pid in enumerate(shown_before or [], 1)}
+
+    def named(ids: list[int]) -> str:
+        return ", ".join(f"#{numbers[i]}" if i in numbers else f"photo {i}" for i in ids) or "-"
+
     notes = " ".join(plan.notes)
     if outcome is None:
         return notes or "Nothing to do."
@@ -332,9 +340,8 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
         "composed_search": f'photos like {_photo_name(args.get("photo"))} but "{args.get("but", "")}"',
         "filter_photos": "photos",
         "text_in_photo": f'photos showing the text "{args.get("text", "")}"',
-        "feedback": "the previous search re-ranked toward "
-        + (", ".join(str(i) for i in args.get("more_like", [])) or "-")
-        + (" and away from " + ", ".join(str(i) for i in args["less_like"]) if args.get("less_like") else ""),
+        "feedback": "the previous search re-ranked toward " + named(args.get("more_like", []))
+        + (" and away from " + named(args["less_like"]) if args.get("less_like") else ""),
     }.get(outcome.tool, outcome.tool)
     filters = describe_filters(args)
     subject = f"{what} {filters}".strip()

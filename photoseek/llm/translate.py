@@ -76,9 +76,11 @@ def needs_translation(text: str) -> bool:
     return detect_language(text) is not None
 
 
-def to_english(llm: "LLM | None", text: str, system_prompt: str | None = None) -> str | None:
-    """English search words for `text`, or None when there is no LLM or it gave no usable answer."""
-    if llm is None or not needs_translation(text):
+def to_english(llm: "LLM | None", text: str, system_prompt: str | None = None, *, force: bool = False
+               ) -> str | None:
+    """English search words for `text`, or None when there is no LLM or it gave no usable answer.
+    Text that reads as English is left alone unless `force` (a caller that knows better)."""
+    if llm is None or not (force or needs_translation(text)):
         return None
     from photoseek.llm.base import Message
     from photoseek.prompts import render

@@ -119,5 +119,6 @@ def results_from_dicts(items: list[dict[str, Any]]):
     out = []
     for item in items:
         evidence = Evidence(**{k: v for k, v in item.get("evidence", {}).items() if k in names})
-        out.append(SearchResult(item["id"], item["path"], item["score"], evidence, item.get("explanation")))
+        out.append(SearchResult(item["id"], item["path"], item["score"], evidence, item.get("explanation"),
+                                match=item.get("match")))
     return out
