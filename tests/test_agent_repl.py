@@ -29,10 +29,12 @@ def drive(agent_library, lines, plans):
 def test_a_scripted_chat(agent_library):
     text, opened, session = drive(
         agent_library,
-        ["猫的照片", "/why 1", "/show 1", "/open 2", "/json", "/sheet", "/why 9", "/reset", "/why 1", "/bogus", "/quit",
-         "never read"],
+        ["/explain model", "猫的照片", "/why 1", "/show 1", "/open 2", "/json", "/sheet", "/why 9", "/reset", "/why 1",
+         "/bogus", "/explain poetry", "/quit", "never read"],
         {"猫的照片": {"tool": "text_search", "query": "cat"}},
     )
+    assert "Reasons from now on: the model rewords the top five." in text
+    assert "Use /explain model or /explain evidence (now: model)." in text
     answer_first = text.split("/why 1")[0]
     assert "plan (model): text_search" in answer_first and '"query": "cat"' in answer_first
     # the model's, in the table (a partial or weak match's sentence gets its level in front)
@@ -51,6 +53,16 @@ def test_a_scripted_chat(agent_library):
     assert "Unknown command /bogus" in text
     assert "never read" not in text.split("/quit")[-1]
     assert session.memory == []  # /reset cleared it
+
+
+def test_chat_reasons_come_from_the_evidence_by_default(agent_library):
+    from photoseek.agent.explain import LEVEL_OPENINGS
+
+    text, _, session = drive(agent_library, ["猫的照片", "/quit"], {"猫的照片": {"tool": "text_search", "query": "cat"}})
+    answer = session.last_answer
+    assert answer.results and session.llm.tasks() == ["PLAN"]  # no model call for the reasons: the prompt is back at once
+    assert all(r.explanation.startswith(LEVEL_OPENINGS[r.match]) for r in answer.results)
+    assert not re.search(r"(?:Its|match: its) picture content is close to the search, photo", text)
 
 
 def test_contact_sheet_numbers_every_result(agent_library, tmp_path):

@@ -2,7 +2,8 @@
 
 Each turn shows the plan, then the results table, whose explanations fill in as the model streams
 them, then the answer. Commands work on the last results: /why N, /show N, /open N, /sheet, /json,
-/reset, /help, /quit.
+/reset, /help, /quit; /explain model|evidence chooses who words the reasons (evidence by default:
+instant; the model's wording takes about a minute a turn on a 2-core CPU, and holds the prompt).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from photoseek.agent.contact_sheet import inline_image_protocol, make_contact_sheet, show_inline
-from photoseek.agent.session import AnswerReady, ExplanationReady, PlanReady, ResultsReady, Session
+from photoseek.agent.session import EXPLAIN_MODES, AnswerReady, ExplanationReady, PlanReady, ResultsReady, Session
 from photoseek.errors import PhotoseekError
 from photoseek.results import SearchResult, match_markup
 
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
 
 HELP = """Ask for photos in your own words ("beach photos with dogs from 2019", "猫的照片"), then refine
 ("only from 2019", "without people", "more like 2 and 5, not 4", "like #3 but at night").
-Commands: /why N  /show N  /open N  /sheet  /json  /reset  /help  /quit"""
+Reasons are composed from each photo's evidence; /explain model has the language model reword them
+(about a minute a turn on a small CPU), /explain evidence goes back.
+Commands: /why N  /show N  /open N  /sheet  /json  /explain model|evidence  /reset  /help  /quit"""
 
 
 def _results_table(results: list[SearchResult]) -> "Table":
@@ -54,8 +57,9 @@ def _results_table(results: list[SearchResult]) -> "Table":
 
 class Repl:
     def __init__(self, library: "Library", console: "Console", session: Session | None = None,
-                 opener: Callable[[str], None] | None = None):
+                 opener: Callable[[str], None] | None = None, explain: str = "evidence"):
         self.library = library
+        self.explain = explain  # Session EXPLAIN_MODES
         self.console = console
         self.session = session or Session(library)
         self.opener = opener or _open_with_system_viewer
@@ -103,7 +107,7 @@ class Repl:
         from rich.live import Live
 
         console = self.console
-        events = self.session.ask_stream(message, explain="model")  # streamed in after the table
+        events = self.session.ask_stream(message, explain=self.explain)  # model sentences fill in after the table
         live: Live | None = None
         results: list[SearchResult] = []
         try:
@@ -162,6 +166,13 @@ class Repl:
             result = self._result(argument)
             if result is not None:
                 {"why": self._why, "show": self._show, "open": self._open}[name](result)
+        elif name == "explain":
+            mode = argument.strip().lower()
+            if mode not in EXPLAIN_MODES:
+                self.console.print(f"[yellow]Use /explain model or /explain evidence (now: {self.explain}).[/yellow]")
+            else:
+                self.explain = mode
+                self.console.print(f"[dim]Reasons from now on: {'the model rewords the top five' if mode == 'model' else 'composed from the evidence'}.[/dim]")
         elif name == "sheet":
             answer = self.session.last_answer
             if answer is None or not answer.results:
