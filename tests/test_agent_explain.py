@@ -180,6 +180,18 @@ def test_a_weak_match_says_it_is_weak():
     assert sentence.startswith("Weak match:")
     assert 'no "cat" found' in sentence and "returned as one of the closest" in sentence
     assert "bus" not in sentence  # the caption is evidence of what it shows, not a reason it was returned
+    assert "close to" in sentence and "+0.8 SD" in sentence
+
+
+def test_reasons_read_as_a_person_would_write_them():
+    from dataclasses import replace
+
+    weak = assessed()[2]
+    two_missing = replace(weak.evidence, missing=["dog", "snow"])
+    assert 'no "dog" or "snow" found' in compose_explanation(two_missing, "dog in the snow", "weak")
+    below_average = replace(weak.evidence, standing=-0.4)  # the least far of what is left is not "close"
+    sentence = compose_explanation(below_average, "cat at night", "weak")
+    assert "close to" not in sentence and 'no closer than most photos to "cat at night" (-0.4 SD' in sentence
 
 
 def test_model_sentences_keep_the_level_and_may_not_claim_what_was_not_found():

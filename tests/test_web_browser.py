@@ -50,6 +50,8 @@ def test_ask_see_results_refine_and_open_details(browser, agent_library, screens
         "only from 2019": {"tool": "refine", "date_from": "2019-01-01", "date_to": "2019-12-31"}}))
     with running_server(AppState(agent_library, llm=llm)) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        missing: list[str] = []
+        page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
         page.goto(url + "/")
         page.fill("#q", "animals")
         page.click("#ask-button")
@@ -71,6 +73,10 @@ def test_ask_see_results_refine_and_open_details(browser, agent_library, screens
                                " !== JSON.stringify(ids)", arg=first)
         again = card_ids(page)
         assert again != first and again.index(liked) <= first.index(liked)
+        # the banner describes the re-ranked grid, not the answer before it
+        counted = page.inner_text("#answer")
+        strong = page.locator(".card .match-strong").count()
+        assert (f"{strong} strong match" in counted) if strong else counted.startswith("No strong match")
         assert sum(again.index(i) for i in dogs if i in again) <= sum(first.index(i) for i in dogs if i in first)
         page.screenshot(path=str(screenshots / "more-like-this.png"), full_page=True)
 
@@ -93,6 +99,7 @@ def test_ask_see_results_refine_and_open_details(browser, agent_library, screens
         page.wait_for_selector(".card img")
         assert card_ids(page) == narrowed and "from 2019" in page.inner_text("#answer")
         assert len(llm.requests) == asked
+        assert missing == []  # no 404 on the way (the page's icon included)
 
 
 def test_empty_library_and_search_without_a_model(browser, tmp_path, screenshots):

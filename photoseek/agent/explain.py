@@ -122,8 +122,9 @@ def compose_explanation(evidence: Evidence, query: str | None = None, match: str
     return sentence[0].upper() + sentence[1:] + "."
 
 
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+def _join(words: list[str], conjunction: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c' ("or" after a negation: 'no "dog" or "snow" found')."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {conjunction} " + words[-1]
 
 
 LEVEL_OPENINGS = {"strong": "Strong match", "partial": "Partial match", "weak": "Weak match"}
@@ -155,7 +156,9 @@ def _similarity_phrase(evidence: Evidence, query: str | None) -> str:
     if evidence.similar_to:
         what = "it looks like photo " + ", ".join(str(i) for i in evidence.similar_to)
     else:
-        what = "its picture content is close to " + (f'"{query}"' if query else "the search")
+        # below the library's average it is not "close", only the least far among what is left
+        near = "close to" if evidence.standing is None or evidence.standing >= 0 else "no closer than most photos to"
+        what = f"its picture content is {near} " + (f'"{query}"' if query else "the search")
     if evidence.standing is not None:
         what += f" ({evidence.standing:+.1f} SD from the library's average)"
     return what
@@ -178,16 +181,16 @@ def compose_reason(evidence: Evidence, query: str | None, match: str) -> str:
             parts.insert(0, _similarity_phrase(evidence, query))
         elif missing_words:
             parts.append(_similarity_phrase(evidence, query) + ", near the best in the library, though no tag, "
-                         "text or caption names " + _join([_asked(m) for m in missing_words]))
+                         "text or caption names " + _join([_asked(m) for m in missing_words], "or"))
         if not parts:
             parts.append("it passes every filter asked for" if evidence.filters_matched else "it meets the search")
         return f"{opening}: {'; '.join(p for p in parts if p)}."
     colours = {m for m in missing_words if m in _COLOUR_NAMES}
     if missing_words and set(missing_words) - colours:
-        parts.append("no " + _join([_asked(m) for m in missing_words if m not in colours])
+        parts.append("no " + _join([_asked(m) for m in missing_words if m not in colours], "or")
                      + " found in its tags, text or caption")
     if colours:
-        parts.append("its colours do not include " + _join([_asked(c) for c in sorted(colours)]))
+        parts.append("its colours do not include " + _join([_asked(c) for c in sorted(colours)], "or"))
     for asked in evidence.missing:
         if asked in ("at night", "in daytime", "at twilight"):
             taken = _TIME_WORDS.get(evidence.time_of_day or "", "")

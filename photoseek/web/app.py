@@ -62,9 +62,9 @@ def result_dict(result: SearchResult, query: str | None = None) -> dict[str, Any
     from photoseek.agent.explain import compose_explanation
 
     out = result.to_dict()
-    if not out.get("explanation"):
-        out["explanation"] = compose_explanation(result.evidence, query)
     match = getattr(result, "match", None)
+    if not out.get("explanation"):  # with its level: what met, and for partial and weak what was not found
+        out["explanation"] = compose_explanation(result.evidence, query, match)
     if match is not None and "match" not in out:
         out["match"] = match
     return out

@@ -121,6 +121,17 @@ function showRefine() {
     el("button", {class: "subtle", onclick: () => { page.more = []; page.less = []; runSearch(page.base); }}, "Clear"));
 }
 
+// "3 strong matches; the next 7 are only close (2 partly match)." as the CLI's answers count them
+function levelsSummary(results) {
+  if (!results.length) return "";
+  const strong = results.filter(r => r.match === "strong").length;
+  const partial = results.filter(r => r.match === "partial").length;
+  const partly = partial ? ` (${partial} partly match${partial === 1 ? "es" : ""})` : "";
+  if (!strong) return `No strong match; the ${results.length} closest are shown${partly}.`;
+  const rest = results.length - strong;
+  return `${strong} strong match${strong === 1 ? "" : "es"}` + (rest ? `; the next ${rest} ${rest === 1 ? "is" : "are"} only close${partly}` : "") + ".";
+}
+
 async function runSearch(request) {
   page.base = request;
   const body = {...request, more_like: [...(request.more_like || []), ...page.more],
@@ -129,7 +140,9 @@ async function runSearch(request) {
   try {
     const data = await api("/api/search", body);
     showResults(data.results);
-    if (data.searched_as) setAnswer(`Searched for “${data.searched_as}”.`);
+    // the banner always describes the grid below it (after "more like this" too)
+    setAnswer([data.searched_as && `Searched for “${data.searched_as}”.`, levelsSummary(data.results)]
+      .filter(Boolean).join(" "));
     remember();
   } catch (err) {
     setAnswer(`Could not search: ${err.message}`);
