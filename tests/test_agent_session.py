@@ -134,3 +134,13 @@ def test_without_a_model_plain_search_runs(agent_library):
     assert answer.plan.source == "fallback" and call.args == {"query": "pizza", "date_from": "2023-01-01",
                                                               "date_to": "2023-12-31"}
     assert answer.results and all(r.explanation for r in answer.results)
+
+
+def test_an_exclusion_says_it_only_leaves_out_what_was_found(agent_library):
+    llm = ScriptedLLM(default=plans_by_request({
+        "animals, no dogs": {"tool": "text_search", "query": "animal", "not_tags": ["dog"]},
+        "animals": {"tool": "text_search", "query": "animal"}}))
+    session = Session(agent_library, llm, today=TODAY)
+    answer = session.ask("animals, no dogs")
+    assert answer.results and "Left out only photos tagged dog; ones the annotations missed may remain." in answer.text
+    assert "Left out" not in session.ask("animals").text

@@ -352,4 +352,17 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
         text = f"Found {count} photo{'s' if count != 1 else ''} for {subject}."
     else:
         text = f"No photos matched {subject}." + (" Try fewer filters." if filters else "")
-    return f"{text} {notes}".strip()
+    return f"{text} {_exclusion_caveat(args) if count else ''} {notes}".strip()
+
+
+def _exclusion_caveat(args: dict[str, Any]) -> str:
+    """What an exclusion can and cannot do: it leaves out only what the annotations found, so a dog
+    the tagger missed stays in "animals, no dogs" (users read the exclusion as a promise)."""
+    said = []
+    if args.get("not_tags"):
+        said.append("photos tagged " + " or ".join(args["not_tags"]))
+    if args.get("people") is False:
+        said.append("photos with faces found in them")
+    if not said:
+        return ""
+    return f"Left out only {' and '.join(said)}; ones the annotations missed may remain."
