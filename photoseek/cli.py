@@ -361,6 +361,7 @@ def cmd_ask(args) -> int:
             else:
                 _console().print(served["answer"])
                 _print_results(args.message, results_from_dicts(served["results"]))
+                _print_reworded(served)
             return 0
     answer = lib.ask(args.message, explain=args.explain)
     if args.json:
@@ -368,7 +369,18 @@ def cmd_ask(args) -> int:
         return 0
     _console().print(answer.answer)
     _print_results(args.message, answer.results)
+    _print_reworded(answer.to_dict())
     return 0
+
+
+def _print_reworded(answer: dict) -> None:
+    """With --explain model: say how many reasons the model's wording replaced (it keeps only
+    sentences the evidence supports, for results whose evidence describes the photo)."""
+    if answer.get("reworded") is not None:
+        n = answer["reworded"]
+        _console().print(f"[dim]The model reworded {n} of the reasons; the others are composed from the evidence.[/dim]"
+                         if n else "[dim]The model's wording added nothing the evidence supports; the reasons are "
+                                   "composed from the evidence.[/dim]")
 
 
 def cmd_serve(args) -> int:

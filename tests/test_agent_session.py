@@ -87,6 +87,7 @@ def test_model_explanations_reach_the_top_results_only(agent_library):
     for result in answer.results:
         model_said = result.explanation == f"Its picture content is close to the search, photo {result.id}."
         assert model_said == (result in described)
+    assert answer.reworded == len(described) and answer.to_dict()["reworded"] == len(described)
 
 
 def test_evidence_explanations_by_default_need_no_model_call(agent_library):

@@ -50,6 +50,7 @@ class Answer:
     photo: dict[str, Any] | None = None  # show_photo
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    reworded: int | None = None  # with explain="model": how many reasons the model's wording replaced
 
     @property
     def answer(self) -> str:
@@ -73,6 +74,8 @@ class Answer:
             out["photo"] = self.photo
         if self.error is not None:
             out["error"] = self.error
+        if self.reworded is not None:
+            out["reworded"] = self.reworded
         return out
 
 
@@ -248,6 +251,7 @@ class Session:
             explain_started = time.perf_counter()
             query = plan.search_text
             self.explainer.compose_all(results, query)
+            composed_reasons = [r.explanation for r in results]
             timings["results"] = time.perf_counter() - started  # what a UI can show before the model explains
             yield ResultsReady(results)
             if explain == "model":
@@ -260,6 +264,8 @@ class Session:
             plan=plan,
             results=results,
             photo=outcome.photo if outcome is not None else None,
+            reworded=sum(r.explanation != composed for r, composed in zip(results, composed_reasons))
+            if explain == "model" and results else None,
         )
         yield AnswerReady(self._finish(answer, started, timings))
 

@@ -88,6 +88,7 @@ class AskResponse(BaseModel):
     answer: str
     photo: dict[str, Any] | None = None
     error: str | None = None
+    reworded: int | None = Field(None, description='with "explain": "model": how many reasons the model reworded')
     session: str
     search: dict[str, Any] | None = None
 
