@@ -363,7 +363,9 @@ def cmd_ask(args) -> int:
                 _print_results(args.message, results_from_dicts(served["results"]))
                 _print_reworded(served)
             return 0
-    answer = lib.ask(args.message, explain=args.explain)
+    with _waiting("Asking the local model… (about a minute the first time on a machine, then seconds)"
+                  if args.llm != "none" else "Searching…"):
+        answer = lib.ask(args.message, explain=args.explain)
     if args.json:
         _print_json(answer.to_dict())
         return 0
@@ -371,6 +373,16 @@ def cmd_ask(args) -> int:
     _print_results(args.message, answer.results)
     _print_reworded(answer.to_dict())
     return 0
+
+
+def _waiting(text: str):
+    """A spinner on stderr while the model works, when a person watches the terminal (never in pipes)."""
+    import contextlib
+
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    return err.status(text, spinner="dots") if err.is_terminal else contextlib.nullcontext()
 
 
 def _print_reworded(answer: dict) -> None:

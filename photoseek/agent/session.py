@@ -358,7 +358,7 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
         text = f"Found {count} photo{'s' if count != 1 else ''} for {subject}."
     else:
         text = f"No photos matched {subject}." + (" Try fewer filters." if filters else "")
-    return f"{text} {_exclusion_caveat(args) if count else ''} {notes}".strip()
+    return " ".join(part for part in (text, _exclusion_caveat(args) if count else "", notes) if part)
 
 
 def _exclusion_caveat(args: dict[str, Any]) -> str:
