@@ -386,13 +386,12 @@ def _waiting(text: str):
 
 
 def _print_reworded(answer: dict) -> None:
-    """With --explain model: say how many reasons the model's wording replaced (it keeps only
-    sentences the evidence supports, for results whose evidence describes the photo)."""
-    if answer.get("reworded") is not None:
-        n = answer["reworded"]
-        _console().print(f"[dim]The model reworded {n} of the reasons; the others are composed from the evidence.[/dim]"
-                         if n else "[dim]The model's wording added nothing the evidence supports; the reasons are "
-                                   "composed from the evidence.[/dim]")
+    """With --explain model: how many reasons the model's wording replaced."""
+    from photoseek.agent.session import reworded_note
+
+    note = reworded_note(answer.get("reworded"))
+    if note:
+        _console().print(f"[dim]{note}[/dim]")
 
 
 def cmd_serve(args) -> int:

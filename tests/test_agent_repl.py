@@ -34,6 +34,7 @@ def test_a_scripted_chat(agent_library):
         {"猫的照片": {"tool": "text_search", "query": "cat"}},
     )
     assert "Reasons from now on: the model rewords the top five." in text
+    assert re.search(r"The model reworded \d+ of the reasons|The model's wording added nothing", text)
     assert "Use /explain model or /explain evidence (now: model)." in text
     answer_first = text.split("/why 1")[0]
     assert "plan (model): text_search" in answer_first and '"query": "cat"' in answer_first

@@ -413,10 +413,11 @@ class Explainer:
         self.compose_all(results, query)
         # Only results with descriptive evidence go to the model: with nothing but scores, dates and a
         # file name it can only parrot them (measured), and every photo costs ~30 generated tokens.
-        top = [r for r in results[: self.top] if _descriptive(r.evidence)]
+        # the index yielded is the result's place in `results` (what a UI numbers), not among these
+        by_id = {r.id: (i, r) for i, r in enumerate(results[: self.top]) if _descriptive(r.evidence)}
+        top = [r for _, r in by_id.values()]
         if self.llm is None or not top:
             return
-        by_id = {r.id: (i, r) for i, r in enumerate(top)}
         photos = [{"id": r.id, "lines": evidence_lines(r)} for r in top]
         messages = [
             Message("system", self._system_prompt),
@@ -473,6 +474,6 @@ _DANGLING = {"a", "an", "the", "at", "in", "on", "of", "with", "by", "and", "or"
 
 
 def _unfinished(sentence: str) -> bool:
-    """A sentence cut off mid-phrase ("photographed at.") explains nothing."""
+    """A sentence cut off mid-phrase ("photographed at.", "…, partial match:.") explains nothing."""
     words = re.findall(r"[^\W_]+", sentence.lower())
-    return not words or words[-1] in _DANGLING
+    return not words or words[-1] in _DANGLING or sentence.rstrip(".!?… ").endswith((":", ",", ";", "-"))

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from photoseek.agent.contact_sheet import inline_image_protocol, make_contact_sheet, show_inline
-from photoseek.agent.session import EXPLAIN_MODES, AnswerReady, ExplanationReady, PlanReady, ResultsReady, Session
+from photoseek.agent.session import (
+    EXPLAIN_MODES, AnswerReady, ExplanationReady, PlanReady, ResultsReady, Session, reworded_note)
 from photoseek.errors import PhotoseekError
 from photoseek.results import SearchResult, match_markup
 
@@ -141,6 +142,9 @@ class Repl:
     def _print_answer(self, answer) -> None:
         style = "red" if answer.error else "bold"
         self.console.print(f"[{style}]{_escape(answer.text)}[/{style}]")
+        note = reworded_note(answer.reworded)
+        if note:
+            self.console.print(f"[dim]{_escape(note)}[/dim]")
         if answer.results and inline_image_protocol() and sys.stdout.isatty():
             self._sheet(answer.results, quiet=True)
 

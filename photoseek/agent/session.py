@@ -361,6 +361,16 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
     return " ".join(part for part in (text, _exclusion_caveat(args) if count else "", notes) if part)
 
 
+def reworded_note(reworded: int | None) -> str | None:
+    """With explain="model": how many reasons the model's wording replaced (it keeps only sentences the
+    evidence supports, for results whose evidence describes the photo); None otherwise."""
+    if reworded is None:
+        return None
+    if reworded:
+        return f"The model reworded {reworded} of the reasons; the others are composed from the evidence."
+    return "The model's wording added nothing the evidence supports; the reasons are composed from the evidence."
+
+
 def _exclusion_caveat(args: dict[str, Any]) -> str:
     """What an exclusion can and cannot do: it leaves out only what the annotations found, so a dog
     the tagger missed stays in "animals, no dogs" (users read the exclusion as a promise)."""

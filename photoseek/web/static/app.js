@@ -109,7 +109,8 @@ function showResults(results, note) {
 }
 
 const names = new Map();  // photo id -> file name, from the results shown so far
-const photoName = (id) => `photo ${id}` + (names.has(id) ? ` (${names.get(id)})` : "");
+// the name the user sees on the card (catalog ids appear nowhere on the page)
+const photoName = (id) => names.has(id) ? names.get(id) : `photo ${id}`;
 
 function showRefine() {
   const bar = $("#refine");
