@@ -111,7 +111,7 @@ DEFAULT_TEMPERATURE = 3.0
 DEFAULT_PROMPTS = "photo-of-name+description"
 # Tags see every class: a broader tag ("dog") sums its classes' probabilities, and a photo's dog
 # mass is often spread over more breeds than any top 10 holds (a COCO dog photo: 0.39 over all
-# classes, 0.23 in its top 10; `photoseek eval answers` on coco-captions: dogs tagged 7/13, was 2/13).
+# classes, 0.23 in its top 10; `photoseek eval answers` on coco-captions: dogs tagged 6/13, was 2/13).
 DEFAULT_TAG_LABELS = 1000
 # A quarter regions (scripts/eval_conse.py, coco-captions R@1/R@10): whole photo 18.8/66.4,
 # 0.25 regions 20.2/68.0, 0.5 20.0/66.8, regions alone 18.7/64.6.
