@@ -118,7 +118,9 @@ def main() -> int:
     parser.add_argument("--annotate", default="tags,time", help="annotators for a built library")
     parser.add_argument("--llm", default="llamacpp")
     parser.add_argument("--turns", type=int, default=len(TURNS))
-    parser.add_argument("--explain", choices=("model", "evidence"), default="model",
+    from photoseek.results import EXPLAIN_MODES
+
+    parser.add_argument("--explain", choices=EXPLAIN_MODES, default="model",
                         help="the conversation's explanations: model (as in `photoseek chat`) or evidence")
     parser.add_argument("--cli", action="store_true", help="also time `photoseek ask` processes: cold and served")
     options = parser.parse_args()

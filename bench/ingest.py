@@ -56,29 +56,34 @@ def pipeline_rate(embedder, photo_dir: Path, batch_size: int = 32, rounds: int =
     from photoseek.store.catalog import Catalog
     from photoseek.ingest.indexer import Indexer
 
-    best = None
-    for _ in range(rounds):
-        with tempfile.TemporaryDirectory(prefix="photoseek-bench-lib-") as library:
-            catalog = Catalog(library)
-            report = Indexer(catalog, embedder, library, batch_size=batch_size).run([photo_dir])
+    def index(library: str):
+        catalog = Catalog(library)
+        try:
+            return Indexer(catalog, embedder, library, batch_size=batch_size).run([photo_dir])
+        finally:
             catalog.close()
-        if report.failed:
-            print(f"  warning: {report.failed} photos failed")
-        if best is None or report.seconds < best.seconds:
-            best = report
-    return best.added / best.seconds, best
+
+    return _best_rate(index, rounds)
 
 
 def whole_rate(embedder, photo_dir: Path, rounds: int = 1) -> tuple[float, object]:
     """Photos per second of the whole default ingest (`Library.index`, no LLM) into an empty library."""
     from photoseek.library import Library
 
+    def index(library: str):
+        with Library(library, embedder=embedder, llm=None) as lib:
+            return lib.index([photo_dir])
+
+    return _best_rate(index, rounds)
+
+
+def _best_rate(index, rounds: int) -> tuple[float, object]:
+    """Photos per second of the fastest of `rounds` runs of `index(library_dir) -> IndexReport`, each
+    into a fresh empty library; and that run's report."""
     best = None
     for _ in range(rounds):
         with tempfile.TemporaryDirectory(prefix="photoseek-bench-lib-") as library:
-            lib = Library(library, embedder=embedder, llm=None)
-            report = lib.index([photo_dir])
-            lib.close()
+            report = index(library)
         if report.failed:
             print(f"  warning: {report.failed} photos failed")
         if best is None or report.seconds < best.seconds:

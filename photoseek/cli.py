@@ -12,6 +12,7 @@ import sys
 from typing import Any, Sequence
 
 from photoseek.errors import PhotoseekError
+from photoseek.results import EXPLAIN_MODES
 
 
 def _print_json(data: Any) -> None:
@@ -586,7 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("message")
     p.add_argument("--no-server", action="store_true",
                    help="answer in this process even when a `photoseek serve` runs for the library")
-    p.add_argument("--explain", choices=("evidence", "model"), default="evidence",
+    p.add_argument("--explain", choices=EXPLAIN_MODES, default="evidence",
                    help="evidence (default): reasons composed from each photo's evidence, instant; model: the "
                         "LLM rewords the top five (about 40 s more on a 2-core CPU)")
 

@@ -60,6 +60,8 @@ class Evidence:
 
 
 MATCH_LEVELS = ("strong", "partial", "weak")
+# Who words the reason beside each result of an agent turn (photoseek.agent.session explains them).
+EXPLAIN_MODES = ("evidence", "model")
 """Match levels, most confident first (see `photoseek.search.match` for how one is decided):
 strong: the photo meets the whole request; partial: some of it, or its similarity stands out but no
 evidence names what was asked; weak: nothing of the request was found, it is only among the closest."""

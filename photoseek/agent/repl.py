@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from photoseek.agent.contact_sheet import inline_image_protocol, make_contact_sheet, show_inline
-from photoseek.agent.session import (
-    EXPLAIN_MODES, AnswerReady, ExplanationReady, PlanReady, ResultsReady, Session, reworded_note)
+from photoseek.agent.session import AnswerReady, ExplanationReady, PlanReady, ResultsReady, Session, reworded_note
 from photoseek.errors import PhotoseekError
-from photoseek.results import SearchResult, match_markup
+from photoseek.results import EXPLAIN_MODES, SearchResult, match_markup
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -19,7 +19,7 @@ from photoseek.agent.look import Looker, explain_or_look
 from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
 from photoseek.errors import PhotoseekError
-from photoseek.results import describe_filters, SearchResult
+from photoseek.results import EXPLAIN_MODES, describe_filters, SearchResult
 from photoseek.search.match import presented
 from photoseek.tools.base import SEARCH_TOOLS, TOOLS, ToolResult
 
@@ -31,11 +31,11 @@ _DEFAULT = object()
 # is found and counted, not only those in the first k; the answer shows them all, then fills up to k
 # with the closest non-matches.
 MATCH_POOL = 50
-# How a turn explains its results. "evidence": the sentences composed from each photo's evidence
-# (which words met which tag, text, caption, time, date; what was not found), instant and grounded
-# by construction. "model": the LLM rewords the top results' evidence (checked against it; ~40 s for
-# five on a 2-core CPU, measured with bench/agent.py), streamed after the results are shown.
-EXPLAIN_MODES = ("evidence", "model")
+# How a turn explains its results (EXPLAIN_MODES). "evidence": the sentences composed from each
+# photo's evidence (which words met which tag, text, caption, time, date; what was not found),
+# instant and grounded by construction. "model": the LLM rewords the top results' evidence (checked
+# against it; ~40 s for five on a 2-core CPU, measured with bench/agent.py), streamed after the
+# results are shown.
 
 
 # -- answer and memory ---------------------------------------------------------------------------

@@ -118,16 +118,19 @@ def _current_stored(catalog: "Catalog", space: str, centring: float) -> Moments 
     return None
 
 
-def library_moments(catalog: "Catalog", vectors: "VectorStore", space: str, centring: float) -> Moments | None:
-    """The moments for the catalog's current vectors: stored ones when their generation is current,
-    else computed now (not stored: searching opens the catalog read-only)."""
-    current = _current_stored(catalog, space, centring)
-    if current is not None:
-        return current
+def _sampled_moments(catalog: "Catalog", vectors: "VectorStore", space: str, centring: float) -> Moments | None:
+    """The moments of a sample of `space`'s current vectors, computed now (None below MIN_PHOTOS)."""
     ids = sample_ids(catalog, space)
     if len(ids) < MIN_PHOTOS:
         return None
     return compute_moments(vectors.get(space, ids), centring, catalog.vectors_generation)
+
+
+def library_moments(catalog: "Catalog", vectors: "VectorStore", space: str, centring: float) -> Moments | None:
+    """The moments for the catalog's current vectors: stored ones when their generation is current,
+    else computed now (not stored: searching opens the catalog read-only)."""
+    current = _current_stored(catalog, space, centring)
+    return current if current is not None else _sampled_moments(catalog, vectors, space, centring)
 
 
 def store_moments(catalog: "Catalog", vectors: "VectorStore", space: str, centring: float) -> Moments | None:
@@ -136,10 +139,7 @@ def store_moments(catalog: "Catalog", vectors: "VectorStore", space: str, centri
     current = _current_stored(catalog, space, centring)
     if current is not None:
         return current
-    ids = sample_ids(catalog, space)
-    if len(ids) < MIN_PHOTOS:
-        return None
-    moments = compute_moments(vectors.get(space, ids), centring, catalog.vectors_generation)
+    moments = _sampled_moments(catalog, vectors, space, centring)
     if moments is not None:
         with catalog.transaction():
             catalog.set_meta(META_KEY.format(space=space), moments.to_json())

@@ -165,8 +165,8 @@ class SearchEngine:
         query_text = " ".join(t for t in (english, but, text_in_photo) if t)
         filters = query.get("filters") or Filters()
         request = read_request(english, filters, example=bool(ranking.reference_ids) and not text,
-                               but=but, text_in_photo=text_in_photo)
-        request.untranslated = bool(text) and english == text and needs_translation(text)
+                               but=but, text_in_photo=text_in_photo,
+                               untranslated=bool(text) and english == text and needs_translation(text))
         results = self._results(ranking.fused[: query.get("k", 10)], ranking.signals, query_text,
                                 filters, ranking.reference_ids, request)
         return at_least(results, min_level)

@@ -84,9 +84,10 @@ class Request:
 
 
 def read_request(text: str | None, filters: Filters | None = None, *, example: bool = False,
-                 but: str | None = None, text_in_photo: str | None = None) -> Request:
+                 but: str | None = None, text_in_photo: str | None = None, untranslated: bool = False) -> Request:
     """The content words and attributes of a search (English `text`, the `but` of composed search,
-    words to find written in the photo)."""
+    words to find written in the photo); `untranslated`: `text` is in another language that nothing
+    translated (see Request.untranslated)."""
     phrase = " ".join(t for t in (text, but, text_in_photo) if t)
     attributes = parse_attributes(" ".join(t for t in (text, but) if t))
     # person words and counts ("two people") are asked of the face detector, not of tags
@@ -95,7 +96,8 @@ def read_request(text: str | None, filters: Filters | None = None, *, example: b
     for word in re.findall(r"[^\W_]+", " ".join(t for t in (attributes.residual, text_in_photo) if t).lower()):
         if word not in FUNCTION_WORDS and word not in person and not word.isdigit() and word not in words:
             words.append(word)
-    return Request(words, attributes, filters or Filters(), example, phrase.lower(), tagger_knows(words))
+    return Request(words, attributes, filters or Filters(), example, phrase.lower(), tagger_knows(words),
+                   untranslated=untranslated)
 
 
 def tagger_knows(words: list[str]) -> bool:

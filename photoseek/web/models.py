@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from photoseek.results import EXPLAIN_MODES
 from photoseek.tools.base import FilterArgs
 
 #: most results one request may ask for (a page of thumbnails; bounded so one request stays cheap)
@@ -73,7 +74,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     message: str = Field(..., min_length=1, max_length=2000, description="a request in words, any language")
     session: str | None = Field(None, max_length=64, description="continue this conversation (from a previous answer)")
-    explain: Literal["evidence", "model"] = Field(
+    explain: Literal[EXPLAIN_MODES] = Field(
         "evidence", description="evidence: reasons composed from each photo's evidence (instant); "
         "model: the LLM rewords the top five (streamed as `explanation` events; tens of seconds on a CPU)")
 
