@@ -47,3 +47,28 @@ def cpu_threads() -> int:
     if explicit:
         return max(1, int(explicit))
     return max(1, os.cpu_count() or 1)
+
+
+_onnx_threads: int | None = None
+
+
+def onnx_threads() -> int:
+    """Threads each ONNX Runtime session made from now on uses: `serve_from_threads()`'s 1, else
+    `cpu_threads()`."""
+    return _onnx_threads or cpu_threads()
+
+
+def serve_from_threads() -> None:
+    """Set this process up to answer requests on many threads at once (`photoseek serve`): ONNX
+    Runtime sessions made from now on and numpy's BLAS use one thread per call, as concurrent
+    requests already fill the cores. Idle BLAS and intra-op threads otherwise spin or hand work
+    around: measured on 2 cores at 10k photos, one API search took 34.5 ms of CPU with them and
+    15.7 ms without, at the same latency (bench/serve.py). An explicit PHOTOSEEK_THREADS is kept
+    for ONNX Runtime; the LLM keeps `cpu_threads()` (one conversation turn at a time)."""
+    global _onnx_threads
+    import numpy  # noqa: F401  (threadpoolctl limits the BLAS libraries loaded when it is called)
+    import threadpoolctl
+
+    threadpoolctl.threadpool_limits(limits=1, user_api="blas")
+    if not os.environ.get("PHOTOSEEK_THREADS"):
+        _onnx_threads = 1

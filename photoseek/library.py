@@ -44,6 +44,7 @@ class Library:
         self._llm_spec = llm
         self.captioner = captioner
         self._creating = False  # only indexing may create a new library; searching one that is not there is an error
+        self._per_thread = False
 
     def __repr__(self) -> str:
         return f"Library({str(self.path)!r})"
@@ -53,7 +54,18 @@ class Library:
     def catalog(self) -> "Catalog":
         from photoseek.store.catalog import Catalog
 
-        return Catalog(self.path, readonly=not self._creating)
+        catalog = Catalog(self.path, readonly=not self._creating)
+        if self._per_thread:
+            catalog.per_thread_connections()
+        return catalog
+
+    def per_thread_connections(self) -> None:
+        """Serve requests from many threads: each thread reads the catalog through a connection of its
+        own, so concurrent searches run in parallel (`Catalog.per_thread_connections`). `photoseek
+        serve` turns this on; a Library used from one thread has no need of it."""
+        self._per_thread = True
+        if "catalog" in self.__dict__:
+            self.catalog.per_thread_connections()
 
     @cached_property
     def embedder(self) -> "Embedder":

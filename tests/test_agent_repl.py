@@ -44,7 +44,10 @@ def test_a_scripted_chat(agent_library):
     assert "match" in answer_first and ("strong" in answer_first or "weak" in answer_first or "partial" in answer_first)
 
     assert opened and Path(opened[0]).name in text  # /open 2 printed the path and called the viewer
-    assert '"evidence"' not in answer_first and '"signals"' in text  # /why prints the evidence
+    assert '"evidence"' not in answer_first
+    why = text.split("/why 1")[1].split("/show 1")[0]  # the evidence in words, not JSON
+    assert re.search(r"match\s+(strong|partial|weak)", why) and re.search(r"scores\s+picture \d\.\d\d", why)
+    assert "{" not in why
     assert '"ocr_text"' in text and '"tags"' in text  # /show prints the record
     assert '"plan"' in text and '"answer"' in text  # /json
     sheet = re.search(r"contact sheet: (\S+\.png)", text)

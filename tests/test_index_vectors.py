@@ -243,3 +243,72 @@ def test_large_cache_is_memory_mapped_and_never_written_through(catalog):
         fill(catalog, vectors[2500:], start_id=2501)
         assert reader.search("joint", vectors[2900], 1)[0][0].tolist() == [2901]
         assert not reader._index("joint").read_only
+
+
+def test_exact_matrix_is_the_index_in_its_order_and_none_when_approximate(catalog, tmp_path):
+    vectors = clustered_vectors(300, 16)
+    ids = fill(catalog, vectors)
+    got_ids, got = VectorStore(catalog).exact_matrix("joint")  # the store is gone: the view keeps the index
+    import gc
+
+    gc.collect()
+    assert got_ids.tolist() == ids
+    np.testing.assert_allclose(got, vectors, atol=1e-7)
+    assert not got.flags.writeable  # a view of FAISS's memory: never written through
+    other = Catalog(tmp_path / "ivf")
+    fill(other, vectors)
+    assert VectorStore(other, approximate_threshold=100).exact_matrix("joint") is None
+    other.close()
+
+
+def test_centred_text_scores_are_the_same_whole_or_from_faiss_candidates(catalog):
+    """The joint text signal scores an exact index whole; a filtered search re-scores FAISS's best
+    raw cosines. Over the same photos both give (v·q − c·m·q) / ‖v − c·m‖ computed directly."""
+    from photoseek.search.engine import JOINT_CENTRING, SearchEngine
+
+    vectors = clustered_vectors(400, 16, seed=3)
+    ids = fill(catalog, vectors)
+    store = VectorStore(catalog)
+    engine = SearchEngine(catalog, store)
+    query = clustered_vectors(1, 16, seed=4)[0] * 0.7  # not unit length, as a Rocchio query is not
+    whole = engine._joint_text_signal(query, 50, None)
+    candidates = engine._joint_text_signal(query, 50, set(ids))
+    mean = engine._library_mean("joint")
+    centred = vectors - JOINT_CENTRING * mean
+    direct = (centred @ query) / np.linalg.norm(centred, axis=1)
+    expected = [ids[i] for i in np.argsort(-direct)[:50]]
+    assert list(whole.scores) == expected
+    assert list(candidates.scores) == expected
+    for pid in expected:
+        assert whole.scores[pid] == pytest.approx(direct[pid - 1], abs=1e-5)
+        assert candidates.scores[pid] == pytest.approx(direct[pid - 1], abs=1e-5)
+
+
+def test_per_thread_connections_read_in_parallel_and_all_close(tmp_path):
+    import sqlite3
+    import threading
+
+    catalog = Catalog(tmp_path / "library")
+    fill(catalog, clustered_vectors(20, 8))
+    shared = catalog.conn
+    catalog.per_thread_connections()
+    assert catalog.conn is shared  # the calling thread keeps its connection (and any transaction)
+    seen = {}
+
+    def read(name):
+        seen[name] = (catalog.conn, catalog.conn.execute("SELECT count(*) FROM photos").fetchone()[0])
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen["a"][1] == seen["b"][1] == 20
+    assert len({id(shared), id(seen["a"][0]), id(seen["b"][0])}) == 3
+    with catalog.transaction():  # writes still work, on this thread's connection
+        catalog.set_meta("probe", "1")
+    assert seen["a"][0].execute("SELECT value FROM meta WHERE key='probe'").fetchone()[0] == "1"
+    catalog.close()
+    for conn in (shared, seen["a"][0], seen["b"][0]):
+        with pytest.raises(sqlite3.ProgrammingError):
+            conn.execute("SELECT 1")

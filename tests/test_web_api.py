@@ -44,9 +44,21 @@ def test_search_answers_with_the_cli_json_shape_and_explanations(client, agent_l
     assert api["query"] == cli["query"] == "a cat"
     assert without_explanations(api["results"]) == without_explanations(cli["results"])
     assert all(r["explanation"] for r in api["results"])  # composed from the evidence
+    strong = sum(r["match"] == "strong" for r in api["results"])  # the banner's words, counted by the server
+    assert api["summary"].startswith(f'Found {strong} photo' if strong else 'No photo shows "a cat"')
     assert api["results"][0]["id"] in photos_of(agent_library, "cat")
     posted = client.post("/api/search", json={"text": "a cat", "k": 5}).json()
     assert posted == api
+    # the route renders its JSON itself (off the event loop); it must be what the documented
+    # response model gives, None-valued keys left out at every depth
+    from photoseek.web.app import run_search
+    from photoseek.web.models import SearchRequest, SearchResponse
+
+    state = client.app.state.photoseek
+    for request in (SearchRequest(text="a cat", k=5), SearchRequest(text="snow", k=3, people=False)):
+        served = client.post("/api/search", json=request.model_dump(exclude_none=True)).json()
+        modelled = SearchResponse.model_validate(run_search(state, request)).model_dump(mode="json", exclude_none=True)
+        assert served == modelled
 
 
 def test_every_search_kind_and_filters(client, agent_library):
@@ -76,6 +88,14 @@ def test_relevance_feedback_changes_the_ranking(client, agent_library):
     assert rank(again, dogs) < rank(first, dogs)
     again_ids = [r["id"] for r in again]
     assert unwanted not in again_ids or again_ids.index(unwanted) > [r["id"] for r in first].index(unwanted)
+    # the reasons say how much each photo looks like the one marked, and which one was marked
+    by_id = {r["id"]: r for r in again}
+    assert by_id[liked]["evidence"]["marked"] is True and 'you marked it "more like this"' in by_id[liked]["explanation"]
+    others = [r for r in again if r["id"] != liked]
+    assert all(f"photo {liked}, which you marked" in r["explanation"] for r in others)
+    likeness = {r["id"]: r["evidence"]["likeness"] for r in others}
+    other_dogs = [likeness[i] for i in likeness if i in dogs]
+    assert other_dogs and max(other_dogs) > min(likeness[i] for i in likeness if i not in dogs)
 
 
 def test_show_errors_stats_match_the_cli(client, agent_library):

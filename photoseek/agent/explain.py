@@ -153,6 +153,8 @@ def _met_phrases(evidence: Evidence) -> list[str]:
 
 
 def _similarity_phrase(evidence: Evidence, query: str | None) -> str:
+    if evidence.likeness is not None:
+        return _likeness_phrase(evidence)
     if evidence.similar_to:
         what = "it looks like photo " + ", ".join(str(i) for i in evidence.similar_to)
     else:
@@ -162,6 +164,18 @@ def _similarity_phrase(evidence: Evidence, query: str | None) -> str:
     if evidence.standing is not None:
         what += f" ({evidence.standing:+.1f} SD from the library's average)"
     return what
+
+
+LIKENESS_WORDS = ((2.0, "looks much like"), (1.0, "looks like"), (0.0, "looks a little like"))
+
+
+def _likeness_phrase(evidence: Evidence) -> str:
+    """Relevance feedback: how much the photo looks like the ones marked "more like this"."""
+    z = evidence.likeness or 0.0
+    how = next((words for floor, words in LIKENESS_WORDS if z >= floor), "does not look like")
+    marked = _join([str(i) for i in evidence.similar_to])
+    photos = "photo" if len(evidence.similar_to) == 1 else "photos"
+    return f"it {how} {photos} {marked}, which you marked ({z:+.1f} SD from the library's average)"
 
 
 def compose_reason(evidence: Evidence, query: str | None, match: str) -> str:
@@ -175,6 +189,8 @@ def compose_reason(evidence: Evidence, query: str | None, match: str) -> str:
     opening = LEVEL_OPENINGS.get(match, "Match")
     met = _met_phrases(evidence)
     parts: list[str] = ["; ".join(met)] if met else []
+    if evidence.marked:
+        parts.insert(0, 'you marked it "more like this"')
     missing_words = [m for m in evidence.missing if m not in _ATTRIBUTE_ASKS and not m.startswith("a close likeness")]
     if match == "strong":
         if evidence.similar_to:
@@ -203,7 +219,9 @@ def compose_reason(evidence: Evidence, query: str | None, match: str) -> str:
             ids = ", ".join(str(i) for i in evidence.similar_to)
             standing = f" ({evidence.standing:+.1f} SD from the library's average)" if evidence.standing is not None else ""
             parts.append(f"only {'somewhat' if match == 'partial' else 'loosely'} like photo {ids}{standing}")
-    if (match == "weak" or not met) and not evidence.similar_to:
+    if evidence.likeness is not None and evidence.similar_to:
+        parts.append(_likeness_phrase(evidence))
+    elif (match == "weak" or not met) and not evidence.similar_to and not evidence.marked:
         parts.append("returned as one of the closest: " + _similarity_phrase(evidence, query))
     return f"{opening}: {'; '.join(p for p in parts if p)}."
 
@@ -298,34 +316,53 @@ def _photo_text(text: str, limit: int) -> str:
 
 def evidence_lines(result: SearchResult) -> list[str]:
     """The evidence as short lines for the prompt (photo-derived text fenced)."""
+    return [f"{label}: {value}" for label, value in evidence_items(result)]
+
+
+def evidence_items(result: SearchResult, *, fence: bool = True) -> list[tuple[str, str]]:
+    """The evidence as (what, value) pairs: for the model's prompt (`fence`: photo-derived text in
+    <photo_text> fences, so it stays data) or for people (chat's /why)."""
     ev = result.evidence
-    lines: list[str] = []
+    shown = _photo_text if fence else _short
+    items: list[tuple[str, str]] = []
     if ev.matched_tags:
-        lines.append("tags: " + ", ".join(ev.matched_tags[:6]))
+        items.append(("tags", ", ".join(ev.matched_tags[:6])))
     if ev.caption:
-        lines.append("caption: " + _photo_text(ev.caption, 160))
+        items.append(("caption", shown(ev.caption, 160)))
     if ev.ocr_snippet:
-        lines.append("text in it: " + _photo_text(ev.ocr_snippet, 80))
+        items.append(("text in it", shown(ev.ocr_snippet, 80)))
     if not (ev.matched_tags or ev.caption or ev.ocr_snippet) or "fulltext" in ev.signals:
-        lines.append("file: " + _photo_text(PurePath(result.path).name, 60))
+        items.append(("file", shown(PurePath(result.path).name, 60)))
     when = [_TIME_WORDS.get(ev.time_of_day or "", ev.time_of_day or ""), f"on {ev.taken_at[:10]}" if ev.taken_at else ""]
     if any(when):
-        lines.append("taken " + " ".join(w for w in when if w))
+        items.append(("taken", " ".join(w for w in when if w)))
     if ev.people is not None:
-        lines.append(f"people: {ev.people}")
+        items.append(("people", str(ev.people)))
     if ev.similar_to:
-        lines.append("looks like photo " + ", ".join(str(i) for i in ev.similar_to))
+        items.append(("looks like photo", ", ".join(str(i) for i in ev.similar_to)))
     if ev.filters_matched:
-        lines.append("filters: " + ", ".join(f"{k}={v}" for k, v in ev.filters_matched.items()))
+        items.append(("filters", ", ".join(f"{k}={v}" for k, v in ev.filters_matched.items())))
     if ev.signals and not (ev.matched_tags or ev.caption or ev.similar_to):  # thin evidence: say what matched
-        lines.append("matched by: " + ", ".join(_SIGNAL_NAMES.get(s, s) for s in ev.signals))
+        items.append(("matched by", ", ".join(_SIGNAL_NAMES.get(s, s) for s in ev.signals)))
     if result.match is not None:
-        lines.append(f"match: {result.match}")
+        items.append(("match", result.match))
         if ev.met:
-            lines.append("request met: " + ", ".join(f'"{a}" by {f}' for a, f in ev.met.items()))
+            items.append(("request met", ", ".join(f'"{a}" by {f}' for a, f in ev.met.items())))
         if ev.missing:
-            lines.append("not found: " + ", ".join(f'"{m}"' for m in ev.missing))
-    return lines
+            items.append(("not found", ", ".join(f'"{m}"' for m in ev.missing)))
+    return items
+
+
+def score_items(evidence: Evidence) -> list[tuple[str, str]]:
+    """Where the photo's score stands and what each signal gave, in words (chat's /why)."""
+    items = []
+    if evidence.standing is not None:
+        items.append(("standing", f"{evidence.standing:+.1f} standard deviations from this library's typical "
+                                  "score for the search"))
+    if evidence.signals:
+        items.append(("scores", ", ".join(f"{_SIGNAL_NAMES.get(name, name)} {score:.2f}"
+                                          for name, score in evidence.signals.items())))
+    return items
 
 
 def per_photo_schema(ids: list[int], array: str, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -200,8 +200,18 @@ class Repl:
         return results[int(number) - 1]
 
     def _why(self, result: SearchResult) -> None:
+        """The reason, then the evidence behind it in words (/json has it as data)."""
+        from rich.table import Table
+
+        from photoseek.agent.explain import evidence_items, score_items
+
         self.console.print(f"[bold]{_escape(result.explanation or '')}[/bold]")
-        self.console.print_json(json.dumps(result.evidence.to_dict(), ensure_ascii=False))
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for label, value in evidence_items(result, fence=False) + score_items(result.evidence):
+            grid.add_row(label, _escape(value))
+        self.console.print(grid)
 
     def _show(self, result: SearchResult) -> None:
         try:

@@ -19,7 +19,7 @@ from photoseek.agent.look import Looker, explain_or_look
 from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
 from photoseek.errors import PhotoseekError
-from photoseek.results import EXPLAIN_MODES, describe_filters, SearchResult
+from photoseek.results import EXPLAIN_MODES, SearchResult, describe_filters, levels_summary
 from photoseek.search.match import presented
 from photoseek.tools.base import SEARCH_TOOLS, TOOLS, ToolResult
 
@@ -283,34 +283,6 @@ def _photo_name(photo: Any) -> str:
     return f"photo {photo}" if isinstance(photo, int) else str(photo)
 
 
-def _count(n: int, noun: str = "photo") -> str:
-    return f"{n} {noun}{'s' if n != 1 else ''}"
-
-
-def _levels_text(subject: str, results: list[SearchResult], tool: str, searched: int | None = None) -> str:
-    """'Found 3 photos for "cat"; the next 7 are only close (2 partly match).' or, when none is a
-    strong match, 'No photo shows "cat" at night; the closest are shown (2 of them partly match, 8 weakly).'"""
-    strong = sum(r.match == "strong" for r in results)
-    partial = sum(r.match == "partial" for r in results)
-    rest = len(results) - strong
-    if strong:
-        # every photo the search returned is a match: there may be more than it was asked for
-        at_least = "at least " if searched and strong >= searched else ""
-        text = f"Found {at_least}{_count(strong)} for {subject}"
-        if rest:
-            text += f"; the next {rest} {'are' if rest != 1 else 'is'} only close"
-            text += f" ({partial} partly match{'es' if partial == 1 else ''})" if partial else ""
-        return text + "."
-    verb = "shows" if tool in ("text_search", "text_in_photo") else "matches"
-    text = f"No photo {verb} {subject}; the closest {'are' if len(results) != 1 else 'is'} shown"
-    weakly = len(results) - partial
-    if partial and weakly:
-        text += f" ({partial} of them partly match{'es' if partial == 1 else ''}, {weakly} weakly)"
-    elif partial:
-        text += f" ({'it partly matches' if partial == 1 else 'all partly match'})"
-    return text + "."
-
-
 def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = None,
                 shown_before: list[int] | None = None) -> str:
     """The answer in words; `searched`: how many results the search was asked for (so that a search
@@ -353,7 +325,7 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
     subject = f"{what} {filters}".strip()
     count = len(outcome.results)
     if count and any(r.match is not None for r in outcome.results):
-        text = _levels_text(subject, outcome.results, outcome.tool, searched)
+        text = levels_summary(subject, outcome.results, outcome.tool, searched)
     elif count:
         text = f"Found {count} photo{'s' if count != 1 else ''} for {subject}."
     else:

@@ -153,11 +153,11 @@ def z_scores(scores: dict[int, float], mean: float, std: float) -> dict[int, flo
     return {pid: (s - mean) / std for pid, s in scores.items()}
 
 
-def sample_spread(values: Sequence[float]) -> tuple[float, float]:
-    """(mean, std) of sampled scores (query by example)."""
+def sample_spread(values: Sequence[float], minimum: int = MIN_PHOTOS) -> tuple[float, float]:
+    """(mean, std) of sampled scores (query by example); (0, 0) from fewer than `minimum`."""
     import numpy as np
 
     a = np.asarray(values, dtype=np.float64)
-    if len(a) < MIN_PHOTOS:
+    if len(a) < minimum:
         return 0.0, 0.0
     return float(a.mean()), float(a.std())

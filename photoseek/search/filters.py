@@ -204,12 +204,13 @@ def fts_terms(query: str) -> list[str]:
 
 
 def fulltext_search(
-    catalog: "Catalog", query: str, column: str | None = None, limit: int = 50
+    catalog: "Catalog", query: str, column: str | None = None, limit: int = 50, *, snippets: bool = True
 ) -> list[tuple[int, float, str]]:
     """[(photo_id, score, snippet)], best first; score = -bm25 (higher is better).
 
     Photos containing every word rank first; when fewer than `limit` do, photos with any of the
-    words follow. `column` limits the search to one of tags, ocr, caption, filename.
+    words follow. `column` limits the search to one of tags, ocr, caption, filename. With
+    `snippets=False` the snippet is "" (FTS5's snippet() is half the cost of a ranked search).
     """
     if column is not None and column not in FTS_COLUMNS:
         raise PhotoseekError(f"Full-text column must be one of {', '.join(FTS_COLUMNS)}, not {column!r}.")
@@ -220,16 +221,16 @@ def fulltext_search(
     if len(terms) > 1:
         expressions.append(" OR ".join(terms))
     snippet_column = FTS_COLUMNS.index(column) if column else -1
+    snippet_sql = "snippet(photo_text, ?, '[', ']', '…', 10)" if snippets else "?"
     weights = ", ".join(str(w) for w in FTS_WEIGHTS)
     results: list[tuple[int, float, str]] = []
     seen: set[int] = set()
     for expression in expressions:
         match = f"{column} : ({expression})" if column else expression
         rows = catalog.conn.execute(
-            f"""SELECT rowid, bm25(photo_text, {weights}) AS rank,
-                       snippet(photo_text, ?, '[', ']', '…', 10)
+            f"""SELECT rowid, bm25(photo_text, {weights}) AS rank, {snippet_sql}
                 FROM photo_text WHERE photo_text MATCH ? ORDER BY rank LIMIT ?""",
-            (snippet_column, match, limit),
+            (snippet_column if snippets else "", match, limit),
         ).fetchall()
         for rowid, rank, snippet in rows:
             if rowid not in seen:

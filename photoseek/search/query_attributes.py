@@ -8,6 +8,8 @@ evaluation set. Non-English queries are translated upstream (the agent's rewrite
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -54,13 +56,26 @@ class QueryAttributes:
 
 
 def _has_word(text: str, word: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
+    return _word_pattern(word).search(text) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _word_pattern(word: str) -> "re.Pattern[str]":
+    return re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
 
 
 def parse_attributes(text: str | None) -> QueryAttributes:
-    attrs = QueryAttributes()
+    """The time of day, people (and how many) and colours a query asks for in words, and the words
+    left. A fresh object each call (callers merge into it); parsed once per distinct text."""
     if not text:
-        return attrs
+        return QueryAttributes()
+    parsed = _parse_attributes(text)
+    return dataclasses.replace(parsed, colors=list(parsed.colors))
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_attributes(text: str) -> QueryAttributes:
+    attrs = QueryAttributes()
     lowered = text.lower()
     for tod, words in TIME_WORDS.items():
         if any(_has_word(lowered, w) for w in words):

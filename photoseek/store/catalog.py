@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,14 +47,46 @@ class Catalog:
                 f"photoseek --library {self.library_dir} index PATH"
             )
         self.library_dir.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so batches are explicit.
-        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint, never corrupt
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.execute("PRAGMA busy_timeout=30000")
+        self._shared = self._connect()
+        self._local: threading.local | None = None  # set by per_thread_connections()
+        self._opened = [self._shared]
+        self._opened_lock = threading.Lock()
         self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so batches are explicit.
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint, never corrupt
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection for the calling thread: one shared by all threads, unless
+        `per_thread_connections()` was called."""
+        local = self._local
+        if local is None:
+            return self._shared
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = self._connect()
+            with self._opened_lock:
+                self._opened.append(conn)
+        return conn
+
+    def per_thread_connections(self) -> None:
+        """From now on each thread uses a connection of its own (the calling thread keeps the one it
+        has). For servers: threads sharing one connection queue on SQLite's connection mutex, and a
+        thread reading rows waits for it holding the GIL, so one slow query stalls every request
+        (measured: 8 concurrent API searches ran one at a time). WAL lets the connections read in
+        parallel; each transaction still runs on one thread's connection."""
+        if self._local is None:
+            local = threading.local()
+            local.conn = self._shared
+            self._local = local
 
     # -- schema -------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -87,7 +120,10 @@ class Catalog:
             self.conn.execute("COMMIT")
 
     def close(self) -> None:
-        self.conn.close()
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
 
     # -- meta -------------------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:

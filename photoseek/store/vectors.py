@@ -159,6 +159,27 @@ class VectorStore:
                 return _exact_top_k(queries, loaded.index.reconstruct_batch(allowed), allowed, k)
         return self._search_index(loaded, queries, k, allowed)
 
+    def ids(self, space: str = "joint") -> "np.ndarray":
+        """The photo ids (int64) of the vectors `space` holds, in index order; empty before any."""
+        import numpy as np
+
+        loaded = self._index(space)
+        return np.zeros(0, np.int64) if loaded is None else loaded.ids
+
+    def exact_matrix(self, space: str = "joint") -> "tuple[np.ndarray, np.ndarray] | None":
+        """(ids (n,) int64, vectors (n, d) float32) of an exact (flat) index, in index order. The
+        vectors are a read-only view of the index's own memory, not a copy (15 MB at 10k photos);
+        the view keeps the index alive. None for an approximate (IVF) index or none at all."""
+        import faiss
+        import numpy as np
+
+        loaded = self._index(space)
+        if loaded is None or loaded.approximate or loaded.index.ntotal == 0:
+            return None
+        flat = faiss.downcast_index(loaded.index.index)
+        vectors = np.asarray(_IndexMemory(loaded.index, int(flat.get_xb()), (int(flat.ntotal), int(flat.d))))
+        return faiss.vector_to_array(loaded.index.id_map).astype(np.int64, copy=False), vectors
+
     def get(self, space: str, photo_ids: Sequence[int]) -> "np.ndarray":
         """(len(photo_ids), d) vectors in the order given; raises NotFound-style error for unknown ids."""
         import numpy as np
@@ -471,6 +492,15 @@ def build_ivf_index(vectors: "np.ndarray", ids: "np.ndarray", nlist: int | None 
     index.add_with_ids(vectors, ids)
     index.nprobe = IVF_NPROBE
     return index
+
+
+class _IndexMemory:
+    """A FAISS index's float32 vectors as a numpy array interface; the array made from it holds
+    this object, and so the index, for as long as the array lives."""
+
+    def __init__(self, index: object, address: int, shape: tuple[int, int]):
+        self.index = index
+        self.__array_interface__ = {"shape": shape, "typestr": "<f4", "data": (address, True), "version": 3}
 
 
 def _is_flat(index) -> bool:

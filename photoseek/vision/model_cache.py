@@ -185,15 +185,15 @@ def quiet_transformers() -> Iterator[None]:
 
 
 def onnx_session(model_path: Path):
-    """An onnxruntime CPU session using `config.cpu_threads()` threads."""
-    from photoseek.config import cpu_threads
+    """An onnxruntime CPU session using `config.onnx_threads()` threads."""
+    from photoseek.config import onnx_threads
 
     try:
         import onnxruntime as ort
     except ImportError:
         raise ModelUnavailableError("onnxruntime is not installed; install it with `pip install onnxruntime`") from None
     options = ort.SessionOptions()
-    options.intra_op_num_threads = cpu_threads()
+    options.intra_op_num_threads = onnx_threads()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # warnings about unused initialisers etc. are noise for users

@@ -28,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from photoseek.errors import NotFoundError, PhotoseekError
-from photoseek.results import SearchResult
+from photoseek.results import SearchResult, describe_filters, levels_summary
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, ToolArgumentsError
 from photoseek.web.models import (
     AskRequest,
@@ -120,7 +120,24 @@ def run_search(state: AppState, request: SearchRequest) -> dict[str, Any]:
     out: dict[str, Any] = {"query": request.label(), "results": [result_dict(r, query) for r in results]}
     if searched_as and searched_as != request.text:
         out["searched_as"] = searched_as
+    if results:
+        out["summary"] = levels_summary(_search_subject(request, searched_as), results,
+                                        "text_search" if request.text or request.text_in_photo else "similar_to_photo",
+                                        request.k)
     return out
+
+
+def _search_subject(request: SearchRequest, searched_as: str | None) -> str:
+    """What a search looked for, in the words the agent's answers use ('"dog" at night')."""
+    if request.text:
+        what = f'"{searched_as or request.text}"'
+    elif request.text_in_photo:
+        what = f'photos showing the text "{request.text_in_photo}"'
+    elif request.like:
+        what = f"photos like photo {request.like}" + (f' but "{request.but}"' if request.but else "")
+    else:
+        what = "photos"
+    return f"{what} {describe_filters(request.filters().to_dict())}".strip()
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -171,10 +188,12 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        too_large = JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413)
+        def too_large():
+            return JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413)(scope, receive, send)
+
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            return await too_large(scope, receive, send)
+            return await too_large()
         body = bytearray()
         while True:
             message = await receive()
@@ -182,7 +201,7 @@ class BodyLimit:
                 return
             body += message.get("body", b"")
             if len(body) > self.limit:
-                return await too_large(scope, receive, send)
+                return await too_large()
             if not message.get("more_body"):
                 break
         replayed = False
@@ -195,6 +214,54 @@ class BodyLimit:
             return await receive()  # after the body: wait for the disconnect
 
         await self.app(scope, replay, send)
+
+
+class RequireToken:
+    """ASGI middleware: when the state has a token, every request must carry it (see the module
+    docstring); one given as `?token=` is set as a cookie for the page's later requests. Plain ASGI,
+    not `@app.middleware("http")`, whose per-request task and streams cost the event loop about as
+    much as the rest of a request's handling (bench/serve.py)."""
+
+    def __init__(self, app: Any, state: AppState):
+        self.app, self.state = app, state
+
+    async def __call__(self, scope, receive, send):
+        token = self.state.token
+        if scope["type"] != "http" or token is None:
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        given = _given_token(request)
+        if given is None or not hmac.compare_digest(given.encode(), token.encode()):
+            refused = JSONResponse({"detail": "this server needs its token: open the address it printed"}, 401)
+            return await refused(scope, receive, send)
+        if not request.query_params.get("token"):
+            return await self.app(scope, receive, send)
+        cookie = Response()
+        cookie.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+        set_cookie = [(k, v) for k, v in cookie.raw_headers if k == b"set-cookie"]
+
+        async def send_with_cookie(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *set_cookie]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def json_response(payload: dict[str, Any]) -> JSONResponse:
+    """`payload` as the JSON the route's response model would give with exclude_none (None-valued
+    keys left out, at any depth), rendered in the worker thread that made it: returning a Response
+    skips FastAPI's validation and serialisation of the model on the event loop, which every
+    request shares (a test checks both give the same JSON)."""
+    return JSONResponse(_without_none(payload))
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
 
 
 def get_state(request: Request) -> AppState:
@@ -222,21 +289,9 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
     app.state.photoseek = state
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(RequireToken, state=state)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-
-    @app.middleware("http")
-    async def require_token(request: Request, call_next):
-        token = state.token
-        if token is None:
-            return await call_next(request)
-        given = _given_token(request)
-        if given is None or not hmac.compare_digest(given.encode(), token.encode()):
-            return JSONResponse({"detail": "this server needs its token: open the address it printed"}, 401)
-        response = await call_next(request)
-        if request.query_params.get("token"):  # the page's later requests carry it as a cookie
-            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
-        return response
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError):
@@ -267,12 +322,12 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
     @app.get("/api/search", response_model=SearchResponse, response_model_exclude_none=True, tags=["search"])
     def search_get(request: Annotated[SearchRequest, Query()], s: State):
         """Any search kind by query parameters (lists repeat: `more_like=3&more_like=9`)."""
-        return run_search(s, request)
+        return json_response(run_search(s, request))
 
     @app.post("/api/search", response_model=SearchResponse, response_model_exclude_none=True, tags=["search"])
     def search_post(request: SearchRequest, s: State):
         """Any search kind: text, like (+ but), text_in_photo, more_like/less_like, filters."""
-        return run_search(s, request)
+        return json_response(run_search(s, request))
 
     @app.post("/api/ask", response_model=AskResponse, response_model_exclude_none=True, tags=["ask"])
     def ask(request: AskRequest, s: State):

@@ -68,6 +68,8 @@ class SearchResponse(BaseModel):
     query: str
     results: list[ResultModel]
     searched_as: str | None = Field(None, description="the English the text encoder saw, when it differs")
+    summary: str | None = Field(None, description='the results counted by match level, e.g. \'Found 3 photos for "cat"; '
+                                "the next 7 are only close.'")
 
 
 class AskRequest(BaseModel):

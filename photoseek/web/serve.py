@@ -13,6 +13,7 @@ import threading
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Sequence
 
+from photoseek.config import serve_from_threads
 from photoseek.errors import PhotoseekError
 from photoseek.web.state import AppState, loopback_host, read_server_file, remove_server_file, write_server_file
 
@@ -43,6 +44,7 @@ def serve(
                              "(a token is then required) or use --host 127.0.0.1.")
     if not loopback and not token:
         token = secrets.token_urlsafe(24)
+    serve_from_threads()  # before the warm-up below makes the inference sessions
     state = AppState(library, llm=llm, token=token)
     app = create_app(state, allowed_hosts=LOOPBACK_HOSTS if loopback else ["*"])
     if index:

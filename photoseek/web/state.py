@@ -70,6 +70,9 @@ class AppState:
     write_lock: threading.RLock = field(default_factory=threading.RLock)
     _sessions_lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        self.library.per_thread_connections()  # requests run on a pool of threads
+
     # -- the library ------------------------------------------------------------------------------------
     def photo_count(self) -> int:
         """Photos in the catalog; 0 when the library has not been created yet."""

@@ -123,16 +123,6 @@ function showRefine() {
 }
 
 // "3 strong matches; the next 7 are only close (2 partly match)." as the CLI's answers count them
-function levelsSummary(results) {
-  if (!results.length) return "";
-  const strong = results.filter(r => r.match === "strong").length;
-  const partial = results.filter(r => r.match === "partial").length;
-  const partly = partial ? ` (${partial} partly match${partial === 1 ? "es" : ""})` : "";
-  if (!strong) return `No strong match; the ${results.length} closest are shown${partly}.`;
-  const rest = results.length - strong;
-  return `${strong} strong match${strong === 1 ? "" : "es"}` + (rest ? `; the next ${rest} ${rest === 1 ? "is" : "are"} only close${partly}` : "") + ".";
-}
-
 async function runSearch(request) {
   page.base = request;
   const body = {...request, more_like: [...(request.more_like || []), ...page.more],
@@ -142,7 +132,8 @@ async function runSearch(request) {
     const data = await api("/api/search", body);
     showResults(data.results);
     // the banner always describes the grid below it (after "more like this" too)
-    setAnswer([data.searched_as && `Searched for “${data.searched_as}”.`, levelsSummary(data.results)]
+    // the server counts the levels in the words the agent's answers use
+    setAnswer([data.searched_as && `Searched for “${data.searched_as}”.`, data.summary || "No photo found."]
       .filter(Boolean).join(" "));
     remember();
   } catch (err) {
