@@ -46,6 +46,8 @@ def test_turns_keep_context(agent_library):
     assert args["date_from"] == "2019-01-01" and args["query"] == "cat"
     assert less not in {r.id for r in feedback.results}
     assert "re-ranked toward #1 and away from #2" in feedback.text  # as the user named them, not catalog ids
+    others = [r for r in feedback.results if r.id != more]
+    assert others and all("#1, which you marked" in r.explanation for r in others)  # the reasons name it so too
 
     shown = session.ask("show #1")
     assert shown.photo is not None and shown.photo["id"] == feedback.results[0].id and not shown.results

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 from contextlib import redirect_stdout
 
@@ -92,7 +93,8 @@ def test_relevance_feedback_changes_the_ranking(client, agent_library):
     by_id = {r["id"]: r for r in again}
     assert by_id[liked]["evidence"]["marked"] is True and 'you marked it "more like this"' in by_id[liked]["explanation"]
     others = [r for r in again if r["id"] != liked]
-    assert all(f"photo {liked}, which you marked" in r["explanation"] for r in others)
+    marked_name = os.path.basename(by_id[liked]["path"])  # named as the page shows it, not by catalog id
+    assert all(f"{marked_name}, which you marked" in r["explanation"] for r in others)
     likeness = {r["id"]: r["evidence"]["likeness"] for r in others}
     other_dogs = [likeness[i] for i in likeness if i in dogs]
     assert other_dogs and max(other_dogs) > min(likeness[i] for i in likeness if i not in dogs)

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from photoseek.llm.base import LLM, Message
 from photoseek.errors import PhotoseekError
@@ -86,16 +86,17 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def compose_explanation(evidence: Evidence, query: str | None = None, match: str | None = None) -> str:
+def compose_explanation(evidence: Evidence, query: str | None = None, match: str | None = None,
+                        names: Mapping[int, str] | None = None) -> str:
     """A sentence from the evidence alone. With a match level (results of a search): which words of
     the request met which evidence and, for partial and weak matches, what was not found; without
-    one (e.g. duplicates): what matched, then when and who."""
+    one (e.g. duplicates): what matched, then when and who. `names`: how the reader knows the
+    reference photos (chat: "#2", the page: the file name); "photo 9" (the catalog id) otherwise."""
     if match is not None:
-        return compose_reason(evidence, query, match)
+        return compose_reason(evidence, query, match, names)
     parts: list[str] = []
     if evidence.similar_to:
-        ids = ", ".join(str(i) for i in evidence.similar_to)
-        parts.append(f"looks like photo {ids}")
+        parts.append(f"looks like {photos_named(evidence.similar_to, names)}")
     if evidence.matched_tags:
         parts.append("tagged " + _join(evidence.matched_tags[:4]))
     if evidence.caption:
@@ -152,11 +153,18 @@ def _met_phrases(evidence: Evidence) -> list[str]:
     return phrases
 
 
-def _similarity_phrase(evidence: Evidence, query: str | None) -> str:
+def photos_named(ids: list[int], names: Mapping[int, str] | None = None) -> str:
+    """'photo 9', 'photos 9 and 12', or the names the reader knows them by ('#2', 'beach.jpg')."""
+    if names and all(i in names for i in ids):
+        return _join([names[i] for i in ids])
+    return ("photo " if len(ids) == 1 else "photos ") + _join([str(i) for i in ids])
+
+
+def _similarity_phrase(evidence: Evidence, query: str | None, names: Mapping[int, str] | None = None) -> str:
     if evidence.likeness is not None:
-        return _likeness_phrase(evidence)
+        return _likeness_phrase(evidence, names)
     if evidence.similar_to:
-        what = "it looks like photo " + ", ".join(str(i) for i in evidence.similar_to)
+        what = "it looks like " + photos_named(evidence.similar_to, names)
     else:
         # below the library's average it is not "close", only the least far among what is left
         near = "close to" if evidence.standing is None or evidence.standing >= 0 else "no closer than most photos to"
@@ -169,16 +177,14 @@ def _similarity_phrase(evidence: Evidence, query: str | None) -> str:
 LIKENESS_WORDS = ((2.0, "looks much like"), (1.0, "looks like"), (0.0, "looks a little like"))
 
 
-def _likeness_phrase(evidence: Evidence) -> str:
+def _likeness_phrase(evidence: Evidence, names: Mapping[int, str] | None = None) -> str:
     """Relevance feedback: how much the photo looks like the ones marked "more like this"."""
     z = evidence.likeness or 0.0
     how = next((words for floor, words in LIKENESS_WORDS if z >= floor), "does not look like")
-    marked = _join([str(i) for i in evidence.similar_to])
-    photos = "photo" if len(evidence.similar_to) == 1 else "photos"
-    return f"it {how} {photos} {marked}, which you marked ({z:+.1f} SD from the library's average)"
+    return f"it {how} {photos_named(evidence.similar_to, names)}, which you marked ({z:+.1f} SD from the library's average)"
 
 
-def compose_reason(evidence: Evidence, query: str | None, match: str) -> str:
+def compose_reason(evidence: Evidence, query: str | None, match: str, names: Mapping[int, str] | None = None) -> str:
     """The reason for one result of a search, from its level and evidence (no model):
 
     strong   'Strong match: "cat" by its tag tabby; taken at night.'
@@ -194,7 +200,7 @@ def compose_reason(evidence: Evidence, query: str | None, match: str) -> str:
     missing_words = [m for m in evidence.missing if m not in _ATTRIBUTE_ASKS and not m.startswith("a close likeness")]
     if match == "strong":
         if evidence.similar_to:
-            parts.insert(0, _similarity_phrase(evidence, query))
+            parts.insert(0, _similarity_phrase(evidence, query, names))
         elif missing_words:
             parts.append(_similarity_phrase(evidence, query) + ", near the best in the library, though no tag, "
                          "text or caption names " + _join([_asked(m) for m in missing_words], "or"))
@@ -216,11 +222,11 @@ def compose_reason(evidence: Evidence, query: str | None, match: str) -> str:
         elif asked == "no people":
             parts.append("people in it")
         elif asked.startswith("a close likeness") and evidence.similar_to:
-            ids = ", ".join(str(i) for i in evidence.similar_to)
             standing = f" ({evidence.standing:+.1f} SD from the library's average)" if evidence.standing is not None else ""
-            parts.append(f"only {'somewhat' if match == 'partial' else 'loosely'} like photo {ids}{standing}")
+            parts.append(f"only {'somewhat' if match == 'partial' else 'loosely'} like "
+                         f"{photos_named(evidence.similar_to, names)}{standing}")
     if evidence.likeness is not None and evidence.similar_to:
-        parts.append(_likeness_phrase(evidence))
+        parts.append(_likeness_phrase(evidence, names))
     elif (match == "weak" or not met) and not evidence.similar_to and not evidence.marked:
         parts.append("returned as one of the closest: " + _similarity_phrase(evidence, query))
     return f"{opening}: {'; '.join(p for p in parts if p)}."
@@ -430,9 +436,9 @@ class Explainer:
         self._system_prompt = system_prompt or render("system")
         self.stats = ExplanationStats()
 
-    def compose_all(self, results: list[SearchResult], query: str | None) -> None:
+    def compose_all(self, results: list[SearchResult], query: str | None, names: Mapping[int, str] | None = None) -> None:
         for result in results:
-            result.explanation = compose_explanation(result.evidence, query, result.match)
+            result.explanation = compose_explanation(result.evidence, query, result.match, names)
 
     def explain(self, results: list[SearchResult], query: str | None = None, request: str | None = None) -> None:
         """Fill `explanation` on every result (composed), then the model's for the top ones."""

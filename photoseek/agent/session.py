@@ -250,7 +250,8 @@ class Session:
         if results:
             explain_started = time.perf_counter()
             query = plan.search_text
-            self.explainer.compose_all(results, query)
+            # the reader knows the photos of the previous answer as "#2", not by catalog id
+            self.explainer.compose_all(results, query, {pid: f"#{n}" for n, pid in enumerate(context.previous_results or [], 1)})
             composed_reasons = [r.explanation for r in results]
             timings["results"] = time.perf_counter() - started  # what a UI can show before the model explains
             yield ResultsReady(results)

@@ -159,6 +159,11 @@ class Catalog:
             raise NotFoundError(f"No photo {path_or_id!r} in this library (give a photo id or an indexed path).")
         return row
 
+    def photo_name(self, photo_id: int) -> str:
+        """The file name of a photo (no folder), as people see it; "photo ID" when the catalog lacks it."""
+        row = self.conn.execute("SELECT display_path FROM photos WHERE id=?", (int(photo_id),)).fetchone()
+        return os.path.basename(row[0]) if row else f"photo {photo_id}"
+
     def photo_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM photos").fetchone()[0]
 

@@ -56,15 +56,15 @@ LARGE_SIDE = 1600  # long side of a converted photo in the detail view, pixels
 # -- helpers shared by the routes, the MCP server and the CLI's client ------------------------------------
 
 
-def result_dict(result: SearchResult, query: str | None = None) -> dict[str, Any]:
-    """`SearchResult.to_dict()` with an explanation composed from its evidence when it has none,
-    and its match level when the search gave one."""
+def result_dict(result: SearchResult, query: str | None = None, names: dict[int, str] | None = None) -> dict[str, Any]:
+    """`SearchResult.to_dict()` with an explanation composed from its evidence when it has none
+    (`names`: the reference photos as the reader knows them), and its match level when the search gave one."""
     from photoseek.agent.explain import compose_explanation
 
     out = result.to_dict()
     match = getattr(result, "match", None)
     if not out.get("explanation"):  # with its level: what met, and for partial and weak what was not found
-        out["explanation"] = compose_explanation(result.evidence, query, match)
+        out["explanation"] = compose_explanation(result.evidence, query, match, names)
     if match is not None and "match" not in out:
         out["match"] = match
     return out
@@ -117,7 +117,10 @@ def run_search(state: AppState, request: SearchRequest) -> dict[str, Any]:
         if translating:
             state.llm_lock.release()
     query = " ".join(t for t in (searched_as or request.text, request.but, request.text_in_photo) if t) or None
-    out: dict[str, Any] = {"query": request.label(), "results": [result_dict(r, query) for r in results]}
+    # the page shows file names, so the reasons name the reference photos by file too
+    references = {i for r in results for i in r.evidence.similar_to}
+    names = {i: library.catalog.photo_name(i) for i in references}
+    out: dict[str, Any] = {"query": request.label(), "results": [result_dict(r, query, names) for r in results]}
     if searched_as and searched_as != request.text:
         out["searched_as"] = searched_as
     if results:
