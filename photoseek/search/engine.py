@@ -183,17 +183,18 @@ class SearchEngine:
 
         if not self._on("visual"):
             return
-        # only words in a reason rest on it (not the levels), so a small library's spread will do
-        spread = self._example_spread(marked, less_like, minimum=LIKENESS_MIN_PHOTOS)
-        others = [r for r in results if r.id not in set(marked)]
-        scores = self._centred_similarity([r.id for r in others], marked, less_like) if others else []
-        for result, score in zip(others, scores):
-            if spread is not None and spread[1] > calibration.MIN_STD:
-                result.evidence.likeness = round((score - spread[0]) / spread[1], 2)
+        marked_ids = set(marked)
         for result in results:
-            if result.id in set(marked):
+            if result.id in marked_ids:
                 result.evidence.marked = True
                 result.evidence.similar_to = [i for i in result.evidence.similar_to if i != result.id]
+        # only words in a reason rest on it (not the levels), so a small library's spread will do
+        spread = self._example_spread(marked, less_like, minimum=LIKENESS_MIN_PHOTOS)
+        others = [r for r in results if r.id not in marked_ids]
+        if spread is None or spread[1] <= calibration.MIN_STD or not others:
+            return
+        for result, score in zip(others, self._centred_similarity([r.id for r in others], marked, less_like)):
+            result.evidence.likeness = round((score - spread[0]) / spread[1], 2)
 
     def rank(
         self,
@@ -421,7 +422,7 @@ class SearchEngine:
         key = ("centred-norms", self.catalog.vectors_generation)
         if key not in self._means:
             whole = self.vectors.exact_matrix("joint")
-            known = np.sort(self.vectors.ids("joint")) if whole is None else whole[0]
+            known = self.vectors.ids("joint") if whole is None else whole[0]
             norms = np.empty(len(known), dtype=np.float32)
             for start in range(0, len(known), NORM_CHUNK):
                 chunk = (self.vectors.get("joint", known[start:start + NORM_CHUNK]) if whole is None
@@ -431,7 +432,7 @@ class SearchEngine:
             self._means = {k: v for k, v in self._means.items() if k[0] != "centred-norms"}
             self._means[key] = (known[order], np.maximum(norms[order], 1e-12))
         known, norms = self._means[key]
-        if vectors is not None and len(ids) == len(known) and len(ids) and ids[0] == known[0] and (ids == known).all():
+        if vectors is not None and np.array_equal(ids, known):
             return norms  # the whole index, in id order (an index built from the catalog)
         at = np.minimum(np.searchsorted(known, ids), max(len(known) - 1, 0))
         found = known[at] == ids if len(known) else np.zeros(len(ids), dtype=bool)

@@ -160,7 +160,7 @@ class VectorStore:
         return self._search_index(loaded, queries, k, allowed)
 
     def ids(self, space: str = "joint") -> "np.ndarray":
-        """The photo ids (int64) of the vectors `space` holds, in index order; empty before any."""
+        """The photo ids (int64) of the vectors `space` holds, sorted; empty before any."""
         import numpy as np
 
         loaded = self._index(space)
