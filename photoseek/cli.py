@@ -12,7 +12,7 @@ import sys
 from typing import Any, Sequence
 
 from photoseek.errors import PhotoseekError
-from photoseek.results import EXPLAIN_MODES
+from photoseek.results import EXPLAIN_MODES, standing_words
 
 
 def _print_json(data: Any) -> None:
@@ -80,7 +80,9 @@ def cmd_index(args) -> int:
         d = report.to_dict()
         counts = ", ".join(f"{k} {v}" for k, v in d.items() if isinstance(v, int))
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in d["stages"].items())
-        _console().print(f"[bold]Indexed[/] {lib.path}: {counts} in {d['seconds']:.1f} s ({stages})")
+        # two short lines: one long line wrapped mid-list in an 80-column terminal
+        _console().print(f"[bold]Indexed[/] {lib.path} in {d['seconds']:.1f} s ({stages})")
+        _console().print(f"  {counts}")
         for folder in report.offline:
             _console().print(
                 f"[yellow]Offline:[/] {folder['path']} ({folder['missing']} of {folder['photos']} photos missing): "
@@ -199,7 +201,7 @@ def _evidence_summary(r) -> str:
     missing = ("not found: " + ", ".join(r.evidence.missing)) if r.evidence.missing else ""
     z = r.evidence.standing
     # a partial or strong level with nothing met comes from similarity alone: say so, with how far it stands out
-    similar = (f"picture close to the search (+{z:.1f} SD over the library)"
+    similar = (f"picture close to the search ({standing_words(z)})"
                if not met and z is not None and r.match in ("strong", "partial") else "")
     return "; ".join(p for p in (met, missing, similar) if p) or ", ".join(r.evidence.matched_tags[:4])
 

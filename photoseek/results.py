@@ -6,6 +6,7 @@ return the same data.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -58,6 +59,10 @@ class Evidence:
     # like this" (`similar_to`), as a z-score among the library's photos; and whether it is one of them.
     likeness: float | None = None
     marked: bool | None = None
+    # ...and to the photos marked "less like this" (they are left out of the results): their ids and
+    # the photo's likeness to them, the same z-score.
+    avoided: list[int] = field(default_factory=list)
+    avoided_likeness: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _plain_fields(self, (None, [], {}, ""))
@@ -158,6 +163,14 @@ class IndexReport:
         return d
 
 
+def standing_words(z: float) -> str:
+    """A standing (z-score among the library's photos) as a reader takes it: 'closer than about 88%
+    of the library's photos', the share a normal spread puts below z (the calibration's own model,
+    photoseek.search.calibration), kept within 1–99% since the tails are not normal."""
+    share = min(max(round(100 * 0.5 * (1 + math.erf(z / math.sqrt(2)))), 1), 99)
+    return f"closer than about {share}% of the library's photos"
+
+
 def levels_summary(subject: str, results: "list[SearchResult]", tool: str = "text_search",
                    searched: int | None = None) -> str:
     """The results counted by match level, for answers (the agent) and the web page's banner:
@@ -165,24 +178,47 @@ def levels_summary(subject: str, results: "list[SearchResult]", tool: str = "tex
     match, 'No photo shows "cat" at night; the closest are shown (2 of them partly match, 8 weakly).'
     `tool`: the search kind (a text search "shows", others "match"); `searched`: how many results were
     asked for, so that a search whose every result is strong says "at least"."""
+    # the photos the user marked "more like this" are theirs, not a finding: counted apart
+    marked = sum(bool(r.evidence.marked) for r in results)
+    results = [r for r in results if not r.evidence.marked]
     strong = sum(r.match == "strong" for r in results)
     partial = sum(r.match == "partial" for r in results)
     rest = len(results) - strong
+    besides = f" besides the {marked if marked != 1 else 'one'} you marked" if marked else ""
     if strong:
-        at_least = "at least " if searched and strong >= searched else ""
-        text = f"Found {at_least}{strong} photo{'s' if strong != 1 else ''} for {subject}"
+        at_least = "at least " if searched and strong + marked >= searched else ""
+        text = f"Found {at_least}{strong} photo{'s' if strong != 1 else ''} for {subject}{besides}"
         if rest:
             text += f"; the next {rest} {'are' if rest != 1 else 'is'} only close"
             text += f" ({partial} partly match{'es' if partial == 1 else ''})" if partial else ""
         return text + "."
     verb = "shows" if tool in ("text_search", "text_in_photo") else "matches"
-    text = f"No photo {verb} {subject}; the closest {'are' if len(results) != 1 else 'is'} shown"
+    if not results:
+        return f"No photo {verb} {subject}{besides}."
+    text = f"No {'other ' if marked else ''}photo {verb} {subject}; the closest {'are' if len(results) != 1 else 'is'} shown"
     weakly = len(results) - partial
     if partial and weakly:
         text += f" ({partial} of them partly match{'es' if partial == 1 else ''}, {weakly} weakly)"
     elif partial:
         text += f" ({'it partly matches' if partial == 1 else 'all partly match'})"
     return text + "."
+
+
+def search_subject(tool: str, args: dict[str, Any]) -> str:
+    """What a search looked for, in words, from its tool name and arguments: '"dog" at night',
+    'photos like beach.jpg but "at night"', 'photos showing the text "EXIT" from 2019'. One phrase for
+    the agent's answers and the web page's banner (`photo` may be a catalog id or a name)."""
+    def photo(value: Any) -> str:
+        return f"photo {value}" if isinstance(value, int) else str(value)
+
+    what = {
+        "text_search": f'"{args.get("query", "")}"',
+        "similar_to_photo": f"photos like {photo(args.get('photo'))}",
+        "composed_search": f'photos like {photo(args.get("photo"))} but "{args.get("but", "")}"',
+        "filter_photos": "photos",
+        "text_in_photo": f'photos showing the text "{args.get("text", "")}"',
+    }.get(tool, tool)
+    return f"{what} {describe_filters(args)}".strip()
 
 
 def describe_filters(args: dict[str, Any]) -> str:

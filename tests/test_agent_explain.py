@@ -197,7 +197,7 @@ def test_a_weak_match_says_it_is_weak():
     assert sentence.startswith("Weak match:")
     assert 'no "cat" found' in sentence and "returned as one of the closest" in sentence
     assert "bus" not in sentence  # the caption is evidence of what it shows, not a reason it was returned
-    assert "close to" in sentence and "+0.8 SD" in sentence
+    assert "close to" in sentence and "(closer than about 79% of the library's photos)" in sentence  # z = +0.8
 
 
 def test_reasons_read_as_a_person_would_write_them():
@@ -208,7 +208,7 @@ def test_reasons_read_as_a_person_would_write_them():
     assert 'no "dog" or "snow" found' in compose_explanation(two_missing, "dog in the snow", "weak")
     below_average = replace(weak.evidence, standing=-0.4)  # the least far of what is left is not "close"
     sentence = compose_explanation(below_average, "cat at night", "weak")
-    assert "close to" not in sentence and 'no closer than most photos to "cat at night" (-0.4 SD' in sentence
+    assert "close to" not in sentence and 'no closer than most photos to "cat at night" (closer than about 34%' in sentence
 
 
 def test_model_sentences_keep_the_level_and_may_not_claim_what_was_not_found():
@@ -224,3 +224,26 @@ def test_model_sentences_keep_the_level_and_may_not_claim_what_was_not_found():
     assert found[2].explanation == "Weak match: its picture content is close to the search."
     prompt = llm.requests[0].messages[-1].content
     assert "match: weak" in prompt and 'not found: "cat", "at night"' in prompt
+
+
+def test_standing_and_likeness_read_as_words_not_statistics():
+    from photoseek.agent.explain import compose_explanation
+    from photoseek.results import Evidence, standing_words
+
+    assert standing_words(0.0) == "closer than about 50% of the library's photos"
+    assert standing_words(1.0) == "closer than about 84% of the library's photos"
+    assert standing_words(9.0).endswith("99% of the library's photos") and standing_words(-9.0).endswith("1% of the library's photos")
+    said = {z: compose_explanation(Evidence(missing=["dog"], similar_to=[7], likeness=z), "dog", "weak", {7: "rex.jpg"})
+            for z in (2.5, 1.2, 0.7, 0.0, -0.04, -1.5)}
+    assert "looks much like rex.jpg, which you marked" in said[2.5]
+    assert "it looks like rex.jpg, which you marked" in said[1.2]
+    assert "looks a little like rex.jpg" in said[0.7]
+    # near the library's average it is neither like nor unlike: said the same on both sides of 0
+    for z in (0.0, -0.04):
+        assert "looks no more like rex.jpg, which you marked, than most photos do" in said[z]
+    assert "looks unlike rex.jpg" in said[-1.5]
+    assert not any("SD" in s or "-0.0" in s or "+0.0" in s for s in said.values())
+    avoided = compose_explanation(Evidence(missing=["dog"], avoided=[8], avoided_likeness=0.1), "dog", "weak", {8: "cat.jpg"})
+    assert 'it does not look like cat.jpg, which you marked "less like this"' in avoided
+    still = compose_explanation(Evidence(met={"dog": "tag dog"}, avoided=[8], avoided_likeness=1.4), "dog", "strong", {8: "cat.jpg"})
+    assert still.startswith("Strong match") and 'still looks like cat.jpg, which you marked "less like this"' in still

@@ -147,3 +147,13 @@ def test_an_exclusion_says_it_only_leaves_out_what_was_found(agent_library):
     answer = session.ask("animals, no dogs")
     assert answer.results and "Left out only photos tagged dog; ones the annotations missed may remain." in answer.text
     assert "Left out" not in session.ask("animals").text
+
+
+def test_feedback_reasons_name_photos_by_their_number_in_the_new_answer():
+    """After "more like 2", the marked photo may be #1 now: named "#1 (#2 before)", never by a
+    number that now points at another row; one the answer no longer shows is "#3 of the last answer"."""
+    from photoseek.agent.session import reference_names
+
+    names = reference_names([10, 20, 30], [20, 10, 40])
+    assert names == {10: "#2 (#1 before)", 20: "#1 (#2 before)", 30: "#3 of the last answer"}
+    assert reference_names([10], [10, 20]) == {10: "#1"} and reference_names(None, [1]) == {}

@@ -312,3 +312,41 @@ def test_per_thread_connections_read_in_parallel_and_all_close(tmp_path):
     for conn in (shared, seen["a"][0], seen["b"][0]):
         with pytest.raises(sqlite3.ProgrammingError):
             conn.execute("SELECT 1")
+
+
+def test_a_snapshot_reads_meta_once_and_sees_one_committed_state(tmp_path):
+    """Catalog.snapshot (what every engine search runs in on a server): the meta table is read once,
+    a commit by another connection meanwhile is not seen until the snapshot ends, and the snapshot is
+    a no-op on the CLI's shared connection."""
+    import threading
+
+    catalog = Catalog(tmp_path / "library")
+    fill(catalog, clustered_vectors(5, 4))
+    with catalog.transaction():
+        catalog.set_meta("probe", "1")
+    with catalog.snapshot():  # shared connection: nothing held, reads go to the table
+        assert not catalog.conn.in_transaction
+    catalog.per_thread_connections()
+    writer = Catalog(tmp_path / "library")  # another process's catalog, as an index run would be
+    statements = []
+    catalog.conn.set_trace_callback(statements.append)
+    with catalog.snapshot():
+        assert catalog.conn.in_transaction
+        assert catalog.get_meta("probe") == "1" and catalog.vectors_generation == int(catalog.get_meta("vectors_generation", "0"))
+        meta_reads = [s for s in statements if "FROM meta" in s]
+        with writer.transaction():
+            writer.set_meta("probe", "2")
+            writer.conn.execute("DELETE FROM photos WHERE id=1")
+        assert catalog.get_meta("probe") == "1"  # the snapshot's value
+        assert catalog.conn.execute("SELECT count(*) FROM photos").fetchone()[0] == 5  # and its rows
+        assert [s for s in statements if "FROM meta" in s] == meta_reads  # no second read of meta
+        seen_elsewhere = []
+        worker = threading.Thread(target=lambda: seen_elsewhere.append(catalog.get_meta("probe")))
+        worker.start()
+        worker.join()
+        assert seen_elsewhere == ["2"]  # other threads are not in this snapshot
+    catalog.conn.set_trace_callback(None)
+    assert not catalog.conn.in_transaction
+    assert catalog.get_meta("probe") == "2" and catalog.conn.execute("SELECT count(*) FROM photos").fetchone()[0] == 4
+    writer.close()
+    catalog.close()

@@ -98,6 +98,17 @@ def test_relevance_feedback_changes_the_ranking(client, agent_library):
     likeness = {r["id"]: r["evidence"]["likeness"] for r in others}
     other_dogs = [likeness[i] for i in likeness if i in dogs]
     assert other_dogs and max(other_dogs) > min(likeness[i] for i in likeness if i not in dogs)
+    # ...and how much each looks like the one marked "less like this" (it has left the results)
+    unwanted_name = client.get(f"/api/photos/{unwanted}").json()["path"].rsplit("/", 1)[-1]
+    assert all(f'{unwanted_name}, which you marked "less like this"' in r["explanation"] for r in others)
+    cats = photos_of(agent_library, "cat")
+    avoided = {r["id"]: r["evidence"]["avoided_likeness"] for r in others}
+    assert all(r["evidence"]["avoided"] == [unwanted] for r in others)
+    other_cats = [avoided[i] for i in avoided if i in cats]
+    if other_cats:  # another cat looks more like the unwanted cat than some non-cat does
+        assert max(other_cats) > min(avoided[i] for i in avoided if i not in cats)
+    summary = client.get("/api/search", params={"text": "animal", "k": 13, "more_like": [liked]}).json()["summary"]
+    assert "besides the one you marked" in summary  # the marked photo is the user's, not a finding
 
 
 def test_show_errors_stats_match_the_cli(client, agent_library):

@@ -19,7 +19,7 @@ from typing import Any, Iterator, Mapping
 from photoseek.llm.base import LLM, Message
 from photoseek.errors import PhotoseekError
 from photoseek.prompts import render
-from photoseek.results import Evidence, SearchResult
+from photoseek.results import Evidence, SearchResult, standing_words
 
 EXPLANATION_MAX_CHARS = 80
 
@@ -59,7 +59,7 @@ _GENERIC = set(
     strong weak partial partly partially only though however nothing none missing absent lacks lacking best
     colours colors include includes somewhat loosely
     detected recognised recognized named names name average library rest far above below closer sd colour
-    color
+    color about still unlike marked last before does answer
     january february march april may june july august september october november december
     """.split()
 )
@@ -170,18 +170,34 @@ def _similarity_phrase(evidence: Evidence, query: str | None, names: Mapping[int
         near = "close to" if evidence.standing is None or evidence.standing >= 0 else "no closer than most photos to"
         what = f"its picture content is {near} " + (f'"{query}"' if query else "the search")
     if evidence.standing is not None:
-        what += f" ({evidence.standing:+.1f} SD from the library's average)"
+        what += f" ({standing_words(evidence.standing)})"
     return what
 
 
-LIKENESS_WORDS = ((2.0, "looks much like"), (1.0, "looks like"), (0.0, "looks a little like"))
+# Relevance feedback: (least z-score, words) for how much a photo looks like the ones marked.
+LIKENESS_WORDS = ((2.0, "looks much like"), (1.0, "looks like"), (0.5, "looks a little like"),
+                  (-0.5, "looks no more like … than most photos do"))
 
 
 def _likeness_phrase(evidence: Evidence, names: Mapping[int, str] | None = None) -> str:
-    """Relevance feedback: how much the photo looks like the ones marked "more like this"."""
+    """Relevance feedback: how much the photo looks like the ones marked "more like this" (bands of
+    its likeness z-score; near 0 it is said to look like them no more than most photos do)."""
     z = evidence.likeness or 0.0
-    how = next((words for floor, words in LIKENESS_WORDS if z >= floor), "does not look like")
-    return f"it {how} {photos_named(evidence.similar_to, names)}, which you marked ({z:+.1f} SD from the library's average)"
+    how = next((words for floor, words in LIKENESS_WORDS if z >= floor), "looks unlike")
+    before, _, after = how.partition(" … ")
+    named = f"{photos_named(evidence.similar_to, names)}, which you marked"
+    return f"it {before} {named}{', ' + after if after else ''}"
+
+
+# (least z-score, words) for how much a photo looks like the ones marked "less like this".
+AVOIDED_WORDS = ((1.0, "still looks like"), (0.5, "looks a little like"))
+
+
+def _avoided_phrase(evidence: Evidence, names: Mapping[int, str] | None = None) -> str:
+    """Relevance feedback: how much the photo looks like the ones marked "less like this"."""
+    z = evidence.avoided_likeness or 0.0
+    how = next((words for floor, words in AVOIDED_WORDS if z >= floor), "does not look like")
+    return f'it {how} {photos_named(evidence.avoided, names)}, which you marked "less like this"'
 
 
 def compose_reason(evidence: Evidence, query: str | None, match: str, names: Mapping[int, str] | None = None) -> str:
@@ -190,7 +206,7 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
     strong   'Strong match: "cat" by its tag tabby; taken at night.'
     partial  'Partial match: "cat" by its tag tabby; taken in daytime, not at night.'
     weak     'Weak match: no "cat" found in its tags, text or caption; returned as one of the
-             closest: its picture content is close to "cat" (+1.2 SD from the library's average).'
+             closest: its picture content is close to "cat" (closer than about 88% of the library's photos).'
     """
     opening = LEVEL_OPENINGS.get(match, "Match")
     met = _met_phrases(evidence)
@@ -206,6 +222,8 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
                          "text or caption names " + _join([_asked(m) for m in missing_words], "or"))
         if not parts:
             parts.append("it passes every filter asked for" if evidence.filters_matched else "it meets the search")
+        if evidence.avoided_likeness is not None and evidence.avoided:
+            parts.append(_avoided_phrase(evidence, names))
         return f"{opening}: {'; '.join(p for p in parts if p)}."
     colours = {m for m in missing_words if m in _COLOUR_NAMES}
     if missing_words and set(missing_words) - colours:
@@ -222,13 +240,15 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
         elif asked == "no people":
             parts.append("people in it")
         elif asked.startswith("a close likeness") and evidence.similar_to:
-            standing = f" ({evidence.standing:+.1f} SD from the library's average)" if evidence.standing is not None else ""
+            standing = f" ({standing_words(evidence.standing)})" if evidence.standing is not None else ""
             parts.append(f"only {'somewhat' if match == 'partial' else 'loosely'} like "
                          f"{photos_named(evidence.similar_to, names)}{standing}")
     if evidence.likeness is not None and evidence.similar_to:
         parts.append(_likeness_phrase(evidence, names))
     elif (match == "weak" or not met) and not evidence.similar_to and not evidence.marked:
         parts.append("returned as one of the closest: " + _similarity_phrase(evidence, query))
+    if evidence.avoided_likeness is not None and evidence.avoided:
+        parts.append(_avoided_phrase(evidence, names))
     return f"{opening}: {'; '.join(p for p in parts if p)}."
 
 

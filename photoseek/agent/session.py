@@ -19,7 +19,7 @@ from photoseek.agent.look import Looker, explain_or_look
 from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
 from photoseek.errors import PhotoseekError
-from photoseek.results import EXPLAIN_MODES, SearchResult, describe_filters, levels_summary
+from photoseek.results import EXPLAIN_MODES, SearchResult, describe_filters, levels_summary, search_subject
 from photoseek.search.match import presented
 from photoseek.tools.base import SEARCH_TOOLS, TOOLS, ToolResult
 
@@ -251,7 +251,8 @@ class Session:
             explain_started = time.perf_counter()
             query = plan.search_text
             # the reader knows the photos of the previous answer as "#2", not by catalog id
-            self.explainer.compose_all(results, query, {pid: f"#{n}" for n, pid in enumerate(context.previous_results or [], 1)})
+            names = reference_names(context.previous_results, [r.id for r in results])
+            self.explainer.compose_all(results, query, names)
             composed_reasons = [r.explanation for r in results]
             timings["results"] = time.perf_counter() - started  # what a UI can show before the model explains
             yield ResultsReady(results)
@@ -284,15 +285,29 @@ def _photo_name(photo: Any) -> str:
     return f"photo {photo}" if isinstance(photo, int) else str(photo)
 
 
+def reference_names(shown_before: list[int] | None, shown_now: list[int]) -> dict[int, str]:
+    """How an answer names the photos of the previous one (those the user points at as "#2"): by
+    their number in this answer when it shows them too ('#1 (#2 before)' when that changed), else
+    '#2 of the last answer' — so a row never seems to point at itself."""
+    now = {pid: n for n, pid in enumerate(shown_now, 1)}
+    names = {}
+    for n, pid in enumerate(shown_before or [], 1):
+        if pid not in now:
+            names[pid] = f"#{n} of the last answer"
+        else:
+            names[pid] = f"#{now[pid]}" + (f" (#{n} before)" if now[pid] != n else "")
+    return names
+
+
 def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = None,
                 shown_before: list[int] | None = None) -> str:
     """The answer in words; `searched`: how many results the search was asked for (so that a search
     whose every result matches says "at least"); `shown_before`: the photo ids the previous answer
     showed, so that feedback names them as the user did ("#2"), not by catalog id."""
-    numbers = {pid: n for n, pid in enumerate(shown_before or [], 1)}
+    numbers = reference_names(shown_before, [r.id for r in outcome.results] if outcome is not None else [])
 
     def named(ids: list[int]) -> str:
-        return ", ".join(f"#{numbers[i]}" if i in numbers else f"photo {i}" for i in ids) or "-"
+        return ", ".join(numbers.get(i, f"photo {i}") for i in ids) or "-"
 
     notes = " ".join(plan.notes)
     if outcome is None:
@@ -313,17 +328,13 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
     if outcome.tool == "caption_photo":
         return (f"{_photo_name(args.get('photo')).capitalize()}: {outcome.text}" + " " + notes).strip()
 
-    what = {
-        "text_search": f'"{args.get("query", "")}"',
-        "similar_to_photo": f"photos like {_photo_name(args.get('photo'))}",
-        "composed_search": f'photos like {_photo_name(args.get("photo"))} but "{args.get("but", "")}"',
-        "filter_photos": "photos",
-        "text_in_photo": f'photos showing the text "{args.get("text", "")}"',
-        "feedback": "the previous search re-ranked toward " + named(args.get("more_like", []))
-        + (" and away from " + named(args["less_like"]) if args.get("less_like") else ""),
-    }.get(outcome.tool, outcome.tool)
     filters = describe_filters(args)
-    subject = f"{what} {filters}".strip()
+    if outcome.tool == "feedback":
+        subject = ("the previous search re-ranked toward " + named(args.get("more_like", []))
+                   + (" and away from " + named(args["less_like"]) if args.get("less_like") else "")
+                   + f" {filters}").strip()
+    else:
+        subject = search_subject(outcome.tool, args)
     count = len(outcome.results)
     if count and any(r.match is not None for r in outcome.results):
         text = levels_summary(subject, outcome.results, outcome.tool, searched)

@@ -161,6 +161,10 @@ class SearchEngine:
         (`photoseek.search.match`); `min_level` ("strong", "partial", "weak") drops results below it,
         so fewer than k may come back. PhotoseekError for an unknown level."""
         at_least([], min_level)  # an unknown level fails before any work
+        with self.catalog.snapshot():
+            return self._search(min_level, query)
+
+    def _search(self, min_level: str | None, query: dict) -> list[SearchResult]:
         ranking = self.rank(**query)
         text, but, text_in_photo = (query.get(key) for key in ("text", "but", "text_in_photo"))
         english = text and self.english(text)
@@ -171,30 +175,43 @@ class SearchEngine:
                                untranslated=bool(text) and english == text and needs_translation(text))
         results = self._results(ranking.fused[: query.get("k", 10)], ranking.signals, query_text,
                                 filters, ranking.reference_ids, request)
-        if text and ranking.reference_ids:
-            self._add_likeness(results, ranking.reference_ids, list(query.get("less_like") or ()))
+        less_like = [int(i) for i in query.get("less_like") or ()]
+        if text and (ranking.reference_ids or less_like):
+            self._add_likeness(results, ranking.reference_ids, less_like)
         return at_least(results, min_level)
 
     def _add_likeness(self, results: list[SearchResult], marked: list[int], less_like: list[int]) -> None:
-        """Relevance feedback on a text search: each result's likeness to the marked photos (the
-        query by example's centred visual similarity, as a z-score over a sample of the library),
-        so its reason can say how much it looks like them; the marked photos say they are marked."""
-        from photoseek.search import calibration
-
+        """Relevance feedback on a text search: each result's likeness to the photos marked "more
+        like this" and, apart, to those marked "less like this" (the query by example's centred
+        visual similarity, as a z-score over a sample of the library), so its reason can say how
+        much it looks like each; the marked photos say they are marked."""
         if not self._on("visual"):
             return
         marked_ids = set(marked)
         for result in results:
+            result.evidence.avoided = list(less_like)
             if result.id in marked_ids:
                 result.evidence.marked = True
                 result.evidence.similar_to = [i for i in result.evidence.similar_to if i != result.id]
-        # only words in a reason rest on it (not the levels), so a small library's spread will do
-        spread = self._example_spread(marked, less_like, minimum=LIKENESS_MIN_PHOTOS)
         others = [r for r in results if r.id not in marked_ids]
-        if spread is None or spread[1] <= calibration.MIN_STD or not others:
-            return
-        for result, score in zip(others, self._centred_similarity([r.id for r in others], marked, less_like)):
-            result.evidence.likeness = round((score - spread[0]) / spread[1], 2)
+        if marked:
+            for result, z in zip(others, self._likeness_z(others, marked)):
+                result.evidence.likeness = z
+        if less_like:
+            for result, z in zip(others, self._likeness_z(others, less_like)):
+                result.evidence.avoided_likeness = z
+
+    def _likeness_z(self, results: list[SearchResult], reference_ids: list[int]) -> list[float | None]:
+        """Each result's centred visual similarity to `reference_ids` as a z-score over a sample of
+        the library (None for all when there is no spread: only words in a reason rest on it, not the
+        levels, so a small library's spread will do)."""
+        from photoseek.search import calibration
+
+        spread = self._example_spread(reference_ids, [], minimum=LIKENESS_MIN_PHOTOS)
+        if spread is None or spread[1] <= calibration.MIN_STD or not results:
+            return [None] * len(results)
+        scores = self._centred_similarity([r.id for r in results], reference_ids, [])
+        return [round((score - spread[0]) / spread[1], 2) for score in scores]
 
     def rank(
         self,
@@ -469,7 +486,8 @@ class SearchEngine:
         if key not in self._means:
             space = "visual" if self.vectors.count("visual") else "joint"
             self._means[key] = calibration.sample_ids(self.catalog, space)
-        ids = [i for i in self._means[key] if i not in set(reference_ids)]
+        references = set(reference_ids)
+        ids = [i for i in self._means[key] if i not in references]
         minimum = calibration.MIN_PHOTOS if minimum is None else minimum
         if len(ids) < minimum:
             return None

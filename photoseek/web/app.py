@@ -28,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from photoseek.errors import NotFoundError, PhotoseekError
-from photoseek.results import SearchResult, describe_filters, levels_summary
+from photoseek.results import SearchResult, levels_summary, search_subject
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, ToolArgumentsError
 from photoseek.web.models import (
     AskRequest,
@@ -118,29 +118,32 @@ def run_search(state: AppState, request: SearchRequest) -> dict[str, Any]:
             state.llm_lock.release()
     query = " ".join(t for t in (searched_as or request.text, request.but, request.text_in_photo) if t) or None
     # the page shows file names, so the reasons name the reference photos by file too
-    references = {i for r in results for i in r.evidence.similar_to}
+    references = {i for r in results for i in (*r.evidence.similar_to, *r.evidence.avoided)}
     names = {i: library.catalog.photo_name(i) for i in references}
     out: dict[str, Any] = {"query": request.label(), "results": [result_dict(r, query, names) for r in results]}
     if searched_as and searched_as != request.text:
         out["searched_as"] = searched_as
     if results:
-        out["summary"] = levels_summary(_search_subject(request, searched_as), results,
+        out["summary"] = levels_summary(_search_subject(request, searched_as, library), results,
                                         "text_search" if request.text or request.text_in_photo else "similar_to_photo",
                                         request.k)
     return out
 
 
-def _search_subject(request: SearchRequest, searched_as: str | None) -> str:
-    """What a search looked for, in the words the agent's answers use ('"dog" at night')."""
+def _search_subject(request: SearchRequest, searched_as: str | None, library) -> str:
+    """What a search looked for, in the words of the agent's answers (results.search_subject), the
+    reference photo by its file name as the page shows it."""
+    args = request.filters().to_dict()
     if request.text:
-        what = f'"{searched_as or request.text}"'
-    elif request.text_in_photo:
-        what = f'photos showing the text "{request.text_in_photo}"'
-    elif request.like:
-        what = f"photos like photo {request.like}" + (f' but "{request.but}"' if request.but else "")
-    else:
-        what = "photos"
-    return f"{what} {describe_filters(request.filters().to_dict())}".strip()
+        return search_subject("text_search", {**args, "query": searched_as or request.text})
+    if request.text_in_photo:
+        return search_subject("text_in_photo", {**args, "text": request.text_in_photo})
+    if request.like:
+        photo = library.catalog.photo_name(request.like)
+        if request.but:
+            return search_subject("composed_search", {**args, "photo": photo, "but": request.but})
+        return search_subject("similar_to_photo", {**args, "photo": photo})
+    return search_subject("filter_photos", args)
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:

@@ -86,15 +86,23 @@ function remember() {
   const answer = $("#answer");
   sessionStorage.setItem("photoseek-page", JSON.stringify({url: location.href, results: page.results,
     answer: answer.hidden ? "" : answer.textContent, base: page.base, more: page.more, less: page.less,
-    session: page.session}));
+    session: page.session, names: [...names]}));
 }
+
+const PENDING_FEEDBACK = "photoseek-feedback";
 
 function restore() {
   const saved = JSON.parse(sessionStorage.getItem("photoseek-page") || "null");
   if (!saved || saved.url !== location.href || !saved.results) return false;
   Object.assign(page, {base: saved.base, more: saved.more, less: saved.less, session: saved.session});
+  // a photo marked "less like this" has left the grid: its name comes back with the page
+  for (const [id, name] of saved.names || []) names.set(id, name);
   showResults(saved.results);
   setAnswer(saved.answer);
+  // "More/Less like this" pressed on a photo's own page refines these results
+  const pending = JSON.parse(sessionStorage.getItem(PENDING_FEEDBACK) || "null");
+  sessionStorage.removeItem(PENDING_FEEDBACK);
+  if (pending && page.base) feedback(pending.id, pending.sign);
   return true;
 }
 
@@ -130,7 +138,9 @@ async function runSearch(request) {
   $("#grid").classList.add("loading");
   try {
     const data = await api("/api/search", body);
-    showResults(data.results);
+    // matches first, as the banner counts them ("Found 3 …; the next 7 are only close"); by score within a level
+    const level = {strong: 0, partial: 1, weak: 2};
+    showResults([...data.results].sort((a, b) => (level[a.match] ?? 3) - (level[b.match] ?? 3)));
     // the banner always describes the grid below it (after "more like this" too)
     // the server counts the levels in the words the agent's answers use
     setAnswer([data.searched_as && `Searched for “${data.searched_as}”.`, data.summary || "No photo found."]
@@ -283,6 +293,17 @@ function setupPhotoPage(article) {
     const tag = e.target.tag.value.trim();
     if (tag) change([tag], []);
   });
+  // relevance feedback belongs to the search this page was opened from: offered when there is one
+  const saved = JSON.parse(sessionStorage.getItem("photoseek-page") || "null");
+  if (saved && saved.base && document.referrer && new URL(document.referrer).pathname === "/") {
+    for (const [button, sign] of [["#more-like", +1], ["#less-like", -1]]) {
+      $(button).hidden = false;
+      $(button).addEventListener("click", () => {
+        sessionStorage.setItem(PENDING_FEEDBACK, JSON.stringify({id: parseInt(id, 10), sign}));
+        history.back();
+      });
+    }
+  }
   $("#like-but-link").addEventListener("click", (e) => {
     e.preventDefault();
     const but = prompt("Like this photo but… (e.g. at night, with snow)");
