@@ -187,15 +187,23 @@ def levels_summary(subject: str, results: "list[SearchResult]", tool: str = "tex
     besides = f" besides the {marked if marked != 1 else 'one'} you marked" if marked else ""
     if strong:
         at_least = "at least " if searched and strong + marked >= searched else ""
-        text = f"Found {at_least}{strong} photo{'s' if strong != 1 else ''} for {subject}{besides}"
+        counted = f"{at_least}{strong} photo{'s' if strong != 1 else ''}"
+        # 'Found 3 photos like beach.jpg', 'Found 3 photos for "cat"'
+        what = subject[len("photos "):] if subject.startswith("photos ") else f"for {subject}"
+        text = f"Found {counted} {what}{besides}"
         if rest:
             text += f"; the next {rest} {'are' if rest != 1 else 'is'} only close"
             text += f" ({partial} partly match{'es' if partial == 1 else ''})" if partial else ""
         return text + "."
-    verb = "shows" if tool in ("text_search", "text_in_photo") else "matches"
+    if subject.startswith("photos like "):  # similar / composed search
+        none = f"photo looks closely like {subject[len('photos like '):]}"
+    elif subject.startswith("photos showing "):
+        none = f"photo shows {subject[len('photos showing '):]}"
+    else:
+        none = f"photo {'shows' if tool in ('text_search', 'text_in_photo') else 'matches'} {subject}"
     if not results:
-        return f"No photo {verb} {subject}{besides}."
-    text = f"No {'other ' if marked else ''}photo {verb} {subject}; the closest {'are' if len(results) != 1 else 'is'} shown"
+        return f"No {none}{besides}."
+    text = f"No {'other ' if marked else ''}{none}; the closest {'are' if len(results) != 1 else 'is'} shown"
     weakly = len(results) - partial
     if partial and weakly:
         text += f" ({partial} of them partly match{'es' if partial == 1 else ''}, {weakly} weakly)"

@@ -40,7 +40,7 @@ def test_injected_photo_text_changes_nothing_and_the_answer_stays_on_the_request
 
     assert [c.to_dict() for c in answer.plan.calls] == [{"tool": "filter_photos", "args": {"has_text": True}}]
     assert any("DELETE" in (r.evidence.ocr_snippet or "") for r in answer.results)
-    assert answer.text == f"Found {len(answer.results)} photos for photos with visible text."
+    assert answer.text == f"Found {len(answer.results)} photos with visible text."
     assert catalog_fingerprint(agent_library) == catalog_before and files_fingerprint(agent_library) == files_before
 
     plan_prompts = [m.content for r in llm.requests if r.messages[-1].content.startswith("Task PLAN") for m in r.messages]
@@ -80,7 +80,7 @@ def test_injected_photo_text_over_http_changes_nothing(agent_library):
     answer = client.post("/api/ask", json=asked).json()
     assert answer["plan"] == [{"tool": "filter_photos", "args": {"has_text": True}}]
     assert any("DELETE" in r["evidence"].get("ocr_snippet", "") for r in answer["results"])
-    assert answer["answer"] == f"Found {len(answer['results'])} photos for photos with visible text."
+    assert answer["answer"] == f"Found {len(answer['results'])} photos with visible text."
     assert not any("delete all photos" in (r.get("explanation") or "").lower() for r in answer["results"])
     with client.stream("POST", "/api/ask/stream", json=asked) as response:
         events = "".join(response.iter_text())

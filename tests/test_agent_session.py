@@ -45,7 +45,7 @@ def test_turns_keep_context(agent_library):
     assert feedback.plan.calls[0].tool == "feedback" and args["more_like"] == [more] and args["less_like"] == [less]
     assert args["date_from"] == "2019-01-01" and args["query"] == "cat"
     assert less not in {r.id for r in feedback.results}
-    assert "re-ranked toward #1 and away from #2" in feedback.text  # as the user named them, not catalog ids
+    assert "Re-ranked toward #1 and away from #2" in feedback.text and '"cat"' in feedback.text  # as the user named them, not catalog ids
     others = [r for r in feedback.results if r.id != more]
     assert others and all("#1, which you marked" in r.explanation for r in others)  # the reasons name it so too
 
@@ -157,3 +157,5 @@ def test_feedback_reasons_name_photos_by_their_number_in_the_new_answer():
     names = reference_names([10, 20, 30], [20, 10, 40])
     assert names == {10: "#2 (#1 before)", 20: "#1 (#2 before)", 30: "#3 of the last answer"}
     assert reference_names([10], [10, 20]) == {10: "#1"} and reference_names(None, [1]) == {}
+    # one no longer shown goes by its file, so "#7" never names the photo now in row 7
+    assert reference_names([10, 30], [10], lambda pid: f"p{pid}.jpg") == {10: "#1", 30: "p30.jpg (#2 of the last answer)"}

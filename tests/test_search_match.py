@@ -66,6 +66,14 @@ def test_levels_from_evidence_and_standing():
     assert assess(violin, Evidence(standing=Z_STRONG_KNOWN - 0.1), PhotoFacts()) == "partial"
     violin.top_standing = Z_STRONG_KNOWN + 0.1
     assert assess(violin, Evidence(standing=Z_STRONG_KNOWN + 0.1), PhotoFacts()) == "strong"
+    # "bus on the street": the tag meets "bus", similarity vouches for "street" (no tag names it);
+    # a photo with no bus tag needs the known word's higher bar, however close it stands
+    bus_street = read_request("a bus on the street")
+    bus_street.top_standing = Z_STRONG + 0.5
+    ev = Evidence(standing=Z_STRONG + 0.2)
+    assert assess(bus_street, ev, PhotoFacts(tags=["bus"])) == "strong" and ev.missing == ["street"]
+    assert assess(bus_street, Evidence(standing=Z_STRONG + 0.5), PhotoFacts(tags=["street sign"])) == "partial"
+    assert assess(bus_street, Evidence(standing=Z_STRONG - 0.6), PhotoFacts(tags=["bus"])) == "partial"
     # words in another language that no LLM translated: the English encoder's similarity cannot vouch
     german = read_request("Hunde am Strand")
     german.top_standing = Z_STRONG + 1.0

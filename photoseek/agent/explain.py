@@ -59,7 +59,7 @@ _GENERIC = set(
     strong weak partial partly partially only though however nothing none missing absent lacks lacking best
     colours colors include includes somewhat loosely
     detected recognised recognized named names name average library rest far above below closer sd colour
-    color about still unlike marked last before does answer
+    color about still unlike marked last before does answer especially
     january february march april may june july august september october november december
     """.split()
 )
@@ -160,18 +160,23 @@ def photos_named(ids: list[int], names: Mapping[int, str] | None = None) -> str:
     return ("photo " if len(ids) == 1 else "photos ") + _join([str(i) for i in ids])
 
 
+def _content_phrase(evidence: Evidence, query: str | None) -> str:
+    """'its picture content is close to "cat" (closer than about 93% of the library's photos)'."""
+    # near the library's average it is not "close", only the least far among what is left
+    z = evidence.standing
+    near = ("close to" if z is None or z >= 1.0 else "not especially close to" if z >= 0
+            else "no closer than most photos to")
+    what = f"its picture content is {near} " + (f'"{query}"' if query else "the search")
+    return what + (f" ({standing_words(z)})" if z is not None else "")
+
+
 def _similarity_phrase(evidence: Evidence, query: str | None, names: Mapping[int, str] | None = None) -> str:
     if evidence.likeness is not None:
         return _likeness_phrase(evidence, names)
     if evidence.similar_to:
         what = "it looks like " + photos_named(evidence.similar_to, names)
-    else:
-        # below the library's average it is not "close", only the least far among what is left
-        near = "close to" if evidence.standing is None or evidence.standing >= 0 else "no closer than most photos to"
-        what = f"its picture content is {near} " + (f'"{query}"' if query else "the search")
-    if evidence.standing is not None:
-        what += f" ({standing_words(evidence.standing)})"
-    return what
+        return what + (f" ({standing_words(evidence.standing)})" if evidence.standing is not None else "")
+    return _content_phrase(evidence, query)
 
 
 # Relevance feedback: (least z-score, words) for how much a photo looks like the ones marked.
@@ -217,8 +222,8 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
     if match == "strong":
         if evidence.similar_to:
             parts.insert(0, _similarity_phrase(evidence, query, names))
-        elif missing_words:
-            parts.append(_similarity_phrase(evidence, query) + ", near the best in the library, though no tag, "
+        if missing_words:  # the similarity vouched for words no evidence names
+            parts.append(_content_phrase(evidence, query) + ", near the best in the library, though no tag, "
                          "text or caption names " + _join([_asked(m) for m in missing_words], "or"))
         if not parts:
             parts.append("it passes every filter asked for" if evidence.filters_matched else "it meets the search")
@@ -345,9 +350,11 @@ def evidence_lines(result: SearchResult) -> list[str]:
     return [f"{label}: {value}" for label, value in evidence_items(result)]
 
 
-def evidence_items(result: SearchResult, *, fence: bool = True) -> list[tuple[str, str]]:
+def evidence_items(result: SearchResult, *, fence: bool = True,
+                   names: Mapping[int, str] | None = None) -> list[tuple[str, str]]:
     """The evidence as (what, value) pairs: for the model's prompt (`fence`: photo-derived text in
-    <photo_text> fences, so it stays data) or for people (chat's /why)."""
+    <photo_text> fences, so it stays data; reference photos by id) or for people (chat's /why;
+    `names`: the reference photos as the reader knows them, e.g. "#1 (#2 before)")."""
     ev = result.evidence
     shown = _photo_text if fence else _short
     items: list[tuple[str, str]] = []
@@ -364,8 +371,12 @@ def evidence_items(result: SearchResult, *, fence: bool = True) -> list[tuple[st
         items.append(("taken", " ".join(w for w in when if w)))
     if ev.people is not None:
         items.append(("people", str(ev.people)))
-    if ev.similar_to:
+    if ev.similar_to and fence:
         items.append(("looks like photo", ", ".join(str(i) for i in ev.similar_to)))
+    elif ev.similar_to:
+        items.append(("compared with", photos_named(ev.similar_to, names)))
+    if ev.avoided and not fence:
+        items.append(("marked less like", photos_named(ev.avoided, names)))
     if ev.filters_matched:
         items.append(("filters", ", ".join(f"{k}={v}" for k, v in ev.filters_matched.items())))
     if ev.signals and not (ev.matched_tags or ev.caption or ev.similar_to):  # thin evidence: say what matched
@@ -383,11 +394,9 @@ def score_items(evidence: Evidence) -> list[tuple[str, str]]:
     """Where the photo's score stands and what each signal gave, in words (chat's /why)."""
     items = []
     if evidence.standing is not None:
-        items.append(("standing", f"{evidence.standing:+.1f} standard deviations from this library's typical "
-                                  "score for the search"))
-    if evidence.signals:
-        items.append(("scores", ", ".join(f"{_SIGNAL_NAMES.get(name, name)} {score:.2f}"
-                                          for name, score in evidence.signals.items())))
+        items.append(("standing", standing_words(evidence.standing)))
+    if evidence.signals:  # the raw scores are in /json: they mean little without their scales
+        items.append(("ranked by", ", ".join(_SIGNAL_NAMES.get(name, name) for name in evidence.signals)))
     return items
 
 

@@ -209,7 +209,9 @@ class Repl:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(overflow="fold")
-        for label, value in evidence_items(result, fence=False) + score_items(result.evidence):
+        answer = self.session.last_answer
+        names = answer.reference_names if answer is not None else {}
+        for label, value in evidence_items(result, fence=False, names=names) + score_items(result.evidence):
             grid.add_row(label, _escape(value))
         self.console.print(grid)
 

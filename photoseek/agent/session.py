@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any, Iterator, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Union
 
 from photoseek.agent.explain import Explainer
 from photoseek.agent.look import Looker, explain_or_look
@@ -51,6 +51,8 @@ class Answer:
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     reworded: int | None = None  # with explain="model": how many reasons the model's wording replaced
+    # the photos of the previous answer as this one names them ("#1 (#2 before)"), for chat's /why
+    reference_names: dict[int, str] = field(default_factory=dict)
 
     @property
     def answer(self) -> str:
@@ -251,7 +253,7 @@ class Session:
             explain_started = time.perf_counter()
             query = plan.search_text
             # the reader knows the photos of the previous answer as "#2", not by catalog id
-            names = reference_names(context.previous_results, [r.id for r in results])
+            names = reference_names(context.previous_results, [r.id for r in results], self.library.catalog.photo_name)
             self.explainer.compose_all(results, query, names)
             composed_reasons = [r.explanation for r in results]
             timings["results"] = time.perf_counter() - started  # what a UI can show before the model explains
@@ -268,6 +270,7 @@ class Session:
             photo=outcome.photo if outcome is not None else None,
             reworded=sum(r.explanation != composed for r, composed in zip(results, composed_reasons))
             if explain == "model" and results else None,
+            reference_names=names if results else {},
         )
         yield AnswerReady(self._finish(answer, started, timings))
 
@@ -285,15 +288,18 @@ def _photo_name(photo: Any) -> str:
     return f"photo {photo}" if isinstance(photo, int) else str(photo)
 
 
-def reference_names(shown_before: list[int] | None, shown_now: list[int]) -> dict[int, str]:
+def reference_names(shown_before: list[int] | None, shown_now: list[int],
+                    file_name: Callable[[int], str] | None = None) -> dict[int, str]:
     """How an answer names the photos of the previous one (those the user points at as "#2"): by
     their number in this answer when it shows them too ('#1 (#2 before)' when that changed), else
-    '#2 of the last answer' — so a row never seems to point at itself."""
+    by file, 'dog.jpg (#2 of the last answer)' (`file_name`: a photo id's file name; without it
+    '#2 of the last answer') — so a row never seems to point at itself."""
     now = {pid: n for n, pid in enumerate(shown_now, 1)}
     names = {}
     for n, pid in enumerate(shown_before or [], 1):
         if pid not in now:
-            names[pid] = f"#{n} of the last answer"
+            names[pid] = (f"{file_name(pid)} (#{n} of the last answer)" if file_name is not None
+                          else f"#{n} of the last answer")
         else:
             names[pid] = f"#{now[pid]}" + (f" (#{n} before)" if now[pid] != n else "")
     return names
@@ -329,10 +335,11 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
         return (f"{_photo_name(args.get('photo')).capitalize()}: {outcome.text}" + " " + notes).strip()
 
     filters = describe_filters(args)
+    reranked = ""
     if outcome.tool == "feedback":
-        subject = ("the previous search re-ranked toward " + named(args.get("more_like", []))
-                   + (" and away from " + named(args["less_like"]) if args.get("less_like") else "")
-                   + f" {filters}").strip()
+        reranked = ("Re-ranked toward " + named(args.get("more_like", []))
+                    + (" and away from " + named(args["less_like"]) if args.get("less_like") else "") + ".")
+        subject = search_subject("text_search", args) if args.get("query") else f"photos {filters}".strip()
     else:
         subject = search_subject(outcome.tool, args)
     count = len(outcome.results)
@@ -342,7 +349,7 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
         text = f"Found {count} photo{'s' if count != 1 else ''} for {subject}."
     else:
         text = f"No photos matched {subject}." + (" Try fewer filters." if filters else "")
-    return " ".join(part for part in (text, _exclusion_caveat(args) if count else "", notes) if part)
+    return " ".join(part for part in (reranked, text, _exclusion_caveat(args) if count else "", notes) if part)
 
 
 def reworded_note(reworded: int | None) -> str | None:

@@ -5,12 +5,14 @@ them the library has reasons to call a match:
 
   strong   every word of the request is met by evidence (a tag or its broader term, the text read in
            the photo, the caption, the file name) and every attribute asked in words (time of day,
-           people, colour) by the annotations; or no evidence names the words but the photo's
-           similarity stands out from the library's (z ≥ Z_STRONG) and is near the best photo's for
-           this query (within Z_FROM_TOP): e.g. "kitchen", which no tag names, for a photo of a
-           stove and a fridge. When the words are ones the tagger can name ("violin", "cat": terms
-           of the tag vocabulary) and it did not name them here, that is evidence against, and the
-           similarity must stand out further (z ≥ Z_STRONG_KNOWN). For query by example: similarity
+           people, colour) by the annotations; or no evidence names some or all of the words but
+           the photo's similarity stands out from the library's (z ≥ Z_STRONG) and is near the best
+           photo's for this query (within Z_FROM_TOP): e.g. "kitchen", which no tag names, for a
+           photo of a stove and a fridge, or a photo tagged bus for "bus on the street". When a word
+           left unmet is one the tagger can name ("violin", "cat": terms of the tag vocabulary) and
+           it did not name it here, that is evidence against, and the similarity must stand out
+           further (z ≥ Z_STRONG_KNOWN): a stop sign is no "bus on the street" however close it
+           stands. For query by example: similarity
            z ≥ Z_EXAMPLE_STRONG and the change asked for met
   partial  some of the request is met, or the similarity stands out (z ≥ Z_PARTIAL) without any
            evidence naming what was asked; also the best a request in another language that was not
@@ -205,14 +207,19 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
     evidence.missing = missing
     if request.is_empty():  # filters only: every result passes them
         return "strong"
-    least = Z_STRONG_KNOWN if request.known else Z_STRONG
+    unmet = [w for w in request.words if w not in met]
+    # a word the tagger could have named and did not is evidence against: similarity must stand out further
+    known = (not met and request.known) or any(tagger_knows([w]) for w in unmet)
+    least = Z_STRONG_KNOWN if known else Z_STRONG
     top = request.top_standing if request.top_standing is not None else z
     stands_out = (z is not None and z >= least and top is not None and z >= top - Z_FROM_TOP
                   and not request.untranslated)
     if not missing and (met or attr_met):
         return "strong"
-    if request.words and not met and stands_out and not attr_missing:
-        return "strong"  # no evidence names it, but its similarity stands out like the best photo's
+    if unmet and stands_out and not attr_missing:
+        # no evidence names these words ("street", "kitchen"), but its similarity stands out like the
+        # best photo's: a bus tagged "bus" that stands out for "bus on the street", a stove for "kitchen"
+        return "strong"
     if met or attr_met or (z is not None and z >= Z_PARTIAL):
         return "partial"
     return "weak"

@@ -122,11 +122,14 @@ const photoName = (id) => names.has(id) ? names.get(id) : `photo ${id}`;
 
 function showRefine() {
   const bar = $("#refine");
-  const parts = [];
-  if (page.more.length) parts.push(`more like ${page.more.map(photoName).join(", ")}`);
-  if (page.less.length) parts.push(`less like ${page.less.map(photoName).join(", ")}`);
-  bar.hidden = !parts.length;
-  bar.replaceChildren(el("span", {}, "Refined: " + parts.join("; ") + " "),
+  // each marked photo can be unmarked on its own (a "less like this" photo has left the grid)
+  const unmark = (id) => el("button", {class: "unmark subtle", title: `unmark ${photoName(id)}`, "aria-label": `unmark ${photoName(id)}`,
+    onclick: () => { page.more = page.more.filter(i => i !== id); page.less = page.less.filter(i => i !== id); runSearch(page.base); }}, "×");
+  const group = (label, ids) => ids.length ? [el("span", {}, ` ${label} `),
+    ...ids.flatMap((id, n) => [el("span", {class: "marked"}, (n ? ", " : "") + photoName(id)), unmark(id)])] : [];
+  bar.hidden = !(page.more.length || page.less.length);
+  bar.replaceChildren(el("span", {}, "Refined:"), ...group("more like", page.more),
+    ...(page.more.length && page.less.length ? [el("span", {}, ";")] : []), ...group("less like", page.less), el("span", {}, " "),
     el("button", {class: "subtle", onclick: () => { page.more = []; page.less = []; runSearch(page.base); }}, "Clear"));
 }
 
