@@ -153,11 +153,12 @@ def _met_phrases(evidence: Evidence) -> list[str]:
     return phrases
 
 
-def photos_named(ids: list[int], names: Mapping[int, str] | None = None) -> str:
-    """'photo 9', 'photos 9 and 12', or the names the reader knows them by ('#2', 'beach.jpg')."""
+def photos_named(ids: list[int], names: Mapping[int, str] | None = None, conjunction: str = "and") -> str:
+    """'photo 9', 'photos 9 and 12', or the names the reader knows them by ('#2', 'beach.jpg');
+    `conjunction` "or" after a negation ('does not look like a.jpg or b.jpg')."""
     if names and all(i in names for i in ids):
-        return _join([names[i] for i in ids])
-    return ("photo " if len(ids) == 1 else "photos ") + _join([str(i) for i in ids])
+        return _join([names[i] for i in ids], conjunction)
+    return ("photo " if len(ids) == 1 else "photos ") + _join([str(i) for i in ids], conjunction)
 
 
 def _content_phrase(evidence: Evidence, query: str | None) -> str:
@@ -190,7 +191,7 @@ def _likeness_phrase(evidence: Evidence, names: Mapping[int, str] | None = None)
     z = evidence.likeness or 0.0
     how = next((words for floor, words in LIKENESS_WORDS if z >= floor), "looks unlike")
     before, _, after = how.partition(" … ")
-    named = f"{photos_named(evidence.similar_to, names)}, which you marked"
+    named = f"{photos_named(evidence.similar_to, names, 'or' if how == 'looks unlike' else 'and')}, which you marked"
     return f"it {before} {named}{', ' + after if after else ''}"
 
 
@@ -202,7 +203,8 @@ def _avoided_phrase(evidence: Evidence, names: Mapping[int, str] | None = None) 
     """Relevance feedback: how much the photo looks like the ones marked "less like this"."""
     z = evidence.avoided_likeness or 0.0
     how = next((words for floor, words in AVOIDED_WORDS if z >= floor), "does not look like")
-    return f'it {how} {photos_named(evidence.avoided, names)}, which you marked "less like this"'
+    named = photos_named(evidence.avoided, names, "or" if how.startswith("does not") else "and")
+    return f'it {how} {named}, which you marked "less like this"'
 
 
 def compose_reason(evidence: Evidence, query: str | None, match: str, names: Mapping[int, str] | None = None) -> str:

@@ -70,8 +70,10 @@ function card(result, rank) {
         el("span", {class: "name", title: result.path}, name)),
       el("p", {class: "explanation"}, result.explanation || ""),
       el("div", {class: "buttons"},
-        el("button", {class: "more", title: "Relevance feedback: rank photos like this one higher",
-                      onclick: () => feedback(result.id, +1)}, "More like this"),
+        el("button", {class: "more" + (page.more.includes(result.id) ? " on" : ""),
+                      title: "Relevance feedback: rank photos like this one higher",
+                      "aria-pressed": String(page.more.includes(result.id)),
+                      onclick: () => feedback(result.id, +1)}, page.more.includes(result.id) ? "✓ More like this" : "More like this"),
         el("button", {class: "less", title: "Relevance feedback: rank photos like this one lower",
                       onclick: () => feedback(result.id, -1)}, "Less like this"),
         el("button", {class: "likebut", title: "Photos like this one, changed as you say",
@@ -298,7 +300,15 @@ function setupPhotoPage(article) {
   });
   // relevance feedback belongs to the search this page was opened from: offered when there is one
   const saved = JSON.parse(sessionStorage.getItem("photoseek-page") || "null");
-  if (saved && saved.base && document.referrer && new URL(document.referrer).pathname === "/") {
+  const fromResults = saved && document.referrer && new URL(document.referrer).pathname === "/";
+  // opened from results: why it was returned, as the grid said it
+  const shown = fromResults && (saved.results || []).find(r => String(r.id) === String(id));
+  if (shown && shown.explanation) {
+    const why = $("#why");
+    why.hidden = false;
+    why.replaceChildren(el("b", {}, "Why it was returned: "), el("span", {}, shown.explanation));
+  }
+  if (fromResults && saved.base) {
     for (const [button, sign] of [["#more-like", +1], ["#less-like", -1]]) {
       $(button).hidden = false;
       $(button).addEventListener("click", () => {
