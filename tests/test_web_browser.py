@@ -95,6 +95,9 @@ def test_ask_see_results_refine_and_open_details(browser, agent_library, screens
         page.wait_for_function("document.querySelector('#large').naturalWidth > 0")
         assert page.locator("#tags li.tag").count() > 0
         assert "Time of day" in page.inner_text(".facts")
+        # opened from the results: why it was returned, and feedback on those results
+        assert page.inner_text("#why").startswith("Why it was returned:")
+        assert page.locator("#more-like").is_visible() and page.locator("#less-like").is_visible()
         page.screenshot(path=str(screenshots / "details.png"), full_page=True)
 
         asked = len(llm.requests)
@@ -102,6 +105,15 @@ def test_ask_see_results_refine_and_open_details(browser, agent_library, screens
         page.wait_for_selector(".card img")
         assert card_ids(page) == narrowed and "from 2019" in page.inner_text("#answer")
         assert len(llm.requests) == asked
+
+        # "Less like this" on a photo's page refines the results it was opened from
+        page.locator(f'.card[data-id="{again[0]}"] a.thumb').click()
+        page.wait_for_url(f"**/photo/{again[0]}")
+        name = page.inner_text("h1").strip()
+        page.click("#less-like")
+        page.wait_for_function("document.querySelector('#refine') && !document.querySelector('#refine').hidden")
+        assert f"less like {name}" in page.inner_text("#refine")  # by file name, not "photo 13"
+        page.wait_for_function(f"!document.querySelector('.card[data-id=\"{again[0]}\"]')")
         assert missing == []  # no 404 on the way (the page's icon included)
 
 
