@@ -13,34 +13,22 @@ so feedback moves the text query (Rocchio) and the reasons report the visual lik
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-CONCEPTS = REPO_ROOT.parent / "shared" / "data" / "coco-captions" / "concepts.jsonl"
+from concepts import run_bench
 
 
-def residual_precision(lib, rows, *, use_less: bool) -> tuple[float, float, int]:
+def residual_precision(lib, concepts, *, use_less: bool) -> tuple[float, float, int]:
     """(P@10 before, P@10 after feedback, queries with a relevant photo in the top 10)."""
-    by_name = {path.rsplit("/", 1)[-1]: pid for pid, path in lib.catalog.conn.execute("SELECT id, display_path FROM photos")}
-
-    def ids(files):
-        return {by_name[f.rsplit("/", 1)[-1]] for f in files if f.rsplit("/", 1)[-1] in by_name}
-
     before = after = 0.0
     counted = 0
-    for row in rows:
-        relevant, uncertain = ids(row["relevant"]), ids(row.get("uncertain", []))
-        first = [r.id for r in lib.search(row["query"], k=40)]
+    for query, relevant, uncertain in concepts:
+        first = [r.id for r in lib.search(query, k=40)]
         more = [i for i in first[:10] if i in relevant][:1]
         if not relevant or not more:
             continue
         less = [i for i in first[:10] if i not in relevant and i not in uncertain][:1] if use_less else []
-        again = [r.id for r in lib.search(row["query"], k=40, more_like=more, less_like=less)]
+        again = [r.id for r in lib.search(query, k=40, more_like=more, less_like=less)]
         marked = set(more) | set(less)
         before += sum(i in relevant for i in [i for i in first if i not in marked][:10]) / 10
         after += sum(i in relevant for i in [i for i in again if i not in marked][:10]) / 10
@@ -48,20 +36,11 @@ def residual_precision(lib, rows, *, use_less: bool) -> tuple[float, float, int]
     return before / counted, after / counted, counted
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("library", help="a library indexed from the coco-captions photos")
-    parser.add_argument("--concepts", default=str(CONCEPTS))
-    args = parser.parse_args()
-    from photoseek.library import Library
-
-    rows = [json.loads(line) for line in Path(args.concepts).read_text().splitlines() if line.strip()]
-    with Library(args.library, llm=None) as lib:
-        for use_less, label in ((False, "more like 1"), (True, "more like 1, less like 1")):
-            before, after, n = residual_precision(lib, rows, use_less=use_less)
-            print(f"{label:26s} residual P@10 {before:.3f} -> {after:.3f}  (x{after / before:.2f}, {n} queries)")
-    return 0
+def measure(lib, concepts) -> None:
+    for use_less, label in ((False, "more like 1"), (True, "more like 1, less like 1")):
+        before, after, n = residual_precision(lib, concepts, use_less=use_less)
+        print(f"{label:26s} residual P@10 {before:.3f} -> {after:.3f}  (x{after / before:.2f}, {n} queries)")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_bench(__doc__, measure))

@@ -13,6 +13,8 @@ from photoseek.evaluate.answers import load_queries, scores
 from photoseek.results import Evidence, SearchResult, match_rank
 from photoseek.search import calibration
 from photoseek.search.match import (
+    Z_COMPOSED_STRONG,
+    Z_EXAMPLE_STRONG,
     Z_FROM_TOP,
     Z_STRONG,
     Z_STRONG_KNOWN,
@@ -129,3 +131,17 @@ def test_answer_scores_and_query_files(tmp_path):
         load_queries(bad)
     with pytest.raises(PhotoseekError, match="not found"):
         load_queries(tmp_path / "missing.jsonl")
+
+
+def test_query_by_example_and_composed_search_have_their_own_bars():
+    """"Photos like this" scores likeness by content (visual + ConSE), whose spread puts many photos
+    a few SD out: its strong bar is higher than composed search's, which scores the same place."""
+    like = read_request(None, example=True)
+    assert not like.composed and Z_EXAMPLE_STRONG > Z_COMPOSED_STRONG
+    between = (Z_EXAMPLE_STRONG + Z_COMPOSED_STRONG) / 2
+    assert assess(like, Evidence(standing=Z_EXAMPLE_STRONG + 0.1), PhotoFacts()) == "strong"
+    assert assess(like, Evidence(standing=between), PhotoFacts()) == "partial"
+    at_night = read_request(None, example=True, but="at night")
+    assert at_night.composed
+    assert assess(at_night, Evidence(standing=between, time_of_day="night"), PhotoFacts()) == "strong"
+    assert assess(at_night, Evidence(standing=between, time_of_day="day"), PhotoFacts()) == "partial"

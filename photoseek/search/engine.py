@@ -41,10 +41,14 @@ Translate = Callable[[str], "str | None"]
 """Query understanding handed in from above: English search words for a query, or None."""
 
 RRF_K = 60
-# Query by example: how much what is in the photo (visual) and its layout count. Layout finds the
-# same place under other light; visual the same kind of subject.
-VISUAL_WEIGHT = 0.5
-LAYOUT_WEIGHT = 1.0
+# Query by example: how much each space counts. "Photos like this" asks for the same kind of
+# subject: what the photo's features show (visual) and what the classifier sees in it (joint,
+# ConSE). Measured on coco-captions/concepts.jsonl (bench/examples.py, 185 example photos):
+# precision@10 0.142 with the composed weights below, 0.408 with these. Composed search ("this scene
+# but at night") asks for the same place under other light, where layout counts most
+# (webcam-daynight R@1 0.90).
+EXAMPLE_WEIGHTS = {"visual": 1.0, "joint": 1.0}
+COMPOSED_EXAMPLE_WEIGHTS = {"visual": 0.5, "layout": 1.0}
 # Text→photo: the share of the library mean taken from each joint vector before the cosine.
 # coco-captions R@1/R@10 (ConSE, one-off experiment on cached classifier outputs): none
 # 0.190/0.651, half 0.200/0.669, all 0.196/0.668.
@@ -306,13 +310,16 @@ class SearchEngine:
         if not self._on("visual"):
             return []
         store = self.vectors
+        weights = COMPOSED_EXAMPLE_WEIGHTS if required is not None else EXAMPLE_WEIGHTS
         space = "visual" if store.count("visual") else "joint"
-        refs = store.get(space, reference_ids)
-        if len(refs) == 0:
-            raise PhotoseekError(f"Photo(s) {reference_ids} have no vectors yet; run `photoseek index` first.")
-        negatives = store.get(space, less_like) if less_like else None
-        query = _rocchio(refs.mean(axis=0), refs, negatives, alpha=0.0)
-        candidates = set(self._vector_signal("visual", space, query, pool, allowed).scores)
+        candidates: set[int] = set()
+        for searched in {space, *(["joint"] if weights.get("joint") else [])}:
+            refs = store.get(searched, reference_ids)
+            if len(refs) == 0:
+                raise PhotoseekError(f"Photo(s) {reference_ids} have no vectors yet; run `photoseek index` first.")
+            negatives = store.get(searched, less_like) if less_like else None
+            query = _rocchio(refs.mean(axis=0), refs, negatives, alpha=0.0)
+            candidates |= set(self._vector_signal("visual", searched, query, pool, allowed).scores)
         if required is not None and not required.is_empty():
             # "like this but at night": every photo that meets the change is a candidate, however
             # unlike the reference it looks overall (night photos look unlike day ones).
@@ -321,16 +328,22 @@ class SearchEngine:
         if not candidates:
             return []
         ids = sorted(candidates)
-        scores = self._centred_similarity(ids, reference_ids, less_like)
-        return [Signal("visual", dict(zip(ids, scores)), self._example_spread(reference_ids, less_like))]
+        scores = self._centred_similarity(ids, reference_ids, less_like, weights)
+        return [Signal("visual", dict(zip(ids, scores)), self._example_spread(reference_ids, less_like, weights=weights))]
 
-    def _centred_similarity(self, ids: list[int], reference_ids: list[int], less_like: list[int]) -> list[float]:
+    def _centred_similarity(self, ids: list[int], reference_ids: list[int], less_like: list[int],
+                            weights: dict[str, float] = EXAMPLE_WEIGHTS) -> list[float]:
+        """Each photo's likeness to the reference photos (less those marked `less_like`): the cosine
+        of library-centred vectors per space, combined by `weights` (the spaces this library has);
+        a library with neither visual nor layout vectors (CLIP) compares raw joint vectors."""
         import numpy as np
 
         store = self.vectors
         parts = []
-        for space, weight in (("visual", VISUAL_WEIGHT), ("layout", LAYOUT_WEIGHT)):
-            if not store.count(space):
+        if not (store.count("visual") or store.count("layout")):
+            weights = {}
+        for space, weight in weights.items():
+            if not weight or not store.count(space):
                 continue
             mean = self._library_mean(space)
             def centred(vectors):
@@ -477,7 +490,8 @@ class SearchEngine:
         return self._means[key]
 
     def _example_spread(self, reference_ids: list[int], less_like: list[int],
-                        minimum: int | None = None) -> tuple[float, float] | None:
+                        minimum: int | None = None, weights: dict[str, float] = EXAMPLE_WEIGHTS
+                        ) -> tuple[float, float] | None:
         """(mean, std) of the similarity to the reference photo(s) over a sample of the library;
         None with fewer than `minimum` other photos (default calibration.MIN_PHOTOS)."""
         from photoseek.search import calibration
@@ -491,7 +505,7 @@ class SearchEngine:
         minimum = calibration.MIN_PHOTOS if minimum is None else minimum
         if len(ids) < minimum:
             return None
-        return calibration.sample_spread(self._centred_similarity(ids, reference_ids, less_like), minimum)
+        return calibration.sample_spread(self._centred_similarity(ids, reference_ids, less_like, weights), minimum)
 
     def _fulltext_signal(self, text, pool, allowed, column=None, name="fulltext") -> Signal:
         from photoseek.search.filters import fulltext_search
