@@ -193,7 +193,8 @@ def levels_summary(subject: str, results: "list[SearchResult]", tool: str = "tex
         text = f"Found {counted} {what}{besides}"
         if rest:
             text += f"; the next {rest} {'are' if rest != 1 else 'is'} only close"
-            text += f" ({partial} partly match{'es' if partial == 1 else ''})" if partial else ""
+            if partial:
+                text += " (all partly match)" if partial == rest and rest > 1 else f" ({partial} partly match{'es' if partial == 1 else ''})"
         return text + "."
     if subject.startswith("photos like "):  # similar / composed search
         none = f"photo looks closely like {subject[len('photos like '):]}"

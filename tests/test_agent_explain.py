@@ -246,4 +246,4 @@ def test_standing_and_likeness_read_as_words_not_statistics():
     avoided = compose_explanation(Evidence(missing=["dog"], avoided=[8], avoided_likeness=0.1), "dog", "weak", {8: "cat.jpg"})
     assert 'it does not look like cat.jpg, which you marked "less like this"' in avoided
     still = compose_explanation(Evidence(met={"dog": "tag dog"}, avoided=[8], avoided_likeness=1.4), "dog", "strong", {8: "cat.jpg"})
-    assert still.startswith("Strong match") and 'still looks like cat.jpg, which you marked "less like this"' in still
+    assert still.startswith("Strong match") and 'it looks like cat.jpg, which you marked "less like this"' in still

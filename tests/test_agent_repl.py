@@ -46,7 +46,7 @@ def test_a_scripted_chat(agent_library):
     assert opened and Path(opened[0]).name in text  # /open 2 printed the path and called the viewer
     assert '"evidence"' not in answer_first
     why = text.split("/why 1")[1].split("/show 1")[0]  # the evidence in words, not JSON
-    assert re.search(r"match\s+(strong|partial|weak)", why) and re.search(r"ranked by\s+picture", why)
+    assert re.search(r"match\s+(strong|partial|weak)", why) and re.search(r"found by\s+its picture content", why)
     assert "{" not in why
     assert '"ocr_text"' in text and '"tags"' in text  # /show prints the record
     assert '"plan"' in text and '"answer"' in text  # /json

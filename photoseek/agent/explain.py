@@ -196,7 +196,7 @@ def _likeness_phrase(evidence: Evidence, names: Mapping[int, str] | None = None)
 
 
 # (least z-score, words) for how much a photo looks like the ones marked "less like this".
-AVOIDED_WORDS = ((1.0, "still looks like"), (0.5, "looks a little like"))
+AVOIDED_WORDS = ((1.0, "looks like"), (0.5, "looks a little like"))
 
 
 def _avoided_phrase(evidence: Evidence, names: Mapping[int, str] | None = None) -> str:
@@ -378,7 +378,7 @@ def evidence_items(result: SearchResult, *, fence: bool = True,
     elif ev.similar_to:
         items.append(("compared with", photos_named(ev.similar_to, names)))
     if ev.avoided and not fence:
-        items.append(("marked less like", photos_named(ev.avoided, names)))
+        items.append(("you marked less like", photos_named(ev.avoided, names)))
     if ev.filters_matched:
         items.append(("filters", ", ".join(f"{k}={v}" for k, v in ev.filters_matched.items())))
     if ev.signals and not (ev.matched_tags or ev.caption or ev.similar_to):  # thin evidence: say what matched
@@ -396,10 +396,16 @@ def score_items(evidence: Evidence) -> list[tuple[str, str]]:
     """Where the photo's score stands and what each signal gave, in words (chat's /why)."""
     items = []
     if evidence.standing is not None:
-        items.append(("standing", standing_words(evidence.standing)))
+        items.append(("closeness", standing_words(evidence.standing)))
     if evidence.signals:  # the raw scores are in /json: they mean little without their scales
-        items.append(("ranked by", ", ".join(_SIGNAL_NAMES.get(name, name) for name in evidence.signals)))
+        items.append(("found by", ", ".join(_FOUND_BY.get(name, name) for name in evidence.signals)))
     return items
+
+
+# what each signal is, for people (chat's /why)
+_FOUND_BY = {"embedding": "its picture content", "caption": "its caption", "fulltext": "words in its tags, text or file name",
+             "ocr": "the text written in it", "visual": "its likeness to the example", "modifier": "the change asked for",
+             "attributes": "its time of day or people"}
 
 
 def per_photo_schema(ids: list[int], array: str, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -308,9 +308,13 @@ function setupPhotoPage(article) {
     why.hidden = false;
     why.replaceChildren(el("b", {}, "Why it was returned: "), el("span", {}, shown.explanation));
   }
+  if (fromResults) $("#back-link").hidden = false;  // a page opened on its own has no results to go back to
   if (fromResults && saved.base) {
+    const numeric = parseInt(id, 10);
     for (const [button, sign] of [["#more-like", +1], ["#less-like", -1]]) {
+      const on = ((sign > 0 ? saved.more : saved.less) || []).includes(numeric);
       $(button).hidden = false;
+      if (on) { $(button).classList.add("on"); $(button).textContent = "✓ " + $(button).textContent; }
       $(button).addEventListener("click", () => {
         sessionStorage.setItem(PENDING_FEEDBACK, JSON.stringify({id: parseInt(id, 10), sign}));
         history.back();
