@@ -166,9 +166,11 @@ class IndexReport:
 def standing_words(z: float) -> str:
     """A standing (z-score among the library's photos) as a reader takes it: 'closer than about 88%
     of the library's photos', the share a normal spread puts below z (the calibration's own model,
-    photoseek.search.calibration), kept within 1–99% since the tails are not normal."""
-    share = min(max(round(100 * 0.5 * (1 + math.erf(z / math.sqrt(2)))), 1), 99)
-    return f"closer than about {share}% of the library's photos"
+    photoseek.search.calibration); the top percent is said as such, since the tails are not normal."""
+    share = 100 * 0.5 * (1 + math.erf(z / math.sqrt(2)))
+    if share >= 99:
+        return "among the closest 1% of the library's photos"
+    return f"closer than about {max(round(share), 1)}% of the library's photos"
 
 
 def levels_summary(subject: str, results: "list[SearchResult]", tool: str = "text_search",

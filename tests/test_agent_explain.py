@@ -232,7 +232,11 @@ def test_standing_and_likeness_read_as_words_not_statistics():
 
     assert standing_words(0.0) == "closer than about 50% of the library's photos"
     assert standing_words(1.0) == "closer than about 84% of the library's photos"
-    assert standing_words(9.0).endswith("99% of the library's photos") and standing_words(-9.0).endswith("1% of the library's photos")
+    assert standing_words(9.0) == "among the closest 1% of the library's photos"
+    assert standing_words(-9.0) == "closer than about 1% of the library's photos"
+    # in a reason, the top percent says "close" without a figure every near photo would share
+    top = compose_explanation(Evidence(missing=["dog"], standing=3.0), "dog", "weak")
+    assert "close to \"dog\"" in top and "%" not in top
     said = {z: compose_explanation(Evidence(missing=["dog"], similar_to=[7], likeness=z), "dog", "weak", {7: "rex.jpg"})
             for z in (2.5, 1.2, 0.7, 0.0, -0.04, -1.5)}
     assert "looks much like rex.jpg, which you marked" in said[2.5]

@@ -178,7 +178,7 @@ def test_search_why_column_says_when_similarity_alone_made_the_level():
     from photoseek.results import Evidence, SearchResult
 
     by_similarity = SearchResult(1, "/p/a.jpg", 0.4, Evidence(missing=["dog"], standing=3.5), match="partial")
-    assert _evidence_summary(by_similarity) == "not found: dog; picture close to the search (closer than about 99% of the library's photos)"
+    assert _evidence_summary(by_similarity) == "not found: dog; picture close to the search (among the closest 1% of the library's photos)"
     by_tag = SearchResult(2, "/p/b.jpg", 0.5, Evidence(met={"dog": "tag dog"}, standing=3.5), match="strong")
     assert _evidence_summary(by_tag) == "dog: tag dog"
     weak = SearchResult(3, "/p/c.jpg", 0.1, Evidence(missing=["dog"], standing=0.2), match="weak")

@@ -161,6 +161,17 @@ def photos_named(ids: list[int], names: Mapping[int, str] | None = None, conjunc
     return ("photo " if len(ids) == 1 else "photos ") + _join([str(i) for i in ids], conjunction)
 
 
+def _standing_note(z: float | None) -> str:
+    """' (closer than about 88% of the library's photos)' after a likeness; nothing in the top
+    percent, where every near photo would read the same "99%" (a reason's words say "close" there)."""
+    if z is None or z >= TOP_PERCENT_Z:
+        return ""
+    return f" ({standing_words(z)})"
+
+
+TOP_PERCENT_Z = 2.33  # the normal spread's 99th percentile
+
+
 def _content_phrase(evidence: Evidence, query: str | None) -> str:
     """'its picture content is close to "cat" (closer than about 93% of the library's photos)'."""
     # near the library's average it is not "close", only the least far among what is left
@@ -168,7 +179,7 @@ def _content_phrase(evidence: Evidence, query: str | None) -> str:
     near = ("close to" if z is None or z >= 1.0 else "not especially close to" if z >= 0
             else "no closer than most photos to")
     what = f"its picture content is {near} " + (f'"{query}"' if query else "the search")
-    return what + (f" ({standing_words(z)})" if z is not None else "")
+    return what + _standing_note(z)
 
 
 def _similarity_phrase(evidence: Evidence, query: str | None, names: Mapping[int, str] | None = None) -> str:
@@ -176,7 +187,7 @@ def _similarity_phrase(evidence: Evidence, query: str | None, names: Mapping[int
         return _likeness_phrase(evidence, names)
     if evidence.similar_to:
         what = "it looks like " + photos_named(evidence.similar_to, names)
-        return what + (f" ({standing_words(evidence.standing)})" if evidence.standing is not None else "")
+        return what + _standing_note(evidence.standing)
     return _content_phrase(evidence, query)
 
 
@@ -247,7 +258,7 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
         elif asked == "no people":
             parts.append("people in it")
         elif asked.startswith("a close likeness") and evidence.similar_to:
-            standing = f" ({standing_words(evidence.standing)})" if evidence.standing is not None else ""
+            standing = _standing_note(evidence.standing)
             parts.append(f"only {'somewhat' if match == 'partial' else 'loosely'} like "
                          f"{photos_named(evidence.similar_to, names)}{standing}")
     if evidence.likeness is not None and evidence.similar_to:
