@@ -186,9 +186,9 @@ class SearchEngine:
 
     def _add_likeness(self, results: list[SearchResult], marked: list[int], less_like: list[int]) -> None:
         """Relevance feedback on a text search: each result's likeness to the photos marked "more
-        like this" and, apart, to those marked "less like this" (the query by example's centred
-        visual similarity, as a z-score over a sample of the library), so its reason can say how
-        much it looks like each; the marked photos say they are marked."""
+        like this" and, apart, to those marked "less like this" (the likeness "photos like this" scores,
+        as a z-score over a sample of the library), so its reason can say how much it looks like
+        each; the marked photos say they are marked."""
         if not self._on("visual"):
             return
         marked_ids = set(marked)
@@ -206,7 +206,7 @@ class SearchEngine:
                 result.evidence.avoided_likeness = z
 
     def _likeness_z(self, results: list[SearchResult], reference_ids: list[int]) -> list[float | None]:
-        """Each result's centred visual similarity to `reference_ids` as a z-score over a sample of
+        """Each result's likeness to `reference_ids` (`_centred_similarity`) as a z-score over a sample of
         the library (None for all when there is no spread: only words in a reason rest on it, not the
         levels, so a small library's spread will do)."""
         from photoseek.search import calibration

@@ -203,7 +203,8 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
     z = evidence.standing
     met = words_met(request, facts)
     attr_met, attr_missing = attributes_met(request.attributes, evidence, facts.tags)
-    missing = [w for w in request.words if w not in met] + attr_missing
+    unmet = [w for w in request.words if w not in met]
+    missing = unmet + attr_missing
     evidence.met = {**met, **attr_met}
     if request.example:
         close = z is not None and z >= (Z_COMPOSED_STRONG if request.composed else Z_EXAMPLE_STRONG)
@@ -215,7 +216,6 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
     evidence.missing = missing
     if request.is_empty():  # filters only: every result passes them
         return "strong"
-    unmet = [w for w in request.words if w not in met]
     # a word the tagger could have named and did not is evidence against: similarity must stand out further
     known = (not met and request.known) or any(tagger_knows([w]) for w in unmet)
     least = Z_STRONG_KNOWN if known else Z_STRONG

@@ -137,13 +137,25 @@ class Catalog:
         if local is None or getattr(local, "meta", None) is not None or self.conn.in_transaction:
             yield
             return
+        with self.read_transaction():
+            local.meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+            try:
+                yield
+            finally:
+                local.meta = None
+
+    @contextmanager
+    def read_transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT around reads on the calling thread's connection: one consistent state
+        while an indexer commits batches (WAL). Inside a transaction already open, that one holds."""
         conn = self.conn
+        if conn.in_transaction:
+            yield
+            return
         conn.execute("BEGIN")
         try:
-            local.meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             yield
         finally:
-            local.meta = None
             conn.execute("COMMIT")
 
     # -- meta -------------------------------------------------------------------------------------

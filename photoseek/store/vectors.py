@@ -238,7 +238,7 @@ class VectorStore:
         if loaded is None:
             loaded = self._catch_up(space, generation, model_id)
         if loaded is None:
-            with self._snapshot():  # the generation and the vectors read from one state
+            with self.catalog.read_transaction():  # the generation and the vectors read from one state
                 generation = self.catalog.vectors_generation
                 model_id = self.model_id(space)
                 loaded = self._build(space, generation, model_id)
@@ -292,19 +292,6 @@ class VectorStore:
             if loaded is not None:
                 return loaded
         return None
-
-    @contextlib.contextmanager
-    def _snapshot(self):
-        """A read transaction (WAL: a consistent snapshot while an indexer commits batches)."""
-        conn = self.catalog.conn
-        if conn.in_transaction:
-            yield
-            return
-        conn.execute("BEGIN")
-        try:
-            yield
-        finally:
-            conn.execute("COMMIT")
 
     def refresh(
         self,

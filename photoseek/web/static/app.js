@@ -84,9 +84,13 @@ function card(result, rank) {
 
 // What the page shows, kept for this tab: coming back from a photo's details restores it
 // instead of asking again (and the conversation goes on).
+const PAGE_KEY = "photoseek-page";
+// the results page as remember() kept it for this tab, or null
+const savedPage = () => JSON.parse(sessionStorage.getItem(PAGE_KEY) || "null");
+
 function remember() {
   const answer = $("#answer");
-  sessionStorage.setItem("photoseek-page", JSON.stringify({url: location.href, results: page.results,
+  sessionStorage.setItem(PAGE_KEY, JSON.stringify({url: location.href, results: page.results,
     answer: answer.hidden ? "" : answer.textContent, base: page.base, more: page.more, less: page.less,
     session: page.session, names: [...names]}));
 }
@@ -94,7 +98,7 @@ function remember() {
 const PENDING_FEEDBACK = "photoseek-feedback";
 
 function restore() {
-  const saved = JSON.parse(sessionStorage.getItem("photoseek-page") || "null");
+  const saved = savedPage();
   if (!saved || saved.url !== location.href || !saved.results) return false;
   Object.assign(page, {base: saved.base, more: saved.more, less: saved.less, session: saved.session});
   // a photo marked "less like this" has left the grid: its name comes back with the page
@@ -299,7 +303,7 @@ function setupPhotoPage(article) {
     if (tag) change([tag], []);
   });
   // relevance feedback belongs to the search this page was opened from: offered when there is one
-  const saved = JSON.parse(sessionStorage.getItem("photoseek-page") || "null");
+  const saved = savedPage();
   const fromResults = saved && document.referrer && new URL(document.referrer).pathname === "/";
   // opened from results: why it was returned, as the grid said it
   const shown = fromResults && (saved.results || []).find(r => String(r.id) === String(id));
@@ -316,7 +320,7 @@ function setupPhotoPage(article) {
       $(button).hidden = false;
       if (on) { $(button).classList.add("on"); $(button).textContent = "✓ " + $(button).textContent; }
       $(button).addEventListener("click", () => {
-        sessionStorage.setItem(PENDING_FEEDBACK, JSON.stringify({id: parseInt(id, 10), sign}));
+        sessionStorage.setItem(PENDING_FEEDBACK, JSON.stringify({id: numeric, sign}));
         history.back();
       });
     }
