@@ -65,9 +65,17 @@ def caption_texts(n: int) -> list[str]:
 
 
 def server_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds so far of a process and its live children (the server's search
+    processes), from Linux /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that ended meanwhile
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def wrk_search(url: str, texts: list[str], clients: int, seconds: int, scratch: Path) -> dict | None:
@@ -110,19 +118,26 @@ def build(n: int, scratch: Path) -> Path:
     return library
 
 
-def start_server(library: Path, port: int, llm: str) -> subprocess.Popen:
+def start_server(library: Path, port: int, llm: str, search_processes: int | None) -> tuple[subprocess.Popen, int]:
+    """The server, once it answers and its search processes (if any) are warm; with their number."""
     import httpx
 
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    process = subprocess.Popen([sys.executable, "-m", "photoseek", "--library", str(library), "--llm", llm, "serve",
-                                "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "photoseek", "--library", str(library), "--llm", llm, "serve", "--port", str(port)]
+    if search_processes is not None:
+        command += ["--search-processes", str(search_processes)]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2).status_code == 200:
-                return process
+            status = httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2)
+            if status.status_code == 200:
+                workers = status.json().get("search_processes", 0)
+                if workers or search_processes == 0 or time.monotonic() > deadline - 90:
+                    return process, workers
         except httpx.TransportError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     process.kill()
     raise SystemExit("the server did not start: " + (process.stderr.read() if process.stderr else ""))
 
@@ -203,6 +218,8 @@ def main() -> int:
     parser.add_argument("--llm", default="llamacpp")
     parser.add_argument("--wrk-seconds", type=int, default=15, help="length of the wrk phase (when wrk is installed)")
     parser.add_argument("--no-llm", action="store_true", help="skip the ask figures")
+    parser.add_argument("--search-processes", type=int, metavar="N",
+                        help="passed to `photoseek serve` (default: its own, 2 on 2 or more cores; 0: none)")
     args = parser.parse_args()
 
     texts = caption_texts(4 * args.queries + args.wrk_seconds * 100)
@@ -232,7 +249,9 @@ def main() -> int:
         print(f"text search, in-process, {args.clients} threads at once  {percentiles(threaded)}  {len(threaded) / wall:6.1f} req/s  "
               "(the same CPU bound as the server meets)")
 
-        server = start_server(library, args.port, "none" if args.no_llm else args.llm)
+        server, workers = start_server(library, args.port, "none" if args.no_llm else args.llm, args.search_processes)
+        print(f"server: {workers} search process{'es' if workers != 1 else ''}"
+              f"{' (searches run in the server process)' if not workers else ''}; server CPU counts them too")
         url = f"http://127.0.0.1:{args.port}"
         http_search(url, [f"warm up {i}" for i in range(20)], 1)  # the server's engine and connections
         cpu = server_cpu_seconds(server.pid)

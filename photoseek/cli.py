@@ -401,7 +401,8 @@ def cmd_serve(args) -> int:
     from photoseek.web.serve import serve
 
     serve(_library(args), host=args.host, port=args.port, allow_remote=args.allow_remote,
-          token=args.token or os.environ.get("PHOTOSEEK_TOKEN"), index=args.index or [])
+          token=args.token or os.environ.get("PHOTOSEEK_TOKEN"), index=args.index or [],
+          search_processes=args.search_processes)
     return 0
 
 
@@ -601,6 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", help="the token requests must carry (default: made up and printed when remote; "
                                    "$PHOTOSEEK_TOKEN)")
     p.add_argument("--index", action="append", metavar="PATH", help="index PATH in the background while serving")
+    p.add_argument("--search-processes", type=int, metavar="N",
+                   help="worker processes answering /api/search, so concurrent searches use every core "
+                        "(default 2 on 2 or more cores; 0: search in the server process)")
 
     p = add("mcp", cmd_mcp, "an MCP server with the read-only search tools (stdio for agent hosts)", json_flag=False)
     p.add_argument("--http", action="store_true", help="streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio")

@@ -238,7 +238,7 @@ def test_empty_library_page_says_how_to_add_photos(tmp_path):
     client = TestClient(create_app(AppState(Library(tmp_path / "new", llm=None))), base_url=BASE)
     page = client.get("/")
     assert page.status_code == 200 and "no photos yet" in page.text and "index ~/Pictures" in page.text
-    assert client.get("/api/status").json() == {"photos": 0, "indexing": None, "llm": False}
+    assert client.get("/api/status").json() == {"photos": 0, "indexing": None, "llm": False, "search_processes": 0}
     assert client.get("/api/stats").json()["photos"] == 0
 
 

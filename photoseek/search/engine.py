@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from photoseek.errors import PhotoseekError
 from photoseek.llm.translate import needs_translation
+from photoseek.search.facts import FactsCache
 from photoseek.search.match import PhotoFacts, assess_all, at_least, read_request, stems as _stems
 from photoseek.search.query_attributes import QueryAttributes, parse_attributes
 from photoseek.results import Evidence, Filters, SearchResult
@@ -132,6 +133,7 @@ class SearchEngine:
         self.plan = plan or SearchPlan()
         self._means: dict = {}
         self._translations: dict[str, str] = {}
+        self._facts_cache: FactsCache | None = None
 
     @classmethod
     def from_providers(
@@ -154,6 +156,15 @@ class SearchEngine:
     @property
     def vectors(self) -> "VectorStore":
         return self._providers["vectors"]()  # type: ignore[return-value]
+
+    @property
+    def facts(self) -> FactsCache:
+        """What searches read of each photo, kept while the catalog does not change (search.facts)."""
+        catalog = self.catalog
+        cache = self._facts_cache
+        if cache is None or cache.catalog is not catalog:
+            cache = self._facts_cache = FactsCache(catalog)
+        return cache
 
     @property
     def embedder(self) -> "Embedder":
@@ -291,7 +302,7 @@ class SearchEngine:
     def _text_signals(self, text, pool, allowed, more_like, less_like) -> list[Signal]:
         store = self.vectors
         text = self.english(text)
-        query = self.embedder.embed_texts([text])[0]
+        query = self.embedder.embed_queries([text])[0]
         if more_like or less_like:
             query = _rocchio(query, store.get("joint", list(more_like)), store.get("joint", list(less_like)))
         signals = []
@@ -402,7 +413,7 @@ class SearchEngine:
         text = modifier.residual if not modifier.is_empty() else but
         if not text.strip():
             return []
-        query = self.embedder.embed_texts([text])[0]
+        query = self.embedder.embed_queries([text])[0]
         signal = self._vector_signal("modifier", "joint", query, pool, allowed)
         return [signal]
 
@@ -521,34 +532,23 @@ class SearchEngine:
         """Photos whose annotations meet the asked attributes score the fraction they meet."""
         if not self._on("attributes"):
             return Signal("attributes", {})
-        conn = self.catalog.conn
         ids = candidates if candidates is not None else allowed
         if ids is None:
-            ids = {r[0] for r in conn.execute("SELECT id FROM photos")}
+            ids = [r[0] for r in self.catalog.conn.execute("SELECT id FROM photos")]
         if not ids:
             return Signal("attributes", {})
-        id_list = ",".join(str(int(i)) for i in ids)
-        rows = conn.execute(f"SELECT id, faces, time_of_day FROM photos WHERE id IN ({id_list})").fetchall()
-        time_confidence: dict[int, float] = {}
-        if attrs.time_of_day:
-            time_confidence = dict(conn.execute(
-                f"SELECT photo_id, max(confidence) FROM tags WHERE source='time' AND photo_id IN ({id_list}) "
-                "GROUP BY photo_id").fetchall())
-        color_tags: dict[int, set[str]] = {}
-        if attrs.colors:
-            for pid, tag in conn.execute(
-                f"SELECT photo_id, tag FROM tags WHERE source='color' AND photo_id IN ({id_list})"
-            ):
-                color_tags.setdefault(pid, set()).add(tag)
         scores = {}
-        for row in rows:
+        read = self.facts.facts(ids, evidence=False, time=bool(attrs.time_of_day), colors=bool(attrs.colors))
+        for pid, facts in read.items():
+            row = facts.row
             asked = met = 0.0
             if attrs.time_of_day:
                 asked += 1
                 if row["time_of_day"] == attrs.time_of_day:
                     # A call near the classifier's boundary is unsure: it counts half, so a dusky
                     # day photo does not pass for night ahead of photos surely taken at night.
-                    sure = time_confidence.get(row["id"], 1.0) >= SURE_ATTRIBUTE_CONFIDENCE
+                    confidence = facts.time_confidence
+                    sure = (1.0 if confidence is None else confidence) >= SURE_ATTRIBUTE_CONFIDENCE
                     met += 1.0 if sure else 0.5
             if attrs.people is not None and row["faces"] is not None:
                 asked += 1
@@ -560,9 +560,9 @@ class SearchEngine:
                     met += row["faces"] == 0
             if attrs.colors:
                 asked += 1
-                met += len(color_tags.get(row["id"], set()) & set(attrs.colors)) / len(attrs.colors)
+                met += len(facts.colors & set(attrs.colors)) / len(attrs.colors)
             if asked and met > 0:
-                scores[row["id"]] = met / asked
+                scores[pid] = met / asked
         return Signal("attributes", scores)
 
     # -- fusion ----------------------------------------------------------------------------------
@@ -600,27 +600,11 @@ class SearchEngine:
     def _results(self, top, signals, query_text, filters, reference_ids, request=None) -> list[SearchResult]:
         if not top:
             return []
-        conn = self.catalog.conn
-        ids = [pid for pid, _ in top] + list(reference_ids)
-        id_list = ",".join(str(i) for i in ids)
-        rows = {r["id"]: r for r in conn.execute(f"SELECT * FROM photos WHERE id IN ({id_list})")}
-        captions = dict(conn.execute(f"SELECT photo_id, caption FROM captions WHERE photo_id IN ({id_list})").fetchall())
-        ocr = dict(conn.execute(f"SELECT photo_id, text FROM ocr WHERE photo_id IN ({id_list})").fetchall())
-        tags: dict[int, list[str]] = {}
-        # the tags as store.tags.effective_tags reads them: rejected ones hidden, the user's
-        # confirmed ones first (confidence 1), so "holiday" added by hand is evidence for "holiday"
-        for pid, tag in conn.execute(
-            f"""SELECT photo_id, tag FROM (
-                    SELECT photo_id, tag, confidence FROM tags WHERE photo_id IN ({id_list})
-                        AND NOT EXISTS (SELECT 1 FROM tag_feedback f WHERE f.photo_id=tags.photo_id
-                                        AND f.tag=tags.tag AND f.verdict=-1)
-                    UNION ALL
-                    SELECT photo_id, tag, 2.0 FROM tag_feedback WHERE verdict=1 AND photo_id IN ({id_list}))
-                ORDER BY confidence DESC"""
-        ):
-            tags.setdefault(pid, [])
-            if tag not in tags[pid]:
-                tags[pid].append(tag)
+        stored = self.facts.facts([pid for pid, _ in top] + list(reference_ids), time=False, colors=False)
+        rows = {pid: f.row for pid, f in stored.items()}
+        captions = {pid: f.caption for pid, f in stored.items() if f.caption is not None}
+        ocr = {pid: f.ocr for pid, f in stored.items() if f.ocr is not None}
+        tags = {pid: list(f.tags) for pid, f in stored.items() if f.tags}
         query_words = _stems(query_text)
         reference_tags = set().union(*(tags.get(r, []) for r in reference_ids)) if reference_ids else set()
         # The standing (z-score among all photos) comes from the similarity that ordered the photos:

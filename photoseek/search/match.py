@@ -64,9 +64,11 @@ CLOSE_LIKENESS = "a close likeness to the reference photo"  # what a not-so-simi
 _TIME_PHRASES = {"night": "at night", "day": "in daytime", "twilight": "at twilight"}
 
 
-def stems(text: str) -> set[str]:
-    """Lower-case word stems (plural 's' dropped), enough to see that "dogs" names the tag "dog"."""
-    return {_stem(w) for w in re.findall(r"[^\W_]+", text.lower())}
+@functools.lru_cache(maxsize=16384)
+def stems(text: str) -> frozenset[str]:
+    """Lower-case word stems (plural 's' dropped), enough to see that "dogs" names the tag "dog".
+    Cached: every search reads the same tags, captions and text of the photos it returns."""
+    return frozenset(_stem(w) for w in re.findall(r"[^\W_]+", text.lower()))
 
 
 def _stem(word: str) -> str:
@@ -113,6 +115,11 @@ def read_request(text: str | None, filters: Filters | None = None, *, example: b
 def tagger_knows(words: list[str]) -> bool:
     """Whether the tagger could have named these words: the phrase, or each word, is a term of the tag
     vocabulary (ImageNet classes and their WordNet broader terms, the zero-shot tagger's vocabulary too)."""
+    return _tagger_knows(tuple(words))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tagger_knows(words: tuple[str, ...]) -> bool:
     if not words:
         return False
     from photoseek.vision.taxonomy import singular

@@ -77,6 +77,17 @@ class Catalog:
                 self._opened.append(conn)
         return conn
 
+    def change_key(self) -> tuple[int, int] | None:
+        """A value that moves on every commit to the database, by this connection or another (another
+        process's too), for caches of what was read: (PRAGMA data_version, total_changes) of the one
+        connection open. None once per-thread connections opened a second one: the counters are
+        each connection's own, so no value would be comparable between threads."""
+        with self._opened_lock:
+            if len(self._opened) != 1:
+                return None
+            conn = self._opened[0]
+        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
+
     def per_thread_connections(self) -> None:
         """From now on each thread uses a connection of its own (the calling thread keeps the one it
         has). For servers: threads sharing one connection queue on SQLite's connection mutex, and a

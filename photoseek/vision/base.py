@@ -60,6 +60,11 @@ class Embedder(InferenceModel):
     def embed_texts(self, texts: Sequence[str]) -> "np.ndarray":
         """(n, dim) float32, L2-normalised."""
 
+    def embed_queries(self, texts: Sequence[str]) -> "np.ndarray":
+        """`embed_texts` for search queries, where an embedder may trade a little accuracy for speed
+        (ConSE: an int8 text encoder). Same shape and space; `embed_texts` by default."""
+        return self.embed_texts(texts)
+
     def embed_images(self, images: "Sequence[Image.Image]") -> "np.ndarray":
         return self.encode_images(images).joint
 

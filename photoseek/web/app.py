@@ -14,10 +14,12 @@ The agent behind /api/ask is the CLI's Session with the same read-only tools.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import io
 import json
 import os
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Annotated, Any, Iterator
 
@@ -25,6 +27,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from photoseek.errors import NotFoundError, PhotoseekError
@@ -128,6 +131,21 @@ def run_search(state: AppState, request: SearchRequest) -> dict[str, Any]:
                                         "text_search" if request.text or request.text_in_photo else "similar_to_photo",
                                         request.k)
     return out
+
+
+async def search_response(state: AppState, request: SearchRequest) -> Response:
+    """`/api/search`'s response: from the search processes when they run and the text needs no
+    translation (the LLM lives in this process), else `run_search` on a worker thread."""
+    from photoseek.llm.translate import needs_translation
+
+    workers = state.search_processes
+    if workers is not None and workers.ready and not (request.text and needs_translation(request.text)):
+        try:
+            body = await asyncio.wrap_future(workers.submit(request))
+            return Response(body, media_type="application/json")
+        except BrokenProcessPool:  # a worker died (killed, out of memory): this process searches from now on
+            workers.mark_broken()
+    return await run_in_threadpool(lambda: json_response(run_search(state, request)))
 
 
 def _search_subject(request: SearchRequest, searched_as: str | None, library) -> str:
@@ -270,7 +288,8 @@ def _without_none(value: Any) -> Any:
     return value
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async: FastAPI resolves it on the event loop, where a plain def would take a worker thread
     return request.app.state.photoseek
 
 
@@ -326,14 +345,14 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
 
     # -- API ----------------------------------------------------------------------------------------------
     @app.get("/api/search", response_model=SearchResponse, response_model_exclude_none=True, tags=["search"])
-    def search_get(request: Annotated[SearchRequest, Query()], s: State):
+    async def search_get(request: Annotated[SearchRequest, Query()], s: State):
         """Any search kind by query parameters (lists repeat: `more_like=3&more_like=9`)."""
-        return json_response(run_search(s, request))
+        return await search_response(s, request)
 
     @app.post("/api/search", response_model=SearchResponse, response_model_exclude_none=True, tags=["search"])
-    def search_post(request: SearchRequest, s: State):
+    async def search_post(request: SearchRequest, s: State):
         """Any search kind: text, like (+ but), text_in_photo, more_like/less_like, filters."""
-        return json_response(run_search(s, request))
+        return await search_response(s, request)
 
     @app.post("/api/ask", response_model=AskResponse, response_model_exclude_none=True, tags=["ask"])
     def ask(request: AskRequest, s: State):
@@ -406,8 +425,10 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
     @app.get("/api/status", response_model=StatusModel, tags=["library"])
     def status(s: State):
         """Photo count, the index run in progress (if any) and whether ask is available."""
+        workers = s.search_processes
         return {"photos": s.photo_count(), "llm": s.has_llm(),
-                "indexing": s.indexing.to_dict() if s.indexing is not None else None}
+                "indexing": s.indexing.to_dict() if s.indexing is not None else None,
+                "search_processes": workers.processes if workers is not None and workers.ready else 0}
 
     return app
 

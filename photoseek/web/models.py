@@ -148,3 +148,4 @@ class StatusModel(BaseModel):
     photos: int
     indexing: IndexingModel | None = None
     llm: bool = Field(..., description="whether conversational requests (ask) are available")
+    search_processes: int = Field(0, description="worker processes answering /api/search now (0: the server's own)")

@@ -22,6 +22,7 @@ from photoseek.errors import NotFoundError, PhotoseekError
 if TYPE_CHECKING:
     from photoseek.agent.session import Session
     from photoseek.library import Library
+    from photoseek.web.search_processes import SearchProcesses
 
 #: in the library folder while `photoseek serve` runs: {"host", "port", "pid", "token"} (mode 0600)
 SERVER_FILE = "serve.json"
@@ -64,6 +65,8 @@ class AppState:
     token: str | None = None
     sessions: "OrderedDict[str, Session]" = field(default_factory=OrderedDict)
     indexing: IndexProgress | None = None
+    #: worker processes for /api/search (`photoseek serve --search-processes`); None: this process
+    search_processes: "SearchProcesses | None" = None
     #: one model, many requests: llama.cpp contexts are not thread-safe, so turns take this in turn
     llm_lock: threading.Lock = field(default_factory=threading.Lock)
     #: writes (the user's tag confirmations) and the first, lazy load of the search engine
