@@ -4,7 +4,8 @@ Builds the synthetic 10k library bench/search.py builds (ConSE-shaped vectors, s
 captions, time of day, faces), starts `photoseek serve` on a loopback port as a subprocess, then:
   - text search: `Library.search` in-process (one at a time, and from 8 threads at once) vs
     `GET /api/search` from 1 client and from 8 concurrent clients (threads with keep-alive
-    connections), p50/p95, requests/s and the server's CPU per request; then, when `wrk` is
+    connections), p50/p95, requests/s and the server's CPU per request (its search processes'
+    included: `--search-processes N` is passed on, 0 to search in the server process); then, when `wrk` is
     installed (Debian: apt-get install wrk), the same 8 clients as 8 wrk connections, a load
     generator that costs the shared 2 cores almost nothing (the Python clients take ~4 ms of CPU a
     request). Every phase searches captions no other phase searched, so no cache helps;
@@ -222,7 +223,7 @@ def main() -> int:
                         help="passed to `photoseek serve` (default: its own, 2 on 2 or more cores; 0: none)")
     args = parser.parse_args()
 
-    texts = caption_texts(4 * args.queries + args.wrk_seconds * 100)
+    texts = caption_texts(4 * args.queries + args.wrk_seconds * 250)  # wrk reached ~180 searches/s
     phase = [texts[i * args.queries:(i + 1) * args.queries] for i in range(4)]
     for_wrk = texts[4 * args.queries:]
     scratch = Path(tempfile.mkdtemp(prefix="photoseek-bench-serve-"))

@@ -4,8 +4,8 @@ real default model are in test_agent_e2e.py)."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
-
 
 from photoseek import Library
 from photoseek.agent.session import AnswerStep, PlanStep, Session, ToolStep, UserStep
@@ -45,7 +45,10 @@ def test_turns_keep_context(agent_library):
     assert feedback.plan.calls[0].tool == "feedback" and args["more_like"] == [more] and args["less_like"] == [less]
     assert args["date_from"] == "2019-01-01" and args["query"] == "cat"
     assert less not in {r.id for r in feedback.results}
-    assert "Re-ranked toward #1 and away from #2" in feedback.text and '"cat"' in feedback.text  # as the user named them, not catalog ids
+    # as the user named them, not by catalog id; the one marked "less like" is no longer shown, so by its file
+    less_name = os.path.basename(narrowed.results[1].path)
+    assert f"Re-ranked toward #1 and away from {less_name} (#2 of the last answer)" in feedback.text
+    assert '"cat"' in feedback.text
     others = [r for r in feedback.results if r.id != more]
     assert others and all("#1, which you marked" in r.explanation for r in others)  # the reasons name it so too
 

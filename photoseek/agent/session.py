@@ -249,11 +249,11 @@ class Session:
             timings["tools"] = timings.get("tools", 0.0) + time.perf_counter() - tool_started
 
         results = outcome.results if outcome is not None else []
+        # the reader knows the photos of the previous answer as "#2", not by catalog id
+        names = reference_names(context.previous_results, [r.id for r in results], self.library.catalog.photo_name)
         if results:
             explain_started = time.perf_counter()
             query = plan.search_text
-            # the reader knows the photos of the previous answer as "#2", not by catalog id
-            names = reference_names(context.previous_results, [r.id for r in results], self.library.catalog.photo_name)
             self.explainer.compose_all(results, query, names)
             composed_reasons = [r.explanation for r in results]
             timings["results"] = time.perf_counter() - started  # what a UI can show before the model explains
@@ -264,7 +264,7 @@ class Session:
             timings["explain"] = time.perf_counter() - explain_started
         answer = Answer(
             message,
-            answer_text(plan, outcome, searched, shown_before=context.previous_results),
+            answer_text(plan, outcome, searched, names),
             plan=plan,
             results=results,
             photo=outcome.photo if outcome is not None else None,
@@ -306,11 +306,12 @@ def reference_names(shown_before: list[int] | None, shown_now: list[int],
 
 
 def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = None,
-                shown_before: list[int] | None = None) -> str:
+                names: dict[int, str] | None = None) -> str:
     """The answer in words; `searched`: how many results the search was asked for (so that a search
-    whose every result matches says "at least"); `shown_before`: the photo ids the previous answer
-    showed, so that feedback names them as the user did ("#2"), not by catalog id."""
-    numbers = reference_names(shown_before, [r.id for r in outcome.results] if outcome is not None else [])
+    whose every result matches says "at least"); `names`: how the reader knows the previous
+    answer's photos (`reference_names`), so that feedback names them as the user did ("#2", or
+    "dog.jpg (#5 of the last answer)"), not by catalog id."""
+    numbers = names or {}
 
     def named(ids: list[int]) -> str:
         return ", ".join(numbers.get(i, f"photo {i}") for i in ids) or "-"
