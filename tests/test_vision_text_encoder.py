@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,26 @@ def test_int8_copy_can_be_turned_off(model_cache):
     exact_only = MiniLMTextEncoder(quantised_queries=False)
     texts = ["a cat", "a red bus"]
     assert np.allclose(exact_only.embed_queries(texts), exact_only.embed(texts), atol=1e-6)
+
+
+def test_the_int8_copy_is_made_once_and_quietly(encoder, model_cache, tmp_path):
+    """The first search on a new machine quantises the encoder (~3 s): onnxruntime's quantiser logs
+    advice through the root logger, which must not reach the terminal or change the logging set-up."""
+    source = encoder.onnx_path()
+    for path in source.parent.glob(source.name + "*"):
+        if ".int8." not in path.name:
+            shutil.copy(path, tmp_path / path.name)
+    code = (
+        "import logging, json\n"
+        "from photoseek.vision.text_encoder import MiniLMTextEncoder\n"
+        "e = MiniLMTextEncoder()\n"
+        "e.embed_queries(['a cat'])\n"
+        "print(json.dumps({'handlers': len(logging.getLogger().handlers), 'int8': e.quantised_onnx_path().name}))\n"
+    )
+    env = dict(os.environ, PHOTOSEEK_MODEL_CACHE=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert json.loads(result.stdout) == {"handlers": 0, "int8": "all-minilm-l6-v2.int8.onnx"}
+    assert (tmp_path / "all-minilm-l6-v2.int8.onnx").stat().st_size < source.stat().st_size / 3

@@ -184,6 +184,24 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
+@contextlib.contextmanager
+def quiet_root_logger() -> Iterator[None]:
+    """Keep advice logged through the root logger off the terminal while a model is converted
+    (onnxruntime's quantiser suggests "pre-processing" for every model it is given). A NullHandler
+    stands in for the duration: with none, `logging.warning()` would install a stderr handler of
+    its own for the rest of the process."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers = [logging.NullHandler()]
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.handlers, root.level = handlers, level
+
+
 def onnx_session(model_path: Path):
     """An onnxruntime CPU session using `config.onnx_threads()` threads."""
     from photoseek.config import onnx_threads

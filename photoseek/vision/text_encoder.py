@@ -25,6 +25,7 @@ from photoseek.vision.model_cache import (
     ensure_artifact,
     onnx_session,
     package_version,
+    quiet_root_logger,
     quiet_transformers,
     require_torch_for_export,
 )
@@ -106,7 +107,8 @@ def _quantise_onnx(source: Path):
 
         # per-channel weights keep the query vectors close to float32's (per-tensor int8: mean
         # cosine 0.966, per-channel: 0.994, at the same speed)
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+        with quiet_root_logger():
+            quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
         return {"onnxruntime": onnxruntime.__version__}
 
     return build
