@@ -129,5 +129,8 @@ class SearchProcesses:
         return self._ready.wait(timeout) and not self._broken
 
     def close(self) -> None:
+        """Stop the workers and wait for them (idle ones exit at once; a search under way finishes,
+        ~10 ms): exiting without waiting leaves the pool's semaphores for Python's resource tracker
+        to report as leaked."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
