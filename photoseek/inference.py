@@ -58,8 +58,10 @@ class BatchedCalls:
     once, merged into one call: dynamic batching, as model servers do it (Triton, Ray Serve's
     `@serve.batch`), without a timer. A caller that finds no call running runs its own at once; one
     that arrives while a call runs waits, and the next call takes every waiting caller's items. One
-    caller at a time therefore pays nothing; eight concurrent API searches share query encodings
+    caller at a time therefore pays nothing; eight concurrent float32 encodings share a call
     (MiniLM on one core: 9.2 ms for one caption, 4.7 ms each in a batch of eight; bench/serve.py).
+    Search queries go through MiniLM's int8 copy one at a time instead: its dynamic quantisation
+    scales activations per batch, so merging would make a query's vector depend on its neighbours.
     An exception in a merged call is raised in every caller whose items it held."""
 
     def __init__(self, run: Callable[[list], "Sequence"]):

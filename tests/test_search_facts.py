@@ -54,3 +54,16 @@ def test_the_cache_answers_as_sqlite_does(library):
     cached = library.engine.facts.facts(ids + [10**9])  # an id the catalog does not hold is left out
     assert sorted(cached) == sorted(ids)
     assert cached == _load(library.catalog.conn, ids)
+
+
+def test_threads_sharing_one_connection_read_the_cache_safely(library):
+    """A Library used from several threads without per-thread connections (a script's thread pool)
+    shares one cache: every thread gets what one thread alone gets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["a dog", "a cat", "a red bus", "people at night", "food on a table", "a bear"] * 3
+    alone = {q: [(r.id, r.match) for r in library.search(q, k=8)] for q in set(queries)}
+    library.engine.facts._facts.clear()  # start cold, so threads fill the cache while others read it
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda q: [(r.id, r.match) for r in library.search(q, k=8)], queries))
+    assert together == [alone[q] for q in queries]

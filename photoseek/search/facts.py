@@ -68,13 +68,11 @@ class FactsCache:
                 self._facts, self._key = {}, key
             known = self._facts
             missing = [i for i in dict.fromkeys(ids) if i not in known]
-        if missing:
-            loaded = _load(self.catalog.conn, missing)
-            with self._lock:
-                if self._key == key:
-                    self._facts.update(loaded)
-            known = {**known, **loaded}
-        return {i: known[i] for i in ids if i in known}
+        loaded = _load(self.catalog.conn, missing) if missing else {}
+        with self._lock:  # `known` may be the dict other threads add to: read it under the lock too
+            if self._key == key:
+                self._facts.update(loaded)
+            return {i: loaded[i] if i in loaded else known[i] for i in ids if i in loaded or i in known}
 
 
 def load_all(cache: FactsCache, chunk: int = 5000) -> int:

@@ -9,7 +9,9 @@ Search queries run through a copy quantised to int8 (ONNX Runtime dynamic quanti
 per output channel): 1.8 ms instead of 5.4–7.3 ms of CPU for a caption-length query on one core,
 with a cosine of 0.994 on average (0.989 at worst, 300 COCO captions) to the float32 vector. The
 library side (ImageNet label vectors, caption vectors) stays float32, so the index is unchanged;
-`bench/serve.py` and `photoseek eval retrieval` measure what the asymmetry costs.
+`bench/serve.py` and `photoseek eval retrieval` measure what the asymmetry costs. Each query is
+encoded alone: int8 dynamic quantisation scales activations per batch, so a query batched with
+others would come out slightly different and the same search could rank near-ties differently.
 """
 
 from __future__ import annotations
@@ -116,8 +118,8 @@ def _quantise_onnx(source: Path):
 
 class MiniLMTextEncoder(InferenceModel):
     """`embed(texts)` → (n, 384) float32, L2-normalised; matches sentence-transformers' output.
-    `embed_queries(texts)` → the same shape from the int8 copy (search queries; see the module
-    docstring); with `quantised_queries=False` it is `embed`."""
+    `embed_queries(texts)` → the same shape from the int8 copy, one text at a time (search queries;
+    see the module docstring); with `quantised_queries=False` it is `embed`."""
 
     id = "minilm-l6-v2"
     dim = EMBEDDING_DIM
@@ -129,9 +131,8 @@ class MiniLMTextEncoder(InferenceModel):
         self._sessions: dict[str, object] = {}  # "float32" / "int8", each made on first use
         self._sessions_lock = threading.Lock()
         self._tokenizer = None
-        # queries from concurrent searches (a server's threads) share one encoder call
+        # small float32 calls from concurrent threads share one encoder call (dynamic batching)
         self._shared_calls = BatchedCalls(lambda texts: self._embed_now(texts, self._session("float32")))
-        self._shared_query_calls = BatchedCalls(lambda texts: self._embed_now(texts, self._session(self._query_kind)))
 
     def onnx_path(self) -> Path:
         key = {"weights": f"{_DIST}=={package_version(_DIST)}", "export": _EXPORT_VERSION}
@@ -151,10 +152,6 @@ class MiniLMTextEncoder(InferenceModel):
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pad to the longest in each batch
         self._tokenizer = tokenizer
 
-    @property
-    def _query_kind(self) -> str:
-        return "int8" if self.quantised_queries else "float32"
-
     def _session(self, kind: str):
         # made on first use: a process that only searches (the server's search workers) never
         # loads the float32 encoder, 90 MB
@@ -165,12 +162,6 @@ class MiniLMTextEncoder(InferenceModel):
             return self._sessions[kind]
 
     def embed(self, texts: Sequence[str]) -> "np.ndarray":
-        return self._embed(texts, self._shared_calls, "float32")
-
-    def embed_queries(self, texts: Sequence[str]) -> "np.ndarray":
-        return self._embed(texts, self._shared_query_calls, self._query_kind)
-
-    def _embed(self, texts: Sequence[str], shared_calls: BatchedCalls, kind: str) -> "np.ndarray":
         import numpy as np
 
         if isinstance(texts, str):
@@ -178,8 +169,23 @@ class MiniLMTextEncoder(InferenceModel):
         self.ensure_loaded()
         texts = list(texts)
         if 0 < len(texts) <= SHARED_CALL_TEXTS:
-            return np.stack(shared_calls(texts))
-        return self._embed_now(texts, self._session(kind))
+            return np.stack(self._shared_calls(texts))
+        return self._embed_now(texts, self._session("float32"))
+
+    def embed_queries(self, texts: Sequence[str]) -> "np.ndarray":
+        import numpy as np
+
+        if not self.quantised_queries:
+            return self.embed(texts)
+        if isinstance(texts, str):
+            raise TypeError("embed_queries() takes a sequence of texts, not one string")
+        self.ensure_loaded()
+        session = self._session("int8")
+        # one text a call, never merged with others: int8 dynamic quantisation scales activations
+        # per batch, so a query batched with another (or padded to its length) would come out
+        # slightly different, and the same search could rank near-ties differently
+        vectors = [self._embed_now([text], session) for text in texts]
+        return np.concatenate(vectors) if vectors else np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
 
     def _embed_now(self, texts: list[str], session) -> "np.ndarray":
         import numpy as np
