@@ -79,7 +79,8 @@ class SearchProcesses:
     """A pool of `processes` worker processes that answer `SearchRequest`s for `library` with the
     JSON body of `/api/search`. `start()` launches them in the background; until they are warm (a
     few seconds) `ready` is False and the server searches in its own process. A worker that dies
-    breaks the pool: `submit` then raises BrokenProcessPool and `ready` turns False for good."""
+    breaks the pool: `submit` or its future then raises BrokenProcessPool, and once the caller calls
+    `mark_broken()` `ready` is False for good."""
 
     def __init__(self, library: "Library", processes: int):
         if processes < 1:
@@ -116,11 +117,9 @@ class SearchProcesses:
         return self._ready.is_set() and not self._broken
 
     def submit(self, request: "SearchRequest") -> "concurrent.futures.Future[bytes]":
-        try:
-            return self._pool.submit(_search, request)
-        except concurrent.futures.process.BrokenProcessPool:
-            self._broken = True
-            raise
+        """Raises BrokenProcessPool once a worker died (so does the future); the caller then
+        `mark_broken()`s the pool, as web.app.search_response does for both."""
+        return self._pool.submit(_search, request)
 
     def mark_broken(self) -> None:
         self._broken = True
