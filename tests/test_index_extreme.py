@@ -1,5 +1,5 @@
 """Bounded memory per photo whatever its shape, tiled OCR, and stage-2 failures that are recorded and
-not retried (issue 11, part 1). Real models throughout (conse embedder, RapidOCR, Haar faces)."""
+not retried (issue 11, part 1). Real models throughout (conse embedder, RapidOCR, the people detector)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ transaction, and a distributed executor can run `process_batch` on workers and c
 returned `PhotoWork`s the same way.
 
 Threads: each worker thread runs one photo at a time through single-threaded models (the OCR gate
-and OCR with one ONNX Runtime thread each, MTCNN on OpenCV's DNN), so two workers use two cores;
+and OCR with one ONNX Runtime thread each, the people detectors with one LiteRT thread), so two workers use two cores;
 the embedder's ONNX Runtime session uses `config.cpu_threads()` with idle threads sleeping.
 """
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -200,6 +201,30 @@ def quiet_root_logger() -> Iterator[None]:
         yield
     finally:
         root.handlers, root.level = handlers, level
+
+
+_stderr_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Send what native code writes to file descriptor 2 to /dev/null for the duration (LiteRT
+    prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." from C++ when an interpreter
+    is made, with no switch to turn it off). The descriptor is the process's: anything written to
+    stderr from another thread meanwhile is lost too, so keep the block short."""
+    import sys
+
+    with _stderr_lock:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 def onnx_session(model_path: Path):
