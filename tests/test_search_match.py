@@ -145,3 +145,14 @@ def test_query_by_example_and_composed_search_have_their_own_bars():
     assert at_night.composed
     assert assess(at_night, Evidence(standing=between, time_of_day="night"), PhotoFacts()) == "strong"
     assert assess(at_night, Evidence(standing=between, time_of_day="day"), PhotoFacts()) == "partial"
+
+
+def test_people_are_counted_as_people_not_faces():
+    # the people detector finds heads and shoulders as well as faces: reasons count people
+    from photoseek.search.match import attributes_met
+    from photoseek.search.query_attributes import QueryAttributes
+
+    asked = QueryAttributes(people=True)
+    assert attributes_met(asked, Evidence(people=2), []) == ({"people": "2 found"}, [])
+    assert attributes_met(asked, Evidence(people=0), []) == ({}, ["people"])
+    assert attributes_met(QueryAttributes(people=False), Evidence(people=0), []) == ({"no people": "nobody found"}, [])

@@ -254,7 +254,7 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
             taken = _TIME_WORDS.get(evidence.time_of_day or "", "")
             parts.append(f"taken {taken}, not {asked}" if taken else f"not known to be taken {asked}")
         elif asked == "people":
-            parts.append("no faces found")
+            parts.append("nobody found in it")
         elif asked == "no people":
             parts.append("people in it")
         elif asked.startswith("a close likeness") and evidence.similar_to:

@@ -193,7 +193,8 @@ def attributes_met(attributes: QueryAttributes, evidence: Evidence, tags: Iterab
         asked = "people" if attributes.people else "no people"
         faces = evidence.people
         if faces is not None and (faces > 0) == attributes.people:
-            met[asked] = "no faces" if faces == 0 else f"{faces} face{'s' if faces != 1 else ''}"
+            # the detector finds people by face or head and shoulders (vision.faces): count people
+            met[asked] = "nobody found" if faces == 0 else f"{faces} found"
         else:
             missing.append(asked)
     tag_set = {t.lower() for t in tags}
