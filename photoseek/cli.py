@@ -140,7 +140,11 @@ def cmd_search(args) -> int:
     searched_as = lib.engine.english(args.query) if args.query else None
     note = _translation_note(args.query, searched_as)
     if args.json:
-        out = {"query": query, "results": [r.to_dict() for r in results]}
+        from photoseek.agent.explain import result_dict
+
+        # with the same composed "explanation" as /api/search and ask --json
+        asked = " ".join(t for t in (searched_as or args.query, args.but, args.text) if t) or None
+        out = {"query": query, "results": [result_dict(r, asked) for r in results]}
         if searched_as and searched_as != args.query:
             out["searched_as"] = searched_as  # the English the text encoder saw
         if note:
@@ -197,13 +201,18 @@ def _print_results(query: str, results) -> None:
 
 def _evidence_summary(r) -> str:
     """`search` composes no sentences: which request words met which evidence, and what was not found."""
-    met = ", ".join(f"{asked}: {found}" for asked, found in r.evidence.met.items())
-    missing = ("not found: " + ", ".join(r.evidence.missing)) if r.evidence.missing else ""
+    # attributes say what they met ("taken at night", "2 people found", "nobody found"); words need
+    # their word ("dog: tag dog")
+    met = ", ".join(found if found.startswith(("taken ", "colour ")) or asked in ("people", "no people")
+                    else f"{asked}: {found}" for asked, found in r.evidence.met.items())
+    missing = ("not found: " + ", ".join(r.evidence.missing)) if r.evidence.missing else ""  # "2 people" too
     z = r.evidence.standing
-    # a partial or strong level with nothing met comes from similarity alone: say so, with how far it stands out
+    # a partial or strong level with words unmet comes from similarity: say so, with how far it stands out
     similar = (f"picture close to the search ({standing_words(z)})"
-               if not met and z is not None and r.match in ("strong", "partial") else "")
-    return "; ".join(p for p in (met, missing, similar) if p) or ", ".join(r.evidence.matched_tags[:4])
+               if (not met or missing) and z is not None and r.match in ("strong", "partial") else "")
+    summary = "; ".join(p for p in (met, missing, similar) if p) or ", ".join(r.evidence.matched_tags[:4])
+    # a search by filters alone ranks nothing: every photo shown passes them
+    return summary or ("passes every filter" if r.match == "strong" else "")
 
 
 def _short_path(path: str, width: int = 48) -> str:

@@ -79,6 +79,8 @@ def test_text_search_finds_the_cat(indexed):
     assert data["query"] == "a cat"
     assert [set(r) >= {"id", "path", "score"} for r in data["results"]] == [True] * len(data["results"])
     assert Path(data["results"][0]["path"]).name == "chelsea.png"
+    # the reason in words, as /api/search and ask --json give it
+    assert all(r["explanation"].startswith(("Strong match", "Partial match", "Weak match")) for r in data["results"])
 
 
 def test_search_like_returns_other_photos(indexed, photos):
@@ -183,3 +185,10 @@ def test_search_why_column_says_when_similarity_alone_made_the_level():
     assert _evidence_summary(by_tag) == "dog: tag dog"
     weak = SearchResult(3, "/p/c.jpg", 0.1, Evidence(missing=["dog"], standing=0.2), match="weak")
     assert _evidence_summary(weak) == "not found: dog"
+    # words met along with an attribute: the similarity that made the level is still said
+    counted = SearchResult(4, "/p/d.jpg", 0.5, Evidence(met={"people": "2 people found", "at night": "taken at night"},
+                                                          missing=["tennis"], standing=3.5), match="strong")
+    assert _evidence_summary(counted) == ("2 people found, taken at night; not found: tennis; "
+                                          "picture close to the search (among the closest 1% of the library's photos)")
+    # a search by filters alone: every row passes them
+    assert _evidence_summary(SearchResult(5, "/p/e.jpg", 1.0, Evidence(), match="strong")) == "passes every filter"

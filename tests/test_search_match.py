@@ -147,12 +147,34 @@ def test_query_by_example_and_composed_search_have_their_own_bars():
     assert assess(at_night, Evidence(standing=between, time_of_day="day"), PhotoFacts()) == "partial"
 
 
-def test_people_are_counted_as_people_not_faces():
-    # the people detector finds heads and shoulders as well as faces: reasons count people
+def test_people_are_judged_as_the_filter_judges_them_and_counted():
+    # the people detector finds heads and shoulders as well as faces: reasons count people; a
+    # "person" tag (the classifier's baseball player, a user's tag) shows people as the filter says
+    from photoseek.agent.explain import compose_reason
     from photoseek.search.match import attributes_met
     from photoseek.search.query_attributes import QueryAttributes
 
-    asked = QueryAttributes(people=True)
-    assert attributes_met(asked, Evidence(people=2), []) == ({"people": "2 found"}, [])
-    assert attributes_met(asked, Evidence(people=0), []) == ({}, ["people"])
-    assert attributes_met(QueryAttributes(people=False), Evidence(people=0), []) == ({"no people": "nobody found"}, [])
+    people, nobody = QueryAttributes(people=True), QueryAttributes(people=False)
+    assert attributes_met(people, Evidence(people=2), []) == ({"people": "2 people found"}, [])
+    assert attributes_met(people, Evidence(people=1), ["dog"]) == ({"people": "1 person found"}, [])
+    assert attributes_met(people, Evidence(people=0), []) == ({}, ["people"])
+    assert attributes_met(people, Evidence(people=0), ["person"]) == ({"people": "tagged as a person"}, [])
+    assert attributes_met(nobody, Evidence(people=0), []) == ({"no people": "nobody found"}, [])
+    assert attributes_met(nobody, Evidence(people=0), ["person"]) == ({}, ["no people"])
+    assert attributes_met(nobody, Evidence(people=None), []) == ({}, ["no people"])  # never looked
+    # "two people": one found is someone, but not the count asked for
+    two = QueryAttributes(people=True, people_count=2)
+    assert attributes_met(two, Evidence(people=2), []) == ({"people": "2 people found"}, [])
+    met, missing = attributes_met(two, Evidence(people=1), [])
+    assert met == {"people": "1 person found"} and missing == ["2 people"]
+    evidence = Evidence(people=1, met=met, missing=missing)
+    reason = compose_reason(evidence, "two people", "partial")
+    assert reason.startswith("Partial match: 1 person found") and "not the 2 people asked for" in reason
+    assert '"2 people"' not in reason  # not quoted as a word nothing names
+
+
+def test_words_that_ask_for_nobody_are_not_things_to_find():
+    assert read_request("a street with nobody").words == ["street"]
+    assert read_request("an empty beach").words == ["beach"]
+    assert read_request("photos without people").words == []
+    assert read_request("no parking sign").words == ["no", "parking", "sign"]  # no people asked: "no" stays

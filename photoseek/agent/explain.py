@@ -20,6 +20,7 @@ from photoseek.llm.base import LLM, Message
 from photoseek.errors import PhotoseekError
 from photoseek.prompts import render
 from photoseek.results import Evidence, SearchResult, standing_words
+from photoseek.search.match import is_people_count_ask
 
 EXPLANATION_MAX_CHARS = 80
 
@@ -145,7 +146,8 @@ def _met_phrases(evidence: Evidence) -> list[str]:
     phrases = []
     for found, asked in by_evidence.items():
         if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour "):
-            phrases.append(found if found.startswith(("taken", "colour")) else f"{_join(asked)}: {found}")
+            self_described = found.startswith(("taken", "colour")) or asked[0] in ("people", "no people")
+            phrases.append(found if self_described else f"{_join(asked)}: {found}")
         else:
             where = {"written text": "the text written in it", "caption": "its caption",
                      "file name": "its file name"}.get(found, f"its {found}")
@@ -231,7 +233,8 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
     parts: list[str] = ["; ".join(met)] if met else []
     if evidence.marked:
         parts.insert(0, 'you marked it "more like this"')
-    missing_words = [m for m in evidence.missing if m not in _ATTRIBUTE_ASKS and not m.startswith("a close likeness")]
+    missing_words = [m for m in evidence.missing if m not in _ATTRIBUTE_ASKS and not m.startswith("a close likeness")
+                     and not is_people_count_ask(m)]
     if match == "strong":
         if evidence.similar_to:
             parts.insert(0, _similarity_phrase(evidence, query, names))
@@ -254,9 +257,11 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
             taken = _TIME_WORDS.get(evidence.time_of_day or "", "")
             parts.append(f"taken {taken}, not {asked}" if taken else f"not known to be taken {asked}")
         elif asked == "people":
-            parts.append("nobody found in it")
+            parts.append("nobody found in it")  # neither by the people detector nor by a tag
         elif asked == "no people":
             parts.append("people in it")
+        elif is_people_count_ask(asked):
+            parts.append(f"not the {asked} asked for")  # what was found is among the met phrases
         elif asked.startswith("a close likeness") and evidence.similar_to:
             standing = _standing_note(evidence.standing)
             parts.append(f"only {'somewhat' if match == 'partial' else 'loosely'} like "
@@ -568,3 +573,15 @@ def _unfinished(sentence: str) -> bool:
     """A sentence cut off mid-phrase ("photographed at.", "…, partial match:.") explains nothing."""
     words = re.findall(r"[^\W_]+", sentence.lower())
     return not words or words[-1] in _DANGLING or sentence.rstrip(".!?… ").endswith((":", ",", ";", "-"))
+
+
+def result_dict(result: SearchResult, query: str | None = None, names: dict[int, str] | None = None) -> dict[str, Any]:
+    """`SearchResult.to_dict()` with an explanation composed from its evidence when it has none
+    (`names`: the reference photos as the reader knows them), and its match level when the search gave one."""
+    out = result.to_dict()
+    match = getattr(result, "match", None)
+    if not out.get("explanation"):  # with its level: what met, and for partial and weak what was not found
+        out["explanation"] = compose_explanation(result.evidence, query, match, names)
+    if match is not None and "match" not in out:
+        out["match"] = match
+    return out

@@ -370,7 +370,7 @@ def _exclusion_caveat(args: dict[str, Any]) -> str:
     if args.get("not_tags"):
         said.append("photos tagged " + " or ".join(args["not_tags"]))
     if args.get("people") is False:
-        said.append("photos with faces found in them")
+        said.append("photos where the people detector or a tag found someone")
     if not said:
         return ""
     return f"Left out only {' and '.join(said)}; ones the annotations missed may remain."

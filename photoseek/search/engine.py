@@ -30,6 +30,7 @@ from photoseek.search.facts import FactsCache
 from photoseek.search.match import PhotoFacts, assess_all, at_least, read_request, stems as _stems
 from photoseek.search.query_attributes import QueryAttributes, parse_attributes
 from photoseek.results import Evidence, Filters, SearchResult
+from photoseek.vision.faces import shows_people
 
 if TYPE_CHECKING:
     import numpy as np
@@ -538,7 +539,9 @@ class SearchEngine:
         if not ids:
             return Signal("attributes", {})
         scores = {}
-        read = self.facts.facts(ids, evidence=False, time=bool(attrs.time_of_day), colors=bool(attrs.colors))
+        # people are judged as the filter judges them, tags included: the tags come with `evidence`
+        read = self.facts.facts(ids, evidence=attrs.people is not None, time=bool(attrs.time_of_day),
+                                colors=bool(attrs.colors))
         for pid, facts in read.items():
             row = facts.row
             asked = met = 0.0
@@ -550,14 +553,15 @@ class SearchEngine:
                     confidence = facts.time_confidence
                     sure = (1.0 if confidence is None else confidence) >= SURE_ATTRIBUTE_CONFIDENCE
                     met += 1.0 if sure else 0.5
-            if attrs.people is not None and row["faces"] is not None:
+            seen = shows_people(row["faces"], facts.tags) if attrs.people is not None else None
+            if seen is not None:
                 asked += 1
                 if attrs.people:
-                    met += row["faces"] > 0
-                    if attrs.people_count and row["faces"] > 0:
+                    met += seen
+                    if attrs.people_count and row["faces"]:
                         met += 0.5 * (row["faces"] == attrs.people_count) - 0.25
                 else:
-                    met += row["faces"] == 0
+                    met += not seen
             if attrs.colors:
                 asked += 1
                 met += len(facts.colors & set(attrs.colors)) / len(attrs.colors)

@@ -14,7 +14,7 @@ Semantics:
   not_dates        photos not taken in any of these years/months/days ("2020", "2020-06"); undated
                    photos pass.
   has_text         OCR found text, or the photo has the "text" tag (unless the user rejected "text").
-  people           True: a face (photos.faces > 0) or a "person"/"people" tag; False: faces counted
+  people           True: someone found by the people detector (photos.faces > 0) or a "person"/"people" tag; False: people counted
                    as 0 and no such tag. Photos whose faces were never counted pass neither. The
                    user's +person/-person wins over the face count.
   camera           case-insensitive substring of camera make + model.
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from photoseek.errors import PhotoseekError
 from photoseek.results import Filters
 from photoseek.vision.daytime import TIME_SOURCE
-from photoseek.vision.faces import FACES_SOURCE
+from photoseek.vision.faces import FACES_SOURCE, PEOPLE_TAGS
 from photoseek.vision.taxonomy import expand, normalize_tag
 
 if TYPE_CHECKING:
@@ -166,8 +166,8 @@ def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | 
         params += [*p_rejected, *p_confirmed]
 
     if filters.people is not None:
-        rejected, p_rejected = _rejected_sql(("person", "people"))
-        confirmed, p_confirmed = _effective_tag_sql(("person", "people"), column_source=FACES_SOURCE)
+        rejected, p_rejected = _rejected_sql(PEOPLE_TAGS)
+        confirmed, p_confirmed = _effective_tag_sql(PEOPLE_TAGS, column_source=FACES_SOURCE)
         has_people = f"id IN (SELECT id FROM photos WHERE faces > 0 AND id NOT IN ({rejected}) UNION {confirmed})"
         if filters.people:
             where.append(has_people)

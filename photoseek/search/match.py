@@ -37,7 +37,10 @@ from typing import Iterable
 
 from photoseek.errors import PhotoseekError
 from photoseek.results import Evidence, Filters, SearchResult, match_rank
-from photoseek.search.query_attributes import NUMBER_WORDS, PERSON_WORDS, QueryAttributes, parse_attributes
+from photoseek.search.query_attributes import (
+    NO_PEOPLE_WORDS, NUMBER_WORDS, PERSON_WORDS, QueryAttributes, parse_attributes,
+)
+from photoseek.vision.faces import people_found_phrase, shows_people
 
 # z-scores (standard deviations above the library's mean similarity for the query). Chosen on
 # coco-captions/concepts.jsonl (47 queries, ConSE; grid over 1.5–5 / 0.5–3): a dev-set choice.
@@ -104,6 +107,8 @@ def read_request(text: str | None, filters: Filters | None = None, *, example: b
     attributes = parse_attributes(" ".join(t for t in (text, but) if t))
     # person words and counts ("two people") are asked of the face detector, not of tags
     person = set(PERSON_WORDS) | set(NUMBER_WORDS) if attributes.people is not None else set()
+    if attributes.people is False:
+        person |= NO_PEOPLE_WORDS  # "a street with nobody": "nobody" is the attribute, not a thing to find
     words: list[str] = []
     for word in re.findall(r"[^\W_]+", " ".join(t for t in (attributes.residual, text_in_photo) if t).lower()):
         if word not in FUNCTION_WORDS and word not in person and not word.isdigit() and word not in words:
@@ -181,6 +186,7 @@ def words_met(request: Request, facts: PhotoFacts) -> dict[str, str]:
 
 def attributes_met(attributes: QueryAttributes, evidence: Evidence, tags: Iterable[str]) -> tuple[dict[str, str], list[str]]:
     """(attribute -> the annotation that meets it, attributes not met) for those asked in words."""
+    tags = list(tags)
     met: dict[str, str] = {}
     missing: list[str] = []
     if attributes.time_of_day:
@@ -191,10 +197,12 @@ def attributes_met(attributes: QueryAttributes, evidence: Evidence, tags: Iterab
             missing.append(asked)
     if attributes.people is not None:
         asked = "people" if attributes.people else "no people"
-        faces = evidence.people
-        if faces is not None and (faces > 0) == attributes.people:
-            # the detector finds people by face or head and shoulders (vision.faces): count people
-            met[asked] = "nobody found" if faces == 0 else f"{faces} found"
+        seen = shows_people(evidence.people, tags)  # as the people filter decides it
+        if seen is not None and seen == attributes.people:
+            met[asked] = people_found_phrase(evidence.people) if evidence.people or not seen else "tagged as a person"
+            wanted = attributes.people_count if attributes.people else None
+            if wanted and evidence.people and evidence.people != wanted:
+                missing.append(people_count_ask(wanted))  # "two people": someone found, not that many
         else:
             missing.append(asked)
     tag_set = {t.lower() for t in tags}
@@ -204,6 +212,15 @@ def attributes_met(attributes: QueryAttributes, evidence: Evidence, tags: Iterab
         else:
             missing.append(colour)
     return met, missing
+
+
+def people_count_ask(count: int) -> str:
+    """How a people count asked for ("two people") is named among the unmet asks: "2 people"."""
+    return f"{count} {'person' if count == 1 else 'people'}"
+
+
+def is_people_count_ask(asked: str) -> bool:
+    return re.fullmatch(r"\d+ (person|people)", asked) is not None
 
 
 def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:

@@ -29,6 +29,9 @@ PERSON_WORDS = (
 NO_PEOPLE_PATTERNS = (r"\bwithout (any )?(people|persons|anyone|humans?)\b", r"\bno (people|persons|one|humans?)\b",
                       r"\bnobody\b", r"\bempty\b", r"\bunpeopled\b")
 
+# the words of NO_PEOPLE_PATTERNS: no content word of a request once it asked for no people
+NO_PEOPLE_WORDS = frozenset({"without", "any", "anyone", "no", "one", "human", "humans", "nobody", "empty", "unpeopled"})
+
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "a pair of": 2, "several": 3}
 
 # Berlin & Kay's basic colour terms (+ common variants).

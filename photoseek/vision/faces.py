@@ -26,7 +26,7 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from photoseek.errors import ModelUnavailableError
 from photoseek.inference import InferenceModel, process_wide
@@ -254,6 +254,25 @@ def detect_faces(image: "Image.Image") -> list[Face]:
 def count_people(image: "Image.Image") -> int:
     """The number of people found (what photos.faces stores)."""
     return len(detect_faces(image))
+
+
+PEOPLE_TAGS = ("person", "people")
+
+
+def shows_people(count: int | None, tags: "Iterable[str]") -> bool | None:
+    """Whether a photo shows people, as the people filter (search.filters) decides it: someone found
+    by the detector, or a "person"/"people" tag (the classifier's "baseball player" is under
+    "person"; a user's own tag). None when the detector never ran and no tag says so."""
+    if count or any(t.lower() in PEOPLE_TAGS for t in tags):
+        return True
+    return None if count is None else False
+
+
+def people_found_phrase(count: int | None) -> str:
+    """'3 people found', '1 person found', 'nobody found' (a reason's words for a detector count)."""
+    if not count:
+        return "nobody found"
+    return "1 person found" if count == 1 else f"{count} people found"
 
 
 def people_tags(count: int) -> list[tuple[str, float]]:

@@ -30,6 +30,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from photoseek.agent.explain import result_dict
 from photoseek.errors import NotFoundError, PhotoseekError
 from photoseek.results import SearchResult, levels_summary, search_subject
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, ToolArgumentsError
@@ -57,20 +58,6 @@ LARGE_SIDE = 1600  # long side of a converted photo in the detail view, pixels
 
 
 # -- helpers shared by the routes, the MCP server and the CLI's client ------------------------------------
-
-
-def result_dict(result: SearchResult, query: str | None = None, names: dict[int, str] | None = None) -> dict[str, Any]:
-    """`SearchResult.to_dict()` with an explanation composed from its evidence when it has none
-    (`names`: the reference photos as the reader knows them), and its match level when the search gave one."""
-    from photoseek.agent.explain import compose_explanation
-
-    out = result.to_dict()
-    match = getattr(result, "match", None)
-    if not out.get("explanation"):  # with its level: what met, and for partial and weak what was not found
-        out["explanation"] = compose_explanation(result.evidence, query, match, names)
-    if match is not None and "match" not in out:
-        out["match"] = match
-    return out
 
 
 def plan_search(calls: list[Any], library: Any) -> dict[str, Any] | None:

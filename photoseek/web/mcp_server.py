@@ -35,7 +35,7 @@ THUMBNAILS = 6
 def tool_payload(library: "Library", name: str, arguments: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[int, int, str]]]:
     """Run tool `name` and return (its JSON, [(rank, photo id, thumbnail path)] of the top results).
     Raises PhotoseekError (bad arguments, unknown photo, unknown tool)."""
-    from photoseek.web.app import result_dict
+    from photoseek.agent.explain import result_dict
 
     if name not in MCP_TOOLS:
         raise PhotoseekError(f"No tool named {name!r}; tools: {', '.join(MCP_TOOLS)}")
