@@ -79,9 +79,10 @@ def cmd_index(args) -> int:
     else:
         d = report.to_dict()
         counts = ", ".join(f"{k} {v}" for k, v in d.items() if isinstance(v, int))
-        stages = ", ".join(f"{k} {v:.1f} s" for k, v in d["stages"].items())
+        # stages that took no time (annotation runs inside indexing for new photos) would only puzzle
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in d["stages"].items() if v >= 0.05)
         # two short lines: one long line wrapped mid-list in an 80-column terminal
-        _console().print(f"[bold]Indexed[/] {lib.path} in {d['seconds']:.1f} s ({stages})")
+        _console().print(f"[bold]Indexed[/] {lib.path} in {d['seconds']:.1f} s" + (f" ({stages})" if stages else ""))
         _console().print(f"  {counts}")
         for folder in report.offline:
             _console().print(

@@ -173,13 +173,38 @@ def standing_words(z: float) -> str:
     return f"closer than about {max(round(share), 1)}% of the library's photos"
 
 
-def levels_summary(subject: str, results: "list[SearchResult]", tool: str = "text_search",
-                   searched: int | None = None) -> str:
+@dataclass(frozen=True)
+class SearchSubject:
+    """What a search looked for, in words, as `search_subject` builds it. `form` says how a sentence
+    names it: "query" (a text search: '"cat" at night'), "like" (query by example or composed
+    search: 'beach.jpg but "at night"'), "showing" (text in photos: 'the text "EXIT"') or "photos"
+    (filters alone: 'at night with people'); `phrase` holds those words, filters included.
+    `str()` gives the whole phrase ('photos like beach.jpg', '"cat" at night')."""
+
+    form: str
+    phrase: str
+
+    def __str__(self) -> str:
+        prefix = {"query": "", "like": "photos like ", "showing": "photos showing ", "photos": "photos "}[self.form]
+        return f"{prefix}{self.phrase}".strip()
+
+    def found(self) -> str:
+        """What follows 'Found 3 photos': 'for "cat"', 'like beach.jpg', 'showing the text "EXIT"'."""
+        return {"query": f"for {self.phrase}", "like": f"like {self.phrase}",
+                "showing": f"showing {self.phrase}", "photos": self.phrase}[self.form]
+
+    def none(self) -> str:
+        """What follows 'No': 'photo shows "cat"', 'photo looks closely like beach.jpg', 'photo at night'."""
+        return {"query": f"photo shows {self.phrase}", "like": f"photo looks closely like {self.phrase}",
+                "showing": f"photo shows {self.phrase}", "photos": f"photo {self.phrase}"}[self.form].strip()
+
+
+def levels_summary(subject: SearchSubject, results: "list[SearchResult]", searched: int | None = None) -> str:
     """The results counted by match level, for answers (the agent) and the web page's banner:
     'Found 3 photos for "cat"; the next 7 are only close (2 partly match).' or, when none is a strong
     match, 'No photo shows "cat" at night; the closest are shown (2 of them partly match, 8 weakly).'
-    `tool`: the search kind (a text search "shows", others "match"); `searched`: how many results were
-    asked for, so that a search whose every result is strong says "at least"."""
+    `searched`: how many results were asked for, so that a search whose every result is strong says
+    "at least"."""
     # the photos the user marked "more like this" are theirs, not a finding: counted apart
     marked = sum(bool(r.evidence.marked) for r in results)
     results = [r for r in results if not r.evidence.marked]
@@ -190,20 +215,13 @@ def levels_summary(subject: str, results: "list[SearchResult]", tool: str = "tex
     if strong:
         at_least = "at least " if searched and strong + marked >= searched else ""
         counted = f"{at_least}{strong} photo{'s' if strong != 1 else ''}"
-        # 'Found 3 photos like beach.jpg', 'Found 3 photos for "cat"'
-        what = subject[len("photos "):] if subject.startswith("photos ") else f"for {subject}"
-        text = f"Found {counted} {what}{besides}"
+        text = f"Found {counted} {subject.found()}".rstrip() + besides
         if rest:
             text += f"; the next {rest} {'are' if rest != 1 else 'is'} only close"
             if partial:
                 text += " (all partly match)" if partial == rest and rest > 1 else f" ({partial} partly match{'es' if partial == 1 else ''})"
         return text + "."
-    if subject.startswith("photos like "):  # similar / composed search
-        none = f"photo looks closely like {subject[len('photos like '):]}"
-    elif subject.startswith("photos showing "):
-        none = f"photo shows {subject[len('photos showing '):]}"
-    else:
-        none = f"photo {'shows' if tool in ('text_search', 'text_in_photo') else 'matches'} {subject}"
+    none = subject.none()
     if not results:
         return f"No {none}{besides}."
     text = f"No {'other ' if marked else ''}{none}; the closest {'are' if len(results) != 1 else 'is'} shown"
@@ -215,21 +233,20 @@ def levels_summary(subject: str, results: "list[SearchResult]", tool: str = "tex
     return text + "."
 
 
-def search_subject(tool: str, args: dict[str, Any]) -> str:
-    """What a search looked for, in words, from its tool name and arguments: '"dog" at night',
-    'photos like beach.jpg but "at night"', 'photos showing the text "EXIT" from 2019'. One phrase for
-    the agent's answers and the web page's banner (`photo` may be a catalog id or a name)."""
+def search_subject(tool: str, args: dict[str, Any]) -> SearchSubject:
+    """What a search looked for, from its tool name and arguments: '"dog" at night', 'photos like
+    beach.jpg but "at night"', 'photos showing the text "EXIT" from 2019' (see SearchSubject). One
+    subject for the agent's answers and the web page's banner (`photo` may be a catalog id or a name)."""
     def photo(value: Any) -> str:
         return f"photo {value}" if isinstance(value, int) else str(value)
 
-    what = {
-        "text_search": f'"{args.get("query", "")}"',
-        "similar_to_photo": f"photos like {photo(args.get('photo'))}",
-        "composed_search": f'photos like {photo(args.get("photo"))} but "{args.get("but", "")}"',
-        "filter_photos": "photos",
-        "text_in_photo": f'photos showing the text "{args.get("text", "")}"',
-    }.get(tool, tool)
-    return f"{what} {describe_filters(args)}".strip()
+    form, what = {
+        "text_search": ("query", f'"{args.get("query", "")}"'),
+        "similar_to_photo": ("like", photo(args.get("photo"))),
+        "composed_search": ("like", f'{photo(args.get("photo"))} but "{args.get("but", "")}"'),
+        "text_in_photo": ("showing", f'the text "{args.get("text", "")}"'),
+    }.get(tool, ("photos", ""))
+    return SearchSubject(form, f"{what} {describe_filters(args)}".strip())
 
 
 def describe_filters(args: dict[str, Any]) -> str:

@@ -309,3 +309,10 @@ def test_a_refine_for_a_new_subject_is_a_new_search():
     llm = ScriptedLLM([{"tool": "refine", "date_from": "2019-01-01", "date_to": "2019-12-31"}])
     assert Planner(llm).plan("2019", ctx).calls[0].args == {
         "query": "red bus", "date_from": "2019-01-01", "date_to": "2019-12-31"}
+
+
+def test_search_words_leave_out_the_words_that_asked_for_nobody():
+    from photoseek.agent.planner import search_words
+
+    assert search_words("a street with nobody") == "street"
+    assert search_words("a beach with no people") == "beach"

@@ -289,7 +289,8 @@ class ParsedRequest:
 _FILTER_PHRASES = [
     re.compile(r"\b(?:at|during the|in the|by)?\s*(?:night|nighttime|night-time|daytime|day time|day|daylight|"
                r"twilight|dusk|dawn)\b", re.IGNORECASE),
-    re.compile(r"\b(?:without|with no|no)\s+(?:any\s+)?(?:people|persons|one|humans?|anyone)\b|\bnobody\b", re.IGNORECASE),
+    re.compile(r"\b(?:without|with no|no)\s+(?:any\s+)?(?:people|persons|one|humans?|anyone)\b|\b(?:with\s+)?nobody\b",
+               re.IGNORECASE),
     re.compile(r"\bwith (?:people|persons|someone|somebody|a person)\b", re.IGNORECASE),
     re.compile(r"\b(?:taken|shot|photographed)?\s*(?:with|on|by|using)\s+(?:my|a|an|the|our)?\s*(?:iphone|android|"
                r"pixel|galaxy|canon|nikon|sony|fuji\w*|olympus|panasonic|leica|gopro|dji)\b[\w-]*", re.IGNORECASE),

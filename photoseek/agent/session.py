@@ -340,14 +340,14 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
     if outcome.tool == "feedback":
         reranked = ("Re-ranked toward " + named(args.get("more_like", []))
                     + (" and away from " + named(args["less_like"]) if args.get("less_like") else "") + ".")
-        subject = search_subject("text_search", args) if args.get("query") else f"photos {filters}".strip()
+        subject = search_subject("text_search" if args.get("query") else "filter_photos", args)
     else:
         subject = search_subject(outcome.tool, args)
     count = len(outcome.results)
     if count and any(r.match is not None for r in outcome.results):
-        text = levels_summary(subject, outcome.results, outcome.tool, searched)
+        text = levels_summary(subject, outcome.results, searched)
     elif count:
-        text = f"Found {count} photo{'s' if count != 1 else ''} for {subject}."
+        text = f"Found {count} photo{'s' if count != 1 else ''} {subject.found()}".rstrip() + "."
     else:
         text = f"No photos matched {subject}." + (" Try fewer filters." if filters else "")
     return " ".join(part for part in (reranked, text, _exclusion_caveat(args) if count else "", notes) if part)

@@ -32,7 +32,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from photoseek.agent.explain import result_dict
 from photoseek.errors import NotFoundError, PhotoseekError
-from photoseek.results import SearchResult, levels_summary, search_subject
+from photoseek.results import SearchResult, SearchSubject, levels_summary, search_subject
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, ToolArgumentsError
 from photoseek.web.models import (
     AskRequest,
@@ -114,9 +114,7 @@ def run_search(state: AppState, request: SearchRequest) -> dict[str, Any]:
     if searched_as and searched_as != request.text:
         out["searched_as"] = searched_as
     if results:
-        out["summary"] = levels_summary(_search_subject(request, searched_as, library), results,
-                                        "text_search" if request.text or request.text_in_photo else "similar_to_photo",
-                                        request.k)
+        out["summary"] = levels_summary(_search_subject(request, searched_as, library), results, request.k)
     return out
 
 
@@ -135,7 +133,7 @@ async def search_response(state: AppState, request: SearchRequest) -> Response:
     return await run_in_threadpool(lambda: json_response(run_search(state, request)))
 
 
-def _search_subject(request: SearchRequest, searched_as: str | None, library) -> str:
+def _search_subject(request: SearchRequest, searched_as: str | None, library) -> SearchSubject:
     """What a search looked for, in the words of the agent's answers (results.search_subject), the
     reference photo by its file name as the page shows it."""
     args = request.filters().to_dict()
