@@ -236,16 +236,32 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
     missing_words = [m for m in evidence.missing if m not in _ATTRIBUTE_ASKS and not m.startswith("a close likeness")
                      and not is_people_count_ask(m)]
     if match == "strong":
-        if evidence.similar_to:
-            parts.insert(0, _similarity_phrase(evidence, query, names))
-        if missing_words:  # the similarity vouched for words no evidence names
-            parts.append(_content_phrase(evidence, query) + ", near the best in the library, though no tag, "
-                         "text or caption names " + _join([_asked(m) for m in missing_words], "or"))
-        if not parts:
-            parts.append("it passes every filter asked for" if evidence.filters_matched else "it meets the search")
-        if evidence.avoided_likeness is not None and evidence.avoided:
-            parts.append(_avoided_phrase(evidence, names))
-        return f"{opening}: {'; '.join(p for p in parts if p)}."
+        # the reference photo it is like leads; the similarity that vouched for unmet words follows
+        like = [_similarity_phrase(evidence, query, names)] if evidence.similar_to else []
+        parts = like + parts + _vouched_parts(evidence, query, missing_words, first=not (like or parts))
+    else:
+        parts += _unmet_parts(evidence, query, match, names, missing_words, met=bool(met))
+    if evidence.avoided_likeness is not None and evidence.avoided:
+        parts.append(_avoided_phrase(evidence, names))
+    return f"{opening}: {'; '.join(p for p in parts if p)}."
+
+
+def _vouched_parts(evidence: Evidence, query: str | None, missing_words: list[str], *, first: bool) -> list[str]:
+    """What a strong match adds after its met phrases: the similarity that vouched for words no evidence
+    names; `first`: nothing was said yet (then say why it is here at all)."""
+    parts = []
+    if missing_words:  # the similarity vouched for words no evidence names
+        parts.append(_content_phrase(evidence, query) + ", near the best in the library, though no tag, "
+                     "text or caption names " + _join([_asked(m) for m in missing_words], "or"))
+    if first and not parts:
+        parts.append("it passes every filter asked for" if evidence.filters_matched else "it meets the search")
+    return parts
+
+
+def _unmet_parts(evidence: Evidence, query: str | None, match: str, names: Mapping[int, str] | None,
+                 missing_words: list[str], *, met: bool) -> list[str]:
+    """What a partial or weak match did not meet, and what brought it back anyway."""
+    parts: list[str] = []
     colours = {m for m in missing_words if m in _COLOUR_NAMES}
     if missing_words and set(missing_words) - colours:
         parts.append("no " + _join([_asked(m) for m in missing_words if m not in colours], "or")
@@ -270,9 +286,7 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
         parts.append(_likeness_phrase(evidence, names))
     elif (match == "weak" or not met) and not evidence.similar_to and not evidence.marked:
         parts.append("returned as one of the closest: " + _similarity_phrase(evidence, query))
-    if evidence.avoided_likeness is not None and evidence.avoided:
-        parts.append(_avoided_phrase(evidence, names))
-    return f"{opening}: {'; '.join(p for p in parts if p)}."
+    return parts
 
 
 _COLOUR_NAMES = {"red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"}
