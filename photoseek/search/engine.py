@@ -605,12 +605,8 @@ class SearchEngine:
         if not top:
             return []
         stored = self.facts.facts([pid for pid, _ in top] + list(reference_ids), time=False, colors=False)
-        rows = {pid: f.row for pid, f in stored.items()}
-        captions = {pid: f.caption for pid, f in stored.items() if f.caption is not None}
-        ocr = {pid: f.ocr for pid, f in stored.items() if f.ocr is not None}
-        tags = {pid: list(f.tags) for pid, f in stored.items() if f.tags}
         query_words = _stems(query_text)
-        reference_tags = set().union(*(tags.get(r, []) for r in reference_ids)) if reference_ids else set()
+        reference_tags = {t for r in reference_ids if r in stored for t in stored[r].tags}
         # The standing (z-score among all photos) comes from the similarity that ordered the photos:
         # the text embedding, else the likeness to the reference photo.
         by_name = {s.name: s for s in signals}
@@ -621,17 +617,17 @@ class SearchEngine:
         results = []
         facts: dict[int, PhotoFacts] = {}
         for pid, score in top:
-            row = rows.get(pid)
-            if row is None:
+            photo = stored.get(pid)
+            if photo is None:
                 continue
-            photo_tags = tags.get(pid, [])
+            row, photo_tags = photo.row, list(photo.tags)
             # A tag "matches" when the query names it, or when the reference photo shares it.
             matched = [t for t in photo_tags if _stems(t) & query_words or t in reference_tags]
             evidence = Evidence(
                 signals={s.name: round(s.scores[pid], 4) for s in signals if pid in s.scores},
                 matched_tags=matched,
-                ocr_snippet=(ocr.get(pid) or "")[:120] or None,
-                caption=captions.get(pid),
+                ocr_snippet=(photo.ocr or "")[:120] or None,
+                caption=photo.caption,
                 time_of_day=row["time_of_day"],
                 taken_at=row["taken_at"],
                 people=row["faces"],
@@ -640,7 +636,7 @@ class SearchEngine:
             )
             z = standing_signal.standing(pid) if standing_signal is not None else None
             evidence.standing = round(z, 2) if z is not None else None
-            facts[pid] = PhotoFacts(photo_tags, ocr.get(pid) or "", captions.get(pid) or "", row["display_path"])
+            facts[pid] = PhotoFacts(photo_tags, photo.ocr or "", photo.caption or "", row["display_path"])
             results.append(SearchResult(id=pid, path=row["display_path"], score=score, evidence=evidence))
         if request is not None:
             assess_all(results, request, facts)
