@@ -7,15 +7,19 @@ import pytest
 from PIL import Image
 
 from photoseek.vision.classifier import (
+    CONFIDENCE_SCALE,
     FEATURE_DIM,
     LONG_SIDE,
     SHORT_SIDE,
     ImageNetClassifier,
+    class_probabilities,
     input_shape,
+    label_probabilities,
     preprocess,
     softmax,
     top_labels,
 )
+from photoseek.vision.tagging import tags_from_labels
 
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image ships the sample photos")
 
@@ -65,14 +69,40 @@ def test_onnx_matches_pytorch_and_features_feed_the_final_layer(classifier):
             expected = network(torch.from_numpy(pixels)).numpy()
             feature_map = network.extract_features(torch.from_numpy(pixels)).permute(0, 2, 3, 1)
             expected_regions = torch.softmax(network._fc(feature_map) / 2.0, dim=-1).mean(dim=(1, 2)).numpy()
+            # every 7x7 window's mean features through the classifier layer, by hand (no pooling op)
+            fm = feature_map.numpy()
+            h, w = fm.shape[1:3]
+            windows = np.stack([fm[:, y : y + 7, x : x + 7].mean(axis=(1, 2))
+                                for y in range(h - 6) for x in range(w - 6)], axis=1)  # (n, windows, 1280)
+        weight, bias = state["_fc.weight"].numpy(), state["_fc.bias"].numpy()
+        expected_windows = softmax((windows @ weight.T + bias).reshape(-1, 1000) * CONFIDENCE_SCALE)
+        expected_windows = expected_windows.reshape(len(pixels), -1, 1000).max(axis=1)
         output = classifier.run(pixels)
         assert np.abs(output.logits - expected).max() < 1e-3
         # the second output is the pooled vector right before the classifier layer
-        weight, bias = state["_fc.weight"].numpy(), state["_fc.bias"].numpy()
         assert np.abs(output.features @ weight.T + bias - output.logits).max() < 1e-3
         # the third: the classifier layer at each position, softmaxed (T=2) and averaged
         assert np.abs(output.region_probabilities - expected_regions).max() < 1e-4
         assert np.allclose(output.region_probabilities.sum(axis=1), 1.0, atol=1e-4)
+        # the fourth: per class, its most probable window
+        assert np.abs(output.window_probabilities - expected_windows).max() < 1e-4
+
+
+def test_a_cat_in_a_corner_of_a_coffee_photo_is_tagged_from_a_window(classifier):
+    # the whole photo is espresso to the pooled logits; a window holding mostly the cat says cat
+    photo = Image.fromarray(skimage_data.coffee()).convert("RGB").resize((640, 480))
+    cat = Image.fromarray(skimage_data.chelsea()).convert("RGB")
+    cat = cat.resize((288, round(288 * cat.height / cat.width)))
+    photo.paste(cat, (640 - cat.width, 480 - cat.height))
+    output = classifier.classify([photo])
+    whole = {t.name for t in tags_from_labels(top_labels(class_probabilities(output.logits), 10)[0])}
+    seen = {t.name for t in tags_from_labels(top_labels(label_probabilities(output), 10)[0])}
+    assert "espresso" in whole and "cat" not in whole
+    assert {"espresso", "cat"} <= seen
+    # on a photo of the cat alone the windows add no other animal
+    alone = classifier.classify([Image.fromarray(skimage_data.chelsea())])
+    names = {t.name for t in tags_from_labels(top_labels(label_probabilities(alone), 10)[0])}
+    assert "cat" in names and not names & {"dog", "bird", "fish"}
 
 
 def test_real_photos_get_the_right_classes(classifier):

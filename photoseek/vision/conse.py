@@ -27,6 +27,7 @@ from photoseek.vision.classifier import (
     ImageNetClassifier,
     class_probabilities,
     l2_normalise,
+    label_probabilities,
     top_labels,
 )
 from photoseek.vision.model_cache import ensure_artifact
@@ -221,7 +222,7 @@ class ConSEEmbedder(Embedder):
         return ImageEncoding(
             joint=self.joint_from_output(output),
             visual=l2_normalise(output.features),
-            labels=top_labels(class_probabilities(output.logits), self.tag_labels),
+            labels=top_labels(label_probabilities(output), self.tag_labels),
         )
 
     def embed_texts(self, texts: Sequence[str]) -> "np.ndarray":

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 CLASSIFIER_SOURCE = "classifier"
 ZEROSHOT_SOURCE = "zeroshot"
 # Stored in annotations_done; change it when the rules below change, so `annotate` redoes tags.
-CLASSIFIER_TAGGER_ID = "imagenet-wordnet-v2"  # v2: broader terms sum over all classes, not the top 10
+# v2: broader terms sum over all classes, not the top 10; v3: labels include the classifier's windows
+# (classifier.label_probabilities)
+CLASSIFIER_TAGGER_ID = "imagenet-wordnet-v3"
 
 # ImageNet probabilities of real photos are spread thin (1000 fine classes, many near-synonyms):
 # a specific class at 0.25 is usually right; a broader term needs its classes to add up to 0.35.
