@@ -171,6 +171,9 @@ def test_eval_answers_on_a_small_labelled_folder(photos, tmp_path):
     assert result["queries"] == 1 and result["empty"]["queries"] == 1
     coffee = result["per_query"][0]
     assert coffee["query"] == "coffee" and coffee["recall"] == 1.0 and result["recall"] == 1.0
+    # wrong matches by their file name in the folder, never by catalog id
+    assert coffee["wrong_count"] == len(coffee["wrong"])
+    assert set(coffee["wrong"]) <= {"chelsea.png", "astronaut.png"}
     assert result["baseline"]["precision"] == pytest.approx(1 / 3, abs=1e-3)  # the top-10 holds all three photos
     assert result["per_query"][1]["said_so"] is (result["per_query"][1]["answered"] == 0)
 

@@ -178,3 +178,10 @@ def test_words_that_ask_for_nobody_are_not_things_to_find():
     assert read_request("an empty beach").words == ["beach"]
     assert read_request("photos without people").words == []
     assert read_request("no parking sign").words == ["no", "parking", "sign"]  # no people asked: "no" stays
+
+
+def test_a_tag_that_meets_a_word_is_a_matched_tag():
+    # "trolleybus" shares no word with "bus" but is a narrower term: evidence.met and matched_tags agree
+    evidence = Evidence(standing=1.0)
+    assert assess(read_request("bus"), evidence, PhotoFacts(["trolleybus"])) == "strong"
+    assert evidence.met == {"bus": "tag trolleybus"} and evidence.matched_tags == ["trolleybus"]

@@ -20,6 +20,11 @@ answer is right when it presents no match (`empty.said_so`).
 
 `baseline` scores the same searches as `ask` answered before match levels: its first k results
 (by score, k = the agent's default 10), every one counted as an answer.
+
+`per_query` rows: `query`, `relevant` (how many), `answered` (strong matches presented), `partial`
+(partial matches presented after them), `precision`/`recall`/`F1`, `baseline_F1`, `wrong_count` and
+`wrong` (the first WRONG_LISTED wrong matches, by path relative to DIR); for a query whose right
+answer is empty, `said_so`.
 """
 
 from __future__ import annotations
@@ -39,6 +44,15 @@ if TYPE_CHECKING:
     from photoseek.library import Library
 
 BASELINE_K = 10
+WRONG_LISTED = 10  # per query, the first wrong matches by name (`wrong_count` counts them all)
+
+
+def _relative(path: str, folder) -> str:
+    """A photo's path as the labels name it (relative to the evaluated folder), else as it is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(folder).resolve()))
+    except ValueError:
+        return path
 
 
 @dataclass
@@ -142,7 +156,10 @@ def eval_answers(folder, *, library: "Library | None" = None, embedder: str = "c
             baseline = scores([r.id for r in answer.ranked[:BASELINE_K]], relevant, uncertain)
             row.update({k: round(v, 4) for k, v in figures.items()})
             row["baseline_F1"] = round(baseline["F1"], 4)
-            row["wrong"] = sorted(names.get(pid, str(pid)) for pid in set(matched) - relevant - uncertain)[:10]
+            wrong = set(matched) - relevant - uncertain
+            shown = {r.id: _relative(r.path, folder) for r in answer.presented}
+            row["wrong_count"] = len(wrong)
+            row["wrong"] = sorted(names.get(pid) or shown.get(pid, str(pid)) for pid in wrong)[:WRONG_LISTED]
             scored.append(figures)
             baseline_rows.append(baseline)
         else:

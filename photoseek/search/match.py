@@ -231,6 +231,10 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
     unmet = [w for w in request.words if w not in met]
     missing = unmet + attr_missing
     evidence.met = {**met, **attr_met}
+    # a tag that met a word is a matched tag, whatever its spelling ("trolleybus" for "bus")
+    for found in met.values():
+        if found.startswith("tag ") and found[4:] not in evidence.matched_tags:
+            evidence.matched_tags.append(found[4:])
     if request.example:
         close = z is not None and z >= (Z_COMPOSED_STRONG if request.composed else Z_EXAMPLE_STRONG)
         near = z is not None and z >= (Z_COMPOSED_PARTIAL if request.composed else Z_EXAMPLE_PARTIAL)
