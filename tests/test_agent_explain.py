@@ -251,3 +251,18 @@ def test_standing_and_likeness_read_as_words_not_statistics():
     assert 'it does not look like cat.jpg, which you marked "less like this"' in avoided
     still = compose_explanation(Evidence(met={"dog": "tag dog"}, avoided=[8], avoided_likeness=1.4), "dog", "strong", {8: "cat.jpg"})
     assert still.startswith("Strong match") and 'it looks like cat.jpg, which you marked "less like this"' in still
+
+
+def test_reasons_say_what_the_filters_asked_and_the_photo_shows():
+    # "a cat at night" is planned as the text "cat" and a night filter: the reason still says night
+    from photoseek.agent.explain import compose_reason
+    from photoseek.results import Evidence
+
+    at_night = Evidence(met={"cat": "tag cat"}, filters_matched={"time_of_day": "night"}, time_of_day="night")
+    assert compose_reason(at_night, "cat", "strong") == 'Strong match: "cat" by its tag cat; taken at night.'
+    nobody = Evidence(met={"beach": "tag beach"}, filters_matched={"people": False}, people=0)
+    assert compose_reason(nobody, "beach", "strong") == 'Strong match: "beach" by its tag beach; nobody found.'
+    # asked in words as well: said once
+    worded = Evidence(met={"cat": "tag cat", "at night": "taken at night"}, filters_matched={"time_of_day": "night"},
+                      time_of_day="night")
+    assert compose_reason(worded, "cat at night", "strong").count("at night") == 1

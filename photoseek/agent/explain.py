@@ -20,7 +20,8 @@ from photoseek.llm.base import LLM, Message
 from photoseek.errors import PhotoseekError
 from photoseek.prompts import render
 from photoseek.results import Evidence, SearchResult, standing_words
-from photoseek.search.match import is_people_count_ask
+from photoseek.search.match import TIME_PHRASES, is_people_count_ask
+from photoseek.vision.faces import people_found_phrase
 
 EXPLANATION_MAX_CHARS = 80
 
@@ -76,7 +77,7 @@ class ExplanationStats:
     seconds: float = 0.0
 
 
-_TIME_WORDS = {"day": "in daytime", "night": "at night", "twilight": "at twilight"}
+_TIME_WORDS = TIME_PHRASES
 
 
 # -- composed (no model) ----------------------------------------------------------------------------
@@ -230,7 +231,8 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
     """
     opening = LEVEL_OPENINGS.get(match, "Match")
     met = _met_phrases(evidence)
-    parts: list[str] = ["; ".join(met)] if met else []
+    shown = met + _filter_phrases(evidence)
+    parts: list[str] = ["; ".join(shown)] if shown else []
     if evidence.marked:
         parts.insert(0, 'you marked it "more like this"')
     missing_words = [m for m in evidence.missing if m not in _ATTRIBUTE_ASKS and not m.startswith("a close likeness")
@@ -244,6 +246,24 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
     if evidence.avoided_likeness is not None and evidence.avoided:
         parts.append(_avoided_phrase(evidence, names))
     return f"{opening}: {'; '.join(p for p in parts if p)}."
+
+
+def _filter_phrases(evidence: Evidence) -> list[str]:
+    """What the search's filters asked that the photo's annotations show, when the request's words
+    did not ask it too: "a cat at night" planned as "cat" plus a night filter still says 'taken at
+    night'."""
+    asked, said = evidence.filters_matched or {}, set(evidence.met)
+    phrases = []
+    when = asked.get("time_of_day")
+    if when and evidence.time_of_day == when and TIME_PHRASES.get(when) not in said:
+        phrases.append(f"taken {TIME_PHRASES[when]}")
+    people = asked.get("people")
+    if people is not None and not said & {"people", "no people"}:
+        if not people:
+            phrases.append("nobody found")
+        else:
+            phrases.append(people_found_phrase(evidence.people) if evidence.people else "tagged as a person")
+    return phrases
 
 
 def _vouched_parts(evidence: Evidence, query: str | None, missing_words: list[str], *, first: bool) -> list[str]:

@@ -64,7 +64,7 @@ FUNCTION_WORDS = set(
     picture pictures pic pics image images shot shots taken one ones only just""".split()
 )
 CLOSE_LIKENESS = "a close likeness to the reference photo"  # what a not-so-similar result lacks
-_TIME_PHRASES = {"night": "at night", "day": "in daytime", "twilight": "at twilight"}
+TIME_PHRASES = {"night": "at night", "day": "in daytime", "twilight": "at twilight"}  # time_of_day -> words
 
 
 @functools.lru_cache(maxsize=16384)
@@ -190,7 +190,7 @@ def attributes_met(attributes: QueryAttributes, evidence: Evidence, tags: Iterab
     met: dict[str, str] = {}
     missing: list[str] = []
     if attributes.time_of_day:
-        asked = _TIME_PHRASES.get(attributes.time_of_day, attributes.time_of_day)
+        asked = TIME_PHRASES.get(attributes.time_of_day, attributes.time_of_day)
         if evidence.time_of_day == attributes.time_of_day:
             met[asked] = f"taken {asked}"
         else:
