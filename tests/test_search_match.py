@@ -16,6 +16,7 @@ from photoseek.search.match import (
     Z_COMPOSED_STRONG,
     Z_EXAMPLE_STRONG,
     Z_FROM_TOP,
+    Z_PARTIAL,
     Z_STRONG,
     Z_STRONG_KNOWN,
     PhotoFacts,
@@ -60,8 +61,10 @@ def test_levels_from_evidence_and_standing():
     kitchen.top_standing = Z_STRONG + 1.0
     assert assess(kitchen, Evidence(standing=Z_STRONG + 0.5), PhotoFacts()) == "strong"
     assert assess(kitchen, Evidence(standing=Z_STRONG - 0.6), PhotoFacts()) == "weak"
-    kitchen.top_standing = Z_STRONG + Z_FROM_TOP + 1.0  # far below the best photo: not a match
-    assert assess(kitchen, Evidence(standing=Z_STRONG + 0.1), PhotoFacts()) == "partial"
+    kitchen.top_standing = Z_PARTIAL + Z_FROM_TOP + 1.0  # far below the best photo: not a match
+    assert assess(kitchen, Evidence(standing=Z_PARTIAL + 0.1), PhotoFacts()) == "partial"
+    # among the closest 16% but not standing out (below the closest ~2%): only weak
+    assert assess(kitchen, Evidence(standing=Z_PARTIAL - 0.5), PhotoFacts()) == "weak"
     # "violin" the tagger can name: not tagging it is evidence against, so more similarity is needed
     violin = read_request("violin")
     violin.top_standing = Z_STRONG_KNOWN - 0.1
