@@ -23,8 +23,9 @@ if [ "$(cat .venv/.llama-build 2>/dev/null)" != "$LLAMA_BUILD" ] || ! .venv/bin/
   $PIP install -q "llama-cpp-python==0.3.36"  # its dependencies (numpy, diskcache, jinja2...)
   echo "$LLAMA_BUILD" > .venv/.llama-build
 fi
-# MediaPipe's wheel for its two people-detection graphs only (photoseek.vision.faces reads the .tflite
-# files and never imports mediapipe): --no-deps keeps jax and numpy<2 out.
-$PIP install -q --no-deps "mediapipe==0.10.21"
 $PIP install -q -c scripts/constraints.txt -e ".[dev]"
+# MediaPipe's wheel for its two people-detection graphs only (photoseek.vision.faces reads the .tflite
+# files and never imports mediapipe): --no-deps keeps jax and numpy<2 out. Installed last, so that no
+# resolver run afterwards reports its unmet (and unused) requirements as conflicts.
+$PIP install -q --no-deps "mediapipe==0.10.21"
 echo "setup: done (.venv ready)" >&2
