@@ -77,12 +77,9 @@ def cmd_index(args) -> int:
     if args.json:
         _print_json(report.to_dict())
     else:
-        d = report.to_dict()
-        counts = ", ".join(f"{k} {v}" for k, v in d.items() if isinstance(v, int))
-        # stages that took no time (annotation runs inside indexing for new photos) would only puzzle
-        stages = ", ".join(f"{k} {v:.1f} s" for k, v in d["stages"].items() if v >= 0.05)
+        counts, stages = report.summary()
         # two short lines: one long line wrapped mid-list in an 80-column terminal
-        _console().print(f"[bold]Indexed[/] {lib.path} in {d['seconds']:.1f} s" + (f" ({stages})" if stages else ""))
+        _console().print(f"[bold]Indexed[/] {lib.path} in {report.seconds:.1f} s" + (f" ({stages})" if stages else ""))
         _console().print(f"  {counts}")
         for folder in report.offline:
             _console().print(

@@ -55,11 +55,9 @@ def run_demo(args) -> int:
     console.rule("[bold]photoseek demo")
     console.print(f"Library: {library_dir}\nPhotos:  {photos} ({len(list(photos.iterdir()))} files from scikit-image)")
     report = lib.index([photos], progress=RichProgress())
-    d = report.to_dict()
-    counts = ", ".join(f"{k} {v}" for k, v in d.items() if isinstance(v, int))
-    stages = ", ".join(f"{k} {v:.1f} s" for k, v in d["stages"].items())
+    counts, stages = report.summary()
     # seconds: the whole run (decode, embed, tags, time, colours, faces, OCR), not stage 1 alone
-    console.print(f"Indexed: {counts}; whole run {d['seconds']:.1f} s ({stages})")
+    console.print(f"Indexed: {counts}; whole run {report.seconds:.1f} s" + (f" ({stages})" if stages else ""))
     for query in DEMO_QUERIES:
         results = lib.search(query, k=3)
         table = Table(title=f"search {query!r}")

@@ -195,3 +195,11 @@ def test_search_why_column_says_when_similarity_alone_made_the_level():
                                           "picture close to the search (among the closest 1% of the library's photos)")
     # a search by filters alone: every row passes them
     assert _evidence_summary(SearchResult(5, "/p/e.jpg", 1.0, Evidence(), match="strong")) == "passes every filter"
+
+
+def test_index_summary_leaves_out_stages_that_took_no_time():
+    from photoseek.results import IndexReport
+
+    report = IndexReport(added=2, failed=1, stages={"index": 1.234, "annotate": 0.001})
+    assert report.summary() == ("added 2, updated 0, moved 0, removed 0, unchanged 0, failed 1", "index 1.2 s")
+    assert IndexReport(stages={"index": 0.0}).summary()[1] == ""
