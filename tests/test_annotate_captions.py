@@ -157,3 +157,23 @@ def test_real_local_llm_caption_is_grounded():
                                people=1, time_of_day="day", taken_at="2016-05-02T10:00:00")
     result = CaptionService("local", llm=llm).caption(evidence)
     assert result.caption and unsupported_objects(result.caption, evidence) == []
+
+
+def test_kinds_of_one_thing_are_one_thing_in_captions(tmp_path):
+    # the classifier's "egyptian mau" and "tiger cat" are two guesses at one cat: a caption that
+    # listed both said "two cats" (the demo's chelsea.png); a user's own tag is a fact and stays
+    from photoseek.store.annotations import caption_evidence, replace_tags
+    from photoseek.store.catalog import Catalog
+    from photoseek.vision.tagging import Tag, alternatives_dropped
+
+    assert alternatives_dropped(["egyptian mau", "tiger cat", "laptop computer", "desktop computer", "espresso"]) == [
+        "egyptian mau", "laptop computer", "espresso"]
+    catalog = Catalog(tmp_path / "lib")
+    with catalog.transaction() as conn:
+        conn.execute("INSERT INTO photos(id, path, display_path, size, mtime_ns, content_hash, indexed_at) "
+                     "VALUES (1, ?, '/p/cat.jpg', 1, 1, 'h1', '2020-01-01T00:00:00')", (b"/p/cat.jpg",))
+        replace_tags(conn, 1, "classifier", [Tag("egyptian mau", 0.6), Tag("tiger cat", 0.3), Tag("cat", 0.9, True)])
+        replace_tags(conn, 1, "user", [Tag("tabby cat", 1.0)])
+        evidence = caption_evidence(conn, 1)
+    catalog.close()
+    assert sorted(evidence.subjects) == ["egyptian mau", "tabby cat"] and "cat" in evidence.broader

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Sequence
 from photoseek.store.catalog import refresh_fulltext_row, utc_now
 from photoseek.store.tags import effective_tags
 from photoseek.vision.captions import CaptionEvidence, camera_name
-from photoseek.vision.tagging import CLASSIFIER_SOURCE, CLASSIFIER_TAGGER_ID, Tag, tags_from_labels
+from photoseek.vision.tagging import (
+    CLASSIFIER_SOURCE,
+    CLASSIFIER_TAGGER_ID,
+    Tag,
+    alternatives_dropped,
+    tags_from_labels,
+)
 from photoseek.vision.taxonomy import normalize_tag
 
 if TYPE_CHECKING:
@@ -113,6 +119,7 @@ def caption_evidence(conn: "sqlite3.Connection", photo_id: int) -> CaptionEviden
     ).fetchone()
     ocr = conn.execute("SELECT text FROM ocr WHERE photo_id=?", (photo_id,)).fetchone()
     evidence = CaptionEvidence()
+    guesses: list[str] = []
     tags = effective_tags(conn, photo_id)
     has_text_tag = any(tag.tag == "text" for tag in tags)
     for tag in tags:
@@ -122,8 +129,11 @@ def caption_evidence(conn: "sqlite3.Connection", photo_id: int) -> CaptionEviden
             continue
         elif tag.broader:
             evidence.broader.append(tag.tag)
+        elif tag.source == CLASSIFIER_SOURCE:
+            guesses.append(tag.tag)
         else:
-            evidence.subjects.append(tag.tag)
+            evidence.subjects.append(tag.tag)  # the user's own tags are facts, not guesses
+    evidence.subjects += alternatives_dropped(guesses)
     if row is not None:
         evidence.people = row[0]
         evidence.time_of_day = row[1]

@@ -91,6 +91,21 @@ def tags_from_zero_shot(
     return tags
 
 
+def alternatives_dropped(names: Sequence[str]) -> list[str]:
+    """Classifier tag names (most certain first) with the less certain of each group of kinds of one
+    thing dropped: "egyptian mau, tiger cat" are two guesses at one cat (both directly under "cat"),
+    and a caption that lists both says "two cats". Names with no broader term are all kept."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        nearest = next(iter(_broader_of_name(name)), None)
+        if nearest is None or nearest not in seen:
+            kept.append(name)
+        if nearest is not None:
+            seen.add(nearest)
+    return kept
+
+
 def _broader_of_name(name: str) -> list[str]:
     """Broader terms of a tag given by name: a class name or a broader term itself."""
     found = taxonomy.term_broader(name)
