@@ -199,10 +199,12 @@ def _print_results(query: str, results) -> None:
 
 def _evidence_summary(r) -> str:
     """`search` composes no sentences: which request words met which evidence, and what was not found."""
+    from photoseek.search.match import stands_alone
+
     # attributes say what they met ("taken at night", "2 people found", "nobody found"); words need
     # their word ("dog: tag dog")
-    met = ", ".join(found if found.startswith(("taken ", "colour ")) or asked in ("people", "no people")
-                    else f"{asked}: {found}" for asked, found in r.evidence.met.items())
+    met = ", ".join(found if stands_alone(asked, found) else f"{asked}: {found}"
+                    for asked, found in r.evidence.met.items())
     missing = ("not found: " + ", ".join(r.evidence.missing)) if r.evidence.missing else ""  # "2 people" too
     z = r.evidence.standing
     # a partial or strong level with words unmet comes from similarity: say so, with how far it stands out

@@ -20,7 +20,7 @@ from photoseek.llm.base import LLM, Message
 from photoseek.errors import PhotoseekError
 from photoseek.prompts import render
 from photoseek.results import Evidence, SearchResult, standing_words
-from photoseek.search.match import TIME_PHRASES, is_people_count_ask
+from photoseek.search.match import TIME_PHRASES, is_people_count_ask, stands_alone
 from photoseek.vision.faces import people_found_phrase
 
 EXPLANATION_MAX_CHARS = 80
@@ -77,9 +77,6 @@ class ExplanationStats:
     seconds: float = 0.0
 
 
-_TIME_WORDS = TIME_PHRASES
-
-
 # -- composed (no model) ----------------------------------------------------------------------------
 
 
@@ -111,7 +108,7 @@ def compose_explanation(evidence: Evidence, query: str | None = None, match: str
             parts.append(_SIGNAL_WORDS[strongest] + (f' "{query}"' if query and strongest == "embedding" else ""))
     when: list[str] = []
     if evidence.time_of_day:
-        when.append(_TIME_WORDS.get(evidence.time_of_day, evidence.time_of_day))
+        when.append(TIME_PHRASES.get(evidence.time_of_day, evidence.time_of_day))
     if evidence.taken_at:
         when.append(f"on {evidence.taken_at[:10]}")
     if when:
@@ -147,8 +144,7 @@ def _met_phrases(evidence: Evidence) -> list[str]:
     phrases = []
     for found, asked in by_evidence.items():
         if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour "):
-            self_described = found.startswith(("taken", "colour")) or asked[0] in ("people", "no people")
-            phrases.append(found if self_described else f"{_join(asked)}: {found}")
+            phrases.append(found if stands_alone(asked[0], found) else f"{_join(asked)}: {found}")
         else:
             where = {"written text": "the text written in it", "caption": "its caption",
                      "file name": "its file name"}.get(found, f"its {found}")
@@ -259,10 +255,7 @@ def _filter_phrases(evidence: Evidence) -> list[str]:
         phrases.append(f"taken {TIME_PHRASES[when]}")
     people = asked.get("people")
     if people is not None and not said & {"people", "no people"}:
-        if not people:
-            phrases.append("nobody found")
-        else:
-            phrases.append(people_found_phrase(evidence.people) if evidence.people else "tagged as a person")
+        phrases.append(people_found_phrase(evidence.people if people else 0, people))
     return phrases
 
 
@@ -290,7 +283,7 @@ def _unmet_parts(evidence: Evidence, query: str | None, match: str, names: Mappi
         parts.append("its colours do not include " + _join([_asked(c) for c in sorted(colours)], "or"))
     for asked in evidence.missing:
         if asked in ("at night", "in daytime", "at twilight"):
-            taken = _TIME_WORDS.get(evidence.time_of_day or "", "")
+            taken = TIME_PHRASES.get(evidence.time_of_day or "", "")
             parts.append(f"taken {taken}, not {asked}" if taken else f"not known to be taken {asked}")
         elif asked == "people":
             parts.append("nobody found in it")  # neither by the people detector nor by a tag
@@ -418,7 +411,7 @@ def evidence_items(result: SearchResult, *, fence: bool = True,
         items.append(("text in it", shown(ev.ocr_snippet, 80)))
     if not (ev.matched_tags or ev.caption or ev.ocr_snippet) or "fulltext" in ev.signals:
         items.append(("file", shown(PurePath(result.path).name, 60)))
-    when = [_TIME_WORDS.get(ev.time_of_day or "", ev.time_of_day or ""), f"on {ev.taken_at[:10]}" if ev.taken_at else ""]
+    when = [TIME_PHRASES.get(ev.time_of_day or "", ev.time_of_day or ""), f"on {ev.taken_at[:10]}" if ev.taken_at else ""]
     if any(when):
         items.append(("taken", " ".join(w for w in when if w)))
     if ev.people is not None:

@@ -201,7 +201,7 @@ def attributes_met(attributes: QueryAttributes, evidence: Evidence, tags: Iterab
         asked = "people" if attributes.people else "no people"
         seen = shows_people(evidence.people, tags)  # as the people filter decides it
         if seen is not None and seen == attributes.people:
-            met[asked] = people_found_phrase(evidence.people) if evidence.people or not seen else "tagged as a person"
+            met[asked] = people_found_phrase(evidence.people, seen)
             wanted = attributes.people_count if attributes.people else None
             if wanted and evidence.people and evidence.people != wanted:
                 missing.append(people_count_ask(wanted))  # "two people": someone found, not that many
@@ -214,6 +214,12 @@ def attributes_met(attributes: QueryAttributes, evidence: Evidence, tags: Iterab
         else:
             missing.append(colour)
     return met, missing
+
+
+def stands_alone(asked: str, found: str) -> bool:
+    """Whether a met phrase says what it met without the asked words before it: attributes do
+    ('taken at night', 'colour red', '2 people found'); words do not ('dog: tag dog')."""
+    return found.startswith(("taken ", "colour ")) or asked in ("people", "no people")
 
 
 def people_count_ask(count: int) -> str:

@@ -268,11 +268,12 @@ def shows_people(count: int | None, tags: "Iterable[str]") -> bool | None:
     return None if count is None else False
 
 
-def people_found_phrase(count: int | None) -> str:
-    """'3 people found', '1 person found', 'nobody found' (a reason's words for a detector count)."""
-    if not count:
-        return "nobody found"
-    return "1 person found" if count == 1 else f"{count} people found"
+def people_found_phrase(count: int | None, seen: bool | None = None) -> str:
+    """A reason's words for a photo's people: '3 people found', '1 person found', 'nobody found', or
+    'tagged as a person' when only a tag says so (`seen`: shows_people's verdict, when known)."""
+    if count:
+        return "1 person found" if count == 1 else f"{count} people found"
+    return "tagged as a person" if seen else "nobody found"
 
 
 def people_tags(count: int) -> list[tuple[str, float]]:
