@@ -56,6 +56,9 @@ def _filters(args):
         has_text=True if args.has_text else None,
         people=args.people,
         camera=args.camera,
+        person=args.person or [],
+        not_person=args.not_person or [],
+        person_only=bool(args.only),
     )
 
 
@@ -72,8 +75,10 @@ def _ask_to_prune(folders: list[str]) -> bool:
 def cmd_index(args) -> int:
     lib = _library(args)
     prune = args.prune or (_ask_to_prune if not args.json and sys.stdin.isatty() and sys.stderr.isatty() else False)
+    was_on = lib.face_recognition
     report = lib.index(args.paths, annotate=not args.no_annotate, captions=bool(args.captioner),
-                       progress=_progress(args), ray=args.ray, retry_failed=args.retry_failed, prune=prune)
+                       progress=_progress(args), ray=args.ray, retry_failed=args.retry_failed, prune=prune,
+                       face_recognition=args.face_recognition)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -88,6 +93,15 @@ def cmd_index(args) -> int:
             )
         if report.failed:
             _console().print(f"{report.failed} file(s) failed: see `photoseek --library {lib.path} errors`")
+        if report.people.get("new_people") or report.people.get("joined"):
+            made = report.people
+            _console().print(f"  people: {made['new_people']} new, {made['joined']} faces joined people you have; "
+                             "`photoseek people` lists them")
+        if args.face_recognition is False and was_on:
+            stored = lib.catalog.conn.execute("SELECT count(*) FROM faces").fetchone()[0]
+            _console().print("Face recognition is off for this library from now on"
+                             + (f"; the {stored} faces already stored stay until `photoseek people forget --all`."
+                                if stored else "."))
     return 0
 
 
@@ -273,6 +287,166 @@ def cmd_tag(args) -> int:
     return 0
 
 
+def cmd_people(args) -> int:
+    """`photoseek people [list|name|merge|not|move|hide|unhide|show|faces|forget|recluster]`."""
+    lib = _library(args)
+    people = lib.people()
+    action = getattr(args, "people_command", None) or "list"
+    console = _console()
+    if action == "list":
+        listed = people.list(hidden=args.all)
+        if args.json:
+            _print_json({"people": [p.to_dict() for p in listed], "face_recognition": lib.face_recognition})
+            return 0
+        _print_people(lib, listed)
+        return 0
+    if action == "faces":
+        row = lib.catalog.resolve_photo(args.photo)
+        faces = people.faces_in_photo(row["id"])
+        if args.json:
+            _print_json({"photo": row["display_path"], "faces": [f.to_dict() for f in faces]})
+        elif not faces:
+            console.print(f"No recognisable face in {row['display_path']}.")
+        else:
+            for f in faces:
+                who = f.person or (f"person {f.person_id} (unnamed)" if f.person_id else "nobody yet")
+                how = " (you said so)" if f.assigned == "user" else (f" (face distance {f.distance:.2f})" if f.distance else "")
+                console.print(f"face {f.index}: {who}{how}   [dim]face id {f.id}[/dim]")
+        return 0
+    if action == "show":
+        person = people.get(args.person)
+        faces = people.faces_of(person.id, limit=args.limit)
+        out = args.out or os.path.join(os.getcwd(), f"person-{person.id}.png")
+        if faces:
+            _face_sheet(people, faces, out)
+        if args.json:
+            _print_json({"person": person.to_dict(), "faces": [f.to_dict() for f in faces], "sheet": out if faces else None})
+        else:
+            console.print(f"[bold]{person.label}[/]: {person.faces} faces in {person.photos} photos"
+                          + (" (hidden)" if person.hidden else ""))
+            if faces:
+                console.print(f"Contact sheet of {len(faces)} faces: {out}")
+        return 0
+    if action == "name":
+        if args.photo:
+            name = " ".join(args.words)
+            face = _face_of(lib, people, args.photo, args.face)
+            person = people.name_face(face.id, name)
+        else:
+            if len(args.words) < 2:
+                raise PhotoseekError('Say who and what to call them: photoseek people name PERSON "Name" '
+                                     '(or --photo PHOTO "Name").')
+            person = people.name(args.words[0], " ".join(args.words[1:]))
+        return _said(args, person, f"Person {person.id} is now [bold]{person.name}[/] ({person.faces} faces in "
+                                   f"{person.photos} photos).")
+    if action == "merge":
+        person = people.merge(args.person, args.into)
+        return _said(args, person, f"Merged into [bold]{person.label}[/]: {person.faces} faces in {person.photos} photos.")
+    if action == "not":
+        face = _face_of(lib, people, args.photo, args.face)
+        person = people.get(args.person)
+        face = people.reject(face.id, person.id)
+        now = face.person or (f"person {face.person_id}" if face.person_id else "nobody yet")
+        return _said(args, face, f"That face is not {person.label}; it will not be grouped with them again "
+                                 f"(now: {now}).")
+    if action == "move":
+        face = _face_of(lib, people, args.photo, args.face)
+        person = people.move(face.id, " ".join(args.to))
+        return _said(args, person, f"That face is {person.label} now ({person.faces} faces in {person.photos} photos).")
+    if action in ("hide", "unhide"):
+        person = people.hide(args.person, hidden=action == "hide")
+        return _said(args, person, f"{person.label} is {'hidden from' if person.hidden else 'back in'} the people list.")
+    if action == "forget":
+        if not args.all and not args.person:
+            raise PhotoseekError("Say whom to forget (a person's id or name), or --all for everyone.")
+        target = None if args.all else people.get(args.person)
+        what = "everyone's faces, names and crops" if target is None else f"{target.label}: {target.faces} faces, " \
+               "their crops and name"
+        if not args.yes and not args.json:
+            if not sys.stdin.isatty():
+                raise PhotoseekError(f"This deletes {what}. Add --yes to confirm.")
+            if input(f"Delete {what} from this library? [y/N] ").strip().lower() not in ("y", "yes"):
+                console.print("Nothing deleted.")
+                return 1
+        report = people.forget(None if target is None else target.id)
+        if target is None and lib.face_recognition:
+            lib.set_face_recognition(False)
+            report.notes.append("Face recognition is now off for this library; turn it back on with "
+                                "`photoseek index --face-recognition PATH`.")
+        if args.json:
+            _print_json(report.to_dict())
+        else:
+            console.print(f"Forgot {report.people} {'person' if report.people == 1 else 'people'} and "
+                          f"{report.faces} faces (descriptors and crops).")
+            for note in report.notes:
+                console.print(note)
+        return 0
+    if action == "recluster":
+        report = people.cluster(full=True, progress=_progress(args))
+        return _said(args, report, f"Grouped {report.faces} faces: {report.joined} joined people you have, "
+                                   f"{report.in_new_people} made {report.new_people} new people, "
+                                   f"{report.waiting} wait for more faces like them.")
+    raise PhotoseekError(f"Unknown people command {action!r}.")
+
+
+def _said(args, value, text: str) -> int:
+    if args.json:
+        _print_json(value.to_dict())
+    else:
+        _console().print(text)
+    return 0
+
+
+def _face_of(lib, people, photo: str, number: int | None):
+    row = lib.catalog.resolve_photo(photo)
+    return people.face_in_photo(row["id"], number, row["display_path"])
+
+
+def _print_people(lib, listed) -> None:
+    from rich.table import Table
+
+    console = _console()
+    if not listed:
+        if not lib.face_recognition:
+            console.print("Face recognition is off for this library (turn it on with "
+                          "`photoseek index --face-recognition PATH`).")
+        else:
+            console.print("No people yet: faces are grouped into people while indexing, once at least "
+                          "three look alike. Name one with `photoseek people name --photo PHOTO \"Name\"`.")
+        return
+    table = Table(title=f"People in {lib.path}")
+    table.add_column("id", justify="right")
+    table.add_column("name")
+    table.add_column("faces", justify="right")
+    table.add_column("photos", justify="right")
+    table.add_column("e.g.", overflow="fold")
+    for p in listed:
+        table.add_row(str(p.id), (p.name or "[dim]unnamed[/dim]") + (" [dim](hidden)[/dim]" if p.hidden else ""),
+                      str(p.faces), str(p.photos), _short_path(p.sample_photo or ""))
+    console.print(table)
+    unnamed = sum(1 for p in listed if not p.name)
+    if unnamed:
+        console.print(f'{unnamed} unnamed: `photoseek people show ID` draws their faces; `photoseek people name ID "Name"` names them.')
+
+
+def _face_sheet(people, faces, out: str) -> None:
+    import io
+
+    from PIL import Image
+
+    from photoseek.agent.contact_sheet import draw_sheet
+
+    cells = []
+    for f in faces:
+        try:
+            image = Image.open(io.BytesIO(people.crop(f.id))).convert("RGB")
+        except (OSError, PhotoseekError):
+            image = None
+        how = "confirmed" if f.assigned == "user" else (f"distance {f.distance:.2f}" if f.distance else "")
+        cells.append((image, f"face {f.id}", os.path.basename(f.path), how))
+    draw_sheet(cells, out, thumb=128, columns=8)
+
+
 def cmd_duplicates(args) -> int:
     groups = _library(args).duplicates(threshold=args.threshold)
     if args.json:
@@ -304,6 +478,13 @@ def cmd_eval(args) -> int:
         if not args.json:
             _print_answers_eval(args.folder, result)
             return 0
+    elif args.kind == "people":
+        from photoseek.evaluate.people import eval_people
+
+        result = eval_people(args.folder, library=lib, embedder=args.embedder, progress=_progress(args))
+        if not args.json:
+            _print_people_eval(args.folder, result)
+            return 0
     elif args.kind == "retrieval":
         result = evaluate.eval_retrieval(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
                                          signals=args.signals, feedback=args.feedback)
@@ -322,6 +503,28 @@ def cmd_eval(args) -> int:
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
         _console().print(table)
     return 0
+
+
+def _print_people_eval(folder: str, result: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"eval people: {folder}")
+    for name in ("person", "photos", "found", "precision", "recall", "F1", "missed (why)"):
+        table.add_column(name, justify="left" if name in ("person", "missed (why)") else "right")
+    for name, row in result["per_person"].items():
+        why = ", ".join(f"{k} {v}" for k, v in row["missed_by"].items())
+        table.add_row(name, str(row["relevant"]), str(row["found"]), f"{row['precision']:.3f}", f"{row['recall']:.3f}",
+                      f"{row['F1']:.3f}", f"{row['missed']}" + (f" ({why})" if why else ""))
+    table.add_row("[bold]mean[/]", "", "", f"{result['precision']:.3f}", f"{result['recall']:.3f}", f"{result['F1']:.3f}", "")
+    console = _console()
+    console.print(table)
+    lost = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result["lost"].items())
+    console.print(f"Grouping (faces of single-face photos, {result['pairwise_faces']} faces): pairwise precision "
+                  f"{result['pairwise_precision']:.3f}, recall {result['pairwise_recall']:.3f}; "
+                  f"{result['people_made']} people made.")
+    console.print(f"{result['photos']} photos, a face found in {result['photos_with_a_face']}, a recognised face in "
+                  f"{result['photos_with_a_recognised_face']} ({result['faces_recognised']} faces). "
+                  f"Labelled photos missed, by where: {lost}.")
 
 
 def _agent_answerer(library, query: str):
@@ -544,6 +747,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--retry-failed", action="store_true",
                    help="try again files and annotations that failed before, even if unchanged")
+    recognition = p.add_mutually_exclusive_group()
+    recognition.add_argument("--no-face-recognition", dest="face_recognition", action="store_false", default=None,
+                             help="do not recognise faces in this library from now on (remembered)")
+    recognition.add_argument("--face-recognition", dest="face_recognition", action="store_true",
+                             help="recognise faces again in a library where it was turned off")
     p.add_argument("--prune", action="store_true",
                    help="remove photos of folders that lost all or most of their photos (default: keep them "
                         "as offline, e.g. an unmounted drive; a terminal asks)")
@@ -580,11 +788,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photo", metavar="PATH_OR_ID")
     p.add_argument("changes", nargs="+", metavar="+TAG|-TAG")
 
+    p = add("people", cmd_people, "the people in your photos: list them, name, merge, correct, hide, forget")
+    p.add_argument("--all", action="store_true", help="list hidden people too")
+    people = p.add_subparsers(dest="people_command", metavar="ACTION")
+
+    def person_action(name: str, help: str):
+        q = people.add_parser(name, help=help, description=help)
+        q.add_argument("--json", action="store_true", help="print JSON for scripts")
+        return q
+
+    q = person_action("name", 'name a person: people name PERSON "Anna", or the face in a photo: '
+                              'people name --photo PHOTO [--face N] "Anna"')
+    q.add_argument("words", nargs="+", metavar="PERSON NAME | NAME")
+    q.add_argument("--photo", metavar="PATH_OR_ID", help="the photo whose face this names")
+    q.add_argument("--face", type=int, metavar="N", help="which face, 1 to N from the left (`people faces PHOTO`)")
+    q = person_action("merge", "one person is another: people merge PERSON INTO_PERSON")
+    q.add_argument("person", metavar="PERSON")
+    q.add_argument("into", metavar="INTO_PERSON")
+    q = person_action("not", '"this face is not PERSON": people not PERSON --photo PHOTO [--face N]')
+    q.add_argument("person", metavar="PERSON")
+    q.add_argument("--photo", required=True, metavar="PATH_OR_ID")
+    q.add_argument("--face", type=int, metavar="N")
+    q = person_action("move", "this face is someone else: people move --photo PHOTO [--face N] PERSON_OR_NAME")
+    q.add_argument("to", nargs="+", metavar="PERSON")
+    q.add_argument("--photo", required=True, metavar="PATH_OR_ID")
+    q.add_argument("--face", type=int, metavar="N")
+    for action, help in (("hide", "hide a person from the people list (still searchable by name)"),
+                         ("unhide", "show a hidden person again")):
+        q = person_action(action, help)
+        q.add_argument("person", metavar="PERSON")
+    q = person_action("show", "a person's faces, drawn on a contact sheet (PNG)")
+    q.add_argument("person", metavar="PERSON")
+    q.add_argument("--out", metavar="FILE.png", help="where to write the sheet (default: ./person-ID.png)")
+    q.add_argument("--limit", type=int, default=64, help="at most this many faces (default 64)")
+    q = person_action("faces", "the recognised faces in a photo, numbered from the left, and who each is")
+    q.add_argument("photo", metavar="PATH_OR_ID")
+    q = person_action("forget", "delete a person (or --all): descriptors, face crops, name")
+    q.add_argument("person", nargs="?", metavar="PERSON")
+    q.add_argument("--all", action="store_true", help="everyone (and turn face recognition off)")
+    q.add_argument("--yes", action="store_true", help="do not ask")
+    person_action("recluster", "group all faces again (names, merges and corrections are kept)")
+
     p = add("duplicates", cmd_duplicates, "groups of near-identical photos")
     p.add_argument("--threshold", type=float, help="similarity a pair must reach, 0..1 (default 0.78: mean of the visual and layout cosines)")
 
     p = add("eval", cmd_eval, "measure tagging or search quality on a labelled folder")
-    p.add_argument("kind", choices=["tags", "retrieval", "composed", "answers"])
+    p.add_argument("kind", choices=["tags", "retrieval", "composed", "answers", "people"])
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--signals", help="retrieval/composed: comma-separated signals to use (default: all, fused)")
     p.add_argument("--method", choices=["fused", "cirevl"], default="fused",
@@ -636,6 +885,10 @@ def _add_filter_flags(p: argparse.ArgumentParser) -> None:
     people.add_argument("--people", dest="people", action="store_true", default=None, help="only photos with people")
     people.add_argument("--no-people", dest="people", action="store_false", help="only photos without people")
     g.add_argument("--camera", help="camera make or model contains this")
+    g.add_argument("--person", action="append", metavar="NAME",
+                   help="NAME is recognised in the photo (a name given with `photoseek people name`); repeat: all of them")
+    g.add_argument("--only", action="store_true", help="with --person: nobody else in the photo")
+    g.add_argument("--not-person", action="append", metavar="NAME", help="NAME is not in the photo")
 
 
 def _tag_changes_as_positionals(argv: list[str]) -> list[str]:

@@ -21,8 +21,11 @@ from photoseek.errors import PhotoseekError
 from photoseek.progress import Progress, SilentProgress
 from photoseek.results import Filters, IndexReport, SearchResult
 
+FACE_RECOGNITION_KEY = "face_recognition"  # meta: "on" | "off"
+
 if TYPE_CHECKING:
     from photoseek.agent.session import Answer, Session
+    from photoseek.people.directory import PeopleDirectory
     from photoseek.ingest.ray_executor import RayExecutor
     from photoseek.store.catalog import Catalog
     from photoseek.search.engine import SearchEngine
@@ -128,6 +131,7 @@ class Library:
         ray: "str | RayExecutor | None" = None,
         retry_failed: bool = False,
         prune: "bool | Callable[[list[str]], bool]" = False,
+        face_recognition: bool | None = None,
     ) -> IndexReport:
         """Index `paths`: every new photo is decoded once for its embeddings, classifier tags,
         thumbnail and — unless annotate=False — time of day, colours, faces and OCR (text-gated),
@@ -147,6 +151,10 @@ class Library:
                       the last run (an unmounted drive, an emptied sync folder): False keeps them and
                       reports the folder in `report.offline` and `stats()["offline_roots"]`; True
                       removes them; a callable is asked with the folders' paths (the CLI's prompt).
+        face_recognition: None follows the library's setting (on unless turned off); False turns
+                      it off for this library from now on (faces already stored stay until
+                      `people().forget()`), True turns it back on (every photo is recognised again).
+                      New faces are grouped into people at the end of the run (report.people).
         """
         import time
 
@@ -170,8 +178,11 @@ class Library:
         elif ray is not None:
             executor = ray
         with IndexLock(self.path):
+            if face_recognition is not None:
+                self._set_face_recognition(face_recognition)
+            pixel_annotators = tuple(a for a in PIXEL_ANNOTATORS if a != "recognition" or self.face_recognition)
             indexer = Indexer(self.catalog, self.embedder, self.path, progress=progress, executor=executor,
-                              annotators=PIXEL_ANNOTATORS if annotate else ())
+                              annotators=pixel_annotators if annotate else ())
             indexer.label_sink = label_sink
             indexer.retry_failed, indexer.prune = retry_failed, prune
             try:
@@ -188,6 +199,10 @@ class Library:
                 stage_started = time.perf_counter()
                 report.annotated.update(self._annotator(None, progress, retry_failed=retry_failed).run())
                 report.stages["annotate"] = time.perf_counter() - stage_started
+            if annotate and self.face_recognition:
+                stage_started = time.perf_counter()
+                report.people = self.people().cluster(progress=progress).to_dict()
+                report.stages["people"] = time.perf_counter() - stage_started
             if captions:
                 stage_started = time.perf_counter()
                 report.annotated.update(self._annotator(["captions"], progress, retry_failed=retry_failed).run())
@@ -205,12 +220,18 @@ class Library:
         annotator failed on are skipped until their file changes, unless `retry_failed`."""
         from photoseek.store.lock import IndexLock
 
+        progress = progress or SilentProgress()
         with IndexLock(self.path):
-            return self._annotator(only, progress or SilentProgress(), retry_failed=retry_failed).run()
+            counts = self._annotator(only, progress, retry_failed=retry_failed).run()
+            if counts.get("recognition"):
+                self.people().cluster(progress=progress)
+            return counts
 
     def _annotator(self, only: Sequence[str] | None, progress: Progress, *, retry_failed: bool = False):
-        from photoseek.ingest.annotate import Annotator
+        from photoseek.ingest.annotate import DEFAULT_ANNOTATORS, Annotator
 
+        if not only:  # the defaults, less face recognition where the library has it off
+            only = [a for a in DEFAULT_ANNOTATORS if a != "recognition" or self.face_recognition]
         return Annotator(
             self.catalog,
             self.path,
@@ -380,6 +401,46 @@ class Library:
         annotator = Annotator(self.catalog, self.path, only={"captions"}, captioner=self.captioner,
                               llm_spec=self.llm)
         return annotator.caption_one(int(pid))
+
+    # -- people ----------------------------------------------------------------------------------------------
+    def people(self) -> "PeopleDirectory":
+        """The people in the library's photos: list, name, merge, reject or move faces, hide, forget
+        (photoseek.people.directory)."""
+        from photoseek.people.directory import PeopleDirectory
+
+        return PeopleDirectory(self.catalog, self.path)
+
+    def person_names(self) -> list[str]:
+        """The names the user gave people in this library (longest first); [] before any."""
+        from photoseek.store.catalog import CATALOG_FILE
+        from photoseek.store.faces import person_names
+
+        if not (self.path / CATALOG_FILE).exists():
+            return []
+        return person_names(self.catalog.conn)
+
+    @property
+    def face_recognition(self) -> bool:
+        """Whether indexing recognises faces in this library (on unless turned off; remembered)."""
+        from photoseek.store.catalog import CATALOG_FILE
+
+        if not (self.path / CATALOG_FILE).exists():
+            return True
+        return self.catalog.get_meta(FACE_RECOGNITION_KEY, "on") != "off"
+
+    def set_face_recognition(self, on: bool) -> None:
+        """Turn face recognition on or off for this library (remembered); see `index`."""
+        from photoseek.store.lock import IndexLock
+
+        with IndexLock(self.path):
+            self._set_face_recognition(on)
+
+    def _set_face_recognition(self, on: bool) -> None:
+        was = self.face_recognition
+        with self.catalog.transaction() as conn:
+            self.catalog.set_meta(FACE_RECOGNITION_KEY, "on" if on else "off")
+            if on and not was:  # turned back on: every photo is recognised again, decoded once each
+                conn.execute("DELETE FROM annotations_done WHERE annotator = 'recognition'")
 
     # -- conversation ---------------------------------------------------------------------------------
     # The agent sits above the façade; these two are one-line conveniences (lazy, no circle: the

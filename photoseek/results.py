@@ -27,12 +27,20 @@ class Filters:
     # exclusions ("not at night", "not from 2020"); photos whose time or date is unknown pass them
     not_time_of_day: str | None = None  # 'day' | 'twilight' | 'night'
     not_dates: list[str] = field(default_factory=list)  # "2020", "2020-06" or "2020-06-30" each
+    # people by the names the user gave them (photoseek people): all of `person` recognised in the
+    # photo; none of `not_person`; with person_only, nobody else recognisable in it
+    person: list[str] = field(default_factory=list)
+    not_person: list[str] = field(default_factory=list)
+    person_only: bool = False
 
     def is_empty(self) -> bool:
         return self == Filters()
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain_fields(self, (None, [], ""))
+        out = _plain_fields(self, (None, [], ""))
+        if not self.person_only:
+            out.pop("person_only", None)
+        return out
 
 
 @dataclass
@@ -46,6 +54,9 @@ class Evidence:
     time_of_day: str | None = None
     taken_at: str | None = None
     people: int | None = None
+    # the named people recognised in the photo: name -> the face distance that put the face with
+    # them (lower is surer), or None where the user said so themselves
+    recognised: dict[str, float | None] = field(default_factory=dict)
     filters_matched: dict[str, Any] = field(default_factory=dict)
     similar_to: list[int] = field(default_factory=list)  # reference photo ids (query by example)
     # What of the request this photo meets (set by search.match): request word or attribute -> the
@@ -149,6 +160,8 @@ class IndexReport:
     work_seconds: dict[str, float] = field(default_factory=dict)
     work_photos: dict[str, int] = field(default_factory=dict)  # photos that went through each step
     annotated: dict[str, int] = field(default_factory=dict)  # stage-2 pass: photos per annotator
+    # faces grouped into people at the end of the run (photoseek.people.clustering.ClusteringReport)
+    people: dict[str, Any] = field(default_factory=dict)
     # folders whose photos went missing and were kept, not removed (an unmounted drive; see
     # photoseek.ingest.offline): [{"path", "missing", "photos"}]. In to_dict only when not empty.
     offline: list[dict[str, Any]] = field(default_factory=list)
@@ -283,6 +296,12 @@ def describe_filters(args: dict[str, Any]) -> str:
         parts.append("with people")
     elif args.get("people") is False:
         parts.append("without people")
+    if args.get("person"):
+        names = list(args["person"])
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        parts.append(("with only " if args.get("person_only") else "with ") + joined)
+    if args.get("not_person"):
+        parts.append("without " + " or ".join(args["not_person"]))
     if args.get("tags"):
         parts.append("tagged " + ", ".join(args["tags"]))
     if args.get("not_tags"):

@@ -28,6 +28,7 @@ LAYERS = {
     "photoseek.vision": 2,
     "photoseek.store": 3,
     "photoseek.ingest": 4,
+    "photoseek.people": 4,  # faces grouped into people, and the user's word on them
     "photoseek.search": 5,
     "photoseek.library": 6,
     "photoseek.tools": 7,

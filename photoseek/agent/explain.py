@@ -143,7 +143,7 @@ def _met_phrases(evidence: Evidence) -> list[str]:
         by_evidence.setdefault(found, []).append(asked)
     phrases = []
     for found, asked in by_evidence.items():
-        if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour "):
+        if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour ") or stands_alone(asked[0], found):
             phrases.append(found if stands_alone(asked[0], found) else f"{_join(asked)}: {found}")
         else:
             where = {"written text": "the text written in it", "caption": "its caption",
@@ -231,8 +231,9 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
     parts: list[str] = ["; ".join(shown)] if shown else []
     if evidence.marked:
         parts.insert(0, 'you marked it "more like this"')
+    asked_people = set(evidence.filters_matched.get("person") or ())
     missing_words = [m for m in evidence.missing if m not in _ATTRIBUTE_ASKS and not m.startswith("a close likeness")
-                     and not is_people_count_ask(m)]
+                     and not is_people_count_ask(m) and m not in asked_people]
     if match == "strong":
         # the reference photo it is like leads; the similarity that vouched for unmet words follows
         like = [_similarity_phrase(evidence, query, names)] if evidence.similar_to else []
@@ -281,8 +282,11 @@ def _unmet_parts(evidence: Evidence, query: str | None, match: str, names: Mappi
                      + " found in its tags, text or caption")
     if colours:
         parts.append("its colours do not include " + _join([_asked(c) for c in sorted(colours)], "or"))
+    asked_people = set(evidence.filters_matched.get("person") or ())
     for asked in evidence.missing:
-        if asked in ("at night", "in daytime", "at twilight"):
+        if asked in asked_people:
+            parts.append(f"{asked} not recognised in it")
+        elif asked in ("at night", "in daytime", "at twilight"):
             taken = TIME_PHRASES.get(evidence.time_of_day or "", "")
             parts.append(f"taken {taken}, not {asked}" if taken else f"not known to be taken {asked}")
         elif asked == "people":

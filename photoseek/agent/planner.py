@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from photoseek.agent.dates import DateRange, has_temporal_cue, resolve_dates
+from photoseek.agent.people_words import PeopleAsked, read_people
 from photoseek.llm.base import LLM, Message
 from photoseek.llm.translate import detect_language, needs_translation, to_english
 from photoseek.results import describe_filters
@@ -54,6 +55,9 @@ STEP_SCHEMA: dict[str, Any] = {
         "people": {"type": "boolean"},
         "camera": {"type": "string"},
         "has_text": {"type": "boolean"},
+        "person": _STRINGS,
+        "not_person": _STRINGS,
+        "person_only": {"type": "boolean"},
         "more_like": _NUMBERS,
         "less_like": _NUMBERS,
     },
@@ -115,6 +119,7 @@ class PlanContext:
     today: date = field(default_factory=date.today)
     previous_call: ToolCall | None = None
     previous_results: list[int] = field(default_factory=list)  # photo ids; "#1" is previous_results[0]
+    people: tuple[str, ...] = ()  # the names the user gave the people in the library (photoseek people)
 
 
 # -- reading the request ---------------------------------------------------------------------------
@@ -248,10 +253,16 @@ class ParsedRequest:
     but_text: str | None
     more_like: list[int]
     less_like: list[int]
+    people: PeopleAsked = field(default_factory=PeopleAsked)  # who it asks for (agent.people_words)
+    known_people: tuple[str, ...] = ()  # the library's names
 
     @classmethod
     def parse(cls, message: str, context: PlanContext) -> "ParsedRequest":
         text = " ".join(message.split())
+        # the people it names are filters read by code; the rest plans as a request without them
+        people = read_people(text, context.people)
+        if people.person or people.not_person:
+            text = people.rest
         paths = [a or b for a, b in _PATH.findall(text)]
         without_paths = _PATH.sub(" ", text)
         model_text = normalize_references(text, len(context.previous_results))
@@ -272,6 +283,8 @@ class ParsedRequest:
             but_text=but_text,
             more_like=more,
             less_like=[n for n in less if n not in more],
+            people=people,
+            known_people=tuple(context.people),
         )
 
     @property
@@ -336,6 +349,10 @@ class Planner:
         if not message or not message.strip():
             raise PlanError("Ask for some photos, e.g. 'beach photos from 2019' or '猫的照片'.")
         request = ParsedRequest.parse(message, context)
+        if request.people.unknown:
+            from photoseek.store.faces import unknown_person_message
+
+            raise PlanError(" ".join(unknown_person_message(name) for name in request.people.unknown))
         plan = self._plan_by_rules(request, context)
         if plan is None:
             plan = self._plan_with_model(request, context)
@@ -345,7 +362,18 @@ class Planner:
 
     # -- rules ------------------------------------------------------------------------------------
     def _plan_by_rules(self, request: ParsedRequest, context: PlanContext) -> Plan | None:
-        """Relevance feedback on the previous results ("more like 2 and 5, not 4") needs no model."""
+        """Relevance feedback on the previous results ("more like 2 and 5, not 4") needs no model, nor
+        does a request for people and nothing else ("photos of Anna", "only Anna", "Anna without Ben")."""
+        people = request.people.filters()
+        if people and not (request.more_like or request.less_like or request.paths or request.references
+                           or request.quoted) and not content_words(request.text, request.dates):
+            filters = self._code_filters(request)
+            previous = context.previous_call
+            if previous is not None and previous.tool in SEARCH_TOOLS and previous.tool != "feedback" \
+                    and (request.looks_like_refinement or _REFERS_BACK.search(request.text)) \
+                    and not _NEW_TOPIC.search(request.text):
+                return Plan([self._refine(previous, filters, "")], source="rules")
+            return Plan([_validated("filter_photos", filters)], source="rules")
         if not (request.more_like or request.less_like) or request.but_text or request.paths:
             return None
         if not context.previous_results:
@@ -389,7 +417,7 @@ class Planner:
             return self._fallback(request, context, "no language model is configured")
         messages = [
             Message("system", self.system_prompt),
-            Message("user", render("planner_user", today=context.today.isoformat(),
+            Message("user", render("planner_user", today=context.today.isoformat(), people=", ".join(context.people),
                                    previous=_describe_previous(context), request=request.model_text)),
         ]
         output = None
@@ -453,6 +481,7 @@ class Planner:
         camera = _CAMERA.search(_PATH.sub(" ", text))
         if camera:
             args["camera"] = camera.group(1)
+        args.update(request.people.filters())
         return args
 
     def _checked_filters(self, step: dict[str, Any], request: ParsedRequest) -> dict[str, Any]:
@@ -476,6 +505,16 @@ class Planner:
         camera = str(step.get("camera") or "")
         if camera and camera.lower() in lowered and (_CAMERA.search(text) or _CAMERA_BRAND.search(camera)):
             args["camera"] = camera
+        # people: the model may propose only the library's names, and only where code could not read
+        # them (a name written in another script: "安娜" for Anna); code's reading wins
+        known = {n.casefold(): n for n in request.known_people}
+        if _CJK.search(text) and not (request.people.person or request.people.not_person):
+            for key in ("person", "not_person"):
+                proposed = [known[str(n).casefold()] for n in step.get(key) or [] if str(n).casefold() in known]
+                if proposed:
+                    args[key] = proposed
+            if args.get("person") and step.get("person_only"):
+                args["person_only"] = True
         for key in ("tags", "not_tags"):
             tags = [t for t in step.get(key) or [] if t and not _CJK.search(t)]
             if english:  # an English request must name the tag (stem match); a translated one cannot
@@ -608,9 +647,9 @@ class Planner:
         """The previous call with the new filters added (tags accumulate; other filters replace)."""
         args = dict(previous.args)
         opposite = {"tags": "not_tags", "not_tags": "tags", "time_of_day": "not_time_of_day",
-                    "not_time_of_day": "time_of_day"}
+                    "not_time_of_day": "time_of_day", "person": "not_person", "not_person": "person"}
         for key, value in filters.items():
-            if key in ("tags", "not_tags", "not_dates"):
+            if key in ("tags", "not_tags", "not_dates", "person", "not_person"):
                 args[key] = _unique(list(args.get(key, [])) + list(value))
             else:
                 args[key] = value

@@ -174,10 +174,12 @@ class Session:
     # -- what the planner sees --------------------------------------------------------------------
     def context(self) -> PlanContext:
         today = self.today or date.today()
+        names = getattr(self.library, "person_names", None)
+        people = tuple(names()) if callable(names) else ()  # the planner reads these names in requests
         for step in reversed(self.memory):
             if isinstance(step, ToolStep) and step.result is not None and step.call.tool in SEARCH_TOOLS:
-                return PlanContext(today, step.call, [r.id for r in step.result.results])
-        return PlanContext(today)
+                return PlanContext(today, step.call, [r.id for r in step.result.results], people)
+        return PlanContext(today, people=people)
 
     @property
     def last_ranking(self) -> list[SearchResult]:

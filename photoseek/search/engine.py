@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 Translate = Callable[[str], "str | None"]
 """Query understanding handed in from above: English search words for a query, or None."""
 
+# what is left of "photos of Anna" once her name is taken out: no words to rank by
+_FILLER_WORDS = frozenset("a an the of photo photos picture pictures pic pics image images shot shots show me find "
+                          "all my our some".split())
 RRF_K = 60
 # Query by example: how much each space counts. "Photos like this" asks for the same kind of
 # subject: what the photo's features show (visual) and what the classifier sees in it (joint,
@@ -178,7 +181,40 @@ class SearchEngine:
         so fewer than k may come back. PhotoseekError for an unknown level."""
         at_least([], min_level)  # an unknown level fails before any work
         with self.catalog.snapshot():
+            query["text"], query["filters"] = self.people_in_query(query.get("text"), query.get("filters"))
             return self._search(min_level, query)
+
+    def people_in_query(self, text: str | None, filters: Filters | None) -> tuple[str | None, Filters]:
+        """Names of the library's people typed in the search text become the `person` filter ("Anna
+        at the beach" is "at the beach" with Anna recognised; "Anna" alone lists her photos), and
+        the names in every person filter take the library's spelling ("anna" -> "Anna")."""
+        from dataclasses import replace
+
+        from photoseek.search.names import find_names, without_names
+        from photoseek.store.faces import find_person, person_names
+
+        filters = filters or Filters()
+        conn = self.catalog.conn
+        names = person_names(conn) if (text or filters.person or filters.not_person) else []
+        if not names:
+            return text, filters
+        person, not_person = list(filters.person), list(filters.not_person)
+        if text:
+            mentions = find_names(text, names)
+            if mentions:
+                person += [m.name for m in mentions if m.name.casefold() not in {p.casefold() for p in person}]
+                text = without_names(text, mentions) or None
+                if text and not _stems(text) - _FILLER_WORDS:
+                    text = None  # "photos of Anna": nothing left to rank by but the filter
+
+        def spelled(found: list[str]) -> list[str]:
+            out = []
+            for name in found:
+                row = find_person(conn, name)
+                out.append(row["name"] if row is not None else name)
+            return out
+
+        return text, replace(filters, person=spelled(person), not_person=spelled(not_person))
 
     def _search(self, min_level: str | None, query: dict) -> list[SearchResult]:
         ranking = self.rank(**query)
@@ -247,7 +283,7 @@ class SearchEngine:
         if text is not None and text and not text.strip():
             raise PhotoseekError("The search text is blank: give words to search for, or only filters.")
         catalog = self.catalog
-        filters = filters or Filters()
+        text, filters = self.people_in_query(text, filters)
         self._check_model()
         allowed = filter_photo_ids(catalog, filters)
         reference_ids: list[int] = []
@@ -631,6 +667,7 @@ class SearchEngine:
                 time_of_day=row["time_of_day"],
                 taken_at=row["taken_at"],
                 people=row["faces"],
+                recognised={name: distance for name, distance, _how in photo.recognised},
                 filters_matched=filters.to_dict(),
                 similar_to=list(reference_ids),
             )

@@ -2,7 +2,7 @@
 
 Every search reads the same few things of its ~400 candidates and 10 results: the photo's row
 (path, date, time of day, faces), caption, text read in it, tags as the user left them, the time
-classifier's confidence and the colour tags. From SQLite that is six queries and ~2.5 ms of a ~13 ms
+classifier's confidence, the colour tags and the named people recognised in it. From SQLite that is six queries and ~2.5 ms of a ~13 ms
 API search at 10k photos (bench/serve.py); from memory, dictionary look-ups.
 
 The cache is dropped whenever the catalog changed: `Catalog.change_key()` moves on every commit,
@@ -39,6 +39,8 @@ class StoredFacts:
     tags: tuple[str, ...] = ()
     time_confidence: float | None = None
     colors: frozenset[str] = field(default_factory=frozenset)
+    # the named people recognised in the photo: (name, face distance or None, 'auto' | 'user')
+    recognised: tuple[tuple[str, float | None, str], ...] = ()
 
 
 class FactsCache:
@@ -93,10 +95,14 @@ def _load(conn: sqlite3.Connection, ids: list[int], *, evidence: bool = True, ti
     captions: dict[int, str] = {}
     ocr: dict[int, str] = {}
     tags: dict[int, list[str]] = {}
+    people: dict[int, list[tuple[str, float | None, str]]] = {}
     if evidence:
+        from photoseek.store.faces import recognised_in
+
         captions = dict(conn.execute(f"SELECT photo_id, caption FROM captions WHERE photo_id IN ({id_list})").fetchall())
         ocr = dict(conn.execute(f"SELECT photo_id, text FROM ocr WHERE photo_id IN ({id_list})").fetchall())
         tags = _effective_tags(conn, id_list)
+        people = recognised_in(conn, ids)
     time_confidence: dict[int, float] = {}
     if time:
         time_confidence = dict(conn.execute(
@@ -109,7 +115,7 @@ def _load(conn: sqlite3.Connection, ids: list[int], *, evidence: bool = True, ti
     none: frozenset[str] = frozenset()
     return {
         pid: StoredFacts(row, captions.get(pid), ocr.get(pid), tuple(tags.get(pid, ())), time_confidence.get(pid),
-                         frozenset(color_tags[pid]) if pid in color_tags else none)
+                         frozenset(color_tags[pid]) if pid in color_tags else none, tuple(people.get(pid, ())))
         for pid, row in rows.items()
     }
 

@@ -18,6 +18,11 @@ Semantics:
                    as 0 and no such tag. Photos whose faces were never counted pass neither. The
                    user's +person/-person wins over the face count.
   camera           case-insensitive substring of camera make + model.
+  person           people by the names the user gave them: every one recognised in the photo (a name
+                   no one has is an error that says how to name someone, never a guess).
+  not_person       none of these recognised in the photo.
+  person_only      with `person`: nobody else in it (no other recognisable face, and the people
+                   detector counted no more people than were asked for).
 """
 
 from __future__ import annotations
@@ -189,6 +194,36 @@ def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | 
         ids &= photos_with_tag(conn, tag)
     for tag in filters.not_tags:
         ids -= photos_with_tag(conn, tag)
+    if filters.person or filters.not_person or filters.person_only:
+        ids &= photos_with_people(conn, filters.person, filters.not_person, only=filters.person_only)
+    return ids
+
+
+def photos_with_people(conn: "sqlite3.Connection", names: list[str], not_names: list[str] = (),
+                       *, only: bool = False) -> set[int]:
+    """Ids of photos where every person in `names` is recognised and none in `not_names` (see the
+    module docstring for `only`). UnknownPersonError for a name no one in the library has."""
+    from photoseek.store.faces import person_id_for, photos_with_person
+
+    if only and not names:
+        raise PhotoseekError("person_only needs the people to find (person), e.g. --person Anna --only.")
+    wanted = [person_id_for(conn, name) for name in names]
+    unwanted = [person_id_for(conn, name) for name in not_names]
+    if wanted:
+        ids = photos_with_person(conn, wanted[0])
+        for person_id in wanted[1:]:
+            ids &= photos_with_person(conn, person_id)
+    else:
+        ids = {row[0] for row in conn.execute("SELECT id FROM photos")}
+    for person_id in unwanted:
+        ids -= photos_with_person(conn, person_id)
+    if only and ids:
+        asked = set(wanted)
+        counts = dict(conn.execute(f"SELECT id, faces FROM photos WHERE id IN ({','.join(str(i) for i in ids)})").fetchall())
+        others = {row[0] for row in conn.execute(
+            f"""SELECT DISTINCT photo_id FROM faces WHERE photo_id IN ({','.join(str(i) for i in ids)})
+                AND (person_id IS NULL OR person_id NOT IN ({','.join(str(p) for p in asked)}))""")}
+        ids = {i for i in ids if i not in others and (counts.get(i) or 0) <= len(asked)}
     return ids
 
 

@@ -132,6 +132,58 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (photo_id, annotator)
     );
     """,
+    # people (issue 26, face recognition): the recognisable faces of each photo with their dlib
+    # descriptors and crops, the people they are grouped into, and the user's word on faces, kept by
+    # content hash and box so that it survives re-indexing, re-clustering, moves and renames.
+    """
+    CREATE TABLE people (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT,                      -- the user's name for them; NULL until named
+        hidden      INTEGER NOT NULL DEFAULT 0,
+        created_at  TEXT NOT NULL,
+        named_at    TEXT
+    );
+    CREATE UNIQUE INDEX people_name ON people(name COLLATE NOCASE) WHERE name IS NOT NULL;
+
+    CREATE TABLE faces (
+        id          INTEGER PRIMARY KEY,
+        photo_id    INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        face_index  INTEGER NOT NULL,          -- 1, 2, ... left to right in the photo (`--face N`)
+        x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,  -- fractions of the photo
+        quality     REAL NOT NULL,             -- 0..1: size and how frontal
+        descriptor  BLOB NOT NULL,             -- float32 x 128 (dlib), compared by Euclidean distance
+        model_id    TEXT NOT NULL,
+        person_id   INTEGER REFERENCES people(id) ON DELETE SET NULL,
+        assigned    TEXT,                      -- NULL: not clustered yet; 'none': no person yet;
+                                               -- 'auto': by clustering; 'user': the user's word
+        distance    REAL,                      -- 'auto': the face distance that put it with its person
+        UNIQUE (photo_id, face_index)
+    );
+    CREATE INDEX faces_person ON faces(person_id);
+    CREATE INDEX faces_assigned ON faces(assigned);
+
+    CREATE TABLE face_crops (
+        face_id  INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
+        jpeg     BLOB NOT NULL
+    );
+
+    -- The user's word on one face: +1 "this is PERSON", -1 "this is not PERSON". Found again after a
+    -- re-index by the photo's content hash and the face's box (or, for a photo edited in place, by
+    -- its id and the box or a descriptor of the same face image); deleted with the person.
+    CREATE TABLE face_verdicts (
+        id            INTEGER PRIMARY KEY,
+        person_id     INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        verdict       INTEGER NOT NULL CHECK (verdict IN (-1, 1)),
+        content_hash  TEXT NOT NULL,
+        photo_id      INTEGER,                 -- the photo it was said on (no cascade: a hint for edits)
+        x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+        descriptor    BLOB NOT NULL,
+        model_id      TEXT NOT NULL,
+        at            TEXT NOT NULL
+    );
+    CREATE INDEX face_verdicts_hash ON face_verdicts(content_hash);
+    CREATE INDEX face_verdicts_person ON face_verdicts(person_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

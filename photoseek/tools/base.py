@@ -70,6 +70,21 @@ class FilterArgs(_Args):
         None, description="exclude photos taken at this time of day ('not at night')")
     not_dates: list[str] = Field(
         default_factory=list, description="exclude photos taken in these years/months/days: YYYY, YYYY-MM or YYYY-MM-DD")
+    person: list[str] = Field(
+        default_factory=list, description="people by the names the user gave them, all recognised in each result, "
+        "e.g. ['Anna', 'Ben']")
+    not_person: list[str] = Field(default_factory=list, description="people who must not be in the photo")
+    person_only: bool = Field(False, description="with person: nobody else in the photo ('only Anna')")
+
+    @field_validator("person", "not_person")
+    @classmethod
+    def _clean_names(cls, value: list[str]) -> list[str]:
+        cleaned: list[str] = []
+        for name in value:
+            name = " ".join(str(name).split())
+            if name and name.casefold() not in {c.casefold() for c in cleaned}:
+                cleaned.append(name)
+        return cleaned
 
     @field_validator("tags", "not_tags")
     @classmethod
