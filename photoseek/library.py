@@ -309,6 +309,10 @@ class Library:
             "captioner": caption["captioner_id"] if caption else None,
             "ocr_text": ocr["text"] if ocr else None,
             "indexed_at": row["indexed_at"],
+            # the recognised faces, left to right: who each is (person None: nobody yet)
+            "people": [{"face_id": f.id, "face": f.index, "person_id": f.person_id, "person": f.person,
+                        "assigned": f.assigned, "distance": f.distance}
+                       for f in self.people().faces_in_photo(pid)],
         }
 
     def errors(self) -> list[dict[str, Any]]:

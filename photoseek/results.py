@@ -54,9 +54,9 @@ class Evidence:
     time_of_day: str | None = None
     taken_at: str | None = None
     people: int | None = None
-    # the named people recognised in the photo: name -> the face distance that put the face with
-    # them (lower is surer), or None where the user said so themselves
-    recognised: dict[str, float | None] = field(default_factory=dict)
+    # the named people recognised in the photo: name -> {"distance": the face distance that put the
+    # face with them (lower is surer)} or {"confirmed": True} where the user said so themselves
+    recognised: dict[str, dict[str, Any]] = field(default_factory=dict)
     filters_matched: dict[str, Any] = field(default_factory=dict)
     similar_to: list[int] = field(default_factory=list)  # reference photo ids (query by example)
     # What of the request this photo meets (set by search.match): request word or attribute -> the

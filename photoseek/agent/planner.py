@@ -29,8 +29,9 @@ from photoseek.search.query_attributes import NO_PEOPLE_PATTERNS, PERSON_WORDS
 from photoseek.prompts import render
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, TOOLS, ToolArgumentsError
 
-#: what a plan may call: the registry's tools, all read-only (feedback only re-ranks)
-PLANNER_TOOLS: tuple[str, ...] = tuple(TOOLS)
+#: what a plan may call: the registry's tools, all read-only (feedback only re-ranks); the names of
+#: people are read by code from the library (PlanContext.people), so list_people is for MCP hosts
+PLANNER_TOOLS: tuple[str, ...] = tuple(name for name in TOOLS if name != "list_people")
 #: the model may also say "refine" (change the previous search); the planner turns it into a real call
 MODEL_TOOLS: tuple[str, ...] = PLANNER_TOOLS + ("refine",)
 

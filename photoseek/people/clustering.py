@@ -80,7 +80,7 @@ def cluster_faces(catalog: "Catalog", library_dir: "str | os.PathLike | None" = 
     with catalog.transaction():
         if full:
             conn.execute("UPDATE faces SET person_id=NULL, assigned=NULL, distance=NULL "
-                         "WHERE assigned IS NULL OR assigned != 'user'")
+                         "WHERE assigned IS NULL OR assigned NOT IN ('user', 'anchor')")
         pending = [r[0] for r in conn.execute("SELECT id FROM faces WHERE assigned IS NULL ORDER BY id")]
     report = ClusteringReport()
     if not pending:

@@ -69,7 +69,7 @@ class FaceInfo:
     quality: float
     person_id: int | None
     person: str | None  # the person's name (None: unnamed or nobody)
-    assigned: str | None  # 'auto' | 'user' | 'none' | None
+    assigned: str | None  # 'user' (you said so) | 'anchor' | 'auto' | 'none' | None
     distance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -337,7 +337,7 @@ class PeopleDirectory:
         import numpy as np
 
         rows = conn.execute("SELECT id, quality, assigned FROM faces WHERE person_id=? ORDER BY id", (person_id,)).fetchall()
-        auto = [r["id"] for r in rows if r["assigned"] != "user"]
+        auto = [r["id"] for r in rows if r["assigned"] not in ("user", "anchor")]
         confirmed = len(rows) - len(auto)
         if not auto or confirmed >= ANCHOR_FACES:
             return
@@ -348,8 +348,8 @@ class PeopleDirectory:
                                                        int(ids[i])))
         chosen = [int(ids[i]) for i in order if int(ids[i]) in set(auto)][: ANCHOR_FACES - confirmed]
         for face_id in chosen:
-            add_verdict(conn, face_id, person_id, +1)
-            conn.execute("UPDATE faces SET assigned='user', distance=NULL WHERE id=?", (face_id,))
+            add_verdict(conn, face_id, person_id, +1, explicit=False)
+            conn.execute("UPDATE faces SET assigned='anchor' WHERE id=?", (face_id,))
 
     def _gather(self, face_id: int) -> None:
         """After a face is given to someone: the waiting faces near it are clustered again, so that

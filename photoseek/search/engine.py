@@ -667,7 +667,8 @@ class SearchEngine:
                 time_of_day=row["time_of_day"],
                 taken_at=row["taken_at"],
                 people=row["faces"],
-                recognised={name: distance for name, distance, _how in photo.recognised},
+                recognised={name: {"confirmed": True} if how == "user" else {"distance": distance}
+                            for name, distance, how in photo.recognised},
                 filters_matched=filters.to_dict(),
                 similar_to=list(reference_ids),
             )

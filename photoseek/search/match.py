@@ -232,7 +232,7 @@ def person_phrase(name: str, distance: float | None, confirmed: bool = False) ->
 
 def people_met(names: Iterable[str], evidence: Evidence) -> tuple[dict[str, str], list[str]]:
     """(name -> how it was recognised, names not recognised) for the people a search asked for."""
-    recognised = {n.casefold(): (n, d) for n, d in evidence.recognised.items()}
+    recognised = {n.casefold(): (n, how) for n, how in evidence.recognised.items()}
     met: dict[str, str] = {}
     missing: list[str] = []
     for name in names:
@@ -240,7 +240,8 @@ def people_met(names: Iterable[str], evidence: Evidence) -> tuple[dict[str, str]
         if found is None:
             missing.append(name)
         else:
-            met[found[0]] = person_phrase(found[0], found[1], confirmed=found[1] is None)
+            how = found[1] or {}
+            met[found[0]] = person_phrase(found[0], how.get("distance"), confirmed=bool(how.get("confirmed")))
     return met, missing
 
 

@@ -92,6 +92,7 @@ class Verdict:
     box: tuple[float, float, float, float]
     descriptor: bytes
     model_id: str
+    explicit: bool = True
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -120,7 +121,7 @@ def _verdicts_for(conn: "sqlite3.Connection", photo_ids: Sequence[int], verdict:
         for r in rows:
             out.setdefault(r["pid"], []).append(Verdict(
                 r["id"], r["person_id"], r["verdict"], r["content_hash"], r["photo_id"],
-                (r["x"], r["y"], r["w"], r["h"]), r["descriptor"], r["model_id"]))
+                (r["x"], r["y"], r["w"], r["h"]), r["descriptor"], r["model_id"], bool(r["explicit"])))
     return out
 
 
@@ -141,7 +142,8 @@ def verdict_concerns(verdict: Verdict, face: "sqlite3.Row", content_hash: str) -
 
 
 def apply_confirmations(conn: "sqlite3.Connection", photo_ids: Sequence[int]) -> int:
-    """Give faces the user confirmed back to their person (assigned 'user'); returns how many."""
+    """Give faces the user confirmed back to their person (assigned 'user', or 'anchor' for the faces
+    kept with a person they named, merged or hid); returns how many."""
     verdicts = _verdicts_for(conn, photo_ids, verdict=1)
     done = 0
     for photo_id, found in verdicts.items():
@@ -150,8 +152,8 @@ def apply_confirmations(conn: "sqlite3.Connection", photo_ids: Sequence[int]) ->
         for verdict in sorted(found, key=lambda v: -v.id):  # the newest word first
             for face in faces:
                 if verdict_concerns(verdict, face, content_hash):
-                    conn.execute("UPDATE faces SET person_id=?, assigned='user', distance=NULL WHERE id=?",
-                                 (verdict.person_id, face["id"]))
+                    conn.execute("UPDATE faces SET person_id=?, assigned=? WHERE id=?",
+                                 (verdict.person_id, "user" if verdict.explicit else "anchor", face["id"]))
                     done += 1
                     faces = [f for f in faces if f["id"] != face["id"]]
                     break
@@ -179,9 +181,10 @@ def rejections(conn: "sqlite3.Connection", face_ids: Iterable[int] | None = None
     return out
 
 
-def add_verdict(conn: "sqlite3.Connection", face_id: int, person_id: int, verdict: int) -> None:
+def add_verdict(conn: "sqlite3.Connection", face_id: int, person_id: int, verdict: int, *, explicit: bool = True) -> None:
     """Record the user's word on a face: +1 it is `person_id`, -1 it is not (replacing what they
-    said before about this face and this person)."""
+    said before about this face and this person); `explicit` False for an anchor (a face kept with a
+    person the user named, merged or hid)."""
     face = conn.execute(
         "SELECT f.*, p.content_hash FROM faces f JOIN photos p ON p.id = f.photo_id WHERE f.id=?", (face_id,)).fetchone()
     if face is None:
@@ -200,10 +203,11 @@ def add_verdict(conn: "sqlite3.Connection", face_id: int, person_id: int, verdic
             if verdict_concerns(old, face, face["content_hash"]):
                 conn.execute("DELETE FROM face_verdicts WHERE id=?", (row["id"],))
     conn.execute(
-        """INSERT INTO face_verdicts(person_id, verdict, content_hash, photo_id, x, y, w, h, descriptor, model_id, at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO face_verdicts(person_id, verdict, content_hash, photo_id, x, y, w, h, descriptor, model_id,
+                                      explicit, at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (person_id, 1 if verdict > 0 else -1, face["content_hash"], face["photo_id"], face["x"], face["y"],
-         face["w"], face["h"], face["descriptor"], face["model_id"], utc_now()),
+         face["w"], face["h"], face["descriptor"], face["model_id"], int(explicit), utc_now()),
     )
 
 

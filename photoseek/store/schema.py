@@ -155,7 +155,9 @@ MIGRATIONS: list[str] = [
         model_id    TEXT NOT NULL,
         person_id   INTEGER REFERENCES people(id) ON DELETE SET NULL,
         assigned    TEXT,                      -- NULL: not clustered yet; 'none': no person yet;
-                                               -- 'auto': by clustering; 'user': the user's word
+                                               -- 'auto': by clustering; 'user': the user's word on
+                                               -- this face; 'anchor': kept with a person the user
+                                               -- named, merged or hid (not re-clustered)
         distance    REAL,                      -- 'auto': the face distance that put it with its person
         UNIQUE (photo_id, face_index)
     );
@@ -179,6 +181,7 @@ MIGRATIONS: list[str] = [
         x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
         descriptor    BLOB NOT NULL,
         model_id      TEXT NOT NULL,
+        explicit      INTEGER NOT NULL DEFAULT 1,  -- 1: said of this face; 0: an anchor of a person
         at            TEXT NOT NULL
     );
     CREATE INDEX face_verdicts_hash ON face_verdicts(content_hash);

@@ -183,6 +183,10 @@ class PhotoArgs(_Args):
     photo: PhotoRef = Field(..., description="a photo id or path")
 
 
+class PeopleArgs(_Args):
+    hidden: bool = Field(False, description="list hidden people too")
+
+
 class FeedbackArgs(FilterArgs):
     more_like: list[int] = Field(default_factory=list, description="ids of results the user liked")
     less_like: list[int] = Field(default_factory=list, description="ids of results the user did not want")
@@ -208,10 +212,13 @@ class ToolResult:
     results: list[SearchResult] = field(default_factory=list)
     photo: dict[str, Any] | None = None
     text: str | None = None
+    people: list[dict[str, Any]] | None = None  # list_people
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"tool": self.tool, "args": self.args}
-        if self.results or self.photo is None and self.text is None:
+        if self.people is not None:
+            out["people"] = self.people
+        elif self.results or self.photo is None and self.text is None:
             out["results"] = [r.to_dict() for r in self.results]
         if self.photo is not None:
             out["photo"] = self.photo
@@ -227,6 +234,8 @@ class ToolResult:
             body["tags"] = [t["tag"] for t in self.photo.get("tags", [])][:15]
         elif self.text is not None:
             body = {"text": self.text}
+        elif self.people is not None:
+            body = {"people": [{"name": p["name"], "photos": p["photos"]} for p in self.people if p.get("name")]}
         else:
             body = {
                 "results": [
@@ -364,6 +373,17 @@ class Feedback(Tool):
         return self._result(args, results=results)
 
 
+class ListPeople(Tool):
+    name = "list_people"
+    description = ("The people the user has named in the library, with how many photos each is in; search for "
+                   "them with the person filter (person=['Anna']).")
+    Args = PeopleArgs
+
+    def _run(self, library, args: PeopleArgs) -> ToolResult:
+        people = [p.to_dict() for p in library.people().list(hidden=args.hidden)]
+        return self._result(args, people=people)
+
+
 def _registry(*tools: Tool) -> dict[str, Tool]:
     for tool in tools:
         if not tool.read_only:
@@ -381,6 +401,7 @@ TOOLS: dict[str, Tool] = _registry(
     ShowPhoto(),
     CaptionPhoto(),
     Feedback(),
+    ListPeople(),
 )
 
 #: tools whose result is a ranked list of photos (a later turn can refine or give feedback on it)

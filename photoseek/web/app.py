@@ -37,7 +37,15 @@ from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, ToolArgumentsError
 from photoseek.web.models import (
     AskRequest,
     AskResponse,
+    FaceModel,
+    FaceMoveRequest,
+    FaceRejectRequest,
     FailureModel,
+    HideRequest,
+    MergeRequest,
+    NameRequest,
+    PersonModel,
+    PersonPage,
     PhotoModel,
     SearchRequest,
     SearchResponse,
@@ -328,7 +336,83 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
         info = s.library.show(int(photo_id))
         return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"]), "llm": s.has_llm(), "photos": 1})
 
+    @app.get("/people", response_class=HTMLResponse, include_in_schema=False)
+    def people_page(request: Request, s: State, hidden: bool = False):
+        listed = s.library.people().list(hidden=hidden) if _exists(s) else []
+        return templates.TemplateResponse(request, "people.html", {
+            "people": listed, "hidden": hidden, "llm": s.has_llm(), "photos": s.photo_count(),
+            "recognition": s.library.face_recognition, "library": str(s.library.path)})
+
+    @app.get("/people/{person_id}", response_class=HTMLResponse, include_in_schema=False)
+    def person_page(request: Request, person_id: int, s: State):
+        people = s.library.people()
+        person = people.get(person_id)
+        faces = people.faces_of(person_id, limit=500)
+        others = [p for p in people.list(hidden=True) if p.id != person_id]
+        return templates.TemplateResponse(request, "person.html", {
+            "person": person, "faces": faces, "others": others, "llm": s.has_llm(), "photos": s.photo_count()})
+
     # -- API ----------------------------------------------------------------------------------------------
+    @app.get("/api/people", response_model=list[PersonModel], tags=["people"])
+    def list_people(s: State, hidden: bool = False):
+        """The people in the library's photos (`photoseek people --json`), named first."""
+        return [p.to_dict() for p in s.library.people().list(hidden=hidden)] if _exists(s) else []
+
+    @app.get("/api/people/{person_id}", response_model=PersonPage, tags=["people"])
+    def get_person(person_id: int, s: State, limit: int = Query(200, ge=1, le=2000)):
+        """One person and their faces (confirmed first, then the clearest)."""
+        people = s.library.people()
+        return {"person": people.get(person_id).to_dict(),
+                "faces": [f.to_dict() for f in people.faces_of(person_id, limit=limit)]}
+
+    @app.post("/api/people/{person_id}/name", response_model=PersonModel, tags=["people"])
+    def name_person(person_id: int, request: NameRequest, s: State):
+        """Name (or rename) a person; the name is kept through re-indexing and re-clustering."""
+        with s.write_lock:
+            return s.library.people().name(person_id, request.name).to_dict()
+
+    @app.post("/api/people/{person_id}/merge", response_model=PersonModel, tags=["people"])
+    def merge_person(person_id: int, request: MergeRequest, s: State):
+        """This person is `into`: their faces join, this person is gone."""
+        with s.write_lock:
+            return s.library.people().merge(person_id, request.into).to_dict()
+
+    @app.post("/api/people/{person_id}/hide", response_model=PersonModel, tags=["people"])
+    def hide_person(person_id: int, request: HideRequest, s: State):
+        """Hide a person from the people list (or show them again)."""
+        with s.write_lock:
+            return s.library.people().hide(person_id, request.hidden).to_dict()
+
+    @app.delete("/api/people/{person_id}", tags=["people"])
+    def forget_person(person_id: int, s: State):
+        """Forget a person: their faces' descriptors and crops, their name, what you said of them."""
+        with s.write_lock:
+            return s.library.people().forget(person_id).to_dict()
+
+    @app.get("/api/faces/{face_id}/crop", tags=["people"], response_class=Response)
+    def face_crop(face_id: int, s: State):
+        """The face's crop (JPEG, 128 px, upright)."""
+        return Response(s.library.people().crop(face_id), media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.post("/api/faces/{face_id}/reject", response_model=FaceModel, tags=["people"])
+    def reject_face(face_id: int, request: FaceRejectRequest, s: State):
+        """"Not this person": the face leaves them and never comes back to them."""
+        with s.write_lock:
+            return s.library.people().reject(face_id, request.person).to_dict()
+
+    @app.post("/api/faces/{face_id}/move", response_model=PersonModel, tags=["people"])
+    def move_face(face_id: int, request: FaceMoveRequest, s: State):
+        """This face is `person` (an id or a name; a new name makes that person)."""
+        with s.write_lock:
+            return s.library.people().move(face_id, request.person).to_dict()
+
+    @app.get("/api/photos/{photo_id}/faces", response_model=list[FaceModel], tags=["photos"])
+    def photo_faces(photo_id: str, s: State):
+        """The recognised faces in a photo, left to right, and who each is."""
+        s.photo_file(photo_id)
+        return [f.to_dict() for f in s.library.people().faces_in_photo(int(photo_id))]
+
     @app.get("/api/search", response_model=SearchResponse, response_model_exclude_none=True, tags=["search"])
     async def search_get(request: Annotated[SearchRequest, Query()], s: State):
         """Any search kind by query parameters (lists repeat: `more_like=3&more_like=9`)."""

@@ -149,3 +149,63 @@ class StatusModel(BaseModel):
     indexing: IndexingModel | None = None
     llm: bool = Field(..., description="whether conversational requests (ask) are available")
     search_processes: int = Field(0, description="worker processes answering /api/search now (0: the server's own)")
+
+
+# -- people -------------------------------------------------------------------------------------------
+
+
+class PersonModel(BaseModel):
+    """One person (`photoseek people --json`): faces and photos counted, the face shown for them."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    name: str | None = None
+    faces: int = 0
+    photos: int = 0
+    hidden: bool = False
+    cover_face: int | None = Field(None, description="a face id: its crop is /api/faces/{id}/crop")
+    sample_photo: str | None = None
+    sample_photo_id: int | None = None
+
+
+class FaceModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    photo_id: int
+    path: str
+    face: int = Field(..., description="1, 2, ... left to right in its photo")
+    box: list[float] = Field(..., description="x, y, width, height as fractions of the photo")
+    person_id: int | None = None
+    person: str | None = None
+    assigned: str | None = Field(None, description="user: you said so; auto: grouped; none: nobody yet")
+    distance: float | None = None
+
+
+class PersonPage(BaseModel):
+    person: PersonModel
+    faces: list[FaceModel]
+
+
+class NameRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(..., min_length=1, max_length=100, description="what to call them")
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    into: int | str = Field(..., description="the person (id or name) who stays")
+
+
+class HideRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hidden: bool = True
+
+
+class FaceMoveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: int | str = Field(..., description="who this face is: a person's id or name (a new name makes that person)")
+
+
+class FaceRejectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: int | str | None = Field(None, description="who it is not (default: the person it is with)")

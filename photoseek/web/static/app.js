@@ -52,6 +52,12 @@ function matchLabel(match) {
   return String(match);
 }
 
+// who was recognised in a result: "Anna, Ben" (each result says who is in it)
+function who(result) {
+  const names = Object.keys((result.evidence || {}).recognised || {});
+  return names.length ? el("p", {class: "who", title: "people recognised in this photo"}, "👤 " + names.join(", ")) : "";
+}
+
 function card(result, rank) {
   const label = matchLabel(result.match);
   const name = result.path.split("/").pop();
@@ -69,6 +75,7 @@ function card(result, rank) {
         label ? el("span", {class: `match match-${label.toLowerCase().replace(/[^a-z]+/g, "-")}`}, label) : "",
         el("span", {class: "name", title: result.path}, name)),
       el("p", {class: "explanation"}, result.explanation || ""),
+      who(result),
       el("div", {class: "buttons"},
         el("button", {class: "more" + (page.more.includes(result.id) ? " on" : ""),
                       title: "Relevance feedback: rank photos like this one higher",
