@@ -105,24 +105,28 @@ class PeopleDirectory:
         """People with their face and photo counts, named ones first (by name), then the most
         photographed; hidden people only when `hidden`."""
         conn = self.conn
-        rows = conn.execute(
-            """SELECT p.id, p.name, p.hidden, count(f.id) AS faces, count(DISTINCT f.photo_id) AS photos
-               FROM people p LEFT JOIN faces f ON f.person_id = p.id
-               GROUP BY p.id""").fetchall()
-        covers = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
-            """SELECT f.person_id, f.id, f.photo_id, ph.display_path,
-                      max(f.quality + (f.assigned = 'user')) FROM faces f JOIN photos ph ON ph.id = f.photo_id
-               WHERE f.person_id IS NOT NULL GROUP BY f.person_id""")}
+        # one pass over the faces (100k faces: ~0.2 s), counted here rather than by GROUP BY with
+        # count(DISTINCT) and a join per face (2 s)
+        faces: dict[int, int] = {}
+        photos: dict[int, set[int]] = {}
+        cover: dict[int, tuple[float, int, int]] = {}  # person -> (rank, face id, photo id)
+        for face_id, photo_id, person_id, quality, assigned in conn.execute(
+                "SELECT id, photo_id, person_id, quality, assigned FROM faces WHERE person_id IS NOT NULL"):
+            faces[person_id] = faces.get(person_id, 0) + 1
+            photos.setdefault(person_id, set()).add(photo_id)
+            rank = quality + (assigned == "user")  # a face the user confirmed is the one shown
+            if person_id not in cover or rank > cover[person_id][0]:
+                cover[person_id] = (rank, face_id, photo_id)
         out = []
-        for r in rows:
-            if (r["hidden"] and not hidden) or (named_only and not r["name"]):
+        for person_id, name, is_hidden in conn.execute("SELECT id, name, hidden FROM people"):
+            if (is_hidden and not hidden) or (named_only and not name) or (not faces.get(person_id) and not name):
                 continue
-            if not r["faces"] and not r["name"]:
-                continue
-            cover = covers.get(r["id"])
-            out.append(PersonSummary(r["id"], r["name"], r["faces"], r["photos"], bool(r["hidden"]),
-                                     cover[0] if cover else None, cover[2] if cover else None,
-                                     cover[1] if cover else None))
+            shown = cover.get(person_id)
+            out.append(PersonSummary(person_id, name, faces.get(person_id, 0), len(photos.get(person_id, ())),
+                                     bool(is_hidden), shown[1] if shown else None, None, shown[2] if shown else None))
+        paths = _paths(conn, [p.sample_photo_id for p in out if p.sample_photo_id is not None])
+        for p in out:
+            p.sample_photo = paths.get(p.sample_photo_id)
         out.sort(key=lambda p: (p.name is None, (p.name or "").casefold(), -p.photos, p.id))
         return out
 
@@ -372,6 +376,15 @@ class PeopleDirectory:
 _FACE_SELECT = """SELECT f.id, f.photo_id, ph.display_path, f.face_index, f.x, f.y, f.w, f.h, f.quality,
                          f.person_id, pe.name, f.assigned, f.distance
                   FROM faces f JOIN photos ph ON ph.id = f.photo_id LEFT JOIN people pe ON pe.id = f.person_id"""
+
+
+def _paths(conn, photo_ids: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for start in range(0, len(photo_ids), 900):
+        chunk = photo_ids[start:start + 900]
+        marks = ",".join("?" * len(chunk))
+        out.update(conn.execute(f"SELECT id, display_path FROM photos WHERE id IN ({marks})", chunk).fetchall())
+    return out
 
 
 def _face(r) -> FaceInfo:
