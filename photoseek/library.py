@@ -361,6 +361,12 @@ class Library:
             row[0]: row[1]
             for row in conn.execute("SELECT captioner_id, count(*) FROM captions GROUP BY captioner_id")
         }
+        stats["people"] = {
+            "named": conn.execute("SELECT count(*) FROM people WHERE name IS NOT NULL").fetchone()[0],
+            "unnamed": conn.execute("SELECT count(*) FROM people WHERE name IS NULL").fetchone()[0],
+            "faces": conn.execute("SELECT count(*) FROM faces").fetchone()[0],
+            "face_recognition": "on" if self.face_recognition else "off",
+        }
         return stats
 
     def thumbnail_path(self, photo_id: int) -> Path | None:

@@ -227,3 +227,32 @@ def test_a_crowd_photo_is_described_in_bounded_time():
                               "face", tuple((x + column * 512, y + row * 512) for x, y in face.keypoints)))
     described = describe_faces(crowd, found)  # 40 faces found: the largest MAX_FACES_PER_PHOTO described
     assert len(described) == MAX_FACES_PER_PHOTO < len(found)
+
+
+def test_the_people_commands(lib, tmp_path, capsys):
+    import json
+
+    from photoseek.cli import main
+
+    library = ["--library", str(lib.path), "--llm", "none", "--embedder", "conse"]
+    folder = lib.path.parent / "photos"
+    lib.close()
+
+    def run(*args) -> str:
+        assert main([*library, *args]) == 0, capsys.readouterr().err
+        return capsys.readouterr().out
+
+    listed = json.loads(run("people", "--json"))
+    assert len(listed["people"]) == 2 and listed["face_recognition"] is True
+    faces = json.loads(run("people", "faces", str(folder / "together.jpg"), "--json"))["faces"]
+    assert [f["face"] for f in faces] == [1, 2]
+    assert main([*library, "people", "name", "--photo", str(folder / "together.jpg"), "Grace"]) == 1
+    assert "has 2 faces (left to right: 1, 2); say which with --face N" in capsys.readouterr().err
+    said = run("people", "name", "--photo", str(folder / "together.jpg"), "--face", "2", "Grace Hopper")
+    assert "is now Grace Hopper" in said
+    sheet = tmp_path / "grace.png"
+    shown = json.loads(run("people", "show", "Grace Hopper", "--out", str(sheet), "--json"))
+    assert shown["person"]["photos"] == 4 and Image.open(sheet).size[0] > 0
+    forgot = json.loads(run("people", "forget", "--all", "--yes", "--json"))
+    assert forgot["faces"] == 9 and "off" in forgot["notes"][0]
+    assert "Face recognition is off" in run("people")
