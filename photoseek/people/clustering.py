@@ -95,7 +95,8 @@ def cluster_faces(catalog: "Catalog", library_dir: "str | os.PathLike | None" = 
     try:
         with catalog.transaction():
             _cluster(conn, index, pending, report, progress)
-            tidy_people(conn)
+            if full:  # an incremental run only adds faces to people: nobody is left empty
+                tidy_people(conn)
             bump_faces_generation(conn)
     finally:
         progress.finish()
