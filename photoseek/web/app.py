@@ -51,7 +51,7 @@ from photoseek.web.state import AppState
 HERE = Path(__file__).parent
 #: largest request body accepted, bytes (a search or a message is far smaller)
 MAX_BODY = 64 * 1024
-FIRST_PAGE = 20  # results the page shows before "Show N more" (static/app.js PAGE_SIZE)
+FIRST_PAGE = 20  # results the page shows before "Show N more" (the page reads it from window.PHOTOSEEK)
 TOKEN_COOKIE = "photoseek_token"
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 # formats every browser shows as they are; others (HEIF, TIFF, AVIF, BMP) are converted to JPEG
@@ -327,7 +327,7 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index_page(request: Request, s: State):
         return templates.TemplateResponse(request, "index.html", {
-            "photos": s.photo_count(), "library": str(s.library.path), "llm": s.has_llm(),
+            "photos": s.photo_count(), "library": str(s.library.path), "llm": s.has_llm(), "page": FIRST_PAGE,
             "indexing": s.indexing is not None and not s.indexing.finished})
 
     @app.get("/photo/{photo_id}", response_class=HTMLResponse, include_in_schema=False)

@@ -81,7 +81,7 @@ class SearchResponse(BaseModel):
     summary: str | None = Field(None, description='the results counted by match level, e.g. \'Found 3 photos for "cat"; '
                                 "the next 7 are only close.'; and, when nothing here can name a word, that "
                                 "the results rest on resemblance only")
-    groups: list[GroupModel] = Field(default_factory=list, description="the results as shown: matches first")
+    groups: list[GroupModel] | None = Field(None, description="the results as shown: matches first")
 
 
 class AskRequest(BaseModel):
@@ -106,7 +106,7 @@ class AskResponse(BaseModel):
     reworded: int | None = Field(None, description='with "explain": "model": how many reasons the model reworded')
     matches: int | None = Field(None, description="how many results are matches (level strong)")
     page: int | None = Field(None, description="how many results the first page shows; the rest on demand")
-    groups: list[GroupModel] = Field(default_factory=list, description="the results as shown: matches first")
+    groups: list[GroupModel] | None = Field(None, description="the results as shown: matches first")
     session: str
     search: dict[str, Any] | None = None
 

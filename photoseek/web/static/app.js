@@ -39,8 +39,9 @@ const page = {
   shown: 0,          // how many of them the grid shows (a page, then "Show N more")
 };
 // a first page of results, the rest on demand: a long answer is read a page at a time
-const PAGE_SIZE = 20;  // the server's banner counts the close photos on a first page of this size (web/app.py)
-const SEARCH_DEPTH = 60;  // a search fetches this many: three pages
+// (the server's banner counts the close photos on a first page of this size: web/app.py FIRST_PAGE)
+const PAGE_SIZE = window.PHOTOSEEK.page || 20;
+const SEARCH_DEPTH = 3 * PAGE_SIZE;  // a search fetches three pages
 
 function setAnswer(text, busy = false) {
   const box = $("#answer");
