@@ -234,9 +234,10 @@ def test_standing_and_likeness_read_as_words_not_statistics():
     assert standing_words(1.0) == "closer than about 84% of the library's photos"
     assert standing_words(9.0) == "among the closest 1% of the library's photos"
     assert standing_words(-9.0) == "closer than about 1% of the library's photos"
-    # in a reason, the top percent says "close" without a figure every near photo would share
+    # in a reason, the top percent says so: rows below it give their share, and a row without one
+    # read as less close than they are (chat shows them one under another)
     top = compose_explanation(Evidence(missing=["dog"], standing=3.0), "dog", "weak")
-    assert "close to \"dog\"" in top and "%" not in top
+    assert 'close to "dog" (among the closest 1% of the library\'s photos)' in top
     said = {z: compose_explanation(Evidence(missing=["dog"], similar_to=[7], likeness=z), "dog", "weak", {7: "rex.jpg"})
             for z in (2.5, 1.2, 0.7, 0.0, -0.04, -1.5)}
     assert "looks much like rex.jpg, which you marked" in said[2.5]
@@ -293,7 +294,7 @@ def test_reasons_every_close_photo_shares_are_said_once_for_the_group():
                              "they are the closest by picture.")
     # what stays with each photo is its own: how close it is, what it shows instead
     assert close.reasons[4] == "Weak match: closer than about 93% of the library's photos; tagged fox."
-    assert close.reasons[3] == "Partial match: tagged dog."  # in the top 1%: "close" says it
+    assert close.reasons[3] == "Partial match: among the closest 1% of the library's photos; tagged dog."
     assert matches.reasons[1] == 'Strong match: "cat" by its tag tabby cat.'  # nothing shared: said whole
     # the full reason (the API's explanation) still says everything
     full = compose_reason(shown[2].evidence, "cat", shown[2].match)

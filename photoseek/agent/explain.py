@@ -178,7 +178,7 @@ def _content_phrase(evidence: Evidence, query: str | None) -> str:
     near = ("close to" if z is None or z >= 1.0 else "not especially close to" if z >= 0
             else "no closer than most photos to")
     what = f"its picture content is {near} " + (f'"{query}"' if query else "the search")
-    return what + _standing_note(z)
+    return what + (f" ({standing_words(z)})" if z is not None else "")  # the top 1% too: a row says how close
 
 
 def _similarity_phrase(evidence: Evidence, query: str | None, names: Mapping[int, str] | None = None) -> str:
@@ -398,7 +398,8 @@ class ReasonGroup:
 
 
 CLOSEST = "returned as one of the closest"
-_CLOSE_TO = re.compile(r"^returned as one of the closest: its picture content is (close to|.+?) .+?(?: \((closer than about \d+% of the library's photos)\))?$")
+_CLOSE_TO = re.compile(r"^returned as one of the closest: its picture content is (close to|.+?) .+?"
+                       r"(?: \((closer than about \d+% of the library's photos|among the closest 1% of the library's photos)\))?$")
 
 
 def _split_standing(parts: list[str]) -> list[str]:
@@ -418,6 +419,10 @@ def _split_standing(parts: list[str]) -> list[str]:
         elif found.group(2):
             out.append(found.group(2))
     return out
+
+
+def _is_standing(clause: str) -> bool:
+    return clause.endswith("of the library's photos") and clause.startswith(("closer than about", "among the closest"))
 
 
 def _group_wording(clause: str) -> str:
@@ -448,7 +453,9 @@ def group_reasons(results: list[SearchResult], query: str | None,
         parts = {i: _split_standing(reason_parts(by_id[i].evidence, query, by_id[i].match or "weak", names))
                  for i in group.ids}
         first = parts[group.ids[0]]
-        group.shared = [p for p in first if all(p in parts[i] for i in group.ids)] if len(group.ids) > 1 else []
+        # how close each photo is stays with it, even where several read the same
+        group.shared = [p for p in first if all(p in parts[i] for i in group.ids) and not _is_standing(p)
+                        ] if len(group.ids) > 1 else []
         for i in group.ids:
             group.reasons[i] = _sentence(by_id[i].match or "weak", [p for p in parts[i] if p not in group.shared])
     return groups
