@@ -235,6 +235,8 @@ def cmd_show(args) -> int:
     for key, value in info.items():
         if key == "tags":
             value = ", ".join(f"{t['tag']} ({t['confidence']:.2f}, {t['source']})" for t in value) or "—"
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ", ".join(value) or "—"
         table.add_row(key, "—" if value is None else str(value))
     _console().print(table)
     return 0

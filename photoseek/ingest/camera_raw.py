@@ -135,6 +135,21 @@ def decode_raw(data: bytes, needed_long_side: int, *, max_pixels: int) -> RawDec
         raw.close()
 
 
+def raw_size(data: bytes) -> tuple[tuple[int, int], int | None]:
+    """((width, height) in the sensor's frame, EXIF orientation or None) without decoding pixels."""
+    rawpy = _rawpy()
+    raw = rawpy.RawPy()
+    try:
+        raw.open_buffer(io.BytesIO(data))
+        sizes = raw.sizes
+    except rawpy.LibRawError as error:
+        raise UnsupportedImageError(f"camera RAW file LibRaw cannot read: {_libraw_message(error)}") from None
+    finally:
+        raw.close()
+    orientation = _FLIP_TO_EXIF.get(int(sizes.flip), 1)
+    return (int(sizes.width), int(sizes.height)), None if orientation == 1 else orientation
+
+
 def _preview(raw, rawpy, needed_long_side: int, size: tuple[int, int]) -> "Image.Image | None":
     """The embedded JPEG preview, decoded (draft mode) near the needed size, when it is large
     enough and has the RAW's shape; else None."""

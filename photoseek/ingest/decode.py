@@ -123,6 +123,8 @@ def decode_photo(
     """
     path = os.fsencode(path)
     data, size, mtime_ns = _read_file(path)
+    if data is None:
+        return None
     image_format = file_format(path, data[:SNIFF_BYTES])
     if image_format is None:
         if has_image_extension(path):
@@ -140,6 +142,47 @@ def decode_photo(
     return photo
 
 
+def upright_image(path: bytes | str | os.PathLike, long_side: int) -> "Image.Image":
+    """The photo as people see it: RGB, upright, at most about `long_side` px on its long side, read
+    as indexing reads it (HEIF and RAW orientation, JPEG XL, camera RAW). For views of the
+    original (the web page's detail view, contact sheets). Raises UnsupportedImageError."""
+    photo = decode_photo(path, target_size=long_side, work_size=long_side)
+    if photo is None:
+        raise UnsupportedImageError("not an image")
+    return photo.pixels if photo.pixels is not None else photo.image
+
+
+def read_photo_metadata(path: bytes | str | os.PathLike) -> DecodedPhoto:
+    """A file's metadata and upright size without decoding its pixels (nor hashing it: content_hash
+    is ""): what the indexer needs to re-read an unchanged photo, or to pair a RAW with its JPEG.
+    Raises UnsupportedImageError for a file that is not an image, FileAccessError when unreadable."""
+    path = os.fsencode(path)
+    data, size, mtime_ns = _read_file(path)
+    image_format = file_format(path, data[:SNIFF_BYTES]) if data is not None else None
+    if image_format is None:
+        if data is None:
+            raise UnsupportedImageError("not an image")
+        raise UnsupportedImageError(f"not an image (content is {describe_content(data[:SNIFF_BYTES])})")
+    photo = DecodedPhoto(path=path, size=size, mtime_ns=mtime_ns, content_hash="", format=image_format)
+    if is_raw_format(image_format):
+        from photoseek.ingest.camera_raw import raw_exif, raw_size
+
+        _read_metadata(photo, None, data, exif=raw_exif(data, image_format))
+        (width, height), orientation = raw_size(data)
+        if photo.orientation is None:
+            photo.orientation = orientation
+        photo.transpose = orientation or photo.transpose
+    else:
+        image = _open(data, image_format)
+        _read_metadata(photo, image, data)
+        width, height = image.size
+        image.close()
+    if photo.transpose in (5, 6, 7, 8):
+        width, height = height, width
+    photo.width, photo.height = width, height
+    return photo
+
+
 def file_format(path: bytes, head: bytes) -> str | None:
     """The format to decode a file as: what its first bytes show, except that a TIFF named like a
     camera RAW file (.dng, .nef, .arw…) is that RAW ("DNG"), not its little TIFF preview."""
@@ -152,9 +195,10 @@ def file_format(path: bytes, head: bytes) -> str | None:
 # -- reading ------------------------------------------------------------------------------------------
 
 
-def _read_file(path: bytes) -> tuple[bytes, int, int]:
-    """The whole file, with size and mtime of what was read. O_NONBLOCK: a fifo that slipped in
-    after the scan must not hang us; it is refused after fstat."""
+def _read_file(path: bytes) -> tuple[bytes | None, int, int]:
+    """The whole file, with size and mtime of what was read; None for the data when its first bytes
+    show no image and its name claims none (a video or a document is not read whole, run after run).
+    O_NONBLOCK: a fifo that slipped in after the scan must not hang us; it is refused after fstat."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -169,10 +213,13 @@ def _read_file(path: bytes) -> tuple[bytes, int, int]:
             raise UnsupportedImageError("not a regular file")
         if st.st_size == 0:
             raise UnsupportedImageError("empty file")
-        if st.st_size > MAX_FILE_BYTES:
-            raise UnsupportedImageError(f"file too large to be a photo ({st.st_size / 2**30:.1f} GiB)")
         try:
-            data = handle.read()
+            head = handle.read(SNIFF_BYTES)
+            if file_format(path, head) is None and not has_image_extension(path):
+                return None, st.st_size, st.st_mtime_ns
+            if st.st_size > MAX_FILE_BYTES:
+                raise UnsupportedImageError(f"file too large to be a photo ({st.st_size / 2**30:.1f} GiB)")
+            data = head + handle.read()
         except OSError as error:
             raise FileAccessError(f"cannot read file: {error.strerror or error}") from None
     if not data:

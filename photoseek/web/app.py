@@ -52,7 +52,8 @@ HERE = Path(__file__).parent
 MAX_BODY = 64 * 1024
 TOKEN_COOKIE = "photoseek_token"
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
-# formats every browser shows as they are; others (HEIF, TIFF, AVIF, BMP) are converted to JPEG
+# formats every browser shows as they are (browsers apply a JPEG's EXIF orientation); others (HEIF, TIFF,
+# AVIF, BMP, JPEG XL, camera RAW) are converted to an upright JPEG by the indexing decoder
 _BROWSER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 LARGE_SIDE = 1600  # long side of a converted photo in the detail view, pixels
 
@@ -427,14 +428,12 @@ def _exists(state: AppState) -> bool:
 
 
 def _as_jpeg(path: str) -> bytes:
-    from PIL import Image, ImageOps
+    from photoseek.ingest.decode import upright_image
 
-    from photoseek.ingest.decode import _register_heif
-
-    _register_heif()
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        image.thumbnail((LARGE_SIDE, LARGE_SIDE))
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=88)
+    try:
+        image = upright_image(path, LARGE_SIDE)
+    except PhotoseekError as error:
+        raise HTTPException(415, f"cannot show this photo: {error}") from None
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=88)
     return buffer.getvalue()
