@@ -226,3 +226,34 @@ def _orientation_exif(value: int) -> Image.Exif:
     exif = Image.Exif()
     exif[0x0112] = value
     return exif
+
+
+def test_the_page_shows_heic_and_raw_upright_with_how_their_time_is_known(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from photoseek import Library
+    from photoseek.web.app import create_app
+    from photoseek.web.state import AppState
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "iphone.heic").write_bytes(heic_bytes(quadrant_image(96, 64), _orientation_exif(6)))
+    write_dng(photos / "IMG_0007.dng", _scene(), orientation=6, preview_size=320, gps=(52.52, 13.405))
+    quadrant_image(640, 480).save(photos / "IMG_0007.JPG", "JPEG",
+                                  exif=_exif_taken("2021:06:01 12:30:00"))
+    with Library(tmp_path / "lib", embedder=TinyEmbedder(), llm=None) as library:
+        report = library.index([photos], annotate=False)
+        assert (report.added, report.paired) == (2, 1)
+        client = TestClient(create_app(AppState(library)), base_url="http://127.0.0.1:8765")
+        ids = {os.path.basename(r[1]): r[0] for r in library.catalog.conn.execute("SELECT id, display_path FROM photos")}
+        view = Image.open(io.BytesIO(client.get(f"/api/photos/{ids['iphone.heic']}/image").content))
+        assert view.format == "JPEG" and view.height > view.width  # converted upright for the browser
+        shown = client.get(f"/api/photos/{ids['IMG_0007.JPG']}").json()
+        assert shown["taken_at"] == "2021-06-01T12:30:00" and shown["taken_at_source"] == "exif"
+        assert [os.path.basename(p) for p in shown["raw_files"]] == ["IMG_0007.dng"]
+
+
+def _exif_taken(text: str) -> Image.Exif:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = text
+    return exif
