@@ -116,8 +116,9 @@ def test_raw_jxl_and_broken_raw_files_are_indexed_or_listed_with_the_reason(tmp_
     quadrant_image(64, 48).save(photos / "scan.jxl", "JXL", lossless=True)
     (photos / "DSC_0002.nef").write_bytes(b"II*\x00\x08\x00\x00\x00" + b"\x00" * 200)  # a NEF LibRaw cannot read
     (photos / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 100)
+    (photos / "empty.mov").write_bytes(b"")  # no photo, rather than a broken one
     report = _index(library, photos)
-    assert (report.added, report.failed, report.not_photos) == (2, 1, 1)
+    assert (report.added, report.failed, report.not_photos) == (2, 1, 2)
     formats = dict(library.conn.execute("SELECT display_path, format FROM photos").fetchall())
     assert sorted(formats.values()) == ["DNG", "JXL"]
     reason = library.conn.execute("SELECT reason FROM failures").fetchone()[0]

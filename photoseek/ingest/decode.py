@@ -212,6 +212,8 @@ def _read_file(path: bytes) -> tuple[bytes | None, int, int]:
         if not stat.S_ISREG(st.st_mode):
             raise UnsupportedImageError("not a regular file")
         if st.st_size == 0:
+            if not has_image_extension(path):
+                return None, 0, st.st_mtime_ns  # an empty .mov or .txt is no photo, not a broken one
             raise UnsupportedImageError("empty file")
         try:
             head = handle.read(SNIFF_BYTES)
