@@ -195,6 +195,18 @@ def test_the_gps_clock_gives_the_offset_when_the_camera_wrote_none(tmp_path):
     assert photo.taken_at == "2022-04-24T10:35:53+02:00" and photo.utc_offset_source == "gps clock"
 
 
+def test_a_camera_clock_on_home_time_abroad_is_shown_at_the_place_s_time(tmp_path):
+    # PhotoPrism's ferriswheel_colorful.jpg: 03:11 on a clock kept at +02:00, GPS 01:11 UTC, Santa Monica
+    gps = {1: "N", 2: (34.0, 0.0, 29.3), 3: "W", 4: (118.0, 29.0, 53.3), 7: (1.0, 11.0, 0.0), 29: "2015:02:12"}
+    photo = _taken(tmp_path, exif=_exif(exif={0x9003: "2015:02:12 03:11:00"}, gps=gps))
+    assert photo.taken_at == "2015-02-11T17:11:00-08:00"  # the afternoon before, where it was taken
+    assert (photo.utc_offset_source, photo.time_zone) == ("gps clock", "America/Los_Angeles")
+    assert time_from_sun(photo.taken_at, photo.gps_lat, photo.gps_lon).label == "day"  # not "night" at 03:11
+    # an offset the file states (phones write their network's zone) is kept as written
+    stated = _taken(tmp_path, "stated.jpg", exif=_exif(exif={0x9003: "2015:02:12 03:11:00", 0x9011: "+02:00"}, gps=gps))
+    assert stated.taken_at == "2015-02-12T03:11:00+02:00"
+
+
 def test_a_gps_clock_far_from_a_quarter_hour_gives_no_offset_and_the_position_is_the_guess(tmp_path):
     # an old fix (7 minutes off a quarter hour): no offset from it; Madrid in summer is +02:00
     gps = {1: "N", 2: (40.0, 25.0, 0.0), 3: "W", 4: (3.0, 42.0, 0.0), 7: (19.0, 23.0, 0.0), 29: "2021:06:21"}

@@ -13,8 +13,9 @@ part on its own (a broken part is left out, never the whole):
   copied from a phone backup would get the day of the copy, which date filters would then trust.
 - **UTC offset** of that time, first found of: the date's own offset (OffsetTimeOriginal,
   OffsetTimeDigitized, OffsetTime; an XMP date's zone), the GPS clock (local time minus the GPS UTC
-  time, to the quarter hour, when they agree within two minutes), and, as a guess, the time zone
-  at the photo's position (IANA zone from `timezonefinder`). `taken_at` keeps the offset whenever
+  time, to the quarter hour, when they agree within two minutes; a camera clock that kept another
+  zone than the place's — home time on a trip — is then shown at the place's time), and, as a
+  guess, the time zone at the photo's position (IANA zone from `timezonefinder`). `taken_at` keeps the offset whenever
   one is known ("2019-05-12T17:13:53.955+02:00"); `utc_offset_source` says where it came from
   ('position' is the guess). The first 10 characters stay the local date whatever the offset,
   which is what date filters compare.
@@ -530,12 +531,28 @@ def _read_capture_time(meta: PhotoMetadata, exif, sub, gps, xmp: dict, path) -> 
     if stamp.offset is None and stamp.has_time and gps_utc is not None:
         stamp.offset = _offset_from_gps_clock(stamp.local, gps_utc)
         stamp.offset_source = OFFSET_FROM_GPS_CLOCK if stamp.offset is not None else None
+        if stamp.offset is not None and meta.time_zone:
+            _to_local_zone(stamp, meta.time_zone)
     if stamp.offset is None and stamp.has_time and meta.time_zone:
         stamp.offset = zone_offset(meta.time_zone, stamp.local)
         stamp.offset_source = OFFSET_FROM_POSITION if stamp.offset is not None else None
     meta.taken_at = format_taken_at(stamp.local, stamp.offset, has_time=stamp.has_time)
     meta.taken_at_source = stamp.source
     meta.utc_offset_source = stamp.offset_source if stamp.offset is not None else None
+
+
+def _to_local_zone(stamp: _Stamp, zone_name: str) -> None:
+    """A camera clock still on home time abroad (its GPS clock says which offset it kept) shown at
+    the place's own time: 03:11 on a clock kept at +02:00 is 17:11 the day before in Los Angeles.
+    (An offset the file states, as phones write it with their network's zone, is kept as it is.)"""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        at_place = (stamp.local - stamp.offset).replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone_name))
+    except (ZoneInfoNotFoundError, ValueError, OverflowError, OSError):
+        return
+    if at_place.utcoffset() != stamp.offset:
+        stamp.local, stamp.offset = at_place.replace(tzinfo=None), at_place.utcoffset()
 
 
 def format_taken_at(local: datetime, offset: timedelta | None, *, has_time: bool = True) -> str:
