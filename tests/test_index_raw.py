@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import sqlite3
 
 import numpy as np
 import pytest

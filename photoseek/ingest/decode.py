@@ -5,6 +5,11 @@ decides from the content whether it is an image at all, and returns a `DecodedPh
 a file that is simply not a photo. Anything wrong with an image file raises UnsupportedImageError
 whose `reason` is what the catalog's failures table stores ("empty file", "image too large: ...").
 
+What the file says about itself (capture time and UTC offset, place, camera, orientation) is read
+by photoseek.ingest.metadata; camera RAW files go through photoseek.ingest.camera_raw (LibRaw) and
+JPEG XL through pillow-jxl-plugin. The file's orientation is applied once, to the smallest image
+that needs it, so the embedder's image, the work image and the thumbnail are all upright.
+
 Speed: JPEGs are decoded in draft mode (libjpeg scales by 1/2..1/8 while decoding), so a 12 MP
 photo costs little more than a small one; other formats are reduced with `reducing_gap`.
 Safety: a pixel limit guards against decompression bombs, truncated files fail instead of being
@@ -21,7 +26,6 @@ import stat
 import threading
 import warnings
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Container
 

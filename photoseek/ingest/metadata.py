@@ -42,7 +42,7 @@ import math
 import os
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +94,6 @@ class PhotoMetadata:
     camera_model: str | None = None
     orientation: int | None = None  # 1..8 as the file stores it (EXIF, XMP, or HEIF boxes)
     transpose: int = 1  # 1..8: what must still be applied to the decoded pixels
-    notes: list[str] = field(default_factory=list)  # parts that were present but broken, for debugging
 
 
 def read_metadata(
