@@ -237,6 +237,11 @@ def cmd_show(args) -> int:
             value = ", ".join(f"{t['tag']} ({t['confidence']:.2f}, {t['source']})" for t in value) or "—"
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = ", ".join(value) or "—"
+        elif key == "taken_at":
+            from photoseek.ingest.metadata import describe_taken_at
+
+            value = describe_taken_at(value, info.get("taken_at_source"), info.get("utc_offset_source"),
+                                      info.get("time_zone"))
         table.add_row(key, "—" if value is None else str(value))
     _console().print(table)
     return 0

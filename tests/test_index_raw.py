@@ -251,6 +251,8 @@ def test_the_page_shows_heic_and_raw_upright_with_how_their_time_is_known(tmp_pa
         shown = client.get(f"/api/photos/{ids['IMG_0007.JPG']}").json()
         assert shown["taken_at"] == "2021-06-01T12:30:00" and shown["taken_at_source"] == "exif"
         assert [os.path.basename(p) for p in shown["raw_files"]] == ["IMG_0007.dng"]
+        page = client.get(f"/photo/{ids['IMG_0007.JPG']}").text
+        assert "2021-06-01 12:30:00 (time zone unknown)" in page and "IMG_0007.dng" in page
 
 
 def _exif_taken(text: str) -> Image.Exif:

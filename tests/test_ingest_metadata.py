@@ -14,6 +14,7 @@ from photoseek.ingest.decode import decode_photo, read_photo_metadata, upright_i
 from photoseek.ingest.metadata import (
     clean_text,
     date_from_file_name,
+    describe_taken_at,
     heif_transforms,
     orientation_of_transforms,
     parse_offset,
@@ -331,3 +332,20 @@ def test_date_filters_compare_the_local_date_whatever_the_offset(tmp_path):
     july = filter_photo_ids(catalog, Filters(date_from="2019-07"))
     catalog.close()
     assert june == {1, 3} and july == {2}  # each photo on the day its own clock showed
+
+
+@pytest.mark.parametrize(
+    "fields, said",
+    [
+        (("2018-09-10T12:16:13.023+09:00", "exif", "position", "Asia/Tokyo"),
+         "2018-09-10 12:16:13 (UTC+09:00, guessed from the place: Asia/Tokyo)"),
+        (("2015-02-11T17:11:00-08:00", "exif", "gps clock", "America/Los_Angeles"),
+         "2015-02-11 17:11:00 (UTC−08:00, America/Los_Angeles; from the GPS clock)"),
+        (("2019-05-12T17:13:53.955+02:00", "exif", "exif", None), "2019-05-12 17:13:53 (UTC+02:00)"),
+        (("2020-01-30T09:57:18", "file name", None, None), "2020-01-30 09:57:18 (time zone unknown; from the file name)"),
+        (("2019-06-14", "file name", None, None), "2019-06-14 (from the file name)"),
+        ((None, None, None, None), "unknown date"),
+    ],
+)
+def test_how_a_capture_time_is_known_is_said_in_words(fields, said):
+    assert describe_taken_at(*fields) == said

@@ -554,6 +554,33 @@ def _to_local_zone(stamp: _Stamp, zone_name: str) -> None:
         stamp.local, stamp.offset = at_place.replace(tzinfo=None), at_place.utcoffset()
 
 
+def describe_taken_at(taken_at: str | None, taken_at_source: str | None = None, utc_offset_source: str | None = None,
+                      time_zone: str | None = None) -> str:
+    """`taken_at` as people read it, with how it is known: "2018-09-10 12:16:13 (UTC+09:00, guessed
+    from the place: Asia/Tokyo)", "2020-01-30 09:57:18 (from the file name)", "unknown date"."""
+    if not taken_at:
+        return "unknown date"
+    moment = taken_at[:19].replace("T", " ")
+    offset = taken_at[23:] if len(taken_at) > 23 and taken_at[19] == "." else taken_at[19:]
+    notes = []
+    if offset:
+        zone = f"UTC{offset.replace('-', '−')}"
+        if taken_at_source == FROM_GPS:
+            notes.append(zone + (f", {time_zone}" if time_zone else ""))
+        elif utc_offset_source == OFFSET_FROM_POSITION:
+            notes.append(f"{zone}, guessed from the place" + (f": {time_zone}" if time_zone else ""))
+        else:
+            notes.append(zone + (f", {time_zone}" if time_zone else "")
+                         + ("; from the GPS clock" if utc_offset_source == OFFSET_FROM_GPS_CLOCK else ""))
+    elif len(taken_at) > 10:
+        notes.append("time zone unknown")
+    if taken_at_source == FROM_FILE_NAME:
+        notes.append("from the file name")
+    elif taken_at_source == FROM_GPS:
+        notes.append("from the GPS time stamp")
+    return moment + (f" ({'; '.join(notes)})" if notes else "")
+
+
 def format_taken_at(local: datetime, offset: timedelta | None, *, has_time: bool = True) -> str:
     """ISO 8601: "2019-05-12T17:13:53.955+02:00" (milliseconds only when there are any, the offset
     only when known); a date alone ("2019-06-14") when the time is not known."""

@@ -32,6 +32,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from photoseek.agent.explain import result_dict
 from photoseek.errors import NotFoundError, PhotoseekError
+from photoseek.ingest.metadata import describe_taken_at
 from photoseek.results import SearchResult, SearchSubject, levels_summary, search_subject
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, ToolArgumentsError
 from photoseek.web.models import (
@@ -327,7 +328,9 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
     def photo_page(request: Request, photo_id: str, s: State):
         s.photo_file(photo_id)  # 404 unless the catalog holds it
         info = s.library.show(int(photo_id))
-        return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"]), "llm": s.has_llm(), "photos": 1})
+        taken = describe_taken_at(info["taken_at"], info["taken_at_source"], info["utc_offset_source"], info["time_zone"])
+        return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"]),
+                                                                  "taken": taken, "llm": s.has_llm(), "photos": 1})
 
     # -- API ----------------------------------------------------------------------------------------------
     @app.get("/api/search", response_model=SearchResponse, response_model_exclude_none=True, tags=["search"])
