@@ -17,44 +17,16 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def photoseek(*args: str) -> list[str]:
-    return [sys.executable, "-m", "photoseek.cli", *args]
-
-
-def wait_for(url: str, server: subprocess.Popen, timeout_s: float = 120) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"photoseek serve exited with {server.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    sys.exit(f"photoseek serve did not answer {url} in {timeout_s:.0f} s")
 
 
 def small_png(png: bytes, colours: int) -> bytes:
@@ -103,6 +75,7 @@ def main() -> None:
         sys.exit(f"{CHROMIUM} is missing: apt-get install -y chromium")
 
     from photoseek.demo import demo_photos_dir
+    from tests.web_support import photoseek_serve  # the real `photoseek serve`, stopped with Ctrl-C
 
     env = dict(os.environ, PHOTOSEEK_PROGRESS="0")
     if args.llm == "llamacpp":
@@ -116,19 +89,9 @@ def main() -> None:
         photos = demo_photos_dir(Path(root))  # the demo's photos, copied from scikit-image's wheel
         subprocess.run(photoseek("--library", str(library), "--llm", "none", "index", str(photos)),
                        check=True, env=env)  # fmt: skip
-        port = free_port()
-        server = subprocess.Popen(photoseek("--library", str(library), "--llm", args.llm, "serve", "--port", str(port)),
-                                  env=env)  # fmt: skip
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_for(url + "/api/status", server)
+        serve = ["--library", str(library), "--llm", args.llm, "serve"]
+        with photoseek_serve(serve, timeout_s=120, env=env) as (url, _):
             png = shoot(url + "/", args.query, args.width, args.height)
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
     data = small_png(png, args.colours)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(data)

@@ -20,12 +20,9 @@ the section runs too, with the same placeholders and `Library(llm=None)`.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +31,7 @@ import pytest
 
 from photoseek import cli
 from tests.conftest import REPO_ROOT
-from tests.web_support import free_port
+from tests.web_support import photoseek_serve
 
 README = REPO_ROOT / "README.md"
 LIBRARY, PICTURES = "~/photos.lib", "~/Pictures"
@@ -250,7 +247,8 @@ def test_readme_python_runs_as_written(tmp_path, monkeypatch, capsys):
     # the same placeholders; no LLM (see the module docstring)
     monkeypatch.setitem(Library.__init__.__kwdefaults__, "llm", None)
     for first, code in blocks:
-        code = code.replace(f'"{LIBRARY}"', repr(str(places.library))).replace(f'"{PICTURES}"', repr(str(places.pictures)))
+        for placeholder, real in ((LIBRARY, places.library), (PICTURES, places.pictures)):
+            code = code.replace(f'"{placeholder}"', repr(str(real)))
         exec(compile(code, f"README.md:{first}", "exec"), {})
     assert places.library.exists() and capsys.readouterr().out.strip()
 
@@ -267,28 +265,10 @@ def _ids_for(library: Path, readme_ids: list[int]) -> dict[int, int]:
 def _serve_and_stop(places: Placeholders, command: ReadmeCommand) -> None:
     """`photoseek serve` as written (with --llm none and a free port), stopped with Ctrl-C once
     /api/status answers."""
-    import httpx
-
-    port = free_port()
-    argv = ["--llm", "none", *(places.path(a) for a in command.argv), "--port", str(port)]
-    server = subprocess.Popen([sys.executable, "-m", "photoseek.cli", *argv], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PHOTOSEEK_PROGRESS="0"))
+    argv = ["--llm", "none", *(places.path(a) for a in command.argv)]
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, f"{command}\n  exited {server.returncode}: {server.stdout.read()}"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"{command}\n  did not answer in 60 s"
-            time.sleep(0.3)
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        with photoseek_serve(argv) as (_, server):
+            pass
+    except (RuntimeError, TimeoutError) as error:
+        pytest.fail(f"{command}\n  {error}", pytrace=False)
     assert server.returncode in (0, -signal.SIGINT, 130), f"{command}\n  stopped with {server.returncode}"
