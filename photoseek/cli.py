@@ -559,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-annotate", action="store_true", help="stage 1 only (embeddings); annotate later")
     p.add_argument(
         "--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-        help="decode and embed on a Ray cluster (pip install 'photoseek[ray]'); ADDRESS as for ray.init "
+        help="decode, annotate and embed on a Ray cluster's workers (the [ray] extra); ADDRESS as for ray.init "
         "(default: RAY_ADDRESS, else a local Ray; without ADDRESS put --ray after the PATHs); photos and "
         "library must be at the same paths on every node",
     )  # fmt: skip
