@@ -29,6 +29,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 
 
+def photoseek(*args: str) -> list[str]:
+    return [sys.executable, "-m", "photoseek.cli", *args]
+
+
 def small_png(png: bytes, colours: int) -> bytes:
     """A palette PNG (photos dithered to `colours`): a README image of ~100 KB instead of ~1 MB."""
     from PIL import Image

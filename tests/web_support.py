@@ -73,19 +73,23 @@ def photoseek_serve(argv: list[str], *, timeout_s: float = 60.0, env: dict | Non
     import signal
     import subprocess
     import sys
+    import tempfile
 
     import httpx
 
     port = free_port()
+    log = tempfile.TemporaryFile()  # not a pipe: a chatty server would block once a pipe's buffer is full
     server = subprocess.Popen([sys.executable, "-m", "photoseek.cli", *argv, "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              stdout=log, stderr=subprocess.STDOUT,
                               env=dict(os.environ if env is None else env, PHOTOSEEK_PROGRESS="0"))  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if server.poll() is not None:
-                raise RuntimeError(f"photoseek serve exited with {server.returncode}: {server.stdout.read()}")
+                log.seek(0)
+                output = log.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"photoseek serve exited with {server.returncode}: {output}")
             try:
                 if httpx.get(url + "/api/status", timeout=2).status_code == 200:
                     break
@@ -102,3 +106,4 @@ def photoseek_serve(argv: list[str], *, timeout_s: float = 60.0, env: dict | Non
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        log.close()
