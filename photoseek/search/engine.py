@@ -234,9 +234,7 @@ class SearchEngine:
         if named:
             stored = self.facts.facts(ranked, time=False, colors=False)
             part = Request(named)
-            ranked = [pid for pid in ranked if pid in stored and len(words_met(part, PhotoFacts(
-                list(stored[pid].tags), stored[pid].ocr or "", stored[pid].caption or "",
-                stored[pid].row["display_path"]))) == len(named)]
+            ranked = [pid for pid in ranked if pid in stored and len(words_met(part, _photo_facts(stored[pid]))) == len(named)]
         standings = [text.standing(pid) for pid in ranked]
         return frozenset(ranked[: similarity_leaders([z for z in standings if z is not None])])
 
@@ -678,7 +676,7 @@ class SearchEngine:
             )
             z = standing_signal.standing(pid) if standing_signal is not None else None
             evidence.standing = round(z, 2) if z is not None else None
-            facts[pid] = PhotoFacts(photo_tags, photo.ocr or "", photo.caption or "", row["display_path"])
+            facts[pid] = _photo_facts(photo)
             results.append(SearchResult(id=pid, path=row["display_path"], score=score, evidence=evidence))
         if request is not None:
             assess_all(results, request, facts)
@@ -695,6 +693,11 @@ class SearchEngine:
 
     def _check_model(self) -> None:
         self.vectors.check_model(self.embedder.id)
+
+
+def _photo_facts(stored) -> PhotoFacts:
+    """What the match levels read of a photo (search.facts.StoredFacts -> match.PhotoFacts)."""
+    return PhotoFacts(list(stored.tags), stored.ocr or "", stored.caption or "", stored.row["display_path"])
 
 
 def _shown_tags(tags: Sequence[str]) -> list[str]:
