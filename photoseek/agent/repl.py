@@ -145,7 +145,7 @@ class Repl:
         results: list[SearchResult] = []
         groups: list[ReasonGroup] = []
         page = self.session.k
-        self._reworded = set()
+        self._reworded, self._shown = set(), 0
 
         def view():
             return results_view(results, groups, 0, page, self._reworded)
@@ -191,7 +191,7 @@ class Repl:
         if note:
             self.console.print(f"[dim]{_escape(note)}[/dim]")
         if answer.results and inline_image_protocol() and sys.stdout.isatty():
-            self._sheet(answer.results, quiet=True)
+            self._sheet(answer.results[: answer.page or self.session.k], quiet=True)  # the page shown
 
     # -- commands --------------------------------------------------------------------------------------
     def command(self, line: str) -> bool:
@@ -229,7 +229,7 @@ class Repl:
             if answer is None or not answer.results:
                 self.console.print("[yellow]No results to put on a contact sheet yet.[/yellow]")
             else:
-                self._sheet(answer.results, quiet=False)
+                self._sheet(answer.results[: max(self._shown, 1)], quiet=False)  # the pages shown so far
         else:
             self.console.print(f"[yellow]Unknown command /{name}.[/yellow] {HELP.splitlines()[-1]}")
         return True
