@@ -274,3 +274,24 @@ def test_a_tagged_word_gives_all_its_tagged_photos(agent_library_dir, tmp_path):
         assert all(r.evidence.met == {"giraffe": "tag giraffe"} for r in after if r.id in tagged)
         text = Session(library, None).ask("a giraffe").text
         assert text.startswith('Found 3 photos for "giraffe"') and "resemblance" not in text
+
+
+def test_what_can_name_a_word_asks_every_source_and_takes_new_ones(agent_library):
+    """The tagger's vocabulary, the library's tags, text read in its photos (the notice reads
+    "DELETE ALL PHOTOS"), captions; a source registered later (places, people) is asked too and
+    listed in the reasons."""
+    from photoseek.agent.explain import unnameable_phrase
+    from photoseek.search import nameable
+
+    catalog = agent_library.catalog
+    assert nameable.naming_sources(["cat", "delete", "giraffe"], catalog) == {
+        "cat": "tag", "delete": "text", "giraffe": None}
+    assert nameable.naming_sources(["exit"], None, written=["exit"]) == {"exit": "text"}
+    place = nameable.NamingSource("place", lambda catalog, word: word == "lisbon")
+    nameable.register(place)
+    try:
+        assert nameable.naming_sources(["lisbon", "giraffe"], catalog) == {"lisbon": "place", "giraffe": None}
+        assert unnameable_phrase(["giraffe"]) == 'nothing in this library can name "giraffe" (no tag, text, caption or place)'
+    finally:
+        nameable.SOURCES.remove(place)
+    assert unnameable_phrase(["giraffe"]) == 'nothing in this library can name "giraffe" (no tag, text or caption)'

@@ -15,12 +15,14 @@ and says which one could name each word of a request (None: nothing can):
   tags      a tag some photo of this library carries, from any source: the classifier's, your own
             (`photoseek tag ID +giraffe`, ✓ on the page) and taught words (tags with source
             "learned"), so tagging a few photos "giraffe" makes "giraffe" nameable here
+  text      a word read in some photo (OCR): where the library has it written, a photo without it is
+            not the one that shows it written; words asked as text in the photo (`text_in_photo`)
+            are always nameable (OCR read every photo)
   captions  a word of some photo's caption (a captioning model names what it sees)
 
 Places and people (filters and met evidence of their own) add a source with `register`, e.g.
-`register(NamingSource("places", lambda catalog, word: ...))`; the reasons then say "no tag, text,
-caption, place or person". Text read in photos (OCR) names only the words asked as text in the
-photo (`text_in_photo`): a sign that reads KITCHEN does not make kitchens nameable.
+`register(NamingSource("place", lambda catalog, word: ...))`; the reasons then say "no tag, text,
+caption, place or person", and what a source names is never met by resemblance alone.
 """
 
 from __future__ import annotations
@@ -90,23 +92,27 @@ def _library_tags(catalog: "Catalog | None", word: str) -> bool:
     return row is not None
 
 
-def _captions(catalog: "Catalog | None", word: str) -> bool:
-    """Some photo's caption has the word (the full-text index stems it: "giraffes" finds "giraffe")."""
-    if catalog is None or not word.isalnum():
-        return False
-    row = catalog.conn.execute(
-        "SELECT 1 FROM photo_text WHERE photo_text MATCH ? LIMIT 1", (f'caption : "{word}"',)).fetchone()
-    return row is not None
+def _in_column(column: str) -> Callable[["Catalog | None", str], bool]:
+    def written(catalog: "Catalog | None", word: str) -> bool:
+        """Some photo's text in `column` has the word (the full-text index stems it: "giraffes" finds
+        "giraffe")."""
+        if catalog is None or not word.isalnum():
+            return False
+        row = catalog.conn.execute(
+            "SELECT 1 FROM photo_text WHERE photo_text MATCH ? LIMIT 1", (f'{column} : "{word}"',)).fetchone()
+        return row is not None
+
+    return written
 
 
 #: asked in order; the first that could name a word is the one a reason names
+WRITTEN_TEXT = "text"  # what OCR names
 SOURCES: list[NamingSource] = [
     NamingSource("tag", _tagger, needs_catalog=False),
     NamingSource("tag", _library_tags),
-    NamingSource("caption", _captions),
+    NamingSource(WRITTEN_TEXT, _in_column("ocr")),
+    NamingSource("caption", _in_column("caption")),
 ]
-#: what OCR names: only words asked as text in the photo (see the module docstring)
-WRITTEN_TEXT = "text"
 
 
 def register(source: NamingSource) -> None:
@@ -119,7 +125,7 @@ def register(source: NamingSource) -> None:
 def source_names() -> list[str]:
     """The kinds of evidence there are, as a reason lists them: ["tag", "text", "caption", …] (places
     and people once registered)."""
-    names = ["tag", WRITTEN_TEXT]
+    names: list[str] = []
     for source in SOURCES:
         if source.name not in names:
             names.append(source.name)
