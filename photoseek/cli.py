@@ -153,6 +153,11 @@ def cmd_search(args) -> int:
         query = f"{query} → {searched_as}"
     if note:
         _console().print(f"[yellow]Note:[/] {note}")
+    if not results and not filters.is_empty() and _none_pass(lib, filters):
+        # "No photos match 'dog'" would blame the words: no photo passed the filters to be searched
+        _console().print(f"No photo passes the filters ({_describe_filters(filters)[len('photos '):]}), "
+                         "so nothing was searched. Loosen or drop a filter.")
+        return 0
     if results and any(r.match is not None for r in results):
         from photoseek.agent.explain import group_reasons, resemblance_note
         from photoseek.search.match import matches_first
@@ -166,6 +171,12 @@ def cmd_search(args) -> int:
         return 0
     _print_results(query, results)
     return 0
+
+
+def _none_pass(lib, filters) -> bool:
+    from photoseek.search.filters import filter_photo_ids
+
+    return filter_photo_ids(lib.catalog, filters) == set()
 
 
 def _describe_filters(filters) -> str:
