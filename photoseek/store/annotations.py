@@ -51,7 +51,8 @@ _COPIED_TABLES = {
     "faces": "face_index, x, y, w, h, quality, descriptor, model_id, person_id, assigned, distance",
 }
 _PHOTO_COLUMNS = ("content_hash, format, width, height, taken_at, gps_lat, gps_lon, camera_make, camera_model, "
-                  "orientation, faces, time_of_day, brightness")
+                  "orientation, faces, time_of_day, brightness, taken_at_source, utc_offset_source, time_zone, "
+                  "metadata_id")
 
 
 def copy_photo(
