@@ -291,6 +291,13 @@ def cmd_show(args) -> int:
     for key, value in info.items():
         if key == "tags":
             value = ", ".join(f"{t['tag']} ({t['confidence']:.2f}, {t['source']})" for t in value) or "—"
+        elif key == "people":  # face 1: Anna (face distance 0.41); face 2: person 7 (unnamed)
+            value = "; ".join(
+                f"face {f['face']}: " + (f["person"] or (f"person {f['person_id']} (unnamed)" if f["person_id"]
+                                                          else "nobody yet"))
+                + (" (you said so)" if f["assigned"] == "user" else
+                   f" (face distance {f['distance']:.2f})" if f.get("distance") is not None else "")
+                for f in value) or "—"
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = ", ".join(value) or "—"
         elif key == "taken_at":
@@ -640,6 +647,8 @@ def cmd_ask(args) -> int:
         _print_json(answer.to_dict())
         return 0
     _console().print(answer.answer)
+    if answer.error:  # the answer says what went wrong; an empty results table would only repeat it
+        return 0
     _print_results(args.message, answer.results, [g.to_dict() for g in answer.groups], answer.page, _MORE_ANSWERS)
     _print_reworded(answer.to_dict())
     return 0

@@ -152,10 +152,14 @@ async def search_response(state: AppState, request: SearchRequest) -> Response:
 
 def _search_subject(request: SearchRequest, searched_as: str | None, library) -> SearchSubject:
     """What a search looked for, in the words of the agent's answers (results.search_subject), the
-    reference photo by its file name as the page shows it."""
-    args = request.filters().to_dict()
-    if request.text:
-        return search_subject("text_search", {**args, "query": searched_as or request.text})
+    reference photo by its file name as the page shows it; people named in the text are said as the
+    filter the search made of them ("with Anna" rather than "for "Anna"")."""
+    text, filters = library.engine.people_in_query(request.text, request.filters())
+    if text != request.text:
+        searched_as = None if not text else searched_as if searched_as != request.text else text
+    args = filters.to_dict()
+    if text:
+        return search_subject("text_search", {**args, "query": searched_as or text})
     if request.text_in_photo:
         return search_subject("text_in_photo", {**args, "text": request.text_in_photo})
     if request.like:

@@ -61,7 +61,7 @@ function matchLabel(match) {
 // who was recognised in a result: "Anna, Ben" (each result says who is in it)
 function who(result) {
   const names = Object.keys((result.evidence || {}).recognised || {});
-  return names.length ? el("p", {class: "who", title: "people recognised in this photo"}, "👤 " + names.join(", ")) : "";
+  return names.length ? el("p", {class: "who", title: "people recognised in this photo"}, "In it: " + names.join(", ")) : "";
 }
 
 function card(result, rank, reason) {
