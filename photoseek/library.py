@@ -201,8 +201,10 @@ class Library:
                 report.stages["annotate"] = time.perf_counter() - stage_started
             if annotate and self.face_recognition:
                 stage_started = time.perf_counter()
-                report.people = self.people().cluster(progress=progress).to_dict()
-                report.stages["people"] = time.perf_counter() - stage_started
+                grouped = self.people().cluster(progress=progress)
+                if grouped.faces:  # a stage only when new faces were grouped
+                    report.people = grouped.to_dict()
+                    report.stages["people"] = time.perf_counter() - stage_started
             if captions:
                 stage_started = time.perf_counter()
                 report.annotated.update(self._annotator(["captions"], progress, retry_failed=retry_failed).run())

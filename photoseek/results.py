@@ -186,7 +186,7 @@ class IndexReport:
         d["work_seconds"] = {k: round(v, 3) for k, v in self.work_seconds.items()}
         if not self.offline:
             del d["offline"]
-        for name in ("paired", "reread", "not_photos"):  # only when there are any, as offline
+        for name in ("paired", "reread", "not_photos", "people"):  # only when there are any, as offline
             if not d[name]:
                 del d[name]
         return d
