@@ -250,12 +250,20 @@ def cmd_errors(args) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"{len(errors)} file(s) could not be indexed or annotated")
-    table.add_column("path", overflow="fold")
-    table.add_column("reason")
-    for e in errors:
-        table.add_row(e["path"], e["reason"])
-    _console().print(table)
+    failed = [e for e in errors if e.get("kind") != "note"]
+    notes = [e for e in errors if e.get("kind") == "note"]  # indexed all the same
+    for rows, title in ((failed, f"{len(failed)} file(s) could not be indexed or annotated"),
+                        (notes, f"{len(notes)} photo(s) indexed with a note")):
+        if not rows:
+            continue
+        table = Table(title=title)
+        table.add_column("path", overflow="fold")
+        table.add_column("reason" if rows is failed else "note")
+        for e in rows:
+            table.add_row(e["path"], e["reason"])
+        _console().print(table)
+    if not failed:
+        _console().print("No failed files.")
     return 0
 
 
@@ -570,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", cmd_show, "what the catalog knows about a photo")
     p.add_argument("photo", metavar="PATH_OR_ID")
 
-    add("errors", cmd_errors, "files that could not be indexed, and why")
+    add("errors", cmd_errors, "files that could not be indexed, and why; photos indexed with a note")
     add("stats", cmd_stats, "library summary")
     add("status", cmd_stats, "what is searchable now and what annotation is still pending (same as stats)")
     p = add("caption", cmd_caption, "one sentence about a photo: written now by the captioner if none is stored, then kept")

@@ -132,6 +132,17 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (photo_id, annotator)
     );
     """,
+    # colour profiles (issue 28): the photo's colour profile as decoding found it ('' none, else its
+    # name), whether its pixels were converted to sRGB, and a note when a profile could not be used
+    # (`photoseek errors` shows it; the photo is indexed). NULL color_profile: not looked at yet,
+    # i.e. indexed before colour management: photoseek.ingest.color_catchup reads those headers once
+    # and re-annotates the photos that needed converting.
+    """
+    ALTER TABLE photos ADD COLUMN color_profile TEXT;
+    ALTER TABLE photos ADD COLUMN color_converted INTEGER;
+    ALTER TABLE photos ADD COLUMN color_note TEXT;
+    CREATE INDEX photos_color_unchecked ON photos(id) WHERE color_profile IS NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
