@@ -24,16 +24,32 @@ COLUMNS = 5
 
 
 def _open_thumbnail(path: str | os.PathLike, size: int) -> "Image.Image | None":
-    from PIL import Image, ImageOps
+    """A cached thumbnail (already sRGB) as it is, shrunk to `size`."""
+    from PIL import Image
 
     try:
         with Image.open(path) as image:
-            image.draft("RGB", (size * 2, size * 2))  # JPEG: decode at reduced size
-            image = ImageOps.exif_transpose(image).convert("RGB")
+            image = image.convert("RGB")
             image.thumbnail((size, size))
             return image
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
+
+
+def _open_original(path: str | os.PathLike, size: int) -> "Image.Image | None":
+    """A photo file decoded as indexing decodes it (orientation, colour profile to sRGB), shrunk."""
+    from photoseek.errors import PhotoseekError
+    from photoseek.ingest.decode import decode_photo
+
+    try:
+        photo = decode_photo(path, target_size=size)
+    except PhotoseekError:
+        return None
+    if photo is None or photo.image is None:
+        return None
+    image = photo.image
+    image.thumbnail((size, size))
+    return image
 
 
 def make_contact_sheet(
@@ -59,7 +75,7 @@ def make_contact_sheet(
     for index, result in enumerate(results):
         x0, y0 = (index % columns) * cell_w + 4, (index // columns) * cell_h + 4
         image = _open_thumbnail(source, thumb) if (source := _cached_thumbnail(thumbnail_path, result.id)) else None
-        image = image or _open_thumbnail(result.path, thumb)
+        image = image or _open_original(result.path, thumb)
         if image is None:
             draw.rectangle([x0, y0, x0 + thumb - 1, y0 + thumb - 1], fill=(80, 80, 80))
         else:

@@ -427,14 +427,13 @@ def _exists(state: AppState) -> bool:
 
 
 def _as_jpeg(path: str) -> bytes:
-    from PIL import Image, ImageOps
+    """A photo browsers cannot show (HEIC, TIFF...) as an sRGB JPEG of up to LARGE_SIDE: decoded as
+    indexing decodes it (orientation applied, its colour profile converted to sRGB)."""
+    from photoseek.ingest.decode import decode_photo
 
-    from photoseek.ingest.decode import _register_heif
-
-    _register_heif()
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        image.thumbnail((LARGE_SIDE, LARGE_SIDE))
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=88)
+    photo = decode_photo(path, work_size=LARGE_SIDE)
+    if photo is None or photo.pixels is None:
+        raise HTTPException(415, "the file is not an image this server can show")
+    buffer = io.BytesIO()
+    photo.pixels.save(buffer, "JPEG", quality=88)
     return buffer.getvalue()
