@@ -107,3 +107,12 @@ def cmyk_profile() -> bytes:
         (b"A2B0", lut),
     ]
     return _icc_file(tags, b"prtr", b"CMYK")
+
+
+def gray_profile(curve: tuple) -> bytes:
+    """An ICC v4 grey display profile whose kTRC is the parametric curve `curve` (g, a, b, c, d)."""
+    from photoseek.ingest.color_management import _icc_file, _mluc, _para, _xyz_tag
+
+    tags = [(b"desc", _mluc("photoseek test grey")), (b"cprt", _mluc("No copyright")),
+            (b"wtpt", _xyz_tag((0.9642, 1.0, 0.8249))), (b"kTRC", _para(curve))]  # fmt: skip
+    return _icc_file(tags, b"mntr", b"GRAY")

@@ -130,6 +130,19 @@ def test_cmyk_jpeg_goes_through_its_profile(tmp_path):
     assert got.color.converted and got.color.name == "photoseek test CMYK"
 
 
+def test_grey_photo_goes_through_its_grey_profile(tmp_path):
+    from photoseek.ingest.color_management import _SRGB_CURVE
+    from tests.color_support import gray_profile
+
+    linear = gray_profile((1.0, 1.0, 0.0, 0.0, 0.0))  # values are linear light: 128 is sRGB 188
+    Image.new("L", (64, 64), 128).save(tmp_path / "linear.png", icc_profile=linear)
+    photo = decode_photo(tmp_path / "linear.png")
+    assert photo.color.converted and abs(np.asarray(photo.image).astype(int) - 188).max() <= 1
+    Image.new("L", (64, 64), 128).save(tmp_path / "srgb-grey.png", icc_profile=gray_profile(_SRGB_CURVE))
+    photo = decode_photo(tmp_path / "srgb-grey.png")
+    assert not photo.color.converted and (np.asarray(photo.image) == 128).all()
+
+
 def _srgb_profiles() -> list[bytes]:
     """sRGB profiles as cameras and tools embed them: LittleCMS's own, and where the gps photos are
     present HP's sRGB IEC61966-2.1 (most cameras) and the ICC's v4 sRGB (a LUT profile)."""

@@ -1,0 +1,188 @@
+"""Colour management cost per photo (issue 28): `decode_photo` as indexing calls it (work image,
+embedder image, thumbnail) on photos saved with no profile, sRGB-tagged, Display P3, Adobe RGB,
+ProPhoto and CMYK with a print profile, each beside the same decode with colour management
+switched off (every profile ignored, the old behaviour), interleaved run by run so that the
+machine's load hits both alike. The ratio on/off is what honouring the profile costs.
+
+    .venv/bin/python bench/color.py                  # 12 MP and 640x480 made here + the gps photos
+    .venv/bin/python bench/color.py --rounds 5 --skip-gps
+
+Goal: photos with no profile or an sRGB one within noise of "off" (ratio ~1.00: a dictionary
+lookup per photo); converted photos pay one LittleCMS transform on the small work image (<= 1280
+px), not on the full-size decode. Also printed: what deciding about a profile costs the first time
+it is seen in a process (parse, build the transform, the sRGB test), after which it is looked up.
+The gps part reads ../shared/data/gps-photos (skipped when absent); files made go to a temp folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+GPS = REPO_ROOT.parent / "shared" / "data" / "gps-photos"
+
+
+def scene(size: tuple[int, int]):
+    """A photo-like picture: smooth colour fields plus fine noise (JPEG sizes like a photo's)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    small = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    base = np.asarray(Image.fromarray(small).resize(size, Image.Resampling.BICUBIC), dtype=np.int16)
+    noise = rng.integers(-12, 13, base.shape[:2] + (1,), dtype=np.int16)
+    return Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8))
+
+
+def make_photos(folder: Path, size: tuple[int, int], heic: bool) -> dict[str, Path]:
+    """One file per kind of colour profile, the same picture in each."""
+    from PIL import ImageCms
+
+    from tests.color_support import cmyk_profile, from_srgb, profile_bytes
+
+    picture = scene(size)
+    tag = f"{size[0]}x{size[1]}"
+    made = {}
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for kind, icc in [("no profile", None), ("sRGB-tagged", srgb), ("Display P3", profile_bytes("Display P3")),
+                      ("Adobe RGB", profile_bytes("Adobe RGB (1998)")), ("ProPhoto", profile_bytes("ProPhoto RGB"))]:
+        path = folder / f"{tag}-{kind.replace(' ', '_')}.jpg"
+        image = picture if icc is None else from_srgb(picture, icc)
+        image.save(path, "JPEG", quality=90, **({"icc_profile": icc} if icc else {}))
+        made[kind] = path
+    cmyk = folder / f"{tag}-cmyk.jpg"
+    picture.convert("CMYK").save(cmyk, "JPEG", quality=90, icc_profile=cmyk_profile())
+    made["CMYK + profile"] = cmyk
+    if heic:
+        from photoseek.ingest.decode import _register_heif
+
+        _register_heif()
+        for kind, icc in [("HEIC no profile", None), ("HEIC Display P3", profile_bytes("Display P3"))]:
+            path = folder / f"{tag}-{kind.replace(' ', '_')}.heic"
+            image = picture if icc is None else from_srgb(picture, icc)
+            image.save(path, quality=80, **({"icc_profile": icc} if icc else {}))
+            made[kind] = path
+    return made
+
+
+class ColourManagement:
+    """Switch profiles off (the old decode) and on again."""
+
+    def __init__(self) -> None:
+        from photoseek.ingest import color_management
+
+        self.module = color_management
+        self.real = color_management.source_profile
+
+    def off(self) -> None:
+        self.module.source_profile = lambda icc, mode="RGB": self.module._NONE
+
+    def on(self) -> None:
+        self.module.source_profile = self.real
+
+
+def decode_ms(path: Path, library: Path) -> float:
+    from photoseek.ingest.decode import decode_photo
+    from photoseek.ingest.pipeline import WORK_LONG_SIDE
+
+    started = time.perf_counter()
+    decode_photo(path, target_size=224, thumbs_root=library / str(time.perf_counter_ns()), work_size=WORK_LONG_SIDE)
+    return (time.perf_counter() - started) * 1000
+
+
+def compare(files: dict[str, Path], rounds: int, library: Path, switch: ColourManagement) -> list[tuple]:
+    """Per kind: best and median ms with colour management on and off. On and off alternate, in
+    turns (on-off, off-on, ...), after one warm-up of each: best-of is the figure a shared machine
+    disturbs least."""
+    rows = []
+    for kind, path in files.items():
+        times = {"on": [], "off": []}
+        for round_ in range(rounds + 1):
+            for state in ("on", "off") if round_ % 2 == 0 else ("off", "on"):
+                getattr(switch, state)()
+                times[state].append(decode_ms(path, library))
+        switch.on()
+        on, off = times["on"][1:], times["off"][1:]
+        rows.append((kind, min(on), min(off), statistics.median(on), statistics.median(off)))
+    return rows
+
+
+def print_table(title: str, rows: list[tuple]) -> None:
+    print(f"\n{title}")
+    print(f"  {'photo':<24} {'best on':>8} {'best off':>8} {'on/off':>7}   {'median on':>9} {'median off':>10} {'on/off':>7}")
+    for kind, on, off, median_on, median_off in rows:
+        print(f"  {kind:<24} {on:8.1f} {off:8.1f} {on / off:7.2f}   {median_on:9.1f} {median_off:10.1f} "
+              f"{median_on / median_off:7.2f}")
+
+
+def first_sight(files: dict[str, Path]) -> None:
+    """What deciding about each profile costs the first time (then it is a lookup)."""
+    from PIL import Image
+
+    from photoseek.ingest import color_management as cm
+
+    print("\nfirst sight of a profile (parse + build the transform + sRGB test), then a lookup:")
+    seen = set()
+    for kind, path in files.items():
+        with Image.open(path) as image:
+            icc, mode = cm.embedded_profile(image), "CMYK" if image.mode == "CMYK" else "RGB"
+        if not icc or icc in seen:
+            continue
+        seen.add(icc)
+        started = time.perf_counter()
+        cm._decide(icc, mode)
+        first = (time.perf_counter() - started) * 1000
+        cm.source_profile(icc, mode)
+        started = time.perf_counter()
+        for _ in range(1000):
+            cm.source_profile(bytes(icc), mode)  # a new bytes object each photo, as decoding gives
+        lookup = (time.perf_counter() - started) * 1000  # ms per 1000 = us each
+        print(f"  {kind:<24} first {first:6.1f} ms, then {lookup:5.1f} us ({len(icc)} bytes)")
+
+
+def gps_classes() -> dict[str, list[Path]]:
+    from photoseek.ingest.decode import read_color_profile
+
+    classes: dict[str, list[Path]] = {}
+    for path in sorted(GPS.iterdir()):
+        info = read_color_profile(path)
+        if info is None:
+            continue
+        kind = "none" if not info.name else (f"{info.name} (converted)" if info.converted else "sRGB-tagged")
+        classes.setdefault(kind, []).append(path)
+    return classes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--skip-gps", action="store_true")
+    args = parser.parse_args()
+    switch = ColourManagement()
+    with tempfile.TemporaryDirectory(prefix="photoseek-color-bench-") as tmp:
+        tmp = Path(tmp)
+        library = tmp / "lib"
+        big = make_photos(tmp, (4032, 3024), heic=True)
+        small = make_photos(tmp, (640, 480), heic=False)
+        first_sight(big)
+        print_table("12 MP (4032x3024) JPEG q90 / HEIC q80, decode_photo as indexing calls it:",
+                    compare(big, args.rounds, library, switch))
+        print_table("640x480 JPEG q90 (COCO size):", compare(small, args.rounds, library, switch))
+        if not args.skip_gps and GPS.is_dir():
+            print(f"\n{GPS.name}: ms per photo, summed over each class (best of rounds per photo)")
+            print(f"  {'class':<36} {'photos':>6} {'on ms':>8} {'off ms':>8} {'on/off':>7}")
+            for kind, paths in gps_classes().items():
+                rows = compare({p.name: p for p in paths}, max(2, args.rounds // 2), library, switch)
+                on, off = sum(r[1] for r in rows), sum(r[2] for r in rows)
+                print(f"  {kind:<36} {len(paths):>6} {on / len(rows):8.1f} {off / len(rows):8.1f} {on / off:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
