@@ -88,6 +88,9 @@ def cmd_index(args) -> int:
             )
         if report.failed:
             _console().print(f"{report.failed} file(s) failed: see `photoseek --library {lib.path} errors`")
+        if report.annotated.get("color_profiles"):  # once, for photos indexed before colour management
+            _console().print(f"  {report.annotated['color_profiles']} photo(s) re-read through their colour profile "
+                             "(once, after an upgrade)")
     return 0
 
 
