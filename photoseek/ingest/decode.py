@@ -353,7 +353,10 @@ def read_color_profile(path: bytes | str | os.PathLike) -> "ColorProfileInfo | N
 
     Image = _pillow()
     try:
-        with open(path, "rb") as handle:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a fifo must not hang us
+        with open(fd, "rb", closefd=True) as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
             image_format = sniff_image_format(handle.read(SNIFF_BYTES))
             if image_format is None:
                 return None
