@@ -76,16 +76,16 @@ class ColourManagement:
     """Switch profiles off (the old decode) and on again."""
 
     def __init__(self) -> None:
-        from photoseek.ingest import color_management
+        from photoseek.ingest import color_management, decode
 
-        self.module = color_management
-        self.real = color_management.source_profile
+        self.decode, self.none = decode, color_management._NONE
+        self.real = decode.source_profile
 
     def off(self) -> None:
-        self.module.source_profile = lambda icc, mode="RGB": self.module._NONE
+        self.decode.source_profile = lambda icc, mode="RGB": self.none
 
     def on(self) -> None:
-        self.module.source_profile = self.real
+        self.decode.source_profile = self.real
 
 
 def decode_ms(path: Path, library: Path) -> float:

@@ -268,7 +268,7 @@ def test_library_indexed_before_colour_management_is_caught_up_once(tmp_path, mo
     headers of its photos once, and redoes thumbnail, colours and vectors of those with a profile
     only; the user's tags stay."""
     from photoseek import Library
-    from photoseek.ingest import color_management
+    from photoseek.ingest import color_management, decode
 
     folder = tmp_path / "photos"
     _pair(folder, "ProPhoto RGB", "JPEG")
@@ -276,7 +276,7 @@ def test_library_indexed_before_colour_management_is_caught_up_once(tmp_path, mo
     Image.new("RGB", SIZE, (40, 160, 60)).save(folder / "green.png")
     library = tmp_path / "lib"
     with monkeypatch.context() as old_photoseek:  # what decoding did before: no colour management
-        old_photoseek.setattr(color_management, "source_profile", lambda icc, mode="RGB": color_management._NONE)
+        old_photoseek.setattr(decode, "source_profile", lambda icc, mode="RGB": color_management._NONE)
         with Library(library, llm=None) as lib:
             lib.index([folder])
     with Library(library, llm=None) as lib:

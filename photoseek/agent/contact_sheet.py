@@ -24,32 +24,15 @@ COLUMNS = 5
 
 
 def _open_thumbnail(path: str | os.PathLike, size: int) -> "Image.Image | None":
-    """A cached thumbnail (already sRGB) as it is, shrunk to `size`."""
-    from PIL import Image
+    """The photo upright at `size` px (the decoder's orientation rules: HEIF, RAW, JPEG XL), or None."""
+    from photoseek.ingest.decode import upright_image
 
     try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            image.thumbnail((size, size))
-            return image
-    except (OSError, ValueError, Image.DecompressionBombError):
+        image = upright_image(path, size * 2)  # (JPEG: decoded at reduced size)
+        image.thumbnail((size, size))
+        return image
+    except (PhotoseekError, OSError, ValueError):
         return None
-
-
-def _open_original(path: str | os.PathLike, size: int) -> "Image.Image | None":
-    """A photo file decoded as indexing decodes it (orientation, colour profile to sRGB), shrunk."""
-    from photoseek.errors import PhotoseekError
-    from photoseek.ingest.decode import decode_photo
-
-    try:
-        photo = decode_photo(path, target_size=size)
-    except PhotoseekError:
-        return None
-    if photo is None or photo.image is None:
-        return None
-    image = photo.image
-    image.thumbnail((size, size))
-    return image
 
 
 def make_contact_sheet(
@@ -75,7 +58,7 @@ def make_contact_sheet(
     for index, result in enumerate(results):
         x0, y0 = (index % columns) * cell_w + 4, (index // columns) * cell_h + 4
         image = _open_thumbnail(source, thumb) if (source := _cached_thumbnail(thumbnail_path, result.id)) else None
-        image = image or _open_original(result.path, thumb)
+        image = image or _open_thumbnail(result.path, thumb)
         if image is None:
             draw.rectangle([x0, y0, x0 + thumb - 1, y0 + thumb - 1], fill=(80, 80, 80))
         else:
