@@ -6,6 +6,7 @@ machine's load hits both alike. The ratio on/off is what honouring the profile c
 
     .venv/bin/python bench/color.py                  # 12 MP and 640x480 made here + the gps photos
     .venv/bin/python bench/color.py --rounds 5 --skip-gps
+    .venv/bin/python bench/color.py --reembed        # does re-embedding converted photos move results?
 
 Goal: photos with no profile or an sRGB one within noise of "off" (ratio ~1.00: a dictionary
 lookup per photo); converted photos pay one LittleCMS transform on the small work image (<= 1280
@@ -160,11 +161,83 @@ def gps_classes() -> dict[str, list[Path]]:
     return classes
 
 
+QUERIES = ["elephant", "zebra", "ladybug", "ferris wheel", "ocean", "sunset", "chameleon", "church", "office",
+           "no pets sign", "beach", "red", "blue sky", "grass", "cat", "building", "car", "night", "city", "water",
+           "animal", "insect", "sea", "sky", "orange", "green", "yellow", "meerkat", "bridge", "mountain"]
+
+
+def reembed_effect(tmp: Path) -> None:
+    """Does re-embedding the converted photos change search results? The gps photos indexed as an
+    older photoseek did (profiles ignored), then caught up twice: keeping the vectors, and
+    re-embedding (what color_catchup does); the two compared on QUERIES (top 10 each)."""
+    import shutil
+
+    import numpy as np
+
+    from photoseek import Library
+    from photoseek.ingest.color_catchup import catch_up_color_profiles
+
+    switch, old = ColourManagement(), tmp / "old"
+    switch.off()
+    try:
+        with Library(old, llm=None) as lib:
+            lib.index([GPS])
+    finally:
+        switch.on()
+    with Library(old, llm=None) as lib, lib.catalog.transaction() as conn:  # as the migration leaves it
+        conn.execute("UPDATE photos SET color_profile=NULL, color_converted=NULL, color_note=NULL")
+    libraries = {}
+    for name, reembed in (("kept", False), ("re-embedded", True)):
+        shutil.copytree(old, tmp / name)
+        libraries[name] = Library(tmp / name, llm=None)
+        lib = libraries[name]
+        done = catch_up_color_profiles(lib.catalog, lib.path, lib.embedder if reembed else None)
+        print(f"  catch-up, vectors {name}: {done.converted} of {done.checked} photos converted in {done.seconds:.1f} s")
+
+    def rows(lib, sql):
+        return dict(lib.catalog.conn.execute(sql).fetchall())
+
+    converted = [r[0] for r in libraries["kept"].catalog.conn.execute("SELECT id FROM photos WHERE color_converted=1")]
+    joint = "SELECT photo_id, vector FROM embeddings WHERE space='joint'"
+    before, after = rows(libraries["kept"], joint), rows(libraries["re-embedded"], joint)
+    cosines = []
+    for i in converted:
+        a, b = np.frombuffer(before[i], np.float32), np.frombuffer(after[i], np.float32)
+        cosines.append(float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)))
+    tags = ("SELECT photo_id, group_concat(tag) FROM (SELECT photo_id, tag FROM tags WHERE source='classifier' "
+            "AND broader=0 ORDER BY photo_id, confidence DESC) GROUP BY photo_id")
+    tags_before, tags_after = rows(libraries["kept"], tags), rows(libraries["re-embedded"], tags)
+    changed_tags = sum(tags_before.get(i) != tags_after.get(i) for i in converted)
+    top1 = top5 = top10 = moved = 0
+    for query in QUERIES:
+        a = [r.id for r in libraries["kept"].search(query, k=10)]
+        b = [r.id for r in libraries["re-embedded"].search(query, k=10)]
+        top1 += a[:1] == b[:1]
+        top5 += a[:5] == b[:5]
+        top10 += set(a) == set(b)
+        moved += a != b
+    print(f"  joint vectors of the {len(converted)} converted photos, kept vs re-embedded: cosine min "
+          f"{min(cosines):.4f}, mean {np.mean(cosines):.4f}; classifier tags changed for {changed_tags}")
+    print(f"  {len(QUERIES)} queries: same rank 1 {top1}, identical top 5 {top5}, same top-10 set {top10}, "
+          f"any change in the top 10 {moved}")
+    for lib in libraries.values():
+        lib.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--skip-gps", action="store_true")
+    parser.add_argument("--reembed", action="store_true",
+                        help="only: does re-embedding converted photos change search results (gps photos)")
     args = parser.parse_args()
+    if args.reembed:
+        if not GPS.is_dir():
+            sys.exit(f"{GPS} is not present")
+        with tempfile.TemporaryDirectory(prefix="photoseek-color-bench-") as tmp:
+            print("re-embedding after the colour catch-up, gps photos:")
+            reembed_effect(Path(tmp))
+        return
     switch = ColourManagement()
     with tempfile.TemporaryDirectory(prefix="photoseek-color-bench-") as tmp:
         tmp = Path(tmp)

@@ -8,9 +8,10 @@ are decoded once more, as indexing would decode them now, to rewrite their thumb
 brightness, recompute the annotations that look at colour (colours and time of day, where they
 were done; the others are left to the stage-2 annotator, which then reads the new thumbnail), and
 re-embed them (vectors and classifier tags). Re-embedding is measured to matter, mildly: on the
-gps-photos set (13 converted of 49) the vectors moved by cosine 0.991..1.0 and 16 of 30 queries
-changed order somewhere in their top 10, one at rank 1 (bench/color.py, docs/color.md); it costs
-little next to the decode, and leaves the library as a fresh index would be. Faces and OCR are kept.
+gps-photos set (13 converted of 49) the vectors moved by cosine 0.9935..1.0 and 16 of 30 queries
+changed order within their top 10, one at rank 1 (`bench/color.py --reembed`, docs/color.md); it
+costs little next to the decode, and leaves the library as a fresh index would be. Faces and OCR
+are kept.
 
 Once: every row it looks at gets a value, so the next run finds nothing (one indexed query). A
 file that cannot be read now (moved away, a drive offline) stays NULL and is looked at next time.
