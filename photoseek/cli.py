@@ -93,6 +93,9 @@ def cmd_index(args) -> int:
             )
         if report.failed:
             _console().print(f"{report.failed} file(s) failed: see `photoseek --library {lib.path} errors`")
+        if report.annotated.get("color_profiles"):  # once, for photos indexed before colour management
+            _console().print(f"  {report.annotated['color_profiles']} photo(s) re-read through their colour profile "
+                             "(once, after an upgrade)")
         if report.people.get("new_people") or report.people.get("joined"):
             made = report.people
             _console().print(f"  people: {made['new_people']} new, {made['joined']} faces joined people you have; "
@@ -320,12 +323,20 @@ def cmd_errors(args) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"{len(errors)} file(s) could not be indexed or annotated")
-    table.add_column("path", overflow="fold")
-    table.add_column("reason")
-    for e in errors:
-        table.add_row(e["path"], e["reason"])
-    _console().print(table)
+    failed = [e for e in errors if e.get("kind") != "note"]
+    notes = [e for e in errors if e.get("kind") == "note"]  # indexed all the same
+    for rows, title in ((failed, f"{len(failed)} file(s) could not be indexed or annotated"),
+                        (notes, f"{len(notes)} photo(s) indexed with a note")):
+        if not rows:
+            continue
+        table = Table(title=title)
+        table.add_column("path", overflow="fold")
+        table.add_column("reason" if rows is failed else "note")
+        for e in rows:
+            table.add_row(e["path"], e["reason"])
+        _console().print(table)
+    if not failed:
+        _console().print("No failed files.")
     return 0
 
 
@@ -871,7 +882,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", cmd_show, "what the library knows about a photo")
     p.add_argument("photo", metavar="PATH_OR_ID")
 
-    add("errors", cmd_errors, "files and annotations that failed, and why")
+    add("errors", cmd_errors, "what failed, and why; photos indexed with a note")
     add("stats", cmd_stats, "library summary: photos, model, pending work")
     add("status", cmd_stats, "what is searchable now and what is still pending")
     p = add("caption", cmd_caption, "one sentence about a photo, written once and kept")

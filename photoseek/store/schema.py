@@ -153,6 +153,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX raw_companions_photo ON raw_companions(photo_path);
     """,
+    # colour profiles (issue 28): the photo's colour profile as decoding found it ('' none, else its
+    # name), whether its pixels were converted to sRGB, and a note when a profile could not be used
+    # (`photoseek errors` shows it; the photo is indexed). NULL color_profile: not looked at yet,
+    # i.e. indexed before colour management: photoseek.ingest.color_catchup reads those headers once
+    # and re-annotates the photos that needed converting.
+    """
+    ALTER TABLE photos ADD COLUMN color_profile TEXT;
+    ALTER TABLE photos ADD COLUMN color_converted INTEGER;
+    ALTER TABLE photos ADD COLUMN color_note TEXT;
+    CREATE INDEX photos_color_unchecked ON photos(id) WHERE color_profile IS NULL;
+    """,
     # people (issue 26, face recognition): the recognisable faces of each photo with their dlib
     # descriptors and crops, the people they are grouped into, and the user's word on faces, kept by
     # content hash and box so that it survives re-indexing, re-clustering, moves and renames.

@@ -527,6 +527,8 @@ def _exists(state: AppState) -> bool:
 
 
 def _as_jpeg(path: str) -> bytes:
+    """A photo browsers cannot show (HEIC, TIFF, RAW...) as an sRGB JPEG, upright, read as indexing
+    reads it (its colour profile converted to sRGB)."""
     from photoseek.ingest.decode import upright_image
 
     try:
