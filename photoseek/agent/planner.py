@@ -17,9 +17,10 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photoseek.agent.dates import DateRange, has_temporal_cue, resolve_dates
+from photoseek.agent.place_words import PlaceRequest, read_places, without_place_names, without_spans
 from photoseek.llm.base import LLM, Message
 from photoseek.llm.translate import detect_language, needs_translation, to_english
 from photoseek.results import describe_filters
@@ -27,6 +28,9 @@ from photoseek.errors import PhotoseekError
 from photoseek.search.query_attributes import NO_PEOPLE_PATTERNS, PERSON_WORDS
 from photoseek.prompts import render
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, TOOLS, ToolArgumentsError
+
+if TYPE_CHECKING:
+    from photoseek.places.names import NameIndex
 
 #: what a plan may call: the registry's tools, all read-only (feedback only re-ranks)
 PLANNER_TOOLS: tuple[str, ...] = tuple(TOOLS)
@@ -54,6 +58,7 @@ STEP_SCHEMA: dict[str, Any] = {
         "people": {"type": "boolean"},
         "camera": {"type": "string"},
         "has_text": {"type": "boolean"},
+        "place": _STRINGS,
         "more_like": _NUMBERS,
         "less_like": _NUMBERS,
     },
@@ -110,11 +115,14 @@ class Plan:
 
 @dataclass
 class PlanContext:
-    """What the planner knows of the conversation: today's date, the last search and its results."""
+    """What the planner knows of the conversation: today's date, the last search and its results, and
+    the names of places (the library's, and the world's countries and big cities: `Library.place_names`),
+    so that "Paris" the city is a place filter and "a paris-style café" is not; None reads no places."""
 
     today: date = field(default_factory=date.today)
     previous_call: ToolCall | None = None
     previous_results: list[int] = field(default_factory=list)  # photo ids; "#1" is previous_results[0]
+    places: "NameIndex | None" = None
 
 
 # -- reading the request ---------------------------------------------------------------------------
@@ -248,6 +256,10 @@ class ParsedRequest:
     but_text: str | None
     more_like: list[int]
     less_like: list[int]
+    # places and trips the request names (agent.place_words), and the request without them: the
+    # words that are left to search for ("beach photos from Portugal" -> "beach photos")
+    places: PlaceRequest = field(default_factory=PlaceRequest)
+    plain: str = ""
 
     @classmethod
     def parse(cls, message: str, context: PlanContext) -> "ParsedRequest":
@@ -262,6 +274,7 @@ class ParsedRequest:
         but_text = but.group(1).strip(" .!?") if but and not re.fullmatch(_NUMS, but.group(1).strip(" .!?")) else None
         more = [n for m in _FEEDBACK_MORE.finditer(numbered) for n in _numbers(m.group(1) or m.group(2))]
         less = [n for m in _FEEDBACK_LESS.finditer(numbered) for n in _numbers(m.group(1) or m.group(2))]
+        places = read_places(text, context.places)
         return cls(
             text=text,
             model_text=model_text,
@@ -272,6 +285,8 @@ class ParsedRequest:
             but_text=but_text,
             more_like=more,
             less_like=[n for n in less if n not in more],
+            places=places,
+            plain=without_spans(text, places.spans),
         )
 
     @property
@@ -280,7 +295,7 @@ class ParsedRequest:
         or exclusions ("none with dogs please", "not at night")."""
         from photoseek.agent.negation import read_negations, without_negated
 
-        words = content_words(self.text, self.dates)
+        words = content_words(self.plain, self.dates)
         return bool(_REFINEMENT_START.search(self.text)) or not words or \
             not without_negated(words, read_negations(self.text))
 
@@ -414,7 +429,7 @@ class Planner:
 
     def _fallback(self, request: ParsedRequest, context: PlanContext, reason: str, output: str | None = None) -> Plan:
         args: dict[str, Any] = self._code_filters(request)
-        words = search_words(request.text, request.dates)
+        words = search_words(request.plain, request.dates)
         if request.paths:
             call = _validated("similar_to_photo", {**args, "photo": request.paths[0]})
             note = f"I could not plan that request ({reason}), so I searched for photos like {request.paths[0]}."
@@ -453,6 +468,7 @@ class Planner:
         camera = _CAMERA.search(_PATH.sub(" ", text))
         if camera:
             args["camera"] = camera.group(1)
+        args.update(request.places.as_args())
         return args
 
     def _checked_filters(self, step: dict[str, Any], request: ParsedRequest) -> dict[str, Any]:
@@ -482,6 +498,8 @@ class Planner:
                 tags = [t for t in tags if _variants(t) & _stems(text)]
             if tags:
                 args[key] = tags
+        # places: the model's "place" is never taken on its word (it names places the request does not,
+        # and misses the library's small towns); code reads them from the request (agent.place_words)
         args.update(self._code_filters(request))
         return args
 
@@ -492,6 +510,7 @@ class Planner:
         previous = context.previous_call
         filters = self._checked_filters(step, request)
         query = self._english(str(step.get("query") or "").strip(), request)
+        query = self._without_places(query, request, context)
         photo = step.get("photo")
 
         # A request in refinement form ("only from 2019", "without people") narrows the last search,
@@ -503,13 +522,13 @@ class Planner:
         # pointer back ("those"), or nothing but filters ("2019"). A new subject is a new search.
         if tool == "refine" and (_NEW_TOPIC.search(request.text) or not (
             request.looks_like_refinement or _REFERS_BACK.search(request.text)
-            or not content_words(request.text, request.dates)
+            or not content_words(request.plain, request.dates)
         )):
-            tool = "text_search" if query or content_words(request.text, request.dates) else "filter_photos"
+            tool = "text_search" if query or content_words(request.plain, request.dates) else "filter_photos"
         if tool == "refine":
             if previous is None:
                 tool = "text_search" if query or not filters else "filter_photos"
-                query = query or search_words(request.text, request.dates)
+                query = query or search_words(request.plain, request.dates)
             else:
                 if not query and request.but_text and previous.tool in ("similar_to_photo", "composed_search"):
                     query = self._english(request.but_text, request)  # "but at night" after "like #3"
@@ -535,7 +554,7 @@ class Planner:
         # Filters alone cannot carry a subject the request names ("city streets at night"): search for it.
         if tool == "filter_photos":
             camera_words = set(str(filters.get("camera", "")).lower().split())
-            leftover = " ".join(w for w in content_words(request.text, request.dates).split()
+            leftover = " ".join(w for w in content_words(request.plain, request.dates).split()
                                 if w.lower() not in camera_words)
             if leftover:
                 tool, query = "text_search", query or self._english(leftover, request)
@@ -569,7 +588,8 @@ class Planner:
         args: dict[str, Any] = dict(filters)
         if tool == "text_search":
             query = self._english(query, request) if query else \
-                search_words(self._english(request.text, request), request.dates)
+                search_words(self._english(request.plain, request), request.dates)
+            query = self._without_places(query, request, context)
             if not query or _CJK.search(query):
                 if filters:
                     tool = "filter_photos"
@@ -604,11 +624,17 @@ class Planner:
             raise _PlanProblem("filter_photos needs at least one filter; use text_search with a query")
         return _validated(tool, args, problem=_PlanProblem)
 
+    @staticmethod
+    def _without_places(query: str, request: ParsedRequest, context: PlanContext) -> str:
+        """The search words without the places the request named (they are filters); the model often
+        keeps them ("beach Portugal") and as words they would be searched for by likeness."""
+        return without_place_names(query, request.places, context.places)
+
     def _refine(self, previous: ToolCall, filters: dict[str, Any], query: str) -> ToolCall:
         """The previous call with the new filters added (tags accumulate; other filters replace)."""
         args = dict(previous.args)
         opposite = {"tags": "not_tags", "not_tags": "tags", "time_of_day": "not_time_of_day",
-                    "not_time_of_day": "time_of_day"}
+                    "not_time_of_day": "time_of_day", "place": "not_place", "not_place": "place"}
         for key, value in filters.items():
             if key in ("tags", "not_tags", "not_dates"):
                 args[key] = _unique(list(args.get(key, [])) + list(value))
@@ -684,7 +710,7 @@ def _correct_negations(plan: Plan, request: ParsedRequest, english=lambda text: 
         return
     call = plan.calls[0]
     def words() -> str:  # the request's subject in English ("没有文字的海报" -> "poster"), only if needed
-        found = without_negated(content_words(request.text, request.dates), negations)
+        found = without_negated(content_words(request.plain or request.text, request.dates), negations)
         english_words = english(found) if found and needs_translation(found) else found
         return "" if needs_translation(english_words) else english_words
 

@@ -174,10 +174,21 @@ class Session:
     # -- what the planner sees --------------------------------------------------------------------
     def context(self) -> PlanContext:
         today = self.today or date.today()
+        places = self._place_names()
         for step in reversed(self.memory):
             if isinstance(step, ToolStep) and step.result is not None and step.call.tool in SEARCH_TOOLS:
-                return PlanContext(today, step.call, [r.id for r in step.result.results])
-        return PlanContext(today)
+                return PlanContext(today, step.call, [r.id for r in step.result.results], places=places)
+        return PlanContext(today, places=places)
+
+    def _place_names(self):
+        """The place names the planner reads requests with (None when the library cannot say: no catalog)."""
+        names = getattr(self.library, "place_names", None)
+        if names is None:
+            return None
+        try:
+            return names()
+        except PhotoseekError:
+            return None
 
     @property
     def last_ranking(self) -> list[SearchResult]:
@@ -264,7 +275,7 @@ class Session:
             timings["explain"] = time.perf_counter() - explain_started
         answer = Answer(
             message,
-            answer_text(plan, outcome, searched, names),
+            answer_text(plan, outcome, searched, names, place_words=self._place_words(outcome)),
             plan=plan,
             results=results,
             photo=outcome.photo if outcome is not None else None,
@@ -273,6 +284,25 @@ class Session:
             reference_names=names if results else {},
         )
         yield AnswerReady(self._finish(answer, started, timings))
+
+    def _place_words(self, outcome: ToolResult | None) -> tuple[str | None, str | None]:
+        """(why no photo answers the places or trip asked, what the place filter could not check), from
+        the library (Library.why_empty / place_note); (None, None) when no place was asked."""
+        if outcome is None or outcome.tool not in SEARCH_TOOLS:
+            return None, None
+        args = outcome.args
+        if not (args.get("place") or args.get("not_place") or args.get("trip")):
+            return None, None
+        from photoseek.results import Filters
+
+        filters = Filters(place=list(args.get("place") or []), not_place=list(args.get("not_place") or []),
+                          trip=args.get("trip"), trip_day=args.get("trip_day"))
+        why, note = getattr(self.library, "why_empty", None), getattr(self.library, "place_note", None)
+        try:
+            return (why(filters) if why is not None and not outcome.results else None,
+                    note(filters) if note is not None else None)
+        except PhotoseekError:
+            return None, None
 
     def _finish(self, answer: Answer, started: float, timings: dict[str, float]) -> Answer:
         timings["total"] = time.perf_counter() - started
@@ -306,11 +336,14 @@ def reference_names(shown_before: list[int] | None, shown_now: list[int],
 
 
 def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = None,
-                names: dict[int, str] | None = None) -> str:
+                names: dict[int, str] | None = None, *,
+                place_words: tuple[str | None, str | None] = (None, None)) -> str:
     """The answer in words; `searched`: how many results the search was asked for (so that a search
     whose every result matches says "at least"); `names`: how the reader knows the previous
     answer's photos (`reference_names`), so that feedback names them as the user did ("#2", or
-    "dog.jpg (#5 of the last answer)"), not by catalog id."""
+    "dog.jpg (#5 of the last answer)"), not by catalog id; `place_words`: (why no photo answers the
+    place or trip asked, what a place filter could not check), from Session._place_words."""
+    empty_reason, place_note = place_words
     numbers = names or {}
 
     def named(ids: list[int]) -> str:
@@ -348,9 +381,12 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
         text = levels_summary(subject, outcome.results, searched)
     elif count:
         text = f"Found {count} photo{'s' if count != 1 else ''} {subject.found()}".rstrip() + "."
+    elif empty_reason:  # the place or trip has no photo: said so, never answered by likeness
+        text = empty_reason
     else:
         text = f"No photos matched {subject}." + (" Try fewer filters." if filters else "")
-    return " ".join(part for part in (reranked, text, _exclusion_caveat(args) if count else "", notes) if part)
+    return " ".join(part for part in (reranked, text, _exclusion_caveat(args) if count else "", place_note or "",
+                                      notes) if part)
 
 
 def reworded_note(reworded: int | None) -> str | None:

@@ -634,11 +634,18 @@ class SearchEngine:
                 filters_matched=filters.to_dict(),
                 similar_to=list(reference_ids),
             )
+            if photo.place is not None:
+                evidence.place, evidence.place_source = photo.place.label(), photo.place.source
+                evidence.place_how = photo.place.how()
             z = standing_signal.standing(pid) if standing_signal is not None else None
             evidence.standing = round(z, 2) if z is not None else None
             facts[pid] = PhotoFacts(photo_tags, photo.ocr or "", photo.caption or "", row["display_path"])
             results.append(SearchResult(id=pid, path=row["display_path"], score=score, evidence=evidence))
         if request is not None:
+            if filters.place:  # a place asked for and met is met evidence (search.places)
+                from photoseek.search.places import places_met
+
+                places_met(self.catalog, filters, results, {pid: stored[pid].place for pid, _ in top if pid in stored})
             assess_all(results, request, facts)
         return results
 

@@ -18,6 +18,11 @@ Semantics:
                    as 0 and no such tag. Photos whose faces were never counted pass neither. The
                    user's +person/-person wins over the face count.
   camera           case-insensitive substring of camera make + model.
+  place            taken in any of these places (store.places: a city, region, county or country in
+                   any of its names); photos with no known place do not pass.
+  not_place        not taken in any of these places; photos with no known place pass.
+  trip / trip_day  photos of the trips `trip` names (store.places.matching_trips), on their
+                   `trip_day`-th day when given.
 """
 
 from __future__ import annotations
@@ -183,13 +188,38 @@ def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | 
         where.append("lower(coalesce(camera_make, '') || ' ' || coalesce(camera_model, '')) LIKE ? ESCAPE '\\'")
         params.append(f"%{escaped}%")
 
-    sql = "SELECT id FROM photos" + (" WHERE " + " AND ".join(f"({w})" for w in where) if where else "")
-    ids = {row[0] for row in conn.execute(sql, params)}
+    # the positive sets narrow one another; the whole library is read only when nothing else says
+    # which photos are in (a place filter alone reads its photos from an index, not 100k rows)
+    ids: set[int] | None = None
+    if where:
+        sql = "SELECT id FROM photos WHERE " + " AND ".join(f"({w})" for w in where)
+        ids = {row[0] for row in conn.execute(sql, params)}
+
+    def narrow(found: set[int]) -> None:
+        nonlocal ids
+        ids = set(found) if ids is None else ids & found
+
+    def every() -> set[int]:
+        return ids if ids is not None else {row[0] for row in conn.execute("SELECT id FROM photos")}
+
     for tag in filters.tags:
-        ids &= photos_with_tag(conn, tag)
-    for tag in filters.not_tags:
-        ids -= photos_with_tag(conn, tag)
-    return ids
+        narrow(photos_with_tag(conn, tag))
+    if filters.place or filters.trip:
+        from photoseek.store.places import photos_in_places, trip_photo_ids
+
+        if filters.place:
+            narrow(photos_in_places(catalog, filters.place)[0])
+        if filters.trip:
+            narrow(trip_photo_ids(catalog, filters.trip, filters.trip_day)[0])
+    if filters.not_tags or filters.not_place:
+        ids = every()
+        for tag in filters.not_tags:
+            ids -= photos_with_tag(conn, tag)
+        if filters.not_place:
+            from photoseek.store.places import photos_in_places
+
+            ids -= photos_in_places(catalog, filters.not_place)[0]
+    return every()
 
 
 # -- full text ------------------------------------------------------------------------------------------

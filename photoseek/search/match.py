@@ -236,6 +236,8 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
     z = evidence.standing
     met = words_met(request, facts)
     attr_met, attr_missing = attributes_met(request.attributes, evidence, facts.tags)
+    # met before the words were read: a place asked for and met (search.places)
+    attr_met = {**evidence.met, **attr_met}
     unmet = [w for w in request.words if w not in met]
     missing = unmet + attr_missing
     evidence.met = {**met, **attr_met}
