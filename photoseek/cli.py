@@ -181,7 +181,8 @@ def cmd_place(args) -> int:
         _print_json(info)
         return 0
     place = info.get("place")
-    _console().print(f"{info['path']}: " + (f"{place['label']} ({place['how']})" if place else "no known place"))
+    _console().print(f"{info['path']}: " + (f"{place['label']} ({place['how']})" if place else "no known place"),
+                     soft_wrap=True)
     return 0
 
 

@@ -310,7 +310,7 @@ _FILTER_PHRASES = [
     re.compile(r"\b(?:taken|shot|photographed)?\s*(?:with|on|by|using)\s+(?:my|a|an|the|our)?\s*(?:iphone|android|"
                r"pixel|galaxy|canon|nikon|sony|fuji\w*|olympus|panasonic|leica|gopro|dji)\b[\w-]*", re.IGNORECASE),
     re.compile(r"\bwith (?:visible |any )?(?:text|writing|words)(?: on (?:it|them))?\b|\bcontaining text\b", re.IGNORECASE),
-    re.compile(r"夜里|晚上|白天|(?:没|不要|不带|无)有?人|有字|带字|有文字"),
+    re.compile(r"夜景|夜晚|夜里|晚上|白天|(?:没|不要|不带|无)有?人|有字|带字|有文字"),
 ]
 
 

@@ -259,6 +259,10 @@ class Gazetteer:
         if not parts:
             return None
         within = parts[1:]
+        countries = self._country_codes(parts[-1])
+        if len(parts) == 1 and countries:  # "USA", "Portugal", "Georgia": the country, not a town of the name
+            code = countries[0]
+            return Place(None, None, None, "", "", self.country_name(code), code, "region", 0.0)
         towns = [e for key in spellings(parts[0]) for e in self.find(key, within=within)]
         for (level, code, name), aliases in CURATED_ALIASES.items():
             if level == "city" and fold(parts[0]) in {fold(a) for a in aliases}:
@@ -267,10 +271,6 @@ class Gazetteer:
             city = max(towns, key=lambda e: e.population)
             return Place(city, None, None, city.region, city.county, self.country_name(city.country_code),
                          city.country_code, "city", 0.0)
-        countries = self._country_codes(parts[-1])
-        if len(parts) == 1 and countries:
-            code = countries[0]
-            return Place(None, None, None, "", "", self.country_name(code), code, "region", 0.0)
         regions = {(self.regions[i], self.country_codes[i]) for i in range(len(self.names))
                    if fold(self.regions[i]) == fold(parts[0])}
         if countries:
@@ -296,16 +296,16 @@ class Gazetteer:
         """Entries named `name` (any accents or spelling `names.fold` joins), most people first;
         `within`: further words each entry's region, county or country must match ("Portland",
         within=["Oregon"])."""
-        from photoseek.places.names import fold
+        from photoseek.places.names import fold, spellings
 
         with self._lock:
             if self._by_name is None:
                 by_name: dict[str, list[int]] = {}
                 for i, n in enumerate(self.names):
-                    for key in {fold(n)}:
+                    for key in spellings(n):
                         by_name.setdefault(key, []).append(i)
                 self._by_name = by_name
-        found = [self.entry(i) for i in self._by_name.get(fold(name), [])]
+        found = [self.entry(i) for key in spellings(name) for i in self._by_name.get(key, [])]
         for word in within:
             key = fold(word)
             found = [e for e in found if key in (fold(e.region), fold(e.county), fold(self.country_name(e.country_code)),
