@@ -96,7 +96,7 @@ def plan_life(rng: random.Random) -> list[dict]:
                 trip_dates.add(day)
                 for n in range(PHOTOS_A_DAY):
                     night = (city, d + 1) in NIGHT_DAYS and n == PHOTOS_A_DAY - 1
-                    hour, minute = (22, 40) if night else (9 + 3 * n, rng.randrange(60))
+                    hour, minute = (22, 40) if night else (9 + 2 * n, rng.randrange(60))  # 9:00-15:59: day
                     shots.append({"city": city, "when": datetime.combine(day, datetime.min.time()).replace(
                         hour=hour, minute=minute), "trip": name, "trip_day": (day - first).days + 1, "night": night})
     # home: days that are not trip days nor next to one

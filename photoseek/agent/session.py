@@ -31,6 +31,9 @@ _DEFAULT = object()
 # is found and counted, not only those in the first k; the answer shows them all, then fills up to k
 # with the closest non-matches.
 MATCH_POOL = 50
+# ...and a search by filters alone ("photos from Germany", "my last trip") this deep: every photo that
+# passes is a match, and the answer counts and shows them all (up to this many), not only the first 50.
+FILTER_POOL = 500
 # How a turn explains its results (EXPLAIN_MODES). "evidence": the sentences composed from each
 # photo's evidence (which words met which tag, text, caption, time, date; what was not found),
 # instant and grounded by construction. "model": the LLM rewords the top results' evidence (checked
@@ -244,7 +247,7 @@ class Session:
             if call.tool in SEARCH_TOOLS:
                 asked_k = call.args.get("k")
                 shown = asked_k or self.k
-                searched = asked_k or max(self.k, MATCH_POOL)
+                searched = asked_k or max(self.k, FILTER_POOL if call.tool == "filter_photos" else MATCH_POOL)
                 call = ToolCall(call.tool, {**call.args, "k": searched})
             try:
                 outcome = TOOLS[call.tool].run(self.library, call.args)
