@@ -78,7 +78,7 @@ def estimates(library: Path, album: Path) -> int:
         name = "images/" + Path(path).name
         by_id[pid] = (truth.get(name), parse_taken(taken), device_of(make, model), lat, city, source)
     hidden = [pid for pid, (t, *_rest) in by_id.items() if t and t["gps_hidden"]]
-    known = [Dated(pid, when, device) for pid, (t, when, device, lat, *_r) in by_id.items()
+    known = [Dated(pid, when, device, city) for pid, (t, when, device, lat, city, _source) in by_id.items()
              if lat is not None and when and device]
     unknown = [Dated(pid, by_id[pid][1], by_id[pid][2]) for pid in hidden]
     print(f"{len(hidden)} photos had their GPS removed; {len(known)} keep theirs (same phone).")

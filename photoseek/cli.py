@@ -126,12 +126,19 @@ def cmd_places(args) -> int:
 
     root = Tree(f"[bold]{tree['located']} photos with a place[/bold]"
                 + (f", {tree['unknown']} with no known position" if tree["unknown"] else ""))
+    from photoseek.places.names import fold
+
     for country in tree["countries"]:
         branch = root.add(f"{country['country']} {count(country)}")
         for region in country["regions"]:
+            cities = region["cities"]
+            if len(cities) == 1 and fold(cities[0]["city"]) in fold(region["region"]):  # "Tokyo" in Tokyo
+                branch.add(f"{cities[0]['city']} {count(cities[0])}" + (f" [dim]({region['region']})[/dim]"
+                                                                         if fold(cities[0]['city']) != fold(region['region']) else ""))
+                continue
             regional = branch.add(f"{region['region'] or '(no region)'} {count(region)}") \
                 if len(country["regions"]) > 1 or region["region"] else branch
-            for city in region["cities"]:
+            for city in cities:
                 regional.add(f"{city['city']} {count(city)}")
     console.print(root)
     return 0

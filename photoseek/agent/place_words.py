@@ -42,8 +42,8 @@ _DAY = re.compile(r"\b(?:the\s+|our\s+|my\s+)?(first|second|third|fourth|fifth|l
 _DAY_ZH = re.compile(r"第\s*([一二三四五六七八九十]|\d{1,2})\s*天|(最后一天)")
 _ZH_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 # the words that tied a place to the request, removed with it ("photos taken in Lisbon" -> "photos")
-_LEAD_IN = re.compile(r"(?:\b(?:taken|shot|photographed)\s+)?(?:\b(?:in|from|at|near|around|to|of|outside|except|"
-                      r"excluding|not)\s+(?:the\s+)?){1,2}$|(?:在|去|到|于|不在|除了)$", re.IGNORECASE)
+_LEAD_IN = re.compile(r"(?:\b(?:taken|shot|photographed|in|from|at|near|around|to|of|outside|except|excluding|not|"
+                      r"never|but|anywhere|other|than|the)\s+){1,4}$|(?:不是在|不在|除了|在|去|到|于)$", re.IGNORECASE)
 
 
 @dataclass

@@ -199,15 +199,15 @@ def _estimate(catalog: "Catalog") -> int:
     conn = catalog.conn
     rows = conn.execute(
         """SELECT p.id, p.taken_at, p.camera_make, p.camera_model, pp.source, pp.latitude, p.gps_lat,
-                  p.id IN (SELECT photo_id FROM place_feedback) AS corrected
+                  p.id IN (SELECT photo_id FROM place_feedback) AS corrected, pp.city_id, pp.region_id
            FROM photos p LEFT JOIN photo_places pp ON pp.photo_id = p.id""").fetchall()
     known, unknown = [], []
-    for pid, taken, make, model, source, lat, gps_lat, corrected in rows:
+    for pid, taken, make, model, source, lat, gps_lat, corrected, city, region in rows:
         when, device = parse_taken(taken), device_of(make, model)
         if when is None or device is None:
             continue
         if source in ("gps", "user") and lat is not None:
-            known.append(Dated(pid, when, device))
+            known.append(Dated(pid, when, device, city or region))
         elif source in (None, "estimated") and not corrected and gps_lat is None:
             # (a photo whose own GPS named no place, far out at sea, is not moved ashore by an estimate)
             unknown.append(Dated(pid, when, device))
@@ -245,7 +245,7 @@ def _trips(catalog: "Catalog") -> tuple[str | None, int]:
         when = parse_taken(taken)
         if when is None:
             continue
-        sightings.append(Sighting(pid, when.date(), lat, lon, city, region, country, code))
+        sightings.append(Sighting(pid, when.date(), lat, lon, city, region, country, code, when))
     home = find_home(sightings)
     trips = find_trips(sightings, home)
     with catalog.transaction():

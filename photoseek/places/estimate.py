@@ -3,8 +3,10 @@
 Phones and cameras without a fix, edited copies that lost their EXIF GPS, a second camera on the same
 trip: their photos were taken where the same device's located photos say it was just before or just
 after. The estimate takes the located photo of the same device (EXIF make and model; a photo with
-neither has no device to go by) nearest in time, if it is at most ESTIMATE_WITHIN away. The camera's
-clock is the same for both photos, so time zones do not matter.
+neither has no device to go by) nearest in time, if it is at most ESTIMATE_WITHIN away; when the
+photos just before and just after it are in two different towns (a travel day), only one within
+SURE_WITHIN of it says where it was. The camera's clock is the same for all its photos, so time zones
+do not matter.
 
 ESTIMATE_WITHIN was chosen on a simulated album (bench/places_album.py: a home city, day trips, trips
 abroad; GPS hidden from half the photos): see docs/places.md for the accuracy at each limit. People
@@ -18,16 +20,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
-ESTIMATE_WITHIN = timedelta(hours=3)
+ESTIMATE_WITHIN = timedelta(hours=6)
+# Between photos in two towns (the day you move on), only a photo this close to one of them is placed there
+SURE_WITHIN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
 class Dated:
-    """A photo as the estimate sees it: its id, when it was taken (camera local time) and its device."""
+    """A photo as the estimate sees it: its id, when it was taken (camera local time), its device and,
+    for a located photo, where (any value that is equal for the same town: a city id)."""
 
     photo_id: int
     taken: datetime
     device: tuple[str, str]
+    where: object = None
 
 
 @dataclass(frozen=True)
@@ -73,15 +79,14 @@ def estimate_places(unknown: Iterable[Dated], known: Iterable[Dated],
         if not photos:
             continue
         at = bisect.bisect_left(times[photo.device], photo.taken)
-        best: Dated | None = None
-        for candidate in (photos[at - 1] if at > 0 else None, photos[at] if at < len(photos) else None):
-            if candidate is None or candidate.photo_id == photo.photo_id:
-                continue
-            gap = abs(photo.taken - candidate.taken)
-            if gap <= within and (best is None or gap < abs(photo.taken - best.taken)):
-                best = candidate
-        if best is not None:
-            out.append(Estimate(photo.photo_id, best.photo_id, int((photo.taken - best.taken).total_seconds())))
+        near = [c for c in (photos[at - 1] if at > 0 else None, photos[at] if at < len(photos) else None)
+                if c is not None and c.photo_id != photo.photo_id and abs(photo.taken - c.taken) <= within]
+        if not near:
+            continue
+        best = min(near, key=lambda c: (abs(photo.taken - c.taken), c.taken))
+        if len(near) == 2 and near[0].where != near[1].where and abs(photo.taken - best.taken) > SURE_WITHIN:
+            continue  # taken between two towns, hours from both: somewhere on the way, unknown
+        out.append(Estimate(photo.photo_id, best.photo_id, int((photo.taken - best.taken).total_seconds())))
     return out
 
 

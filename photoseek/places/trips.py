@@ -6,7 +6,8 @@
   trip   consecutive days with photos away from home; a day with photos at home ends a trip, a day
          with no photos at all does not (MAX_QUIET_DAYS of them in a row at most). A day that starts
          at home and ends away (or back) belongs to the trip, but its home photos do not. Photos with
-         no known position taken on a trip's days belong to it.
+         no known position taken on a trip's days belong to it, except on its first (last) day before
+         the first (after the last) photo away.
   name   abroad, the countries visited ("Portugal", "Japan and South Korea"); in the home country, the
          cities most photographed ("Sintra", "Porto and Braga")
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Iterable
 
 from photoseek.places.gazetteer import distance_km
@@ -37,6 +38,7 @@ class Sighting:
     region: str | None = None
     country: str | None = None
     country_code: str | None = None
+    taken: datetime | None = None  # when, for photos with no position on the days a trip starts or ends
 
     @property
     def located(self) -> bool:
@@ -101,6 +103,14 @@ def is_away(sighting: Sighting, home: Home) -> bool:
     return distance_km(sighting.latitude, sighting.longitude, home.latitude, home.longitude) > HOME_RADIUS_KM
 
 
+def _outside_the_trip(sighting: Sighting, day: date, start: date, end: date, away_times: list[datetime]) -> bool:
+    """A photo with no position on the day a trip starts (ends) but before the first (after the last) photo
+    away from home that day: taken at home before leaving (after coming back), as far as anyone knows."""
+    if sighting.taken is None or not away_times:
+        return False
+    return (day == start and sighting.taken < min(away_times)) or (day == end and sighting.taken > max(away_times))
+
+
 def find_trips(sightings: Iterable[Sighting], home: Home | None) -> list[Trip]:
     """The trips, oldest first (see the module docstring)."""
     if home is None:
@@ -130,9 +140,13 @@ def find_trips(sightings: Iterable[Sighting], home: Home | None) -> list[Trip]:
         abroad = False
         day = start
         while day <= end:
-            for s in by_day.get(day, []):
+            seen = by_day.get(day, [])
+            away_times = [s.taken for s in seen if is_away(s, home) and s.taken is not None]
+            for s in seen:
                 if s.located and not is_away(s, home):
                     continue  # the morning at home before leaving, the evening back
+                if not s.located and _outside_the_trip(s, day, start, end, away_times):
+                    continue
                 trip_days[s.photo_id] = (day - start).days + 1
                 if s.located:
                     counted[(s.city or s.region or s.country or "", s.country or "")] += 1
