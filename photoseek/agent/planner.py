@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from photoseek.agent.dates import DateRange, has_temporal_cue, resolve_dates
 from photoseek.agent.place_words import PlaceRequest, read_places, without_place_names, without_spans
+from photoseek.places.names import fold
 from photoseek.llm.base import LLM, Message
 from photoseek.llm.translate import detect_language, needs_translation, to_english
 from photoseek.results import describe_filters
@@ -179,6 +180,9 @@ _TEXT_CUE = re.compile(
     re.IGNORECASE,
 )
 _HAS_TEXT = re.compile(r"\bwith (?:visible |any )?(?:text|writing|words)\b|\bcontaining text\b|有字|带字|有文字")
+_ONLY_TIME_WORDS = re.compile(
+    r"\s*(?:(?:at|by|during|the|in)\s+)*(?:night|nighttime|night-time|evening|day|daytime|daylight|twilight|dusk|dawn)"
+    r"(?:\s+(?:scenes?|views?|shots?|photos?|pictures?|time))?\s*", re.IGNORECASE)
 _NEW_TOPIC = re.compile(r"\b(?:instead|actually|new search|start over|forget (?:that|it))\b|换成|改成|重新", re.IGNORECASE)
 # What a request asks for when it only says "with text": a filter, not a text search for the word "text".
 _GENERIC_TEXT = {"text", "texts", "word", "words", "writing", "letters", "any text", "something", "some text"}
@@ -477,7 +481,9 @@ class Planner:
         lowered = text.lower()
         english = not _CJK.search(text)
         args: dict[str, Any] = {}
-        if (step.get("date_from") or step.get("date_to")) and has_temporal_cue(text):
+        # a trip's "last" / "first day" is no date ("my last trip" is not today): dates come from code then
+        trip_words = bool(request.places.trip) and request.dates is None
+        if (step.get("date_from") or step.get("date_to")) and has_temporal_cue(text) and not trip_words:
             args.update({k: step[k] for k in ("date_from", "date_to") if step.get(k)})
         if step.get("time_of_day") and _TIME_CUE.search(text):
             args["time_of_day"] = step["time_of_day"]
@@ -492,8 +498,10 @@ class Planner:
         camera = str(step.get("camera") or "")
         if camera and camera.lower() in lowered and (_CAMERA.search(text) or _CAMERA_BRAND.search(camera)):
             args["camera"] = camera
+        places = {fold(n) for m in request.places.mentions for n in (m.text, m.name)}
         for key in ("tags", "not_tags"):
-            tags = [t for t in step.get(key) or [] if t and not _CJK.search(t)]
+            # a place is a place filter, never a tag ("not in Germany" is no photo tagged "germany")
+            tags = [t for t in step.get(key) or [] if t and not _CJK.search(t) and fold(t) not in places]
             if english:  # an English request must name the tag (stem match); a translated one cannot
                 tags = [t for t in tags if _variants(t) & _stems(text)]
             if tags:
@@ -597,6 +605,8 @@ class Planner:
                     raise _PlanProblem("text_search needs English search words in query")
             else:
                 args["query"] = _strip_dates(query, request.dates)
+                if args.get("time_of_day") and _ONLY_TIME_WORDS.fullmatch(args["query"]):
+                    args["query"] = ""  # "night scene" (东京的夜景) with a night filter: nothing else to look for
                 # a fresh search ranks by its words; the same words as required tags would only drop
                 # relevant photos the tagger missed
                 if args.get("tags"):
