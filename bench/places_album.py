@@ -18,11 +18,13 @@ import argparse
 import json
 import random
 import shutil
+import sys
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 COCO = ROOT.parent / "shared" / "data" / "coco-captions"
 PHONE = ("Apple", "iPhone 12")
 
@@ -114,24 +116,10 @@ def plan_life(rng: random.Random) -> list[dict]:
 
 
 def _exif(photo: Photo) -> bytes:
-    import piexif
+    from tests.places_support import gps_exif
 
-    zeroth = {piexif.ImageIFD.Make: PHONE[0].encode(), piexif.ImageIFD.Model: PHONE[1].encode()}
-    exif = {piexif.ExifIFD.DateTimeOriginal: photo.taken.replace("-", ":").replace("T", " ").encode()}
-    gps = {}
-    if photo.latitude is not None and not photo.gps_hidden:
-        def dms(value: float) -> tuple:
-            value = abs(value)
-            degrees = int(value)
-            minutes = int((value - degrees) * 60)
-            seconds = round(((value - degrees) * 60 - minutes) * 60 * 10000)
-            return ((degrees, 1), (minutes, 1), (seconds, 10000))
-
-        gps = {piexif.GPSIFD.GPSLatitudeRef: b"N" if photo.latitude >= 0 else b"S",
-               piexif.GPSIFD.GPSLatitude: dms(photo.latitude),
-               piexif.GPSIFD.GPSLongitudeRef: b"E" if photo.longitude >= 0 else b"W",
-               piexif.GPSIFD.GPSLongitude: dms(photo.longitude)}
-    return piexif.dump({"0th": zeroth, "Exif": exif, "GPS": gps, "1st": {}, "thumbnail": None})
+    position = None if photo.latitude is None or photo.gps_hidden else (photo.latitude, photo.longitude)
+    return gps_exif(position, photo.taken, PHONE)
 
 
 def build(out: Path, *, hide_half: bool = False, seed: int = 25) -> list[Photo]:

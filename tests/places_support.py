@@ -48,21 +48,26 @@ SHOTS = [
 
 
 def exif_bytes(shot: Shot) -> bytes:
+    return gps_exif(shot.position, shot.taken, shot.camera)
+
+
+def gps_exif(position: tuple[float, float] | None, taken: str | None, camera: tuple[str, str] | None) -> bytes:
+    """EXIF (piexif) with a GPS position, DateTimeOriginal ("2023-04-10 16:00:00" or ISO) and camera make
+    and model, each left out when None. Shared with bench/places_album.py."""
     import piexif
 
     def dms(value: float) -> tuple:
         value = abs(value)
         degrees = int(value)
         minutes = int((value - degrees) * 60)
-        seconds = round(((value - degrees) * 60 - minutes) * 60 * 1000)
-        return ((degrees, 1), (minutes, 1), (seconds, 1000))
+        seconds = round(((value - degrees) * 60 - minutes) * 60 * 10000)
+        return ((degrees, 1), (minutes, 1), (seconds, 10000))
 
-    zeroth = {piexif.ImageIFD.Make: shot.camera[0].encode(), piexif.ImageIFD.Model: shot.camera[1].encode()} \
-        if shot.camera else {}
-    exif = {piexif.ExifIFD.DateTimeOriginal: shot.taken.replace("-", ":").encode()} if shot.taken else {}
+    zeroth = {piexif.ImageIFD.Make: camera[0].encode(), piexif.ImageIFD.Model: camera[1].encode()} if camera else {}
+    exif = {piexif.ExifIFD.DateTimeOriginal: taken.replace("T", " ").replace("-", ":").encode()} if taken else {}
     gps = {}
-    if shot.position is not None:
-        lat, lon = shot.position
+    if position is not None:
+        lat, lon = position
         gps = {piexif.GPSIFD.GPSLatitudeRef: b"N" if lat >= 0 else b"S", piexif.GPSIFD.GPSLatitude: dms(lat),
                piexif.GPSIFD.GPSLongitudeRef: b"E" if lon >= 0 else b"W", piexif.GPSIFD.GPSLongitude: dms(lon)}
     return piexif.dump({"0th": zeroth, "Exif": exif, "GPS": gps, "1st": {}, "thumbnail": None})
