@@ -259,13 +259,24 @@ def cmd_search(args) -> int:
         query = f"{query} → {searched_as}"
     if note:
         _console().print(f"[yellow]Note:[/] {note}")
-    if empty:
+    if empty:  # a place or trip with no photo: said as such
         _console().print(empty)
+        return 0
+    if not results and not filters.is_empty() and _none_pass(lib, filters):
+        # "No photos match 'dog'" would blame the words: no photo passed the filters to be searched
+        _console().print(f"No photo passes the filters ({_describe_filters(filters)[len('photos '):]}), "
+                         "so nothing was searched. Loosen or drop a filter.")
         return 0
     _print_results(query, results)
     if place_note:
         _console().print(f"[dim]{place_note}[/dim]")
     return 0
+
+
+def _none_pass(lib, filters) -> bool:
+    from photoseek.search.filters import filter_photo_ids
+
+    return filter_photo_ids(lib.catalog, filters) == set()
 
 
 def _describe_filters(filters) -> str:
@@ -361,6 +372,13 @@ def cmd_show(args) -> int:
         elif key == "place":
             value = f"{value['label']} ({value['how']})" if value else (
                 "unknown (no GPS, and no photo of the same camera taken near that time has one)")
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ", ".join(value) or "—"
+        elif key == "taken_at":
+            from photoseek.ingest.metadata import describe_taken_at
+
+            value = describe_taken_at(value, info.get("taken_at_source"), info.get("utc_offset_source"),
+                                      info.get("time_zone"))
         table.add_row(key, "—" if value is None else str(value))
     _console().print(table)
     return 0
@@ -632,8 +650,34 @@ def cmd_models(args) -> int:
 
 
 # -- parser -----------------------------------------------------------------------------------------
+# one example per main command, shown by its --help (tests/test_cli_help.py parses each)
+EXAMPLES = {
+    "index": "photoseek --library ~/photos.lib index ~/Pictures",
+    "search": 'photoseek --library ~/photos.lib search "dog on a beach" --from 2019-01-01 --to 2019-12-31',
+    "ask": 'photoseek --library ~/photos.lib ask "beach photos with dogs from 2019"',
+    "chat": "photoseek --library ~/photos.lib chat",
+    "serve": "photoseek --library ~/photos.lib serve --index ~/Pictures",
+    "show": "photoseek --library ~/photos.lib show 12",
+    "tag": "photoseek --library ~/photos.lib tag 12 +dog -cat",
+    "caption": "photoseek --library ~/photos.lib caption ~/Pictures/beach.jpg",
+    "mcp": "photoseek --library ~/photos.lib mcp",
+    "places": "photoseek --library ~/photos.lib places",
+    "trips": "photoseek --library ~/photos.lib trips",
+    "place": 'photoseek --library ~/photos.lib place 12 "Lisbon, Portugal"',
+    "eval": "photoseek eval retrieval ../shared/data/coco-captions --json",
+}
+MAIN_EPILOG = """examples:
+  photoseek --library ~/photos.lib index ~/Pictures
+  photoseek --library ~/photos.lib search "a red bus"
+  photoseek --library ~/photos.lib chat
+
+`photoseek COMMAND --help` for the options of each; the guide: the README and docs/ of the repository."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="photoseek", description="Local, private, conversational photo search.")
+    parser = argparse.ArgumentParser(
+        prog="photoseek", description="Local, private, conversational photo search.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=MAIN_EPILOG)
     parser.add_argument("--library", metavar="DIR", default=os.environ.get("PHOTOSEEK_LIBRARY"),
                         help="library folder (default: $PHOTOSEEK_LIBRARY or $XDG_DATA_HOME/photoseek/library)")
     parser.add_argument("--embedder", default=os.environ.get("PHOTOSEEK_EMBEDDER", "conse"),
@@ -646,21 +690,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func, help: str, json_flag: bool = True):
-        p = sub.add_parser(name, help=help, description=help)
+        example = EXAMPLES.get(name)
+        p = sub.add_parser(name, help=help, description=help, epilog=example and f"example:\n  {example}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(func=func)
         if json_flag:
             p.add_argument("--json", action="store_true", help="print JSON for scripts")
         return p
 
-    p = add("demo", cmd_demo, "index the photos that scikit-image ships and show a few searches")
+    p = add("demo", cmd_demo, "index sample photos from scikit-image and show searches")
     p.add_argument("--no-llm", action="store_true", help="skip the LLM turns of the demo")
 
-    p = add("index", cmd_index, "index photos (incremental: unchanged files are skipped)")
+    p = add("index", cmd_index, "index photo folders (again later: only what changed)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--no-annotate", action="store_true", help="stage 1 only (embeddings); annotate later")
     p.add_argument(
         "--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-        help="decode and embed on a Ray cluster (pip install 'photoseek[ray]'); ADDRESS as for ray.init "
+        help="decode, annotate and embed on a Ray cluster's workers (the [ray] extra); ADDRESS as for ray.init "
         "(default: RAY_ADDRESS, else a local Ray; without ADDRESS put --ray after the PATHs); photos and "
         "library must be at the same paths on every node",
     )  # fmt: skip
@@ -674,13 +720,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="remove photos of folders that lost all or most of their photos (default: keep them "
                         "as offline, e.g. an unmounted drive; a terminal asks)")
 
-    p = add("annotate", cmd_annotate, "run or re-run the annotation stage (tags, faces, ocr, time, captions)")
+    p = add("annotate", cmd_annotate, "run annotators again (tags, time, faces, ocr, captions)")
     p.add_argument("--only", help="comma-separated subset: tags,time,colors,faces,ocr,captions "
                    "(default: all but captions)")
     p.add_argument("--captioner", help="for captions: local (LLM from evidence, default), template, or ollama:MODEL")
     p.add_argument("--retry-failed", action="store_true", help="try again photos an annotator failed on")
 
-    p = add("search", cmd_search, "search by text, by example photo, or both")
+    p = add("search", cmd_search, "search by words, by an example photo, or by filters")
     p.add_argument("query", nargs="?", help="what to look for, in words")
     p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     p.add_argument("--like", metavar="PHOTO", help="a photo path or id: find similar photos")
@@ -693,18 +739,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "some of it; weak: all, only ranked); fewer than -k may come back")
     _add_filter_flags(p)
 
-    p = add("show", cmd_show, "what the catalog knows about a photo")
+    p = add("show", cmd_show, "what the library knows about a photo")
     p.add_argument("photo", metavar="PATH_OR_ID")
 
-    add("errors", cmd_errors, "files that could not be indexed, and why")
-    add("stats", cmd_stats, "library summary")
-    add("status", cmd_stats, "what is searchable now and what annotation is still pending (same as stats)")
-    p = add("caption", cmd_caption, "one sentence about a photo: written now by the captioner if none is stored, then kept")
+    add("errors", cmd_errors, "files and annotations that failed, and why")
+    add("stats", cmd_stats, "library summary: photos, model, pending work")
+    add("status", cmd_stats, "what is searchable now and what is still pending")
+    p = add("caption", cmd_caption, "one sentence about a photo, written once and kept")
     p.add_argument("photo", metavar="PATH_OR_ID")
 
-    add("places", cmd_places, "where the photos were taken: countries, regions and cities with photo counts")
-    add("trips", cmd_trips, "home, and the trips away from it (from the photos' places and dates)")
-    p = add("place", cmd_place, "show or correct where a photo was taken (your word wins over its GPS)")
+    add("places", cmd_places, "where photos were taken: countries, regions, cities")
+    add("trips", cmd_trips, "home, and the trips away from it")
+    p = add("place", cmd_place, "show or correct where a photo was taken")
     p.add_argument("photo", metavar="PATH_OR_ID")
     p.add_argument("place", nargs="*", metavar="PLACE",
                    help="where it was taken: a town ('Lisbon', 'Portland, Oregon'), region, country, or a position "
@@ -712,14 +758,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clear", action="store_true", help="forget your correction (its GPS or an estimate names it again)")
     p.add_argument("--none", action="store_true", help="the photo has no known place (its GPS is wrong)")
 
-    p = add("tag", cmd_tag, "confirm (+TAG) or reject (-TAG) tags of a photo")
+    p = add("tag", cmd_tag, "confirm (+TAG) or reject (-TAG) a photo's tags")
     p.add_argument("photo", metavar="PATH_OR_ID")
     p.add_argument("changes", nargs="+", metavar="+TAG|-TAG")
 
     p = add("duplicates", cmd_duplicates, "groups of near-identical photos")
     p.add_argument("--threshold", type=float, help="similarity a pair must reach, 0..1 (default 0.78: mean of the visual and layout cosines)")
 
-    p = add("eval", cmd_eval, "measure tagging or search quality on a labelled folder")
+    p = add("eval", cmd_eval, "measure search or tagging quality on a labelled folder")
     p.add_argument("kind", choices=["tags", "retrieval", "composed", "answers"])
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--signals", help="retrieval/composed: comma-separated signals to use (default: all, fused)")
@@ -731,7 +777,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="answers: more queries (JSON lines, \"query\" and \"relevant\": []) whose right answer is "
                         "empty; reports how often the answer says no photo matches")
 
-    p = add("ask", cmd_ask, "one conversational turn: plan, search, explain")
+    p = add("ask", cmd_ask, "one request to the assistant: plan, search, explain")
     p.add_argument("message")
     p.add_argument("--no-server", action="store_true",
                    help="answer in this process even when a `photoseek serve` runs for the library")
@@ -739,7 +785,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evidence (default): reasons composed from each photo's evidence, instant; model: the "
                         "LLM rewords the top five (about 40 s more on a 2-core CPU)")
 
-    p = add("serve", cmd_serve, "the web app and HTTP API (browser at http://127.0.0.1:8765/)", json_flag=False)
+    p = add("serve", cmd_serve, "the web page and HTTP API (http://127.0.0.1:8765/)", json_flag=False)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--allow-remote", action="store_true",
@@ -751,12 +797,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes answering /api/search, so concurrent searches use every core "
                         "(default 2 on 2 or more cores; 0: search in the server process)")
 
-    p = add("mcp", cmd_mcp, "an MCP server with the read-only search tools (stdio for agent hosts)", json_flag=False)
+    p = add("mcp", cmd_mcp, "an MCP server of the search tools, for agent hosts", json_flag=False)
     p.add_argument("--http", action="store_true", help="streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio")
     p.add_argument("--port", type=int, default=8766)
 
-    add("chat", cmd_chat, "conversational REPL", json_flag=False)
-    add("models", cmd_models, "embedders and LLMs photoseek knows: needs, downloads, public figures")
+    add("chat", cmd_chat, "a conversation with the assistant, in the terminal", json_flag=False)
+    add("models", cmd_models, "the models photoseek knows, and what each needs")
     return parser
 
 

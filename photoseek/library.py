@@ -290,10 +290,16 @@ class Library:
             "height": row["height"],
             "content_hash": row["content_hash"],
             "taken_at": row["taken_at"],
+            # where the capture time and its UTC offset came from; 'position' is a guess (the zone there)
+            "taken_at_source": row["taken_at_source"],
+            "utc_offset_source": row["utc_offset_source"],
+            "time_zone": row["time_zone"],
             "gps": [row["gps_lat"], row["gps_lon"]] if row["gps_lat"] is not None else None,
             "camera_make": row["camera_make"],
             "camera_model": row["camera_model"],
-            "orientation": row["orientation"],
+            "orientation": row["orientation"],  # as the file stores it; the stored pixels are upright
+            "raw_files": [r[0] for r in self.catalog.conn.execute(
+                "SELECT display_path FROM raw_companions WHERE photo_path=? ORDER BY display_path", (row["path"],))],
             "faces": row["faces"],
             "time_of_day": row["time_of_day"],
             "place": place.to_dict() if place is not None else None,

@@ -154,6 +154,13 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     failed: int = 0
+    # RAW files of the same shot as a JPEG/HEIF beside them: listed with that photo, not photos of
+    # their own (photoseek.ingest.indexer.raw_pairs); and unchanged photos whose metadata was read
+    # again by newer rules (photoseek.ingest.metadata.METADATA_READER_ID), without decoding. These
+    # three are in to_dict only when not zero
+    paired: int = 0
+    reread: int = 0
+    not_photos: int = 0  # files whose content is no image and whose name claims none (videos, documents)
     seconds: float = 0.0  # the whole run: indexing, then any annotation and caption passes
     # wall seconds per stage: "index" (decode, embed, pixel annotators, commit), "annotate"
     # (stage-2 catch-up for photos that still lack annotations), "captions" (the opt-in pass)
@@ -176,8 +183,9 @@ class IndexReport:
         d["work_seconds"] = {k: round(v, 3) for k, v in self.work_seconds.items()}
         if not self.offline:
             del d["offline"]
-        if not self.places:
-            del d["places"]
+        for name in ("paired", "reread", "not_photos", "places"):  # only when there are any, as offline
+            if not d[name]:
+                del d[name]
         return d
 
     def summary(self) -> tuple[str, str]:
@@ -186,6 +194,12 @@ class IndexReport:
         "annotate 0.0 s" beside it only puzzles."""
         counts = ", ".join(f"{name} {getattr(self, name)}" for name in
                            ("added", "updated", "moved", "removed", "unchanged", "failed"))
+        if self.paired:
+            counts += f"; {self.paired} RAW file(s) shown with the JPEG/HEIF of the same shot"
+        if self.reread:
+            counts += f"; metadata read again for {self.reread}"
+        if self.not_photos:
+            counts += f"; {self.not_photos} other file(s) are not photos"
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.stages.items() if v >= 0.05)
         return counts, stages
 

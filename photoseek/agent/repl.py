@@ -27,11 +27,14 @@ if TYPE_CHECKING:
 
     from photoseek.library import Library
 
-HELP = """Ask for photos in your own words ("beach photos with dogs from 2019", "猫的照片"), then refine
-("only from 2019", "without people", "more like 2 and 5, not 4", "like #3 but at night").
-Reasons are composed from each photo's evidence; /explain model has the language model reword them
-(about a minute a turn on a small CPU), /explain evidence goes back.
-Commands: /why N  /show N  /open N  /sheet  /json  /explain model|evidence  /reset  /help  /quit"""
+# one paragraph a line: the console wraps them to the terminal (hard breaks came out ragged at 80 columns)
+HELP = "\n".join((
+    'Ask for photos in your own words ("beach photos with dogs from 2019", "猫的照片"), then refine ("only '
+    'from 2019", "without people", "more like 2 and 5, not 4", "like #3 but at night").',
+    "Reasons are composed from each photo's evidence; /explain model has the language model reword them "
+    "(about a minute a turn on a small CPU), /explain evidence goes back.",
+    "Commands: /why N  /show N  /open N  /sheet  /json  /explain model|evidence  /reset  /help  /quit",
+))
 
 
 def _results_table(results: list[SearchResult]) -> "Table":

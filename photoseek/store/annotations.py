@@ -49,7 +49,8 @@ _COPIED_TABLES = {
     "annotation_failures": "annotator, annotator_id, content_hash, reason, failed_at",
 }
 _PHOTO_COLUMNS = ("content_hash, format, width, height, taken_at, gps_lat, gps_lon, camera_make, camera_model, "
-                  "orientation, faces, time_of_day, brightness")
+                  "orientation, faces, time_of_day, brightness, taken_at_source, utc_offset_source, time_zone, "
+                  "metadata_id")
 
 
 def copy_photo(

@@ -132,7 +132,28 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (photo_id, annotator)
     );
     """,
-    # v3 -> v4 (places, #25): where each photo was taken, named (photoseek.places) at the level people
+    # photo metadata (#30): where taken_at came from ('exif' | 'xmp' | 'gps' | 'file name') and its
+    # UTC offset ('exif' | 'xmp' | 'gps clock' | 'position', the last a guess), the IANA time zone at
+    # the photo's position, and the id of the metadata reader that read the row (photos read by an
+    # older one are read again by the next index, without decoding: ingest.indexer). A camera RAW
+    # file of the same shot as a JPEG/HEIF beside it (same folder and name, same capture time) is
+    # no photo of its own: it is listed here with the photo it belongs to.
+    """
+    ALTER TABLE photos ADD COLUMN taken_at_source TEXT;
+    ALTER TABLE photos ADD COLUMN utc_offset_source TEXT;
+    ALTER TABLE photos ADD COLUMN time_zone TEXT;
+    ALTER TABLE photos ADD COLUMN metadata_id TEXT;
+    CREATE TABLE raw_companions (
+        path          BLOB PRIMARY KEY,
+        display_path  TEXT NOT NULL,
+        photo_path    BLOB NOT NULL,   -- photos.path of the JPEG/HEIF it belongs to
+        size          INTEGER NOT NULL,
+        mtime_ns      INTEGER NOT NULL,
+        format        TEXT
+    );
+    CREATE INDEX raw_companions_photo ON raw_companions(photo_path);
+    """,
+    # v4 -> v5 (places, #25): where each photo was taken, named (photoseek.places) at the level people
     # name places, and how it is known: its GPS, estimated from the same camera's photos taken closest
     # in time, or the user's word (place_feedback: never written by indexing, so it survives every
     # re-index). `places` keeps each named place once, with the names people type for it; trips are

@@ -32,6 +32,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from photoseek.agent.explain import result_dict
 from photoseek.errors import NotFoundError, PhotoseekError
+from photoseek.ingest.metadata import describe_taken_at
 from photoseek.results import SearchResult, SearchSubject, levels_summary, search_subject
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, ToolArgumentsError
 from photoseek.web.models import (
@@ -53,7 +54,8 @@ HERE = Path(__file__).parent
 MAX_BODY = 64 * 1024
 TOKEN_COOKIE = "photoseek_token"
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
-# formats every browser shows as they are; others (HEIF, TIFF, AVIF, BMP) are converted to JPEG
+# formats every browser shows as they are (browsers apply a JPEG's EXIF orientation); others (HEIF, TIFF,
+# AVIF, BMP, JPEG XL, camera RAW) are converted to an upright JPEG by the indexing decoder
 _BROWSER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 LARGE_SIDE = 1600  # long side of a converted photo in the detail view, pixels
 
@@ -332,7 +334,9 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
     def photo_page(request: Request, photo_id: str, s: State):
         s.photo_file(photo_id)  # 404 unless the catalog holds it
         info = s.library.show(int(photo_id))
-        return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"]), "llm": s.has_llm(), "photos": 1})
+        taken = describe_taken_at(info["taken_at"], info["taken_at_source"], info["utc_offset_source"], info["time_zone"])
+        return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"]),
+                                                                  "taken": taken, "llm": s.has_llm(), "photos": 1})
 
     # -- API ----------------------------------------------------------------------------------------------
     @app.get("/api/search", response_model=SearchResponse, response_model_exclude_none=True, tags=["search"])
@@ -457,14 +461,12 @@ def _exists(state: AppState) -> bool:
 
 
 def _as_jpeg(path: str) -> bytes:
-    from PIL import Image, ImageOps
+    from photoseek.ingest.decode import upright_image
 
-    from photoseek.ingest.decode import _register_heif
-
-    _register_heif()
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        image.thumbnail((LARGE_SIDE, LARGE_SIDE))
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=88)
+    try:
+        image = upright_image(path, LARGE_SIDE)
+    except PhotoseekError as error:
+        raise HTTPException(415, f"cannot show this photo: {error}") from None
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=88)
     return buffer.getvalue()
