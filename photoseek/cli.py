@@ -516,7 +516,8 @@ def cmd_ask(args) -> int:
                 _print_json(served)
             else:
                 _console().print(served["answer"])
-                _print_results(args.message, results_from_dicts(served["results"]))
+                if served["results"]:  # an answer with none already says why ("No photo was taken in Rome; …")
+                    _print_results(args.message, results_from_dicts(served["results"]))
                 _print_reworded(served)
             return 0
     with _waiting("Asking the local model… (about a minute the first time on a machine, then seconds)"
@@ -526,7 +527,8 @@ def cmd_ask(args) -> int:
         _print_json(answer.to_dict())
         return 0
     _console().print(answer.answer)
-    _print_results(args.message, answer.results)
+    if answer.results:  # an answer with none already says why ("No photo was taken in Rome; …")
+        _print_results(args.message, answer.results)
     _print_reworded(answer.to_dict())
     return 0
 

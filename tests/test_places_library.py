@@ -207,6 +207,13 @@ def test_the_agent_answers_places_in_english_and_chinese(lib):
     session.reset()
     answer = session.ask("photos not in Portugal")
     assert "3 photos with no known position are kept" in answer.text
+    # a new place is a new search; "only ..." narrows the last one
+    session.reset()
+    session.ask("photos from Paris taken in 2023")
+    answer = session.ask("photos from Tokyo")
+    assert answer.plan.calls[0].args.get("place") == ["Tokyo"] and "date_from" not in answer.plan.calls[0].args
+    answer = session.ask("only the ones from Lisbon")
+    assert answer.plan.calls[0].args.get("place") == ["Lisbon"]
 
 
 def test_http_api_and_mcp_carry_places(own_lib):

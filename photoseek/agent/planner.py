@@ -299,9 +299,18 @@ class ParsedRequest:
         or exclusions ("none with dogs please", "not at night")."""
         from photoseek.agent.negation import read_negations, without_negated
 
+        if self.new_place_search:
+            return False
         words = content_words(self.plain, self.dates)
         return bool(_REFINEMENT_START.search(self.text)) or not words or \
             not without_negated(words, read_negations(self.text))
+
+    @property
+    def new_place_search(self) -> bool:
+        """Names a place or trip without a word of narrowing ("photos from Rome" after a search of Japan is
+        a new search; "only from Lisbon", "in Porto", "not in Germany" narrow the last one)."""
+        return bool(self.places.place or self.places.trip) and not _REFINEMENT_START.search(self.text) \
+            and not _REFERS_BACK.search(self.text)
 
 
 # Phrases that become filters, removed from the plain search words of a fallback search.
@@ -530,7 +539,7 @@ class Planner:
         # pointer back ("those"), or nothing but filters ("2019"). A new subject is a new search.
         if tool == "refine" and (_NEW_TOPIC.search(request.text) or not (
             request.looks_like_refinement or _REFERS_BACK.search(request.text)
-            or not content_words(request.plain, request.dates)
+            or (not content_words(request.plain, request.dates) and not request.new_place_search)
         )):
             tool = "text_search" if query or content_words(request.plain, request.dates) else "filter_photos"
         if tool == "refine":
