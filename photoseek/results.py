@@ -296,7 +296,7 @@ def trip_phrase(trip: str, day: int | None = None) -> str:
     named = {"last": "your last trip", "latest": "your last trip", "most recent": "your last trip",
              "first": "your first trip", "earliest": "your first trip"}.get(word.lower())
     if named is None:
-        named = f"the trip of {word}" if word[:4].isdigit() else f"the trip to {word}"
+        named = f"the trip starting {word}" if word[:4].isdigit() else f"the trip to {word}"
     if day is None:
         return f"on {named}"
     which = {1: "the first day", -1: "the last day"}.get(day) or (f"day {day}" if day > 0 else f"day {day} from the end")
