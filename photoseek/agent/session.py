@@ -364,6 +364,9 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
             bits.append(f"taken {p['taken_at']}")
         if p.get("camera_model"):
             bits.append(f"with {p.get('camera_make') or ''} {p['camera_model']}".replace("  ", " "))
+        place = p.get("place")
+        bits.append(f"{'' if place['label'].startswith('near ') else 'in '}{place['label']} ({place['how']})"
+                    if place else "place unknown")
         text = ", ".join(bits) + f". Tags: {tags}."
         if p.get("caption"):
             text += f" Caption: {p['caption']}"

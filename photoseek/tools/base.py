@@ -242,6 +242,8 @@ class ToolResult:
             keep = ("id", "path", "taken_at", "time_of_day", "faces", "caption")
             body: dict[str, Any] = {k: self.photo.get(k) for k in keep if self.photo.get(k) is not None}
             body["tags"] = [t["tag"] for t in self.photo.get("tags", [])][:15]
+            if self.photo.get("place"):
+                body["place"] = f"{self.photo['place']['label']} ({self.photo['place']['how']})"
         elif self.text is not None:
             body = {"text": self.text}
         else:
