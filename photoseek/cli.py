@@ -94,6 +94,9 @@ def cmd_index(args) -> int:
             )
         if report.failed:
             _console().print(f"{report.failed} file(s) failed: see `photoseek --library {lib.path} errors`")
+        if report.annotated.get("color_profiles"):  # once, for photos indexed before colour management
+            _console().print(f"  {report.annotated['color_profiles']} photo(s) re-read through their colour profile "
+                             "(once, after an upgrade)")
     return 0
 
 
@@ -267,9 +270,20 @@ def cmd_search(args) -> int:
         _console().print(f"No photo passes the filters ({_describe_filters(filters)[len('photos '):]}), "
                          "so nothing was searched. Loosen or drop a filter.")
         return 0
-    _print_results(query, results)
-    if place_note:
-        _console().print(f"[dim]{place_note}[/dim]")
+    if results and any(r.match is not None for r in results):
+        from photoseek.agent.explain import group_reasons, resemblance_note
+        from photoseek.search.match import matches_first
+
+        asked = " ".join(t for t in (searched_as or args.query, args.but, args.text) if t) or None
+        results = matches_first(results)
+        _print_results(query, results, [g.to_dict() for g in group_reasons(results, asked)])
+        note = resemblance_note(results)
+        if note:
+            _console().print(note, markup=False, highlight=False)
+    else:
+        _print_results(query, results)
+    if place_note:  # photos with no known position: left out or kept, said
+        _console().print(place_note, style="dim", markup=False, highlight=False)
     return 0
 
 
@@ -297,7 +311,12 @@ def _translation_note(query: str | None, searched_as: str | None) -> str | None:
             "English-only text encoder searched the words as typed. Search in English for better results.")
 
 
-def _print_results(query: str, results) -> None:
+def _print_results(query: str, results, groups: list[dict] | None = None, page: int | None = None,
+                   more: str = "") -> None:
+    """The results as a table; with `groups` (ReasonGroup.to_dict()), each group's heading (the reason
+    its photos share, said once) above its rows, whose why column says what is left; with `page`, only
+    the first `page` rows and how many more there are (`more`: where to see them)."""
+    from rich.markup import escape
     from rich.table import Table
 
     from photoseek.results import match_markup
@@ -306,21 +325,36 @@ def _print_results(query: str, results) -> None:
     if not results:
         console.print(f"No photos match {query!r}.")
         return
-    table = Table(title=f"Results for {query!r}")
-    table.add_column("#", justify="right")
-    table.add_column("match")
-    table.add_column("score", justify="right")
-    table.add_column("id", justify="right")
-    table.add_column("path", overflow="fold")
-    places = any(r.evidence.place for r in results)
-    if places:
-        table.add_column("place", overflow="fold")
-    table.add_column("why", overflow="fold")
-    for rank, r in enumerate(results, 1):
-        why = r.explanation or _evidence_summary(r)
-        where = [_place_cell(r.evidence)] if places else []
-        table.add_row(str(rank), match_markup(r.match), f"{r.score:.3f}", str(r.id), _short_path(r.path), *where, why)
-    console.print(table)
+    shown = results[:page] if page else results
+    by_group = [(g["heading"], [r for r in shown if r.id in set(g["ids"])],
+                 {int(i): text for i, text in g.get("reasons", {}).items()}) for g in groups or []]
+    by_group = [g for g in by_group if g[1]] or [("", shown, {})]
+    rank = {r.id: n for n, r in enumerate(results, 1)}
+    for number, (heading, rows, reasons) in enumerate(by_group):
+        table = Table(title=f"Results for {query!r}" if number == 0 else None)
+        table.add_column("#", justify="right")
+        table.add_column("match")
+        table.add_column("score", justify="right")
+        table.add_column("id", justify="right")
+        table.add_column("path", overflow="fold")
+        places = any(r.evidence.place for r in rows)
+        if places:
+            table.add_column("place", overflow="fold")
+        table.add_column("why", overflow="fold")
+        for r in rows:
+            why = reasons.get(r.id) or r.explanation or _evidence_summary(r)
+            where = [escape(_place_cell(r.evidence))] if places else []
+            table.add_row(str(rank[r.id]), match_markup(r.match), f"{r.score:.3f}", str(r.id), _short_path(r.path),
+                          *where, escape(why))
+        if heading and number == 0:
+            console.print(f"[bold]Results for {escape(query)!r}[/]")
+            table.title = None
+        if heading:
+            console.print(escape(heading), style="bold" if heading.startswith("Matches") else "yellow")
+        console.print(table)
+    rest = len(results) - len(shown)
+    if rest:
+        console.print(f"[dim]{rest} more{': ' + more if more else ''}[/dim]")
 
 
 def _place_cell(evidence) -> str:
@@ -394,12 +428,20 @@ def cmd_errors(args) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"{len(errors)} file(s) could not be indexed or annotated")
-    table.add_column("path", overflow="fold")
-    table.add_column("reason")
-    for e in errors:
-        table.add_row(e["path"], e["reason"])
-    _console().print(table)
+    failed = [e for e in errors if e.get("kind") != "note"]
+    notes = [e for e in errors if e.get("kind") == "note"]  # indexed all the same
+    for rows, title in ((failed, f"{len(failed)} file(s) could not be indexed or annotated"),
+                        (notes, f"{len(notes)} photo(s) indexed with a note")):
+        if not rows:
+            continue
+        table = Table(title=title)
+        table.add_column("path", overflow="fold")
+        table.add_column("reason" if rows is failed else "note")
+        for e in rows:
+            table.add_row(e["path"], e["reason"])
+        _console().print(table)
+    if not failed:
+        _console().print("No failed files.")
     return 0
 
 
@@ -444,7 +486,7 @@ def cmd_eval(args) -> int:
         from photoseek.evaluate.answers import eval_answers
 
         result = eval_answers(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
-                              answerer=_agent_answerer, empty=args.empty)
+                              answerer=_agent_answerer, empty=args.empty, concepts=args.concepts)
         if not args.json:
             _print_answers_eval(args.folder, result)
             return 0
@@ -482,21 +524,26 @@ def _print_answers_eval(folder: str, result: dict) -> None:
     from rich.table import Table
 
     table = Table(title=f"eval answers: {folder}")
-    for name in ("query", "relevant", "matches", "precision", "recall", "F1", "top-10 F1"):
+    for name in ("query", "relevant", "matches", "by look", "precision", "recall", "F1", "top-10 F1"):
         table.add_column(name, justify="left" if name == "query" else "right")
     for row in result["per_query"]:
+        # an answer that counts more than 2 x relevant + 3 matches is marked: no one would believe it
+        matches = f"[red]{row['answered']}[/]" if row.get("over") else str(row["answered"])
+        by_look = str(row.get("by_resemblance") or "")
         if "F1" in row:
-            table.add_row(row["query"], str(row["relevant"]), str(row["answered"]), f"{row['precision']:.2f}",
+            table.add_row(row["query"], str(row["relevant"]), matches, by_look, f"{row['precision']:.2f}",
                           f"{row['recall']:.2f}", f"{row['F1']:.2f}", f"{row['baseline_F1']:.2f}")
         else:
-            table.add_row(row["query"], "0", str(row["answered"]), "", "", "said so" if row["said_so"] else "no", "")
+            table.add_row(row["query"], "0", matches, by_look, "", "", "said so" if row["said_so"] else "no", "")
     base = result["baseline"]
-    table.add_row("[bold]macro average[/]", "", "", f"{result['precision']:.3f}", f"{result['recall']:.3f}",
+    table.add_row("[bold]macro average[/]", "", "", "", f"{result['precision']:.3f}", f"{result['recall']:.3f}",
                   f"{result['F1']:.3f}", f"{base['F1']:.3f}")
     console = _console()
     console.print(table)
     console.print(f"{result['queries']} queries. Every top-{base['k']} result counted as an answer: precision "
                   f"{base['precision']:.3f}, recall {base['recall']:.3f}, F1 {base['F1']:.3f}.")
+    console.print(f"Answers counting more matches than 2 × relevant + 3 (3 where none is right): "
+                  f"{result.get('overcounted', 0)} of {len(result['per_query'])}.")
     empty = result["empty"]
     if empty["queries"]:
         console.print(f"Queries whose right answer is empty: {empty['said_so']} of {empty['queries']} answered "
@@ -517,7 +564,8 @@ def cmd_ask(args) -> int:
             else:
                 _console().print(served["answer"])
                 if served["results"]:  # an answer with none already says why ("No photo was taken in Rome; …")
-                    _print_results(args.message, results_from_dicts(served["results"]))
+                    _print_results(args.message, results_from_dicts(served["results"]), served.get("groups"),
+                                   served.get("page"), _MORE_ANSWERS)
                 _print_reworded(served)
             return 0
     with _waiting("Asking the local model… (about a minute the first time on a machine, then seconds)"
@@ -528,9 +576,13 @@ def cmd_ask(args) -> int:
         return 0
     _console().print(answer.answer)
     if answer.results:  # an answer with none already says why ("No photo was taken in Rome; …")
-        _print_results(args.message, answer.results)
+        _print_results(args.message, answer.results, [g.to_dict() for g in answer.groups], answer.page, _MORE_ANSWERS)
     _print_reworded(answer.to_dict())
     return 0
+
+
+# where the rest of a one-shot answer is
+_MORE_ANSWERS = "`ask --json` lists every one; `photoseek chat` shows them a page at a time (/more)"
 
 
 def _waiting(text: str):
@@ -744,7 +796,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", cmd_show, "what the library knows about a photo")
     p.add_argument("photo", metavar="PATH_OR_ID")
 
-    add("errors", cmd_errors, "files and annotations that failed, and why")
+    add("errors", cmd_errors, "what failed, and why; photos indexed with a note")
     add("stats", cmd_stats, "library summary: photos, model, pending work")
     add("status", cmd_stats, "what is searchable now and what is still pending")
     p = add("caption", cmd_caption, "one sentence about a photo, written once and kept")
@@ -778,6 +830,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--empty", metavar="FILE",
                    help="answers: more queries (JSON lines, \"query\" and \"relevant\": []) whose right answer is "
                         "empty; reports how often the answer says no photo matches")
+    p.add_argument("--concepts", metavar="FILE",
+                   help="answers: read the queries from FILE instead of DIR/concepts.jsonl (files relative to DIR)")
 
     p = add("ask", cmd_ask, "one request to the assistant: plan, search, explain")
     p.add_argument("message")

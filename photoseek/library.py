@@ -182,6 +182,7 @@ class Library:
                     executor.shutdown()
             for stale in ("vectors", "engine"):  # reload FAISS caches written by the run
                 self.__dict__.pop(stale, None)
+            self._catch_up_colors(progress, report)
             # What match levels are calibrated against (the spread of text-search scores over the
             # library), stored now so that searches need not compute it.
             self.engine.joint_moments(store=True)
@@ -211,8 +212,30 @@ class Library:
         annotator failed on are skipped until their file changes, unless `retry_failed`."""
         from photoseek.store.lock import IndexLock
 
+        progress = progress or SilentProgress()
         with IndexLock(self.path):
-            return self._annotator(only, progress or SilentProgress(), retry_failed=retry_failed).run()
+            converted = self._catch_up_colors(progress)
+            counts = self._annotator(only, progress, retry_failed=retry_failed).run()
+        if converted:
+            counts["color_profiles"] = converted
+        return counts
+
+    def _catch_up_colors(self, progress: Progress, report: IndexReport | None = None) -> int:
+        """Photos indexed before colour management: their headers are read once, and those whose
+        pixels needed converting to sRGB get a new thumbnail, colour annotations and vectors
+        (photoseek.ingest.color_catchup). Returns how many were converted."""
+        from photoseek.ingest.color_catchup import catch_up_color_profiles, pending_color_checks
+
+        if not pending_color_checks(self.catalog):
+            return 0
+        done = catch_up_color_profiles(self.catalog, self.path, self.embedder, progress)
+        if done.embedded:
+            for stale in ("vectors", "engine"):  # reload the FAISS caches it refreshed
+                self.__dict__.pop(stale, None)
+        if report is not None and done.checked:
+            report.stages["color profiles"] = done.seconds
+            report.annotated["color_profiles"] = done.converted
+        return done.converted
 
     def _annotator(self, only: Sequence[str] | None, progress: Progress, *, retry_failed: bool = False):
         from photoseek.ingest.annotate import Annotator
@@ -281,7 +304,7 @@ class Library:
         caption = self.catalog.conn.execute(
             "SELECT caption, captioner_id FROM captions WHERE photo_id=?", (pid,)
         ).fetchone()
-        return {
+        shown = {
             "id": pid,
             "path": row["display_path"],
             "size": row["size"],
@@ -309,10 +332,14 @@ class Library:
             "ocr_text": ocr["text"] if ocr else None,
             "indexed_at": row["indexed_at"],
         }
+        shown.update(_color_fields(row))
+        return shown
 
     def errors(self) -> list[dict[str, Any]]:
-        """Files that could not be indexed (stage 1) and photos an annotator failed on (stage 2:
-        `annotator` names it; not retried until the file changes or `index --retry-failed`)."""
+        """Files that could not be indexed (stage 1), photos an annotator failed on (stage 2:
+        `annotator` names it; not retried until the file changes or `index --retry-failed`), and
+        photos indexed with a note (`"kind": "note"`: a colour profile that could not be used, so
+        its colours were read as sRGB); notes do not count as failures."""
         rows = self.catalog.conn.execute(
             "SELECT display_path, reason, failed_at FROM failures ORDER BY display_path"
         ).fetchall()
@@ -324,6 +351,7 @@ class Library:
         ).fetchall()
         out += [{"path": r["display_path"], "reason": f"{r['annotator']}: {r['reason']}", "failed_at": r["failed_at"],
                  "photo_id": r["id"], "annotator": r["annotator"]} for r in annotated]
+        out += _photo_notes(self.catalog.conn)
         return out
 
     def stats(self) -> dict[str, Any]:
@@ -348,6 +376,8 @@ class Library:
             "schema_version": self.catalog.schema_version,
             "offline_roots": offline_folders(self.catalog),
         }
+        # photos indexed with a note (a colour profile that could not be used): see errors()
+        stats["notes"] = conn.execute("SELECT count(*) FROM photos WHERE color_note IS NOT NULL").fetchone()[0]
         stats["searchable"] = conn.execute(
             "SELECT count(DISTINCT photo_id) FROM embeddings WHERE space='joint' AND model_id=?", (embedder_id,)
         ).fetchone()[0]
@@ -547,3 +577,19 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _color_fields(row) -> dict[str, Any]:
+    """`show`'s colour profile fields: the profile's name ("" none; None not looked at yet) and
+    whether the pixels were converted to sRGB for every model and the thumbnail."""
+    return {"color_profile": row["color_profile"],
+            "color_converted": None if row["color_converted"] is None else bool(row["color_converted"])}
+
+
+def _photo_notes(conn) -> list[dict[str, Any]]:
+    """Photos that were indexed, with something to say about them (see `Library.errors`)."""
+    rows = conn.execute(
+        "SELECT id, display_path, color_note, indexed_at FROM photos WHERE color_note IS NOT NULL ORDER BY display_path"
+    ).fetchall()
+    return [{"path": r["display_path"], "reason": r["color_note"], "failed_at": None, "noted_at": r["indexed_at"],
+             "photo_id": r["id"], "kind": "note"} for r in rows]

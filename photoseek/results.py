@@ -49,6 +49,7 @@ class Evidence:
 
     signals: dict[str, float] = field(default_factory=dict)  # score per signal, e.g. {"embedding": .31, "tags": .8}
     matched_tags: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # its most confident content tags (what it shows, as tagged)
     ocr_snippet: str | None = None
     caption: str | None = None
     time_of_day: str | None = None
@@ -63,6 +64,11 @@ class Evidence:
     # Where the photo's similarity stands among ALL the library's photos for this query: a z-score
     # (standard deviations above the library's mean score), so that it means the same for every embedder.
     standing: float | None = None
+    # Words of the request no evidence in this library could name (search.nameable: no tag, text or
+    # caption can), and whether the photo's similarity stands apart from the rest for this query
+    # (search.match.similarity_leaders): a match by resemblance alone, when it does.
+    unnameable: list[str] = field(default_factory=list)
+    stands_apart: bool | None = None
     # Relevance feedback on a text search: how much the photo looks like the photos marked "more
     # like this" (`similar_to`), as a z-score among the library's photos; and whether it is one of them.
     likeness: float | None = None
@@ -243,14 +249,15 @@ class SearchSubject:
 def levels_summary(subject: SearchSubject, results: "list[SearchResult]", searched: int | None = None) -> str:
     """The results counted by match level, for answers (the agent) and the web page's banner:
     'Found 3 photos for "cat"; the next 7 are only close (2 partly match).' or, when none is a strong
-    match, 'No photo shows "cat" at night; the closest are shown (2 of them partly match, 8 weakly).'
+    match, 'No photo shows "cat" at night; the closest are shown (2 of them partly match).'
     `searched`: how many results were asked for, so that a search whose every result is strong says
     "at least"."""
     # the photos the user marked "more like this" are theirs, not a finding: counted apart
     marked = sum(bool(r.evidence.marked) for r in results)
     results = [r for r in results if not r.evidence.marked]
     strong = sum(r.match == "strong" for r in results)
-    partial = sum(r.match == "partial" for r in results)
+    # partly: some of the request met by evidence; a photo only close by picture is said to be close
+    partial = sum(r.match == "partial" and bool(r.evidence.met) for r in results)
     rest = len(results) - strong
     besides = f" besides the {marked if marked != 1 else 'one'} you marked" if marked else ""
     if strong:
@@ -266,11 +273,10 @@ def levels_summary(subject: SearchSubject, results: "list[SearchResult]", search
     if not results:
         return f"No {none}{besides}."
     text = f"No {'other ' if marked else ''}{none}; the closest {'are' if len(results) != 1 else 'is'} shown"
-    weakly = len(results) - partial
-    if partial and weakly:
-        text += f" ({partial} of them partly match{'es' if partial == 1 else ''}, {weakly} weakly)"
-    elif partial:
+    if partial == len(results):
         text += f" ({'it partly matches' if partial == 1 else 'all partly match'})"
+    elif partial:
+        text += f" ({partial} of them partly match{'es' if partial == 1 else ''})"
     return text + "."
 
 

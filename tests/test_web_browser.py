@@ -128,6 +128,35 @@ def test_empty_library_and_search_without_a_model(browser, tmp_path, screenshots
         page.screenshot(path=str(screenshots / "empty.png"), full_page=True)
 
 
+def test_a_long_answer_shows_a_first_page_and_says_shared_reasons_once(browser, agent_library, screenshots, monkeypatch):
+    """A search whose words nothing here can name: the banner says it went by resemblance and how to
+    teach the word; the reason every photo shares is one heading, not repeated on each card; a first
+    page of results (4 here), then "Show 4 more" numbers the next ones on from 5."""
+    import photoseek.web.app as web_app
+
+    monkeypatch.setattr(web_app, "FIRST_PAGE", 4)
+    with running_server(AppState(agent_library, llm=None)) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url + "/?q=a%20giraffe&mode=search")
+        page.wait_for_selector(".card img")
+        banner = page.inner_text("#answer")
+        assert banner.startswith('No photo shows "a giraffe"') and "resemblance only" in banner
+        assert 'Tag a few photos "giraffe"' in banner
+        headings = page.locator(".grid h2.group")
+        assert headings.count() == 1
+        assert headings.first.inner_text().startswith('Close, not matches: nothing in this library can name "giraffe"')
+        reasons = page.locator(".card .explanation").all_inner_texts()
+        assert len(reasons) == 4 and not any("nothing in this library" in r for r in reasons)
+        ranks = lambda: page.locator(".card .rank").all_inner_texts()
+        assert ranks() == ["1.", "2.", "3.", "4."]
+        more = page.locator("button.show-more")
+        assert more.inner_text() == "Show 4 more"
+        page.screenshot(path=str(screenshots / "first-page.png"), full_page=True)
+        more.click()
+        page.wait_for_function("document.querySelectorAll('.card').length === 8")
+        assert ranks()[4:] == ["5.", "6.", "7.", "8."] and page.locator(".grid h2.group").count() == 1
+
+
 def test_place_and_trip_filters_and_a_click_on_a_place(browser, places_library_dir, screenshots):
     """The page's place and trip filters over a library with GPS photos (tests/places_support.py): choose
     a country, see the place under each photo (an estimated one marked), click a place, pick a trip,

@@ -153,7 +153,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX raw_companions_photo ON raw_companions(photo_path);
     """,
-    # v4 -> v5 (places, #25): where each photo was taken, named (photoseek.places) at the level people
+    # colour profiles (issue 28): the photo's colour profile as decoding found it ('' none, else its
+    # name), whether its pixels were converted to sRGB, and a note when a profile could not be used
+    # (`photoseek errors` shows it; the photo is indexed). NULL color_profile: not looked at yet,
+    # i.e. indexed before colour management: photoseek.ingest.color_catchup reads those headers once
+    # and re-annotates the photos that needed converting.
+    """
+    ALTER TABLE photos ADD COLUMN color_profile TEXT;
+    ALTER TABLE photos ADD COLUMN color_converted INTEGER;
+    ALTER TABLE photos ADD COLUMN color_note TEXT;
+    CREATE INDEX photos_color_unchecked ON photos(id) WHERE color_profile IS NULL;
+    """,
+    # v5 -> v6 (places, #25): where each photo was taken, named (photoseek.places) at the level people
     # name places, and how it is known: its GPS, estimated from the same camera's photos taken closest
     # in time, or the user's word (place_feedback: never written by indexing, so it survives every
     # re-index). `places` keeps each named place once, with the names people type for it; trips are

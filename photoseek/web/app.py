@@ -30,10 +30,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from photoseek.agent.explain import result_dict
+from photoseek.agent.explain import group_reasons, resemblance_note, result_dict
 from photoseek.errors import NotFoundError, PhotoseekError
 from photoseek.ingest.metadata import describe_taken_at
 from photoseek.results import SearchResult, SearchSubject, levels_summary, search_subject
+from photoseek.search.match import matches_first, presented
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, ToolArgumentsError
 from photoseek.web.models import (
     AskRequest,
@@ -52,6 +53,7 @@ from photoseek.web.state import AppState
 HERE = Path(__file__).parent
 #: largest request body accepted, bytes (a search or a message is far smaller)
 MAX_BODY = 64 * 1024
+FIRST_PAGE = 20  # results the page shows before "Show N more" (the page reads it from window.PHOTOSEEK)
 TOKEN_COOKIE = "photoseek_token"
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 # formats every browser shows as they are (browsers apply a JPEG's EXIF orientation); others (HEIF, TIFF,
@@ -113,11 +115,16 @@ def run_search(state: AppState, request: SearchRequest) -> dict[str, Any]:
     # the page shows file names, so the reasons name the reference photos by file too
     references = {i for r in results for i in (*r.evidence.similar_to, *r.evidence.avoided)}
     names = {i: library.catalog.photo_name(i) for i in references}
+    results = matches_first(results)  # as the banner counts them: the matches, then those only close
     out: dict[str, Any] = {"query": request.label(), "results": [result_dict(r, query, names) for r in results]}
     if searched_as and searched_as != request.text:
         out["searched_as"] = searched_as
     if results:
-        out["summary"] = levels_summary(_search_subject(request, searched_as, library), results, request.k)
+        # the banner counts every match, and the close photos a first page shows after them
+        summary = levels_summary(_search_subject(request, searched_as, library),
+                                 presented(results, min(request.k, FIRST_PAGE)), request.k)
+        out["summary"] = " ".join(t for t in (summary, resemblance_note(results)) if t)
+        out["groups"] = [g.to_dict() for g in group_reasons(results, query, names)]
     filters = request.filters()
     places_note = " ".join(n for n in ((library.why_empty(filters) if not results else None),
                                        library.place_note(filters)) if n)
@@ -177,7 +184,8 @@ def ask_events(state: AppState, request: AskRequest) -> Iterator[tuple[str, dict
                                "search": plan_search(event.plan.calls, state.library)}
             elif isinstance(event, ResultsReady):
                 results = event.results
-                yield "results", {"results": [result_dict(r) for r in results]}
+                yield "results", {"results": [result_dict(r) for r in results],
+                                  "groups": [g.to_dict() for g in event.groups]}
             elif isinstance(event, ExplanationReady):
                 yield "explanation", {"index": event.index, "id": results[event.index].id, "text": event.text}
             elif isinstance(event, AnswerReady):
@@ -327,7 +335,7 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index_page(request: Request, s: State):
         return templates.TemplateResponse(request, "index.html", {
-            "photos": s.photo_count(), "library": str(s.library.path), "llm": s.has_llm(),
+            "photos": s.photo_count(), "library": str(s.library.path), "llm": s.has_llm(), "page": FIRST_PAGE,
             "indexing": s.indexing is not None and not s.indexing.finished})
 
     @app.get("/photo/{photo_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -461,6 +469,8 @@ def _exists(state: AppState) -> bool:
 
 
 def _as_jpeg(path: str) -> bytes:
+    """A photo browsers cannot show (HEIC, TIFF, RAW...) as an sRGB JPEG, upright, read as indexing
+    reads it (its colour profile converted to sRGB)."""
     from photoseek.ingest.decode import upright_image
 
     try:
