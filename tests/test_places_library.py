@@ -88,6 +88,19 @@ def test_place_combines_with_text_dates_and_exclusions(lib):
     assert _names(lib, text) == {"b01.jpg", "b02.jpg", "b03.jpg"}
 
 
+def test_place_names_in_the_search_words_are_a_place_filter(lib):
+    """`photoseek search "Paris"` and the page's Search box: a place of the library named in the words
+    is a place filter, not a word to find by likeness ("a paris-style café" stays words)."""
+    paris = lib.search("Paris", k=50)
+    assert _names(lib, paris) == {"b01.jpg", "b02.jpg", "b03.jpg"} and all(r.match == "strong" for r in paris)
+    assert paris[0].evidence.filters_matched["place"] == ["Paris"]
+    assert _names(lib, lib.search("photo taken in Tokyo", k=50)) == {"c01.jpg"}
+    assert "c01.jpg" in _names(lib, lib.search("photo not in Portugal", k=50))
+    assert "a01.jpg" not in _names(lib, lib.search("photo not in Portugal", k=50))
+    styled = lib.search("a paris-style café", k=50)
+    assert "place" not in styled[0].evidence.filters_matched and len(styled) > 3
+
+
 def test_a_place_asked_for_and_met_is_evidence(lib):
     results = lib.search(filters=Filters(place=["Paris"]), k=10)
     by_name = {r.path.rsplit("/", 1)[-1]: r for r in results}

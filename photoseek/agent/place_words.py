@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from photoseek.places.names import Mention, NameIndex
+from photoseek.places.names import LEAD_IN, Mention, NameIndex, without_spans
 
 _TRIP_WORDS = r"trip|trips|holiday|holidays|vacation|journey|travels?|getaway"
 _TRIP = rf"(?:{_TRIP_WORDS})"
@@ -41,11 +41,6 @@ _DAY = re.compile(r"\b(?:the\s+|our\s+|my\s+)?(first|second|third|fourth|fifth|l
                   r"(?:of|on)\b|\bday\s+(\d{1,2})\s+(?:of|on)\b", re.IGNORECASE)
 _DAY_ZH = re.compile(r"第\s*([一二三四五六七八九十]|\d{1,2})\s*天|(最后一天)")
 _ZH_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-# the words that tied a place to the request, removed with it ("photos taken in Lisbon" -> "photos")
-_LEAD_IN = re.compile(r"(?:\b(?:taken|shot|photographed|in|from|at|near|around|to|of|outside|except|excluding|not|"
-                      r"never|but|anywhere|other|than|the)\s+){1,4}$|(?:不是在|不在|除了|在|去|到|于)$", re.IGNORECASE)
-
-
 @dataclass
 class PlaceRequest:
     """What a request says about where: places asked for, places excluded, a trip and its day, and the
@@ -102,7 +97,7 @@ def read_places(text: str, index: NameIndex | None) -> PlaceRequest:
                 found.not_place.append(mention.name)
         elif mention.name not in found.place:
             found.place.append(mention.name)
-        lead = _LEAD_IN.search(before)
+        lead = LEAD_IN.search(before)
         tail = _AFTER_PLACE_ZH.match(after)
         found.spans.append((lead.start() if lead else mention.start, mention.end + (tail.end() if tail else 0)))
     if found.trip is not None:
@@ -119,22 +114,6 @@ def read_places(text: str, index: NameIndex | None) -> PlaceRequest:
         found.place = [p for p in found.place if p != found.trip]
         found.spans += [m.span() for m in _TRIP_LEFTOVER.finditer(text)]
     return found
-
-
-def without_spans(text: str, spans: list[tuple[int, int]]) -> str:
-    """The request with the place and trip phrases blanked out (what is left are search words)."""
-    if not spans:
-        return text
-    chars = list(text)
-    for start, end in spans:
-        for i in range(start, min(end, len(chars))):
-            chars[i] = "\0"
-    # what joined two places, or a place to the rest, goes with them ("Berlin or Paris", "dogs but not in
-    # Germany"): a connective touching a blanked span
-    joined = re.sub(r"(?:[,;&]|\b(?:and|or|but|nor|as well as|和|或|与|及|或者))\s*(?=\0)|(?<=\0)\s*(?:[,;&]|\b(?:and|or|but|nor|和|或|与|及|或者)\b)",
-                    "\0", "".join(chars), flags=re.IGNORECASE)
-    joined = re.sub(r"\b(?:but|and|or)\s*$", " ", joined.replace("\0", " ").strip(), flags=re.IGNORECASE)
-    return " ".join(joined.split())
 
 
 def without_place_names(query: str, places: PlaceRequest, index: NameIndex | None) -> str:

@@ -441,3 +441,28 @@ def _big_cities() -> list[tuple[str, str, list[str]]]:
                 names = curated("city", code, name) + [a for a in _typeable(alternates) if has_cjk(a)]
                 out.append((code, name, _unique(names)))
     return out
+
+
+# the words that tie a place to the request, removed with it ("photos taken in Lisbon" -> "photos")
+LEAD_IN = re.compile(r"(?:\b(?:taken|shot|photographed|in|from|at|near|around|to|of|outside|except|excluding|not|"
+                      r"never|but|anywhere|other|than|the)\s+){1,4}$|(?:不是在|不在|除了|在|去|到|于)$", re.IGNORECASE)
+
+
+def without_spans(text: str, spans: list[tuple[int, int]], *, lead_in: bool = False) -> str:
+    """The text with these spans (place and trip phrases) blanked out, and what joined them to the rest
+    ("Berlin or Paris", "dogs but not in Germany"); `lead_in`: also the words that led to each span
+    ("taken in", "not in"). What is left are search words."""
+    if not spans:
+        return text
+    if lead_in:
+        spans = [((m.start() if (m := LEAD_IN.search(text[:start])) else start), end) for start, end in spans]
+    chars = list(text)
+    for start, end in spans:
+        for i in range(start, min(end, len(chars))):
+            chars[i] = "\0"
+    # what joined two places, or a place to the rest, goes with them ("Berlin or Paris", "dogs but not in
+    # Germany"): a connective touching a blanked span
+    joined = re.sub(r"(?:[,;&]|\b(?:and|or|but|nor|as well as|和|或|与|及|或者))\s*(?=\0)|(?<=\0)\s*(?:[,;&]|\b(?:and|or|but|nor|和|或|与|及|或者)\b)",
+                    "\0", "".join(chars), flags=re.IGNORECASE)
+    joined = re.sub(r"\b(?:but|and|or)\s*$", " ", joined.replace("\0", " ").strip(), flags=re.IGNORECASE)
+    return " ".join(joined.split())

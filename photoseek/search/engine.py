@@ -200,6 +200,10 @@ class SearchEngine:
             return self._search(min_level, query)
 
     def _search(self, min_level: str | None, query: dict) -> list[SearchResult]:
+        if query.get("text"):  # "beach Lisbon": the library's place names in the words are a place filter
+            from photoseek.search.places import places_in_words
+
+            query = places_in_words(self.catalog, query, self.english(query["text"]))
         ranking = self.rank(**query)
         text, but, text_in_photo = (query.get(key) for key in ("text", "but", "text_in_photo"))
         english = text and self.english(text)
