@@ -59,6 +59,10 @@ def _filters(args):
         person=args.person or [],
         not_person=args.not_person or [],
         person_only=bool(args.only),
+        place=args.place or [],
+        not_place=args.not_place or [],
+        trip=args.trip,
+        trip_day=args.trip_day,
     )
 
 
@@ -86,6 +90,8 @@ def cmd_index(args) -> int:
         # two short lines: one long line wrapped mid-list in an 80-column terminal
         _console().print(f"[bold]Indexed[/] {lib.path} in {report.seconds:.1f} s" + (f" ({stages})" if stages else ""))
         _console().print(f"  {counts}")
+        if report.places:
+            _console().print(f"  {_places_summary(report.places)}")
         for folder in report.offline:
             _console().print(
                 f"[yellow]Offline:[/] {folder['path']} ({folder['missing']} of {folder['photos']} photos missing): "
@@ -105,6 +111,102 @@ def cmd_index(args) -> int:
             _console().print("Face recognition is off for this library from now on"
                              + (f"; the {stored} faces already stored stay until `photoseek people forget --all`."
                                 if stored else "."))
+    return 0
+
+
+def _places_summary(places: dict) -> str:
+    """'places: 47 photos located (2 estimated), 2 unknown; home Berlin, Germany; 3 trips'."""
+    text = f"places: {places['located']} photos located"
+    if places.get("estimated"):
+        text += f" ({places['estimated']} estimated)"
+    text += f", {places['unlocated']} unknown"
+    if places.get("home"):
+        text += f"; home {places['home']}; {places['trips']} trip{'s' if places['trips'] != 1 else ''}"
+    return text
+
+
+def cmd_places(args) -> int:
+    tree = _library(args).places()
+    if args.json:
+        _print_json(tree)
+        return 0
+    console = _console()
+    if not tree["countries"]:
+        console.print(f"No photo in this library has a known position ({tree['unknown']} photos): places come from "
+                      "the photos' GPS, or `photoseek place PHOTO NAME`.")
+        return 0
+    from rich.tree import Tree
+
+    def count(item: dict) -> str:
+        estimated = f", {item['estimated']} estimated" if item.get("estimated") else ""
+        return f"[dim]{item['photos']} photo{'s' if item['photos'] != 1 else ''}{estimated}[/dim]"
+
+    root = Tree(f"[bold]{tree['located']} photos with a place[/bold]"
+                + (f", {tree['unknown']} with no known position" if tree["unknown"] else ""))
+    from photoseek.places.names import fold
+
+    for country in tree["countries"]:
+        branch = root.add(f"{country['country']} {count(country)}")
+        for region in country["regions"]:
+            cities = region["cities"]
+            if len(cities) == 1 and fold(cities[0]["city"]) in fold(region["region"]):  # "Tokyo" in Tokyo
+                branch.add(f"{cities[0]['city']} {count(cities[0])}" + (f" [dim]({region['region']})[/dim]"
+                                                                         if fold(cities[0]['city']) != fold(region['region']) else ""))
+                continue
+            regional = branch.add(f"{region['region'] or '(no region)'} {count(region)}") \
+                if len(country["regions"]) > 1 or region["region"] else branch
+            for city in cities:
+                regional.add(f"{city['city']} {count(city)}")
+    console.print(root)
+    return 0
+
+
+def cmd_trips(args) -> int:
+    data = _library(args).trips()
+    if args.json:
+        _print_json(data)
+        return 0
+    console = _console()
+    if not data["home"]:
+        console.print("No trips: no photo in this library has a known position (GPS), so there is no way to tell "
+                      "home from away.")
+        return 0
+    console.print(f"[bold]Home:[/] {data['home']['label']} ({data['home']['days']} days of photos)")
+    if not data["trips"]:
+        console.print("No trips: every photo with a position was taken at or near home.")
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"{len(data['trips'])} trips away from home")
+    for column, justify in (("#", "right"), ("trip", "left"), ("from", "left"), ("to", "left"), ("days", "right"),
+                            ("photos", "right"), ("places", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for number, trip in enumerate(data["trips"], 1):
+        places = ", ".join(p["name"] for p in trip["places"][:4] if p["name"])
+        table.add_row(str(number), trip["name"], trip["start"], trip["end"], str(trip["days"]), str(trip["photos"]),
+                      places)
+    console.print(table)
+    console.print('[dim]Search a trip with --trip (last, first, a start date, a place it went to), e.g. '
+                  'photoseek search --trip last, or ask "photos from my last trip".[/dim]')
+    return 0
+
+
+def cmd_place(args) -> int:
+    lib = _library(args)
+    if args.clear:
+        info = lib.clear_place(args.photo)
+    elif args.none:
+        info = lib.set_place(args.photo, None)
+    elif args.place:
+        info = lib.set_place(args.photo, " ".join(args.place))
+    else:
+        info = lib.show(args.photo)
+    if args.json:
+        _print_json(info)
+        return 0
+    place = info.get("place")
+    _console().print(f"{info['path']}: " + (f"{place['label']} ({place['how']})" if place else "no known place"),
+                     soft_wrap=True)
     return 0
 
 
@@ -154,6 +256,8 @@ def cmd_search(args) -> int:
                                         if args.like else "") or _describe_filters(filters)
     searched_as = lib.engine.english(args.query) if args.query else None
     note = _translation_note(args.query, searched_as)
+    empty = lib.why_empty(filters) if not results else None
+    place_note = lib.place_note(filters)
     if args.json:
         from photoseek.agent.explain import result_dict
 
@@ -164,12 +268,17 @@ def cmd_search(args) -> int:
             out["searched_as"] = searched_as  # the English the text encoder saw
         if note:
             out["note"] = note
+        if empty or place_note:
+            out["places_note"] = " ".join(n for n in (empty, place_note) if n)
         _print_json(out)
         return 0
     if searched_as and searched_as != args.query:
         query = f"{query} → {searched_as}"
     if note:
         _console().print(f"[yellow]Note:[/] {note}")
+    if empty:  # a place or trip with no photo: said as such
+        _console().print(empty)
+        return 0
     if not results and not filters.is_empty() and _none_pass(lib, filters):
         # "No photos match 'dog'" would blame the words: no photo passed the filters to be searched
         _console().print(f"No photo passes the filters ({_describe_filters(filters)[len('photos '):]}), "
@@ -185,8 +294,10 @@ def cmd_search(args) -> int:
         note = resemblance_note(results)
         if note:
             _console().print(note, markup=False, highlight=False)
-        return 0
-    _print_results(query, results)
+    else:
+        _print_results(query, results)
+    if place_note:  # photos with no known position: left out or kept, said
+        _console().print(place_note, style="dim", markup=False, highlight=False)
     return 0
 
 
@@ -240,11 +351,15 @@ def _print_results(query: str, results, groups: list[dict] | None = None, page: 
         table.add_column("score", justify="right")
         table.add_column("id", justify="right")
         table.add_column("path", overflow="fold")
+        places = any(r.evidence.place for r in rows)
+        if places:
+            table.add_column("place", overflow="fold")
         table.add_column("why", overflow="fold")
         for r in rows:
             why = reasons.get(r.id) or r.explanation or _evidence_summary(r)
+            where = [escape(_place_cell(r.evidence))] if places else []
             table.add_row(str(rank[r.id]), match_markup(r.match), f"{r.score:.3f}", str(r.id), _short_path(r.path),
-                          escape(why))
+                          *where, escape(why))
         if heading and number == 0:
             console.print(f"[bold]Results for {escape(query)!r}[/]")
             table.title = None
@@ -254,6 +369,14 @@ def _print_results(query: str, results, groups: list[dict] | None = None, page: 
     rest = len(results) - len(shown)
     if rest:
         console.print(f"[dim]{rest} more{': ' + more if more else ''}[/dim]")
+
+
+def _place_cell(evidence) -> str:
+    """The place column: 'Lisbon, Portugal', '(estimated)' after a guess, '—' when unknown."""
+    if not evidence.place:
+        return "—"
+    return evidence.place + (" (estimated)" if evidence.place_source == "estimated" else
+                             " (set by you)" if evidence.place_source == "user" else "")
 
 
 def _evidence_summary(r) -> str:
@@ -301,6 +424,9 @@ def cmd_show(args) -> int:
                 + (" (you said so)" if f["assigned"] == "user" else
                    f" (face distance {f['distance']:.2f})" if f.get("distance") is not None else "")
                 for f in value) or "—"
+        elif key == "place":
+            value = f"{value['label']} ({value['how']})" if value else (
+                "unknown (no GPS, and no photo of the same camera taken near that time has one)")
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = ", ".join(value) or "—"
         elif key == "taken_at":
@@ -647,8 +773,9 @@ def cmd_ask(args) -> int:
                 _print_json(served)
             else:
                 _console().print(served["answer"])
-                _print_results(args.message, results_from_dicts(served["results"]), served.get("groups"),
-                               served.get("page"), _MORE_ANSWERS)
+                if served["results"]:  # an answer with none already says why ("No photo was taken in Rome; …")
+                    _print_results(args.message, results_from_dicts(served["results"]), served.get("groups"),
+                                   served.get("page"), _MORE_ANSWERS)
                 _print_reworded(served)
             return 0
     with _waiting("Asking the local model… (about a minute the first time on a machine, then seconds)"
@@ -660,7 +787,8 @@ def cmd_ask(args) -> int:
     _console().print(answer.answer)
     if answer.error:  # the answer says what went wrong; an empty results table would only repeat it
         return 0
-    _print_results(args.message, answer.results, [g.to_dict() for g in answer.groups], answer.page, _MORE_ANSWERS)
+    if answer.results:  # an answer with none already says why ("No photo was taken in Rome; …")
+        _print_results(args.message, answer.results, [g.to_dict() for g in answer.groups], answer.page, _MORE_ANSWERS)
     _print_reworded(answer.to_dict())
     return 0
 
@@ -799,6 +927,9 @@ EXAMPLES = {
     "tag": "photoseek --library ~/photos.lib tag 12 +dog -cat",
     "caption": "photoseek --library ~/photos.lib caption ~/Pictures/beach.jpg",
     "mcp": "photoseek --library ~/photos.lib mcp",
+    "places": "photoseek --library ~/photos.lib places",
+    "trips": "photoseek --library ~/photos.lib trips",
+    "place": 'photoseek --library ~/photos.lib place 12 "Lisbon, Portugal"',
     "eval": "photoseek eval retrieval ../shared/data/coco-captions --json",
 }
 MAIN_EPILOG = """examples:
@@ -887,6 +1018,16 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", cmd_stats, "what is searchable now and what is still pending")
     p = add("caption", cmd_caption, "one sentence about a photo, written once and kept")
     p.add_argument("photo", metavar="PATH_OR_ID")
+
+    add("places", cmd_places, "where photos were taken: countries, regions, cities")
+    add("trips", cmd_trips, "home, and the trips away from it")
+    p = add("place", cmd_place, "show or correct where a photo was taken")
+    p.add_argument("photo", metavar="PATH_OR_ID")
+    p.add_argument("place", nargs="*", metavar="PLACE",
+                   help="where it was taken: a town ('Lisbon', 'Portland, Oregon'), region, country, or a position "
+                        "('38.72, -9.14'); without one: show it")
+    p.add_argument("--clear", action="store_true", help="forget your correction (its GPS or an estimate names it again)")
+    p.add_argument("--none", action="store_true", help="the photo has no known place (its GPS is wrong)")
 
     p = add("tag", cmd_tag, "confirm (+TAG) or reject (-TAG) a photo's tags")
     p.add_argument("photo", metavar="PATH_OR_ID")
@@ -995,6 +1136,14 @@ def _add_filter_flags(p: argparse.ArgumentParser) -> None:
                    help="NAME is recognised in the photo (a name given with `photoseek people name`); repeat: all of them")
     g.add_argument("--only", action="store_true", help="with --person: nobody else in the photo")
     g.add_argument("--not-person", action="append", metavar="NAME", help="NAME is not in the photo")
+    g.add_argument("--place", action="append", metavar="PLACE",
+                   help="taken in PLACE: a city, region or country, in any name people use (Lisbon, Lisboa, 里斯本, "
+                        "'Paris, France'); repeat for any of several (`photoseek places` lists them)")
+    g.add_argument("--not-place", action="append", metavar="PLACE", help="not taken in PLACE (repeatable)")
+    g.add_argument("--trip", metavar="TRIP",
+                   help="on a trip away from home: last, first, its start date, or a place it went to "
+                        "(`photoseek trips` lists them)")
+    g.add_argument("--trip-day", type=int, metavar="N", help="with --trip: its N-th day (1 = the first, -1 = the last)")
 
 
 def _tag_changes_as_positionals(argv: list[str]) -> list[str]:

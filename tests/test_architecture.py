@@ -26,6 +26,7 @@ LAYERS = {
     "photoseek.model_guide": 0,  # data about models (`photoseek models`); imports nothing
     "photoseek.llm": 1,
     "photoseek.vision": 2,
+    "photoseek.places": 2,  # the gazetteer, place names, estimates and trips: data, no catalog
     "photoseek.store": 3,
     "photoseek.ingest": 4,
     "photoseek.people": 4,  # faces grouped into people, and the user's word on them

@@ -276,6 +276,15 @@ def _filter_phrases(evidence: Evidence) -> list[str]:
     people = asked.get("people")
     if people is not None and not said & {"people", "no people"}:
         phrases.append(people_found_phrase(evidence.people if people else 0, people))
+    if (asked.get("not_place") or asked.get("trip")) and not asked.get("place"):
+        # "not in Germany" keeps photos whose place is unknown: say which ones (and where the others are)
+        if evidence.place:
+            phrases.append(f"taken {'in ' if not evidence.place.startswith('near ') else ''}{evidence.place} "
+                           f"({evidence.place_how})")
+        elif asked.get("not_place"):
+            phrases.append("its position is unknown, so it may have been taken in " + " or ".join(asked["not_place"]))
+        else:
+            phrases.append("its position is unknown: it was taken on a day of the trip")
     return phrases
 
 

@@ -236,6 +236,10 @@ class SearchEngine:
         return text, replace(filters, person=spelled(person), not_person=spelled(not_person))
 
     def _search(self, min_level: str | None, query: dict) -> list[SearchResult]:
+        if query.get("text"):  # "beach Lisbon": the library's place names in the words are a place filter
+            from photoseek.search.places import places_in_words
+
+            query = places_in_words(self.catalog, query, self.english(query["text"]))
         ranking = self.rank(**query)
         text, but, text_in_photo = (query.get(key) for key in ("text", "but", "text_in_photo"))
         english = text and self.english(text)
@@ -712,11 +716,18 @@ class SearchEngine:
                 filters_matched=filters.to_dict(),
                 similar_to=list(reference_ids),
             )
+            if photo.place is not None:
+                evidence.place, evidence.place_source = photo.place.label(), photo.place.source
+                evidence.place_how = photo.place.how()
             z = standing_signal.standing(pid) if standing_signal is not None else None
             evidence.standing = round(z, 2) if z is not None else None
             facts[pid] = _photo_facts(photo)
             results.append(SearchResult(id=pid, path=row["display_path"], score=score, evidence=evidence))
         if request is not None:
+            if filters.place:  # a place asked for and met is met evidence (search.places)
+                from photoseek.search.places import places_met
+
+                places_met(self.catalog, filters, results, {pid: stored[pid].place for pid, _ in top if pid in stored})
             assess_all(results, request, facts)
         return results
 

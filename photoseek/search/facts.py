@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
     from photoseek.store.catalog import Catalog
+    from photoseek.store.places import PhotoPlace
 
 #: photos kept before the cache starts over (~1 KB each)
 MAX_PHOTOS = 200_000
@@ -41,6 +42,7 @@ class StoredFacts:
     colors: frozenset[str] = field(default_factory=frozenset)
     # the named people recognised in the photo: (name, face distance or None, 'auto' | 'user')
     recognised: tuple[tuple[str, float | None, str], ...] = ()
+    place: "PhotoPlace | None" = None  # where it was taken and how that is known (store.places)
 
 
 class FactsCache:
@@ -96,13 +98,16 @@ def _load(conn: sqlite3.Connection, ids: list[int], *, evidence: bool = True, ti
     ocr: dict[int, str] = {}
     tags: dict[int, list[str]] = {}
     people: dict[int, list[tuple[str, float | None, str]]] = {}
+    places: dict = {}
     if evidence:
         from photoseek.store.faces import recognised_in
+        from photoseek.store.places import photo_places
 
         captions = dict(conn.execute(f"SELECT photo_id, caption FROM captions WHERE photo_id IN ({id_list})").fetchall())
         ocr = dict(conn.execute(f"SELECT photo_id, text FROM ocr WHERE photo_id IN ({id_list})").fetchall())
         tags = _effective_tags(conn, id_list)
         people = recognised_in(conn, ids)
+        places = photo_places(conn, ids)
     time_confidence: dict[int, float] = {}
     if time:
         time_confidence = dict(conn.execute(
@@ -115,7 +120,8 @@ def _load(conn: sqlite3.Connection, ids: list[int], *, evidence: bool = True, ti
     none: frozenset[str] = frozenset()
     return {
         pid: StoredFacts(row, captions.get(pid), ocr.get(pid), tuple(tags.get(pid, ())), time_confidence.get(pid),
-                         frozenset(color_tags[pid]) if pid in color_tags else none, tuple(people.get(pid, ())))
+                         frozenset(color_tags[pid]) if pid in color_tags else none, tuple(people.get(pid, ())),
+                         places.get(pid))
         for pid, row in rows.items()
     }
 

@@ -257,6 +257,8 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts, evidence_id:
     person_met, person_missing = people_met(request.filters.person, evidence)
     attr_met.update(person_met)
     attr_missing += person_missing
+    # met before the words were read: a place asked for and met (search.places)
+    attr_met = {**evidence.met, **attr_met}
     unmet = [w for w in request.words if w not in met]
     missing = unmet + attr_missing
     evidence.met = {**met, **attr_met}

@@ -219,6 +219,74 @@ MIGRATIONS: list[str] = [
     CREATE INDEX face_verdicts_hash ON face_verdicts(content_hash);
     CREATE INDEX face_verdicts_person ON face_verdicts(person_id);
     """,
+    # places (issue 25): where each photo was taken, named (photoseek.places) at the level people
+    # name places, and how it is known: its GPS, estimated from the same camera's photos taken closest
+    # in time, or the user's word (place_feedback: never written by indexing, so it survives every
+    # re-index). `places` keeps each named place once, with the names people type for it; trips are
+    # the runs of days away from home, recomputed whenever places change.
+    """
+    CREATE TABLE places (
+        id            INTEGER PRIMARY KEY,
+        level         TEXT NOT NULL,               -- 'country' | 'region' | 'county' | 'city' | 'district'
+        name          TEXT NOT NULL,               -- GeoNames' name (English where there is one)
+        country_code  TEXT NOT NULL,               -- ISO 3166-1 alpha-2
+        region        TEXT NOT NULL DEFAULT '',    -- counties, cities, districts: the region they are in
+        latitude      REAL,
+        longitude     REAL,
+        population    INTEGER,
+        names         TEXT NOT NULL DEFAULT '[]',  -- JSON: other names people type (aliases, translations)
+        also          TEXT NOT NULL DEFAULT '[]',  -- JSON: GeoNames' other names (explicit place arguments only)
+        UNIQUE (level, name, country_code, region)
+    );
+
+    CREATE TABLE photo_places (
+        photo_id        INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        source          TEXT NOT NULL,     -- 'gps' | 'estimated' | 'user'
+        precision       TEXT NOT NULL,     -- 'city' (in it) | 'near' (outside any town) | 'region' (far from towns)
+        city_id         INTEGER REFERENCES places(id),
+        district_id     INTEGER REFERENCES places(id),
+        metro_id        INTEGER REFERENCES places(id),
+        county_id       INTEGER REFERENCES places(id),
+        region_id       INTEGER REFERENCES places(id),
+        country_id      INTEGER REFERENCES places(id),
+        distance_km     REAL,              -- from the city named
+        latitude        REAL,              -- the position named (for an estimate: its source photo's)
+        longitude       REAL,
+        from_photo_id   INTEGER,           -- estimated: the photo of the same camera closest in time
+        offset_seconds  INTEGER,           -- estimated: this photo's time minus that photo's
+        gazetteer       TEXT NOT NULL      -- the look-up's data and rules; a newer one names it again
+    );
+    CREATE INDEX photo_places_city ON photo_places(city_id);
+    CREATE INDEX photo_places_district ON photo_places(district_id);
+    CREATE INDEX photo_places_metro ON photo_places(metro_id);
+    CREATE INDEX photo_places_county ON photo_places(county_id);
+    CREATE INDEX photo_places_region ON photo_places(region_id);
+    CREATE INDEX photo_places_country ON photo_places(country_id);
+
+    CREATE TABLE place_feedback (
+        photo_id   INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        place      TEXT,                   -- as the user wrote it; NULL: the photo has no known place
+        latitude   REAL,                   -- where that place is
+        longitude  REAL,
+        at         TEXT NOT NULL
+    );
+
+    CREATE TABLE trips (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,         -- 'Portugal', 'Sintra', 'Japan and South Korea'
+        start_date  TEXT NOT NULL,         -- ISO dates, inclusive
+        end_date    TEXT NOT NULL,
+        photos      INTEGER NOT NULL,
+        places      TEXT NOT NULL          -- JSON: [{"name", "country", "photos"}], most photos first
+    );
+    CREATE TABLE trip_photos (
+        trip_id   INTEGER NOT NULL REFERENCES trips(id) ON DELETE CASCADE,
+        photo_id  INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        day       INTEGER NOT NULL,        -- 1 on the trip's first day
+        PRIMARY KEY (trip_id, photo_id)
+    );
+    CREATE INDEX trip_photos_photo ON trip_photos(photo_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

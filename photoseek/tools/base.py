@@ -85,6 +85,13 @@ class FilterArgs(_Args):
             if name and name.casefold() not in {c.casefold() for c in cleaned}:
                 cleaned.append(name)
         return cleaned
+    place: list[str] = Field(
+        default_factory=list, description="taken in any of these places: a city, region or country, e.g. ['Lisbon']")
+    not_place: list[str] = Field(default_factory=list, description="not taken in these places, e.g. ['Germany']")
+    trip: str | None = Field(
+        None, description="on a trip away from home: 'last', 'first', its start date, or a place it went to ('Japan')")
+    trip_day: int | None = Field(
+        None, ge=-366, le=366, description="with trip: only its N-th day (1 = the first day, -1 = the last day)")
 
     @field_validator("tags", "not_tags")
     @classmethod
@@ -120,6 +127,31 @@ class FilterArgs(_Args):
     @classmethod
     def _date_to(cls, value: str | None) -> str | None:
         return normalize_date(value, end=True)
+
+    @field_validator("place", "not_place")
+    @classmethod
+    def _places(cls, value: list[str]) -> list[str]:
+        cleaned: list[str] = []
+        for place in value:
+            place = " ".join(str(place).split())
+            if len(place) > 200:
+                raise ValueError("a place name is at most 200 characters")
+            if place and place not in cleaned:
+                cleaned.append(place)
+        return cleaned
+
+    @field_validator("trip")
+    @classmethod
+    def _trip(cls, value: str | None) -> str | None:
+        return " ".join(str(value).split())[:200] or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _trip_day_needs_trip(self) -> "FilterArgs":
+        if self.trip_day is not None and not self.trip:
+            raise ValueError("trip_day needs trip (which trip's day)")
+        if self.trip_day == 0:
+            raise ValueError("trip_day counts from 1 (the first day) or from -1 (the last day)")
+        return self
 
     @field_validator("camera")
     @classmethod
@@ -232,6 +264,8 @@ class ToolResult:
             keep = ("id", "path", "taken_at", "time_of_day", "faces", "caption")
             body: dict[str, Any] = {k: self.photo.get(k) for k in keep if self.photo.get(k) is not None}
             body["tags"] = [t["tag"] for t in self.photo.get("tags", [])][:15]
+            if self.photo.get("place"):
+                body["place"] = f"{self.photo['place']['label']} ({self.photo['place']['how']})"
         elif self.text is not None:
             body = {"text": self.text}
         elif self.people is not None:
@@ -318,7 +352,8 @@ class ComposedSearch(Tool):
 
 class FilterPhotos(Tool):
     name = "filter_photos"
-    description = "List photos by tags, date range, time of day, people, camera or visible text, with no description."
+    description = ("List photos by tags, date range, time of day, people, camera, visible text, place or trip, "
+                   "with no description.")
     Args = FilterPhotosArgs
 
     def _run(self, library, args: FilterPhotosArgs) -> ToolResult:

@@ -52,6 +52,7 @@ from photoseek.web.models import (
     SearchRequest,
     SearchResponse,
     StatsModel,
+    PlaceRequest,
     StatusModel,
     TagRequest,
 )
@@ -132,6 +133,11 @@ def run_search(state: AppState, request: SearchRequest) -> dict[str, Any]:
                                  presented(results, min(request.k, FIRST_PAGE)), request.k)
         out["summary"] = " ".join(t for t in (summary, resemblance_note(results)) if t)
         out["groups"] = [g.to_dict() for g in group_reasons(results, query, names)]
+    filters = request.filters()
+    places_note = " ".join(n for n in ((library.why_empty(filters) if not results else None),
+                                       library.place_note(filters)) if n)
+    if places_note:  # a place with no photo is said so; photos without a position are said to be left out
+        out["places_note"] = places_note
     return out
 
 
@@ -495,6 +501,30 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
         s.photo_file(photo_id)
         with s.write_lock:
             return s.library.tag(int(photo_id), add=request.add, remove=request.remove)
+
+    @app.post("/api/photos/{photo_id}/place", response_model=PhotoModel, tags=["photos"])
+    def place(photo_id: str, request: PlaceRequest, s: State):
+        """Correct where a photo was taken (`place`), say it has no known place (`place` null), or forget
+        the correction (`clear`): the user's word wins over the GPS and survives re-indexing."""
+        s.photo_file(photo_id)
+        with s.write_lock:
+            if request.clear:
+                return s.library.clear_place(int(photo_id))
+            return s.library.set_place(int(photo_id), request.place)
+
+    @app.get("/api/places", tags=["library"])
+    def places(s: State) -> dict[str, Any]:
+        """Where the photos were taken: countries -> regions -> cities with photo counts (`photoseek places --json`)."""
+        if not _exists(s):
+            return {"countries": [], "located": 0, "unknown": 0}
+        return s.library.places()
+
+    @app.get("/api/trips", tags=["library"])
+    def trips(s: State) -> dict[str, Any]:
+        """Home and the trips away from it (`photoseek trips --json`)."""
+        if not _exists(s):
+            return {"home": None, "trips": [], "located": 0}
+        return s.library.trips()
 
     @app.get("/api/errors", response_model=list[FailureModel], tags=["library"])
     def errors(s: State):

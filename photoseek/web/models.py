@@ -82,6 +82,8 @@ class SearchResponse(BaseModel):
                                 "the next 7 are only close.'; and, when nothing here can name a word, that "
                                 "the results rest on resemblance only")
     groups: list[GroupModel] | None = Field(None, description="the results as shown: matches first")
+    places_note: str | None = Field(None, description="with a place or trip filter: why no photo answers it ('No photo "
+                                    "was taken in Lisbon; …'), and the photos with no known position left out or kept")
 
 
 class AskRequest(BaseModel):
@@ -117,6 +119,15 @@ class TagRequest(BaseModel):
     remove: list[str] = Field(default_factory=list, max_length=20, description="tags to reject")
 
 
+class PlaceRequest(BaseModel):
+    """The user's word on where a photo was taken (their word wins over its GPS and survives re-indexing)."""
+
+    model_config = ConfigDict(extra="forbid")
+    place: str | None = Field(None, max_length=200, description="a town ('Lisbon', 'Portland, Oregon'), region, "
+                              "country, or a position ('38.72, -9.14'); null with clear false: no known place")
+    clear: bool = Field(False, description="forget your correction: its GPS or an estimate names it again")
+
+
 class PhotoModel(BaseModel):
     """`photoseek show --json`."""
 
@@ -129,6 +140,8 @@ class PhotoModel(BaseModel):
     gps: list[float] | None = None
     time_of_day: str | None = None
     faces: int | None = None
+    place: dict[str, Any] | None = Field(None, description="where it was taken: label, how it is known (GPS, "
+                                         "estimated from the same camera's photos, set by you), city, region, country")
     tags: list[dict[str, Any]] = Field(default_factory=list)
     caption: str | None = None
     ocr_text: str | None = None
