@@ -12,7 +12,7 @@ import sys
 from typing import Any, Sequence
 
 from photoseek.errors import PhotoseekError
-from photoseek.results import EXPLAIN_MODES, standing_words
+from photoseek.results import EXPLAIN_MODES, short_path, standing_words
 
 
 def _print_json(data: Any) -> None:
@@ -358,7 +358,7 @@ def _print_results(query: str, results, groups: list[dict] | None = None, page: 
         for r in rows:
             why = reasons.get(r.id) or r.explanation or _evidence_summary(r)
             where = [escape(_place_cell(r.evidence))] if places else []
-            table.add_row(str(rank[r.id]), match_markup(r.match), f"{r.score:.3f}", str(r.id), _short_path(r.path),
+            table.add_row(str(rank[r.id]), match_markup(r.match), f"{r.score:.3f}", str(r.id), short_path(r.path),
                           *where, escape(why))
         if heading and number == 0:
             console.print(f"[bold]Results for {escape(query)!r}[/]")
@@ -395,15 +395,6 @@ def _evidence_summary(r) -> str:
     summary = "; ".join(p for p in (met, missing, similar) if p) or ", ".join(r.evidence.matched_tags[:4])
     # a search by filters alone ranks nothing: every photo shown passes them
     return summary or ("passes every filter" if r.match == "strong" else "")
-
-
-def _short_path(path: str, width: int = 48) -> str:
-    """The file name whole, the folders shortened from the left: the name is what people scan for."""
-    if len(path) <= width:
-        return path
-    name = os.path.basename(path)
-    room = max(width - len(name) - 2, 0)
-    return "…" + path[len(path) - len(name) - room - 1:] if room else name
 
 
 def cmd_show(args) -> int:
@@ -511,7 +502,9 @@ def cmd_people(args) -> int:
         faces = people.faces_of(person.id, limit=args.limit)
         out = args.out or os.path.join(os.getcwd(), f"person-{person.id}.png")
         if faces:
-            _face_sheet(people, faces, out)
+            from photoseek.agent.contact_sheet import make_face_sheet
+
+            make_face_sheet(people, faces, out)
         if args.json:
             _print_json({"person": person.to_dict(), "faces": [f.to_dict() for f in faces], "sheet": out if faces else None})
         else:
@@ -596,48 +589,12 @@ def _face_of(lib, people, photo: str, number: int | None):
 
 
 def _print_people(lib, listed) -> None:
-    from rich.table import Table
+    from photoseek.agent.people_view import people_hint, people_table
 
     console = _console()
-    if not listed:
-        if not lib.face_recognition:
-            console.print("Face recognition is off for this library (turn it on with "
-                          "`photoseek index --face-recognition PATH`).")
-        else:
-            console.print("No people yet: faces are grouped into people while indexing, once at least "
-                          "three look alike. Name one with `photoseek people name --photo PHOTO \"Name\"`.")
-        return
-    table = Table(title=f"People in {lib.path}")
-    table.add_column("id", justify="right")
-    table.add_column("name")
-    table.add_column("faces", justify="right")
-    table.add_column("photos", justify="right")
-    table.add_column("e.g.", overflow="fold")
-    for p in listed:
-        table.add_row(str(p.id), (p.name or "[dim]unnamed[/dim]") + (" [dim](hidden)[/dim]" if p.hidden else ""),
-                      str(p.faces), str(p.photos), _short_path(p.sample_photo or ""))
-    console.print(table)
-    unnamed = sum(1 for p in listed if not p.name)
-    if unnamed:
-        console.print(f'{unnamed} unnamed: `photoseek people show ID` draws their faces; `photoseek people name ID "Name"` names them.')
-
-
-def _face_sheet(people, faces, out: str) -> None:
-    import io
-
-    from PIL import Image
-
-    from photoseek.agent.contact_sheet import draw_sheet
-
-    cells = []
-    for f in faces:
-        try:
-            image = Image.open(io.BytesIO(people.crop(f.id))).convert("RGB")
-        except (OSError, PhotoseekError):
-            image = None
-        how = "confirmed" if f.assigned == "user" else (f"distance {f.distance:.2f}" if f.distance else "")
-        cells.append((image, f"face {f.id}", os.path.basename(f.path), how))
-    draw_sheet(cells, out, thumb=128, columns=8)
+    console.print(people_table(listed, f"People in {lib.path}") if listed else people_hint(listed, lib.face_recognition))
+    if listed and people_hint(listed, lib.face_recognition):
+        console.print(people_hint(listed, lib.face_recognition))
 
 
 def cmd_duplicates(args) -> int:

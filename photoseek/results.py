@@ -144,6 +144,18 @@ def match_markup(level: str | None) -> str:
     return f"[{_MATCH_STYLES.get(level, '')}]{level}[/]"
 
 
+def short_path(path: str, width: int = 48) -> str:
+    """A path for a table cell: the file name whole, the folders shortened from the left (the name
+    is what people scan for)."""
+    import os
+
+    if len(path) <= width:
+        return path
+    name = os.path.basename(path)
+    room = max(width - len(name) - 2, 0)
+    return "…" + path[len(path) - len(name) - room - 1:] if room else name
+
+
 @dataclass
 class SearchResult:
     id: int

@@ -107,6 +107,50 @@ def test_ray_index_matches_local_index(cluster, photos, local_library, tmp_path)
     assert (again["added"], again["unchanged"], again["failed"]) == (0, PHOTOS, 0)
 
 
+def _faces_and_people(path) -> tuple[dict, set]:
+    """Per display name: its faces (number, box, quality, descriptor); and the people as sets of
+    (photo name, face number): what must not depend on where recognition ran."""
+    with Library(path, llm=None) as lib:
+        conn = lib.catalog.conn
+        faces: dict[str, list] = {}
+        people: dict[int, set] = {}
+        for r in conn.execute("""SELECT p.display_path, f.face_index, f.x, f.y, f.w, f.h, f.quality, f.descriptor,
+                                        f.model_id, f.person_id FROM faces f JOIN photos p ON p.id = f.photo_id
+                                 ORDER BY p.display_path, f.face_index"""):
+            name = os.path.basename(r["display_path"])
+            faces.setdefault(name, []).append((r["face_index"], (r["x"], r["y"], r["w"], r["h"]), r["quality"],
+                                               np.frombuffer(r["descriptor"], np.float32), r["model_id"]))
+            if r["person_id"] is not None:
+                people.setdefault(r["person_id"], set()).add((name, r["face_index"]))
+        return faces, {frozenset(members) for members in people.values()}
+
+
+def test_ray_index_recognises_faces_and_groups_people_like_a_local_one(cluster, tmp_path):
+    from tests.people_support import write_people_photos
+
+    folder = tmp_path / "people-photos"
+    write_people_photos(folder)
+    with Library(tmp_path / "local", llm=None) as lib:
+        local_report = lib.index([folder])
+    executor = _executor(cluster, batch_size=3)
+    with Library(tmp_path / "ray", llm=None) as lib:
+        report = lib.index([folder], ray=executor)
+    assert report.failed == 0 and executor.nodes_used == 2
+    grouped = {k: v for k, v in report.people.items() if k != "seconds"}
+    assert grouped == {k: v for k, v in local_report.people.items() if k != "seconds"}
+    assert grouped["new_people"] == 2  # Eileen and Grace
+    local_faces, local_people = _faces_and_people(tmp_path / "local")
+    ray_faces, ray_people = _faces_and_people(tmp_path / "ray")
+    assert sorted(ray_faces) == sorted(local_faces) and len(local_faces["together.jpg"]) == 2
+    for name, want in local_faces.items():
+        got = ray_faces[name]
+        assert [(f[0], f[4]) for f in got] == [(f[0], f[4]) for f in want], name
+        for (_, box, quality, descriptor, _), (_, want_box, want_quality, want_descriptor, _) in zip(got, want):
+            assert box == pytest.approx(want_box, abs=1e-5) and quality == pytest.approx(want_quality, abs=1e-3)
+            np.testing.assert_allclose(descriptor, want_descriptor, atol=1e-4, err_msg=name)
+    assert ray_people == local_people and len(ray_people) == 2
+
+
 class _KillEveryActorAfterFirstCommit:
     """Progress that kills every actor process (the nodes stay up) once the first batch is committed."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import sqlite3
 
@@ -256,3 +257,25 @@ def test_the_people_commands(lib, tmp_path, capsys):
     forgot = json.loads(run("people", "forget", "--all", "--yes", "--json"))
     assert forgot["faces"] == 9 and "off" in forgot["notes"][0]
     assert "Face recognition is off" in run("people")
+
+
+def test_chat_lists_the_people_and_draws_a_persons_faces(lib):
+    from rich.console import Console
+
+    from photoseek.agent.repl import run_repl
+    from photoseek.agent.session import Session
+
+    lib.people().name(person_of(lib, "eileen-orig"), "Eileen")
+    out = io.StringIO()
+    console = Console(file=out, width=140, force_terminal=False, color_system=None)
+    run_repl(lib, console, session=Session(lib, llm=None),
+             lines=["/people", "/people Eileen", "/people Jennifer Aniston", "/quit"])
+    text = out.getvalue()
+    listing = text.split("you> /people Eileen")[0]
+    assert "Eileen" in listing and "unnamed" in listing and "1 unnamed" in listing
+    assert re.search(r"Eileen\s+│\s+5\s+│\s+5", listing)  # faces, photos
+    shown = text.split("you> /people Eileen")[1].split("you> /people Jennifer")[0]
+    assert "Eileen: 5 faces in 5 photos" in shown
+    sheet = re.search(r"their faces: (\S+\.png)", shown)
+    assert sheet and Image.open(sheet.group(1)).size[0] >= 5 * 128
+    assert 'No one is named "Jennifer Aniston"' in text.split("you> /people Jennifer Aniston")[1]

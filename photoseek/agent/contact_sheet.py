@@ -19,6 +19,8 @@ from photoseek.results import SearchResult
 if TYPE_CHECKING:
     from PIL import Image
 
+    from photoseek.people.directory import FaceInfo, PeopleDirectory
+
 THUMB = 192
 LABEL_HEIGHT = 34
 COLUMNS = 5
@@ -54,6 +56,24 @@ def make_contact_sheet(
         cells.append((image or _open_thumbnail(result.path, thumb), f"#{index + 1}", Path(result.path).name,
                       f"id {result.id}"))
     return draw_sheet(cells, out_path, thumb=thumb, columns=columns)
+
+
+def make_face_sheet(people: "PeopleDirectory", faces: "Sequence[FaceInfo]", out_path: str | os.PathLike) -> Path:
+    """A person's faces (their stored crops) on one sheet: face id, photo and how sure
+    (`photoseek people show`, the chat's /people NAME)."""
+    import io
+
+    from PIL import Image
+
+    cells = []
+    for face in faces:
+        try:
+            image = Image.open(io.BytesIO(people.crop(face.id))).convert("RGB")
+        except (OSError, PhotoseekError):
+            image = None
+        how = "confirmed" if face.assigned == "user" else (f"distance {face.distance:.2f}" if face.distance else "")
+        cells.append((image, f"face {face.id}", os.path.basename(face.path), how))
+    return draw_sheet(cells, out_path, thumb=128, columns=8)
 
 
 def draw_sheet(cells: "Sequence[tuple[Image.Image | None, str, str, str]]", out_path: str | os.PathLike, *,

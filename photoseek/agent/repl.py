@@ -3,7 +3,8 @@
 Each turn shows the plan, then the first page of results (the matches, then those only close, each
 group's shared reason said once above its rows), whose explanations fill in as the model streams
 them, then the answer. /more shows the next page. Commands work on the last results: /why N,
-/show N, /open N, /more, /sheet, /json, /reset, /help, /quit; /explain model|evidence chooses who
+/show N, /open N, /more, /sheet, /json, /reset, /help, /quit; /people lists the people in the library
+and /people NAME draws their faces; /explain model|evidence chooses who
 words the reasons (evidence by default: instant; the model's wording takes about a minute a turn on
 a 2-core CPU, and holds the prompt).
 """
@@ -36,7 +37,8 @@ HELP = "\n".join((
     'from 2019", "without people", "more like 2 and 5, not 4", "like #3 but at night").',
     "Reasons are composed from each photo's evidence; /explain model has the language model reword them "
     "(about a minute a turn on a small CPU), /explain evidence goes back.",
-    "Commands: /why N  /show N  /open N  /more  /sheet  /json  /explain model|evidence  /reset  /help  /quit",
+    "Commands: /why N  /show N  /open N  /more  /sheet  /json  /people [NAME]  /explain model|evidence  /reset  "
+    "/help  /quit",
 ))
 
 
@@ -224,6 +226,8 @@ class Repl:
             else:
                 self.explain = mode
                 self.console.print(f"[dim]Reasons from now on: {'the model rewords the top five' if mode == 'model' else 'composed from the evidence'}.[/dim]")
+        elif name == "people":
+            self._people(argument.strip())
         elif name == "sheet":
             answer = self.session.last_answer
             if answer is None or not answer.results:
@@ -298,13 +302,50 @@ class Repl:
         self.opener(result.path)
         self.console.print(result.path, markup=False, highlight=False)
 
-    def _sheet(self, results: list[SearchResult], *, quiet: bool) -> None:
+    def _people(self, who: str) -> None:
+        """/people: the people in the library (as `photoseek people`); /people NAME (or id): how many
+        faces and photos they have, and a contact sheet of their faces."""
+        from photoseek.agent.people_view import people_hint, people_table
+
+        people = self.library.people()
+        if not who:
+            listed = people.list()
+            hint = people_hint(listed, self.library.face_recognition)
+            if listed:
+                self.console.print(people_table(listed))
+                hint = (hint + " " if hint else "") + "Ask for them by name, or /people NAME to see their faces."
+            self.console.print(f"[dim]{_escape(hint)}[/dim]")
+            return
+        try:
+            person = people.get(who)
+            faces = people.faces_of(person.id, limit=48)
+        except PhotoseekError as exc:
+            self.console.print(f"[yellow]{_escape(str(exc))}[/yellow]")
+            return
+        self.console.print(f"[bold]{_escape(person.label)}[/bold]: {person.faces} faces in {person.photos} photos"
+                           + (" (hidden)" if person.hidden else ""))
+        if not faces:
+            return
+        from photoseek.agent.contact_sheet import make_face_sheet
+
+        try:
+            path = make_face_sheet(people, faces, self._next_sheet_path(f"person-{person.id}"))
+        except (OSError, ValueError, PhotoseekError) as exc:
+            self.console.print(f"[yellow]Could not make a contact sheet: {exc}[/yellow]")
+            return
+        if not show_inline(path):
+            self.console.print(f"their faces: {path}", markup=False, highlight=False)
+
+    def _next_sheet_path(self, stem: str) -> Path:
         if self._sheet_dir is None:
             self._sheet_dir = Path(tempfile.mkdtemp(prefix="photoseek-sheet-"))
         count = len(list(self._sheet_dir.glob("*.png")))
+        return self._sheet_dir / f"{stem}-{count + 1}.png"
+
+    def _sheet(self, results: list[SearchResult], *, quiet: bool) -> None:
         thumbnails = getattr(self.library, "thumbnail_path", None)
         try:
-            path = make_contact_sheet(results, self._sheet_dir / f"sheet-{count + 1}.png", thumbnail_path=thumbnails)
+            path = make_contact_sheet(results, self._next_sheet_path("sheet"), thumbnail_path=thumbnails)
         except (OSError, ValueError, PhotoseekError) as exc:
             self.console.print(f"[yellow]Could not make a contact sheet: {exc}[/yellow]")
             return

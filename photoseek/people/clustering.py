@@ -47,7 +47,12 @@ MERGE_DISTANCE = 0.65  # groups whose faces are this close on average are one pe
 # and share few photos: one person twice in a photo (a collage, a mirror, an actor in a double role)
 SHARED_PHOTO_DISTANCE = 0.65
 SHARED_PHOTO_SHARE = 0.4
-SMALL_GROUP_MERGE_DISTANCE = 0.6  # ...and a group of fewer than MIN_FACES faces with another
+# A face no group takes (too few faces agree with it) joins the person whose ATTACH_K nearest faces
+# are on average this close, if the next person is ATTACH_MARGIN further
+ATTACH_DISTANCE = 0.55
+ATTACH_MARGIN = 0.04
+ATTACH_K = 3
+NEAR_DISTANCE = 0.7  # how far neighbours are looked at (merging, attaching)
 MIN_FACES = 3  # distinct faces that must agree before they make a new person (Immich: 3)
 NEIGHBOURS = 32
 MAX_ITERATIONS = 30
@@ -114,18 +119,20 @@ def _cluster(conn: "sqlite3.Connection", index: FaceIndex, pending: list[int], r
         ids, dist = index.search(pending_vectors[start:start + 4096], NEIGHBOURS + 1)
         for row, face_id in enumerate(pending_ids[start:start + 4096]):
             near[int(face_id)] = [(int(j), float(d)) for j, d in zip(ids[row], dist[row])
-                                  if j >= 0 and j != face_id and d < MERGE_DISTANCE]
+                                  if j >= 0 and j != face_id and d < NEAR_DISTANCE]
         progress.advance(min(4096, len(pending_ids) - start))
     neighbours = {f: [(j, d) for j, d in found if d < EDGE_DISTANCE] for f, found in near.items()}
-    # faces still without a person that a new face is close to: free again (enough may agree now)
-    waiting = {j for found in neighbours.values() for j, _ in found if j not in neighbours}
+    # faces still without a person that a new face is close to: free again (enough may agree now, or
+    # the person the new face joins may be near enough to attach them)
+    reach = max(EDGE_DISTANCE, ATTACH_DISTANCE)
+    waiting = {j for found in near.values() for j, d in found if d < reach and j not in neighbours}
     waiting = _with_assignment(conn, waiting, "none")
     if waiting:
         w_ids, w_vectors = read_descriptors(conn, sorted(waiting))
         ids, dist = index.search(w_vectors, NEIGHBOURS + 1)
         for row, face_id in enumerate(w_ids):
             near[int(face_id)] = [(int(j), float(d)) for j, d in zip(ids[row], dist[row])
-                                  if j >= 0 and j != face_id and d < MERGE_DISTANCE]
+                                  if j >= 0 and j != face_id and d < NEAR_DISTANCE]
             neighbours[int(face_id)] = [(j, d) for j, d in near[int(face_id)] if d < EDGE_DISTANCE]
     free = sorted(neighbours)
     known = set(free) | {j for found in near.values() for j, _ in found}
@@ -144,6 +151,8 @@ def _cluster(conn: "sqlite3.Connection", index: FaceIndex, pending: list[int], r
     for face_id in free:
         groups[label[face_id]].append(face_id)
     groups = _merge(conn, groups, neighbours, near, label, facts, refused)
+    if ATTACH_DISTANCE > 0:
+        groups = _attach(conn, groups, near, label, facts, refused)
     _write(conn, groups, near, label, report)
 
 
@@ -201,21 +210,23 @@ def _whispers(free: list[int], neighbours: dict[int, list[tuple[int, float]]], l
 
 def _merge(conn, groups: dict[int, list[int]], neighbours, near, label: dict[int, int],
            facts: dict[int, tuple[int, int | None]], refused: dict[int, set[int]]) -> dict[int, list[int]]:
-    """Average-linkage merging of groups with each other and with people (see the module docstring).
-    Groups are weighed against the groups their faces have edges to; a group too small to be a
-    person also against those its faces are within MERGE_DISTANCE of (a face nobody voted for)."""
+    """Average-linkage merging of groups of at least MIN_FACES faces with each other and with people
+    (see the module docstring), weighed against the groups their faces have edges to. Smaller groups
+    are not merged here: their faces are attached one by one (_attach)."""
     import numpy as np
 
     candidates: set[tuple[int, int]] = set()
     for lab, members in groups.items():
         if lab > 0:
             continue
-        reach = near if len(members) < MIN_FACES else neighbours
+        if len(members) < MIN_FACES:
+            continue
         for face_id in members:
-            for j, _ in reach[face_id]:
+            for j, _ in neighbours[face_id]:
                 other = label[j]
-                if other not in (lab, 0):
-                    candidates.add((lab, other) if lab < other else (other, lab))
+                if other in (lab, 0) or (other < 0 and len(groups.get(other, ())) < MIN_FACES):
+                    continue
+                candidates.add((lab, other) if lab < other else (other, lab))
     # extend candidates with neighbours up to MERGE_DISTANCE would need wider searches; the kNN edges
     # (< EDGE_DISTANCE) name every pair of groups that touch
     if not candidates:
@@ -250,11 +261,6 @@ def _merge(conn, groups: dict[int, list[int]], neighbours, near, label: dict[int
         vb = vb[np.linspace(0, len(vb) - 1, LINKAGE_SAMPLE).astype(int)] if len(vb) > LINKAGE_SAMPLE else vb
         return float(np.linalg.norm(va[:, None, :] - vb[None, :, :], axis=2).mean())
 
-    def limit(a: int, b: int) -> float:
-        """How alike two groups must be: a few faces alone are less sure of themselves."""
-        small = min(len(faces_of(a)), len(faces_of(b))) < MIN_FACES
-        return SMALL_GROUP_MERGE_DISTANCE if small else MERGE_DISTANCE
-
     def refuses(group: int, person: int) -> bool:
         return any(person in refused.get(f, ()) for f in members.get(group, []))
 
@@ -266,7 +272,7 @@ def _merge(conn, groups: dict[int, list[int]], neighbours, near, label: dict[int
         if a > 0 and b > 0:
             continue  # two people merge only by the user's word
         distance = linkage(a, b)
-        if distance < limit(a, b):
+        if distance < MERGE_DISTANCE:
             heap.append((distance, a, b, 0, 0))
     heapq.heapify(heap)
     parent: dict[int, int] = {}
@@ -283,7 +289,7 @@ def _merge(conn, groups: dict[int, list[int]], neighbours, near, label: dict[int
             continue
         if (ra, rb) != (a, b) or version[ra] != version_a or version[rb] != version_b:
             distance = linkage(ra, rb)  # a side grew since this was weighed: weigh them as they are now
-            if distance < limit(ra, rb):
+            if distance < MERGE_DISTANCE:
                 heapq.heappush(heap, (distance, ra, rb, version[ra], version[rb]))
             continue
         shared = len(photos(ra) & photos(rb))
@@ -303,6 +309,60 @@ def _merge(conn, groups: dict[int, list[int]], neighbours, near, label: dict[int
         for f in faces:
             label[f] = lab
     return {lab: sorted(faces) for lab, faces in merged.items() if faces}
+
+
+def _attach(conn, groups: dict[int, list[int]], near, label: dict[int, int],
+            facts: dict[int, tuple[int, int | None]], refused: dict[int, set[int]]) -> dict[int, list[int]]:
+    """Faces left in groups too small to be a person join the nearest person (existing, or a group
+    that will be one) by the mean distance to that person's ATTACH_K nearest faces among their
+    neighbours (missing ones counted at NEAR_DISTANCE), when it is under ATTACH_DISTANCE and the
+    next person is at least ATTACH_MARGIN further; never a person already in the same photo or one
+    the user said the face is not."""
+    persons = {lab for lab, faces in groups.items() if lab > 0 or _distinct_faces(conn, faces) >= MIN_FACES}
+    loose = sorted(f for lab, faces in groups.items() if lab not in persons for f in faces)
+    if not loose:
+        return groups
+    in_photo: dict[int, set[int]] = defaultdict(set)  # photo -> the people (labels) already in it
+    for lab in persons:
+        for f in groups.get(lab, []):
+            in_photo[facts[f][0]].add(lab)
+    photos = sorted({facts[f][0] for f in loose})
+    for start in range(0, len(photos), 900):
+        chunk = photos[start:start + 900]
+        marks = ",".join("?" * len(chunk))
+        for photo, person in conn.execute(f"SELECT photo_id, person_id FROM faces WHERE person_id IS NOT NULL "
+                                          f"AND assigned IS NOT NULL AND photo_id IN ({marks})", chunk):
+            in_photo[photo].add(person)
+    moves: dict[int, int] = {}
+    for face_id in loose:
+        photo = facts[face_id][0]
+        taken = in_photo[photo]
+        by_person: dict[int, list[float]] = defaultdict(list)
+        for j, d in near.get(face_id, []):
+            lab = label.get(j, 0)
+            if lab in persons or lab > 0:
+                by_person[lab].append(d)
+        scores = []
+        for lab, found in by_person.items():
+            if lab in taken or (lab > 0 and lab in refused.get(face_id, ())):
+                continue
+            found = sorted(found)[:ATTACH_K]
+            found += [NEAR_DISTANCE] * (ATTACH_K - len(found))
+            scores.append((sum(found) / ATTACH_K, lab))
+        scores.sort()
+        if not scores or scores[0][0] >= ATTACH_DISTANCE:
+            continue
+        if len(scores) > 1 and scores[1][0] - scores[0][0] < ATTACH_MARGIN:
+            continue
+        moves[face_id] = scores[0][1]
+        in_photo[photo].add(scores[0][1])  # another face of this photo is someone else
+    if not moves:
+        return groups
+    out = {lab: [f for f in faces if f not in moves] for lab, faces in groups.items()}
+    for face_id, lab in moves.items():
+        out.setdefault(lab, []).append(face_id)
+        label[face_id] = lab
+    return {lab: sorted(faces) for lab, faces in out.items() if faces}
 
 
 def _write(conn, groups: dict[int, list[int]], neighbours, label: dict[int, int], report: ClusteringReport) -> None:

@@ -265,6 +265,7 @@ class PeopleDirectory:
             raise PhotoseekError(f"Face {face_id} is not with anyone; say who it is not.")
         with self.catalog.transaction() as conn:
             add_verdict(conn, face.id, person_id, -1)
+            self._anchor(conn, person_id)  # the person keeps their id (and the refusal) through a re-clustering
             if face.person_id == person_id:
                 conn.execute("UPDATE faces SET person_id=NULL, assigned=NULL, distance=NULL WHERE id=?", (face.id,))
             tidy_people(conn)
