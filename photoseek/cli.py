@@ -631,7 +631,8 @@ def cmd_eval(args) -> int:
     elif args.kind == "people":
         from photoseek.evaluate.people import eval_people
 
-        result = eval_people(args.folder, library=lib, embedder=args.embedder, progress=_progress(args))
+        result = eval_people(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
+                             audit=args.audit)
         if not args.json:
             _print_people_eval(args.folder, result)
             return 0
@@ -658,23 +659,32 @@ def cmd_eval(args) -> int:
 def _print_people_eval(folder: str, result: dict) -> None:
     from rich.table import Table
 
-    table = Table(title=f"eval people: {folder}")
-    for name in ("person", "photos", "found", "precision", "recall", "F1", "missed (why)"):
-        table.add_column(name, justify="left" if name in ("person", "missed (why)") else "right")
-    for name, row in result["per_person"].items():
-        why = ", ".join(f"{k} {v}" for k, v in row["missed_by"].items())
-        table.add_row(name, str(row["relevant"]), str(row["found"]), f"{row['precision']:.3f}", f"{row['recall']:.3f}",
-                      f"{row['F1']:.3f}", f"{row['missed']}" + (f" ({why})" if why else ""))
-    table.add_row("[bold]mean[/]", "", "", f"{result['precision']:.3f}", f"{result['recall']:.3f}", f"{result['F1']:.3f}", "")
     console = _console()
-    console.print(table)
-    lost = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result["lost"].items())
-    console.print(f"Grouping (faces of single-face photos, {result['pairwise_faces']} faces): pairwise precision "
-                  f"{result['pairwise_precision']:.3f}, recall {result['pairwise_recall']:.3f}; "
-                  f"{result['people_made']} people made.")
+    for title, figures in ((f"eval people: {folder}", result),
+                           (f"eval people: {folder}, audited labels", result.get("audited"))):
+        if figures is None:
+            continue
+        table = Table(title=title)
+        for name in ("person", "photos", "found", "precision", "recall", "F1", "missed (why)"):
+            table.add_column(name, justify="left" if name in ("person", "missed (why)") else "right")
+        for name, row in figures["per_person"].items():
+            why = ", ".join(f"{k} {v}" for k, v in row["missed_by"].items())
+            table.add_row(name, str(row["relevant"]), str(row["found"]), f"{row['precision']:.3f}",
+                          f"{row['recall']:.3f}", f"{row['F1']:.3f}", f"{row['missed']}" + (f" ({why})" if why else ""))
+        table.add_row("[bold]mean[/]", "", "", f"{figures['precision']:.3f}", f"{figures['recall']:.3f}",
+                      f"{figures['F1']:.3f}", "")
+        console.print(table)
+        lost = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in figures["lost"].items())
+        halves = "; ".join(f"half {h} ({', '.join(d['people'])}): pairwise {d['pairwise_precision']:.3f} / "
+                           f"{d['pairwise_recall']:.3f}, search {d['precision']:.3f} / {d['recall']:.3f} / {d['F1']:.3f}"
+                           for h, d in figures["halves"].items())
+        console.print(f"Grouping (faces of single-face photos, {figures['pairwise_faces']} faces): pairwise precision "
+                      f"{figures['pairwise_precision']:.3f}, recall {figures['pairwise_recall']:.3f}. "
+                      f"Labelled photos missed, by where: {lost}.")
+        console.print(f"[dim]{halves}[/dim]")
     console.print(f"{result['photos']} photos, a face found in {result['photos_with_a_face']}, a recognised face in "
-                  f"{result['photos_with_a_recognised_face']} ({result['faces_recognised']} faces). "
-                  f"Labelled photos missed, by where: {lost}.")
+                  f"{result['photos_with_a_recognised_face']} ({result['faces_recognised']} faces); "
+                  f"{result['people_made']} people made.")
 
 
 def _agent_answerer(library, query: str):
@@ -1047,6 +1057,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "empty; reports how often the answer says no photo matches")
     p.add_argument("--concepts", metavar="FILE",
                    help="answers: read the queries from FILE instead of DIR/concepts.jsonl (files relative to DIR)")
+    p.add_argument("--audit", metavar="FILE",
+                   help="people: an audit of DIR's labels (CSV file,person,verdict: not_person, uncertain, "
+                        "other_face); the figures are also given for the audited labels")
 
     p = add("ask", cmd_ask, "one request to the assistant: plan, search, explain")
     p.add_argument("message")

@@ -224,8 +224,8 @@ def _measure(labels: _Labels, names: list[str], named: dict[str, str], found: di
                 cause = "naming"
             elif not photo_rows[pid]["faces"] and not recognised.get(pid):
                 cause = "detector"
-            elif not recognised.get(pid):
-                cause = "not_recognisable"
+            elif not recognised.get(pid) or pid in labels.other_face.get(name, ()):
+                cause = "not_recognisable"  # (audited: the one face recognised is someone else's)
             else:
                 cause = "clustering"
             causes[cause] += 1

@@ -4,21 +4,24 @@ Each run looks at the faces not yet clustered (new photos) and those still witho
 everyone already in a person held fixed:
 
 1. neighbours: each face's NEIGHBOURS nearest faces in the whole library (FAISS, store.face_index),
-   kept when closer than EDGE_DISTANCE and in another photo;
-2. chinese whispers (Biemann 2006; dlib's face clustering): in face-id order, each free face takes the
-   label most of its neighbours carry (ties: its own, then the nearest's), until nothing changes.
-   Faces in people keep their person as label, so a new face with most neighbours in Anna joins
-   Anna; a face the user said is not Anna never takes her label;
-3. merging: two groups (or a group and a person) whose faces are on average closer than
-   MERGE_DISTANCE and share no photo are one (average linkage; two people never merge by themselves,
-   only by the user's `people merge`);
-4. a group that joined a person stays there; any other group of at least MIN_FACES distinct faces
+   kept when closer than NEAR_DISTANCE and in another photo (two faces of one photo are two people);
+2. chinese whispers (Biemann 2006; dlib's face clustering) over the edges closer than EDGE_DISTANCE:
+   in face-id order, each free face takes the label most of its neighbours carry (ties: its own,
+   then the nearest's), until nothing changes. Faces in people keep their person as label, so a new
+   face with most neighbours in Anna joins Anna; a face the user said is not Anna never takes her label;
+3. merging: two groups of at least MIN_FACES faces (or such a group and a person) whose faces are on
+   average closer than MERGE_DISTANCE and share no photo are one (average linkage; two people never
+   merge by themselves, only by the user's `people merge`);
+4. attaching: a face left in a smaller group joins the person (or the group that will be one) whose
+   ATTACH_K nearest faces are on average closer than ATTACH_DISTANCE, when the next person is at least
+   ATTACH_MARGIN further; never a person already in its photo, or one the user said it is not;
+5. a group that joined a person stays there; any other group of at least MIN_FACES distinct faces
    becomes a new person (faces of one image, e.g. copies of a photo, count once: duplicates never
    make a person); the rest wait ('none') until enough faces agree with them.
 
 A full run (`recluster`) frees every face but the ones the user confirmed and runs the same steps, so
-named people, merges, "not this person" and hidden people survive it. Thresholds were chosen on
-../shared/data/faces (`photoseek eval people`; figures in the README).
+named people, merges, "not this person" and hidden people survive it. The settings were measured on
+../shared/data/faces with bench/people_clustering.py (figures in docs/people.md).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ SHARED_PHOTO_SHARE = 0.4
 ATTACH_DISTANCE = 0.55
 ATTACH_MARGIN = 0.04
 ATTACH_K = 3
-NEAR_DISTANCE = 0.7  # how far neighbours are looked at (merging, attaching)
+NEAR_DISTANCE = 0.7  # how far neighbours are looked at (attaching; a face's distance to its person)
 MIN_FACES = 3  # distinct faces that must agree before they make a new person (Immich: 3)
 NEIGHBOURS = 32
 MAX_ITERATIONS = 30
@@ -114,7 +117,7 @@ def _cluster(conn: "sqlite3.Connection", index: FaceIndex, pending: list[int], r
     import numpy as np
 
     pending_ids, pending_vectors = read_descriptors(conn, pending)
-    near: dict[int, list[tuple[int, float]]] = {}  # within MERGE_DISTANCE: where merges are looked for
+    near: dict[int, list[tuple[int, float]]] = {}  # within NEAR_DISTANCE: where faces attach
     for start in range(0, len(pending_ids), 4096):
         ids, dist = index.search(pending_vectors[start:start + 4096], NEIGHBOURS + 1)
         for row, face_id in enumerate(pending_ids[start:start + 4096]):
@@ -150,7 +153,7 @@ def _cluster(conn: "sqlite3.Connection", index: FaceIndex, pending: list[int], r
     groups: dict[int, list[int]] = defaultdict(list)
     for face_id in free:
         groups[label[face_id]].append(face_id)
-    groups = _merge(conn, groups, neighbours, near, label, facts, refused)
+    groups = _merge(conn, groups, neighbours, label, facts, refused)
     if ATTACH_DISTANCE > 0:
         groups = _attach(conn, groups, near, label, facts, refused)
     _write(conn, groups, near, label, report)
@@ -208,7 +211,7 @@ def _whispers(free: list[int], neighbours: dict[int, list[tuple[int, float]]], l
             return
 
 
-def _merge(conn, groups: dict[int, list[int]], neighbours, near, label: dict[int, int],
+def _merge(conn, groups: dict[int, list[int]], neighbours, label: dict[int, int],
            facts: dict[int, tuple[int, int | None]], refused: dict[int, set[int]]) -> dict[int, list[int]]:
     """Average-linkage merging of groups of at least MIN_FACES faces with each other and with people
     (see the module docstring), weighed against the groups their faces have edges to. Smaller groups
@@ -311,6 +314,26 @@ def _merge(conn, groups: dict[int, list[int]], neighbours, near, label: dict[int
     return {lab: sorted(faces) for lab, faces in merged.items() if faces}
 
 
+def _people_in_photos(conn, photos: Iterable[int]) -> dict[int, set[int]]:
+    """photo -> the people its faces already belong to (faces outside this run)."""
+    photos = sorted(set(photos))
+    out: dict[int, set[int]] = defaultdict(set)
+    for start in range(0, len(photos), 900):
+        chunk = photos[start:start + 900]
+        marks = ",".join("?" * len(chunk))
+        for photo, person in conn.execute(f"SELECT photo_id, person_id FROM faces WHERE person_id IS NOT NULL "
+                                          f"AND assigned IS NOT NULL AND photo_id IN ({marks})", chunk):
+            out[photo].add(person)
+    return out
+
+
+def _closeness(face_id: int, lab: int, near, label: dict[int, int]) -> float:
+    """The mean distance from a face to the ATTACH_K nearest faces labelled `lab` among its neighbours
+    (missing ones counted at NEAR_DISTANCE): how near a person (or group) a face is."""
+    found = sorted(d for j, d in near.get(face_id, []) if label.get(j) == lab)[:ATTACH_K]
+    return (sum(found) + NEAR_DISTANCE * (ATTACH_K - len(found))) / ATTACH_K
+
+
 def _attach(conn, groups: dict[int, list[int]], near, label: dict[int, int],
             facts: dict[int, tuple[int, int | None]], refused: dict[int, set[int]]) -> dict[int, list[int]]:
     """Faces left in groups too small to be a person join the nearest person (existing, or a group
@@ -322,34 +345,18 @@ def _attach(conn, groups: dict[int, list[int]], near, label: dict[int, int],
     loose = sorted(f for lab, faces in groups.items() if lab not in persons for f in faces)
     if not loose:
         return groups
-    in_photo: dict[int, set[int]] = defaultdict(set)  # photo -> the people (labels) already in it
+    in_photo = _people_in_photos(conn, (facts[f][0] for f in loose))  # photo -> the people already in it
     for lab in persons:
         for f in groups.get(lab, []):
             in_photo[facts[f][0]].add(lab)
-    photos = sorted({facts[f][0] for f in loose})
-    for start in range(0, len(photos), 900):
-        chunk = photos[start:start + 900]
-        marks = ",".join("?" * len(chunk))
-        for photo, person in conn.execute(f"SELECT photo_id, person_id FROM faces WHERE person_id IS NOT NULL "
-                                          f"AND assigned IS NOT NULL AND photo_id IN ({marks})", chunk):
-            in_photo[photo].add(person)
     moves: dict[int, int] = {}
     for face_id in loose:
         photo = facts[face_id][0]
         taken = in_photo[photo]
-        by_person: dict[int, list[float]] = defaultdict(list)
-        for j, d in near.get(face_id, []):
-            lab = label.get(j, 0)
-            if lab in persons or lab > 0:
-                by_person[lab].append(d)
-        scores = []
-        for lab, found in by_person.items():
-            if lab in taken or (lab > 0 and lab in refused.get(face_id, ())):
-                continue
-            found = sorted(found)[:ATTACH_K]
-            found += [NEAR_DISTANCE] * (ATTACH_K - len(found))
-            scores.append((sum(found) / ATTACH_K, lab))
-        scores.sort()
+        candidates = {label.get(j, 0) for j, _ in near.get(face_id, [])}
+        scores = sorted((_closeness(face_id, lab, near, label), lab) for lab in candidates
+                        if (lab in persons or lab > 0) and lab not in taken
+                        and not (lab > 0 and lab in refused.get(face_id, ())))
         if not scores or scores[0][0] >= ATTACH_DISTANCE:
             continue
         if len(scores) > 1 and scores[1][0] - scores[0][0] < ATTACH_MARGIN:
