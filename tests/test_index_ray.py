@@ -136,6 +136,7 @@ def test_ray_index_recognises_faces_and_groups_people_like_a_local_one(cluster, 
     with Library(tmp_path / "ray", llm=None) as lib:
         report = lib.index([folder], ray=executor)
     assert report.failed == 0 and executor.nodes_used == 2
+    assert not report.annotated.get("recognition")  # the workers recognised the faces: nothing left to do here
     grouped = {k: v for k, v in report.people.items() if k != "seconds"}
     assert grouped == {k: v for k, v in local_report.people.items() if k != "seconds"}
     assert grouped["new_people"] == 2  # Eileen and Grace
