@@ -63,6 +63,9 @@ class Evidence:
     # the photo's likeness to them, the same z-score.
     avoided: list[int] = field(default_factory=list)
     avoided_likeness: float | None = None
+    # Taught words (photoseek.learn) that met a request word here: word -> {"confidence": the learned
+    # tag's calibrated confidence, "examples": how many photos the user taught it from}
+    learned: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain_fields(self, (None, [], {}, ""))

@@ -28,6 +28,7 @@ LAYERS = {
     "photoseek.vision": 2,
     "photoseek.store": 3,
     "photoseek.ingest": 4,
+    "photoseek.learn": 4,  # taught words: models over the stored vectors (used by search, run by Library)
     "photoseek.search": 5,
     "photoseek.library": 6,
     "photoseek.tools": 7,

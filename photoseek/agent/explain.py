@@ -145,11 +145,21 @@ def _met_phrases(evidence: Evidence) -> list[str]:
     for found, asked in by_evidence.items():
         if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour "):
             phrases.append(found if stands_alone(asked[0], found) else f"{_join(asked)}: {found}")
+        elif found.startswith("tag ") and found[4:] in evidence.learned:
+            phrases.append(f"{_join([_asked(a) for a in asked])}: {learned_phrase(found[4:], evidence)}")
         else:
             where = {"written text": "the text written in it", "caption": "its caption",
                      "file name": "its file name"}.get(found, f"its {found}")
             phrases.append(f"{_join([_asked(a) for a in asked])} by {where}")
     return phrases
+
+
+def learned_phrase(word: str, evidence: Evidence) -> str:
+    """How a learned tag met a word: 'learned from the 4 photos you marked (87% sure)'."""
+    learned = evidence.learned.get(word, {})
+    count = learned.get("examples", 0)
+    sure = f" ({learned['confidence'] * 100:.0f}% sure)" if learned.get("confidence") is not None else ""
+    return f"learned from the {count} photo{'s' if count != 1 else ''} you marked{sure}"
 
 
 def photos_named(ids: list[int], names: Mapping[int, str] | None = None, conjunction: str = "and") -> str:
@@ -429,7 +439,9 @@ def evidence_items(result: SearchResult, *, fence: bool = True,
     if result.match is not None:
         items.append(("match", result.match))
         if ev.met:
-            items.append(("request met", ", ".join(f'"{a}" by {f}' for a, f in ev.met.items())))
+            items.append(("request met", ", ".join(
+                f'"{a}" by {f}' + (f", {learned_phrase(f[4:], ev)}" if f.startswith("tag ") and f[4:] in ev.learned else "")
+                for a, f in ev.met.items())))
         if ev.missing:
             items.append(("not found", ", ".join(f'"{m}"' for m in ev.missing)))
     return items

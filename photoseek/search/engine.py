@@ -11,6 +11,9 @@ Signals (each a ranking of photo ids with a raw score):
              scene layout, centred on the library mean; kept apart from the text signals
   modifier   for "like this but …": the modifier's words that are not an attribute ("with snow")
   ocr        BM25 over the text read in the photos (`text_in_photo`)
+  learned    a word the user taught (photoseek.learn) named in the query: its model's standing for
+             each photo (the examples' likeness and the tagger's class of that name; the query's own
+             text similarity is the embedding signal), in the embedding's units
 
 Fusion (default "score"): similarity signals keep their raw cosine (comparable across queries and
 photos), keyword signals are scaled by the query's best match, attributes are 0..1; each is
@@ -35,6 +38,7 @@ from photoseek.vision.faces import shows_people
 if TYPE_CHECKING:
     import numpy as np
 
+    from photoseek.learn.words import TaughtWords
     from photoseek.store.catalog import Catalog
     from photoseek.store.vectors import VectorStore
     from photoseek.vision.base import Embedder
@@ -72,6 +76,7 @@ DEFAULT_WEIGHTS = {
     "attributes": 0.04,
     "visual": 1.0,
     "modifier": 0.3,
+    "learned": 1.0,
 }
 KEYWORD_SIGNALS = {"fulltext", "ocr"}  # BM25, scaled by the best match; the others are raw cosines or 0..1
 
@@ -127,9 +132,13 @@ class SearchEngine:
         *,
         translate: Translate | None = None,
         plan: SearchPlan | None = None,
+        taught: "Callable[[], TaughtWords] | None" = None,
     ):
         self._providers: dict[str, Callable[[], object]] = {
             "catalog": lambda: catalog, "vectors": lambda: vectors, "embedder": lambda: embedder}
+        self._taught_provider = taught
+        self._own_taught: "TaughtWords | None" = None
+        self._named: dict[tuple, list[str]] = {}
         self.translate = translate
         self.plan = plan or SearchPlan()
         self._means: dict = {}
@@ -149,6 +158,18 @@ class SearchEngine:
         engine = cls(**options)
         engine._providers = {"catalog": catalog, "vectors": vectors, "embedder": embedder}
         return engine
+
+    @property
+    def taught(self) -> "TaughtWords":
+        """The library's taught words (the Library hands in its own; else one over this catalog)."""
+        if self._taught_provider is not None:
+            return self._taught_provider()
+        from photoseek.learn.words import TaughtWords
+
+        own = self._own_taught
+        if own is None or own.catalog is not self.catalog or own.vectors is not self.vectors:
+            own = self._own_taught = TaughtWords(self.catalog, self.vectors)
+        return own
 
     @property
     def catalog(self) -> "Catalog":
@@ -188,7 +209,8 @@ class SearchEngine:
         filters = query.get("filters") or Filters()
         request = read_request(english, filters, example=bool(ranking.reference_ids) and not text,
                                but=but, text_in_photo=text_in_photo,
-                               untranslated=bool(text) and english == text and needs_translation(text))
+                               untranslated=bool(text) and english == text and needs_translation(text),
+                               taught=self._named_words(english) if english else ())
         results = self._results(ranking.fused[: query.get("k", 10)], ranking.signals, query_text,
                                 filters, ranking.reference_ids, request)
         less_like = [int(i) for i in query.get("less_like") or ()]
@@ -309,11 +331,51 @@ class SearchEngine:
         signals = []
         if self._on("embedding"):
             signals.append(self._joint_text_signal(query, pool, allowed))
+        learned = self._learned_signal(text, pool, allowed, signals[0] if signals else None)
+        if learned is not None:
+            signals.append(learned)
         if self._on("caption") and store.count("caption") and self._has_seeing_captions():
             signals.append(self._vector_signal("caption", "caption", query, pool, allowed))
         if self._on("fulltext"):
             signals.append(self._fulltext_signal(text, pool, allowed))
         return signals
+
+    def _learned_signal(self, text: str, pool: int, allowed, embedding: Signal | None) -> Signal | None:
+        """The taught words the query names ("giraffe", "my bike"): each one's model standing per photo
+        (photoseek.learn), summed, scaled by the embedding's spread over the library so that one
+        standard deviation counts alike in both; the best `pool` photos."""
+        import numpy as np
+
+        words = self._named_words(text) if self._on("learned") else []
+        total, ids = None, None
+        for word in words:
+            found = self.taught.scores(word)
+            if found is not None:
+                ids, standing = found
+                total = standing if total is None else total + standing
+        if total is None or ids is None:
+            return None
+        if allowed is not None:
+            keep = np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+            ids, total = ids[keep], total[keep]
+        scale = 1.0
+        if embedding is not None and embedding.spread is not None and embedding.spread[1] > 0:
+            scale = embedding.spread[1]
+        elif embedding is not None and len(embedding.scores) > 1:
+            scale = float(np.std(list(embedding.scores.values()))) or 1.0
+        best = np.argsort(-total, kind="stable")[:pool]
+        return Signal("learned", dict(zip(ids[best].tolist(), (scale * total[best]).tolist())))
+
+    def _named_words(self, text: str) -> list[str]:
+        """The learned words `text` names (photoseek.learn.words.named_words), read once per query."""
+        from photoseek.learn.words import named_words
+
+        key = (text, self.catalog.change_key())
+        if key[1] is None:  # several connections: no change counter to keep it by
+            return named_words(text, self.taught.learned())
+        if key not in self._named:
+            self._named = {key: named_words(text, self.taught.learned())}
+        return self._named[key]
 
     def _example_signals(self, reference_ids, less_like, pool, allowed, required: QueryAttributes | None = None
                          ) -> list[Signal]:
@@ -640,7 +702,24 @@ class SearchEngine:
             results.append(SearchResult(id=pid, path=row["display_path"], score=score, evidence=evidence))
         if request is not None:
             assess_all(results, request, facts)
+            self._add_learned(results, stored)
         return results
+
+    def _add_learned(self, results: list[SearchResult], stored) -> None:
+        """Evidence of the taught words: a request word met by a learned tag says so, with the tag's
+        confidence and how many photos the user taught it from (the reasons say it)."""
+        from photoseek.store.words import user_words
+
+        examples: dict[str, tuple[int, int]] | None = None
+        for result in results:
+            learned = stored[result.id].learned if result.id in stored else {}
+            for found in result.evidence.met.values():
+                tag = found[4:] if found.startswith("tag ") else None
+                if tag in learned:
+                    if examples is None:
+                        examples = user_words(self.catalog.conn)
+                    result.evidence.learned[tag] = {"confidence": round(learned[tag], 3),
+                                                    "examples": examples.get(tag, (0, 0))[0]}
 
     def duplicates(self, *, threshold: float | None = None) -> list[list[SearchResult]]:
         from photoseek.search.duplicates import find_duplicates

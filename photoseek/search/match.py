@@ -95,16 +95,20 @@ class Request:
     # similarity to them means nothing, so similarity alone cannot make a strong match
     untranslated: bool = False
     top_standing: float | None = None  # the best photo's standing for this query (set by the engine)
+    # request words that a taught word covers (photoseek.learn: "giraffe", "bike" of "my bike"): its model
+    # tags the photos it finds, so a photo without that tag has evidence against, as with the tagger's words
+    taught: frozenset[str] = frozenset()
 
     def is_empty(self) -> bool:
         return not (self.words or not self.attributes.is_empty() or self.example)
 
 
 def read_request(text: str | None, filters: Filters | None = None, *, example: bool = False,
-                 but: str | None = None, text_in_photo: str | None = None, untranslated: bool = False) -> Request:
+                 but: str | None = None, text_in_photo: str | None = None, untranslated: bool = False,
+                 taught: Iterable[str] = ()) -> Request:
     """The content words and attributes of a search (English `text`, the `but` of composed search,
     words to find written in the photo); `untranslated`: `text` is in another language that nothing
-    translated (see Request.untranslated)."""
+    translated (see Request.untranslated); `taught`: the taught words the text names (Request.taught)."""
     phrase = " ".join(t for t in (text, but, text_in_photo) if t)
     attributes = parse_attributes(" ".join(t for t in (text, but) if t))
     # person words and counts ("two people") are asked of the face detector, not of tags
@@ -115,8 +119,10 @@ def read_request(text: str | None, filters: Filters | None = None, *, example: b
     for word in re.findall(r"[^\W_]+", " ".join(t for t in (attributes.residual, text_in_photo) if t).lower()):
         if word not in FUNCTION_WORDS and word not in person and not word.isdigit() and word not in words:
             words.append(word)
+    covered = {part for name in taught for part in re.findall(r"[^\W_]+", name.lower())}
     return Request(words, attributes, filters or Filters(), example, example and bool(but), phrase.lower(),
-                   tagger_knows(words), untranslated=untranslated)
+                   tagger_knows(words), untranslated=untranslated,
+                   taught=frozenset(w for w in words if w in covered or _stem(w) in covered))
 
 
 def tagger_knows(words: list[str]) -> bool:
@@ -169,9 +175,18 @@ def words_met(request: Request, facts: PhotoFacts) -> dict[str, str]:
         if found is not None:
             return {w: f"tag {found}" for w in request.words}
     tag_stems = [(tag, [_stem(w) for w in re.findall(r"[^\W_]+", tag.lower())]) for tag in facts.tags]
+    # a tag of several words that the request says whole ("my bike" in "my bike in the snow") meets its words
+    asked = [_stem(w) for w in re.findall(r"[^\W_]+", request.phrase)]
+    for tag, parts in tag_stems:
+        if len(parts) > 1 and any(asked[i:i + len(parts)] == parts for i in range(len(asked) - len(parts) + 1)):
+            for word in request.words:
+                if _stem(word) in parts:
+                    met.setdefault(word, f"tag {tag}")
     sources = [("written text", stems(facts.ocr)), ("caption", stems(facts.caption)),
                ("file name", stems(PurePath(facts.path).stem.replace("_", " ").replace("-", " ")))]
     for word in request.words:
+        if word in met:
+            continue
         stem = _stem(word)
         narrower = expand(word)
         for tag, parts in tag_stems:
@@ -254,7 +269,7 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
     if request.is_empty():  # filters only: every result passes them
         return "strong"
     # a word the tagger could have named and did not is evidence against: similarity must stand out further
-    known = (not met and request.known) or any(tagger_knows([w]) for w in unmet)
+    known = (not met and request.known) or any(tagger_knows([w]) or w in request.taught for w in unmet)
     least = Z_STRONG_KNOWN if known else Z_STRONG
     top = request.top_standing if request.top_standing is not None else z
     stands_out = (z is not None and z >= least and top is not None and z >= top - Z_FROM_TOP

@@ -349,6 +349,22 @@ class Feedback(Tool):
         return self._result(args, results=results)
 
 
+class WordsArgs(_Args):
+    word: str | None = Field(None, max_length=100, description="one taught word; all when left out")
+
+
+class TaughtWords(Tool):
+    name = "taught_words"
+    description = ("The words the user taught (gave to a few photos; photoseek learned them and tagged the "
+                   "rest of the library): examples, photos tagged, a precision estimate.")
+    Args = WordsArgs
+
+    def _run(self, library, args: WordsArgs) -> ToolResult:
+        statuses = [library.word(args.word)] if args.word else library.words()
+        text = "\n".join(s.sentence() for s in statuses) or "No taught words yet."
+        return self._result(args, text=text)
+
+
 def _registry(*tools: Tool) -> dict[str, Tool]:
     for tool in tools:
         if not tool.read_only:
@@ -367,6 +383,10 @@ TOOLS: dict[str, Tool] = _registry(
     CaptionPhoto(),
     Feedback(),
 )
+
+#: read-only tools about the library rather than photos, offered to MCP hosts (not to the planner:
+#: a conversation asks for photos; `photoseek words` and the page list the words)
+INFO_TOOLS: dict[str, Tool] = _registry(TaughtWords())
 
 #: tools whose result is a ranked list of photos (a later turn can refine or give feedback on it)
 SEARCH_TOOLS = frozenset({"text_search", "similar_to_photo", "composed_search", "filter_photos", "text_in_photo", "feedback"})

@@ -5,6 +5,7 @@
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
+const TAUGHT_NOTE = "photoseek-taught";  // sessionStorage: what a tag change taught, shown after the reload
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -292,9 +293,21 @@ function setupResultsPage() {
 function setupPhotoPage(article) {
   const id = article.dataset.photo;
   const change = async (add, remove) => {
-    try { await api(`/api/photos/${id}/tags`, {add, remove}); location.reload(); }
+    try {
+      const shown = await api(`/api/photos/${id}/tags`, {add, remove});
+      // where each word now stands ("learned from 3 photos…", "give it to 2 more…"), shown after the reload
+      const said = (shown.taught || []).map(w => w.summary).filter(Boolean);
+      if (said.length) sessionStorage.setItem(TAUGHT_NOTE, JSON.stringify({id, said}));
+      location.reload();
+    }
     catch (err) { alert(`Could not change the tags: ${err.message}`); }
   };
+  const note = JSON.parse(sessionStorage.getItem(TAUGHT_NOTE) || "null");
+  sessionStorage.removeItem(TAUGHT_NOTE);
+  if (note && String(note.id) === String(id)) {
+    $("#taught").hidden = false;
+    $("#taught").replaceChildren(...note.said.map(text => el("span", {}, text, " ")));
+  }
   for (const b of document.querySelectorAll("#tags .confirm")) b.addEventListener("click", () => change([b.dataset.tag], []));
   for (const b of document.querySelectorAll("#tags .reject")) b.addEventListener("click", () => change([], [b.dataset.tag]));
   $("#add-tag").addEventListener("submit", (e) => {
@@ -338,6 +351,25 @@ function setupPhotoPage(article) {
   });
 }
 
+// -- the words page -------------------------------------------------------------------------------------
+function setupWordsPage(table) {
+  for (const b of table.querySelectorAll("button.forget")) {
+    b.addEventListener("click", async () => {
+      const word = b.dataset.word;
+      if (!confirm(`Forget “${word}”? Its learned tags go; the photos you gave it to keep your tag.`)) return;
+      try {
+        const response = await fetch(`/api/words/${encodeURIComponent(word)}`, {method: "DELETE"});
+        const data = await response.json().catch(() => ({}));
+        if (!response.ok) throw new Error(detail(data) || response.statusText);
+        location.reload();
+      } catch (err) { alert(`Could not forget “${word}”: ${err.message}`); }
+    });
+  }
+}
+
 if (!window.PHOTOSEEK.llm) $("#ask-button").disabled = true;
 const article = $("article.detail");
-if (article) setupPhotoPage(article); else setupResultsPage();
+const wordsTable = $("#words");
+if (article) setupPhotoPage(article);
+else if (wordsTable || $("#no-words")) { if (wordsTable) setupWordsPage(wordsTable); }
+else setupResultsPage();
