@@ -96,9 +96,11 @@ class Library:
         new word once, on first use."""
         from photoseek.learn.words import TaughtWords
 
-        return TaughtWords(self.catalog, self.vectors, self.path,
-                           text_encoder=lambda texts: self.embedder.embed_queries(list(texts)),
-                           text_model=self.catalog.get_meta("embedder_id"))
+        library_model = self.catalog.get_meta("embedder_id")
+        encoder = None
+        if library_model is not None and library_model == self.embedder.id:  # a word's text only in its own space
+            encoder = lambda texts: self.embedder.embed_queries(list(texts))  # noqa: E731
+        return TaughtWords(self.catalog, self.vectors, self.path, text_encoder=encoder, text_model=library_model)
 
     def to_english(self, text: str) -> str | None:
         """English search words for a query in another script, from the library's LLM; None when

@@ -75,9 +75,9 @@ class WordFeatures:
         """A joint-space vector (a query text's) as a direction in this basis; None without a joint space."""
         import numpy as np
 
-        if self.joint_basis is None:
-            return None
         v = np.asarray(vector, dtype=np.float32)
+        if self.joint_basis is None or v.shape != (self.joint_basis.shape[0],):
+            return None
         return (v / max(float(np.linalg.norm(v)), 1e-12)) @ self.joint_basis
 
 
@@ -139,12 +139,8 @@ def build_features(vectors: "VectorStore", key: str, *, seed: int = 0) -> WordFe
     rows = transform(sample)
     centre = rows.mean(axis=0)
     rows -= centre
-    covariance = (rows.T.astype(np.float64) @ rows) / len(rows)
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-    dims = max(1, min(FEATURE_DIMS, len(sample) - 1, covariance.shape[0]))
-    order = np.argsort(eigenvalues)[::-1][:dims]
-    basis = eigenvectors[:, order].astype(np.float32)
-    variances = np.maximum(eigenvalues[order], 0.0).astype(np.float32)
+    dims = max(1, min(FEATURE_DIMS, len(sample) - 1, rows.shape[1]))
+    basis, variances = top_components(rows, dims, rng)
     matrix = np.empty((len(ids), dims), dtype=np.float32)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
@@ -154,6 +150,29 @@ def build_features(vectors: "VectorStore", key: str, *, seed: int = 0) -> WordFe
         joint_dim = len(means["joint"])
         joint_basis = (SPACE_WEIGHTS["joint"] * basis[:joint_dim]).astype(np.float32)
     return WordFeatures(ids=ids.astype(np.int64), matrix=matrix, variances=variances, joint_basis=joint_basis, key=key)
+
+
+def top_components(rows: "np.ndarray", dims: int, rng, iterations: int = 5) -> tuple["np.ndarray", "np.ndarray"]:
+    """The `dims` leading principal axes (columns) of centred `rows` and their variances, by subspace
+    iteration on the covariance (Halko et al. 2011): ~0.2 s where a full eigendecomposition of the
+    1664-d covariance takes 1.5 s. On one BLAS thread: these small products and QR steps only lose
+    time to threads (8 s instead of 0.07 for the QR steps on a busy 2-core machine)."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        covariance = (rows.T @ rows) / len(rows)
+        width = min(covariance.shape[0], dims + 32)
+        if width >= covariance.shape[0]:  # small: the exact decomposition is as cheap
+            values, vectors = np.linalg.eigh(covariance.astype(np.float64))
+        else:
+            q = np.linalg.qr(covariance @ rng.normal(size=(covariance.shape[0], width)).astype(np.float32))[0]
+            for _ in range(iterations):
+                q = np.linalg.qr(covariance @ q)[0]
+            values, small = np.linalg.eigh((q.T @ covariance @ q).astype(np.float64))
+            vectors = q @ small.astype(np.float32)
+    order = np.argsort(values)[::-1][:dims]
+    return vectors[:, order].astype(np.float32), np.maximum(values[order], 0.0).astype(np.float32)
 
 
 def _powered(space: str, x: "np.ndarray") -> "np.ndarray":

@@ -363,7 +363,8 @@ class SearchEngine:
             scale = embedding.spread[1]
         elif embedding is not None and len(embedding.scores) > 1:
             scale = float(np.std(list(embedding.scores.values()))) or 1.0
-        best = np.argsort(-total, kind="stable")[:pool]
+        best = np.argpartition(-total, pool - 1)[:pool] if len(total) > pool else np.arange(len(total))
+        best = best[np.argsort(-total[best], kind="stable")]
         return Signal("learned", dict(zip(ids[best].tolist(), (scale * total[best]).tolist())))
 
     def _named_words(self, text: str) -> list[str]:

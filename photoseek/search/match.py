@@ -95,8 +95,8 @@ class Request:
     # similarity to them means nothing, so similarity alone cannot make a strong match
     untranslated: bool = False
     top_standing: float | None = None  # the best photo's standing for this query (set by the engine)
-    # request words that a taught word covers (photoseek.learn: "giraffe", "bike" of "my bike"): its model
-    # tags the photos it finds, so a photo without that tag has evidence against, as with the tagger's words
+    # request words that a taught word covers (photoseek.learn: "giraffe", "bike" of "my bike"): words with
+    # possible evidence, the learned tags (which `words_met` reads like any tag)
     taught: frozenset[str] = frozenset()
 
     def is_empty(self) -> bool:
@@ -269,7 +269,7 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
     if request.is_empty():  # filters only: every result passes them
         return "strong"
     # a word the tagger could have named and did not is evidence against: similarity must stand out further
-    known = (not met and request.known) or any(tagger_knows([w]) or w in request.taught for w in unmet)
+    known = (not met and request.known) or any(tagger_knows([w]) for w in unmet)
     least = Z_STRONG_KNOWN if known else Z_STRONG
     top = request.top_standing if request.top_standing is not None else z
     stands_out = (z is not None and z >= least and top is not None and z >= top - Z_FROM_TOP
