@@ -4,10 +4,17 @@ OCR + commit; no captions) beside stage 1 alone (the same without the pixel anno
 model alone on pre-decoded images. Stage 1 / model-only is the pipeline's efficiency (how well
 decoding hides behind inference); whole / stage 1 what the annotators cost. A per-step table gives
 each annotator's seconds per photo (summed over worker threads) and its own rate. Then the same
-on 12-megapixel JPEGs, and the time to re-index an unchanged library of 10,000 photos.
+on 12-megapixel JPEGs, on camera RAW files, and the time to re-index an unchanged library of 10,000 photos.
 
     .venv/bin/python bench/ingest.py                 # all parts
     .venv/bin/python bench/ingest.py --skip-reindex --limit 100 --rounds 1
+    .venv/bin/python bench/ingest.py --skip-coco --skip-12mp --skip-reindex --raw 8 --raw-dir DIR
+
+RAW: 24-megapixel DNGs made from COCO photos (tests/raw_support.py: RGGB Bayer, 16-bit,
+uncompressed, so 48 MB each, about twice a camera's compressed RAW), one set with a 1620 px JPEG
+preview (what most cameras embed; decoded instead of the sensor data) and one without (LibRaw's
+half-size demosaic), beside 12 MP JPEGs of the same photos; `--raw-dir` adds a folder of real RAW
+files (e.g. PhotoPrism's assets/examples/canon_eos_6d.dng).
 
 Goals: the whole default ingest >= 20 photos/s on COCO-size photos and >= 5 on 12 MP photos;
 stage 1 >= 40 img/s and >= 0.8 of model-only; an unchanged 10,000-photo re-index in <= 5 s.
@@ -145,6 +152,8 @@ def main() -> int:
     parser.add_argument("--reindex-count", type=int, default=10_000)
     parser.add_argument("--skip-12mp", action="store_true")
     parser.add_argument("--skip-reindex", action="store_true")
+    parser.add_argument("--raw", type=int, default=8, help="24 MP DNGs to make for each RAW set (0: no RAW part)")
+    parser.add_argument("--raw-dir", type=Path, help="also a folder of real camera RAW files")
     parser.add_argument("--skip-coco", action="store_true")
     parser.add_argument("--rounds", type=int, default=2, help="best of this many runs (stage 1 and model-only)")
     args = parser.parse_args()
@@ -182,9 +191,65 @@ def main() -> int:
                         "goal: whole >= 5 photos/s; stage 1 >= 10 img/s")
             shutil.rmtree(big_dir)
 
+        if args.raw:
+            raw_part(embedder, photos[: args.raw], scratch, args.raw_dir)
+
         if not args.skip_reindex:
             reindex(embedder, photos, scratch, args.reindex_count)
     return 0
+
+
+def decode_ms(paths: list[Path], target_size: int) -> tuple[float, tuple[int, int] | None]:
+    """Median milliseconds of `decode_photo` (read + hash + decode + metadata + the work image the
+    annotators get) per file, and the size the decoder produced for the last one."""
+    import statistics
+
+    from photoseek.ingest.decode import decode_photo
+    from photoseek.ingest.pipeline import WORK_LONG_SIDE
+
+    spent, size = [], None
+    for path in paths:
+        started = time.perf_counter()
+        photo = decode_photo(path, target_size=target_size, work_size=WORK_LONG_SIDE)
+        spent.append(1000 * (time.perf_counter() - started))
+        size = photo.decoded_size
+    return statistics.median(spent), size
+
+
+def raw_part(embedder, sources: list[Path], scratch: Path, raw_dir: Path | None) -> None:
+    """Camera RAW beside 12 MP JPEGs of the same photos: per-file decode time and the whole ingest."""
+    from PIL import Image
+
+    sys.path.insert(0, str(REPO_ROOT))
+    from tests.raw_support import write_dng
+
+    sets = {name: scratch / name for name in ("12mp-jpeg", "raw-preview", "raw-demosaic")}
+    for folder in sets.values():
+        folder.mkdir()
+    started = time.perf_counter()
+    for source in sources:
+        with Image.open(source) as image:
+            sensor = image.convert("RGB").resize((6000, 4000), Image.Resampling.BILINEAR)
+        write_dng(sets["raw-preview"] / f"{source.stem}.dng", sensor, preview_size=1620, make="Bench", model="DNG 24MP")
+        write_dng(sets["raw-demosaic"] / f"{source.stem}.dng", sensor, preview_size=None, make="Bench", model="DNG 24MP")
+    make_12mp(sources, sets["12mp-jpeg"])
+    print(f"RAW ({len(sources)} photos a set; files made in {time.perf_counter() - started:.0f} s):")
+    if raw_dir is not None:
+        sets["real RAW"] = raw_dir
+    jpeg_ms = jpeg_rate = None
+    for name, folder in sets.items():
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+        ms, size = decode_ms(files, embedder.preferred_size)
+        rate, report = whole_rate(embedder, folder)
+        if jpeg_ms is None:
+            jpeg_ms, jpeg_rate = ms, rate
+        megabytes = sum(p.stat().st_size for p in files) / len(files) / 2**20
+        print(f"  {name:12s} {len(files):3d} files, {megabytes:5.1f} MB each: decode {ms:6.0f} ms/file "
+              f"({ms / jpeg_ms:4.1f}x the 12 MP JPEG's; decoded at {size[0]}x{size[1]}) | whole default ingest "
+              f"{rate:5.2f} photos/s ({rate / jpeg_rate:4.2f} of the JPEGs', {report.seconds:.1f} s)"
+              + (f", {report.failed} failed" if report.failed else ""))
+    for name in ("12mp-jpeg", "raw-preview", "raw-demosaic"):
+        shutil.rmtree(sets[name])
 
 
 def reindex(embedder, photos: list[Path], scratch: Path, count: int) -> None:

@@ -88,6 +88,9 @@ def cmd_index(args) -> int:
             )
         if report.failed:
             _console().print(f"{report.failed} file(s) failed: see `photoseek --library {lib.path} errors`")
+        if report.annotated.get("color_profiles"):  # once, for photos indexed before colour management
+            _console().print(f"  {report.annotated['color_profiles']} photo(s) re-read through their colour profile "
+                             "(once, after an upgrade)")
     return 0
 
 
@@ -153,8 +156,30 @@ def cmd_search(args) -> int:
         query = f"{query} → {searched_as}"
     if note:
         _console().print(f"[yellow]Note:[/] {note}")
+    if not results and not filters.is_empty() and _none_pass(lib, filters):
+        # "No photos match 'dog'" would blame the words: no photo passed the filters to be searched
+        _console().print(f"No photo passes the filters ({_describe_filters(filters)[len('photos '):]}), "
+                         "so nothing was searched. Loosen or drop a filter.")
+        return 0
+    if results and any(r.match is not None for r in results):
+        from photoseek.agent.explain import group_reasons, resemblance_note
+        from photoseek.search.match import matches_first
+
+        asked = " ".join(t for t in (searched_as or args.query, args.but, args.text) if t) or None
+        results = matches_first(results)
+        _print_results(query, results, [g.to_dict() for g in group_reasons(results, asked)])
+        note = resemblance_note(results)
+        if note:
+            _console().print(note, markup=False, highlight=False)
+        return 0
     _print_results(query, results)
     return 0
+
+
+def _none_pass(lib, filters) -> bool:
+    from photoseek.search.filters import filter_photo_ids
+
+    return filter_photo_ids(lib.catalog, filters) == set()
 
 
 def _describe_filters(filters) -> str:
@@ -175,7 +200,12 @@ def _translation_note(query: str | None, searched_as: str | None) -> str | None:
             "English-only text encoder searched the words as typed. Search in English for better results.")
 
 
-def _print_results(query: str, results) -> None:
+def _print_results(query: str, results, groups: list[dict] | None = None, page: int | None = None,
+                   more: str = "") -> None:
+    """The results as a table; with `groups` (ReasonGroup.to_dict()), each group's heading (the reason
+    its photos share, said once) above its rows, whose why column says what is left; with `page`, only
+    the first `page` rows and how many more there are (`more`: where to see them)."""
+    from rich.markup import escape
     from rich.table import Table
 
     from photoseek.results import match_markup
@@ -184,17 +214,32 @@ def _print_results(query: str, results) -> None:
     if not results:
         console.print(f"No photos match {query!r}.")
         return
-    table = Table(title=f"Results for {query!r}")
-    table.add_column("#", justify="right")
-    table.add_column("match")
-    table.add_column("score", justify="right")
-    table.add_column("id", justify="right")
-    table.add_column("path", overflow="fold")
-    table.add_column("why", overflow="fold")
-    for rank, r in enumerate(results, 1):
-        why = r.explanation or _evidence_summary(r)
-        table.add_row(str(rank), match_markup(r.match), f"{r.score:.3f}", str(r.id), _short_path(r.path), why)
-    console.print(table)
+    shown = results[:page] if page else results
+    by_group = [(g["heading"], [r for r in shown if r.id in set(g["ids"])],
+                 {int(i): text for i, text in g.get("reasons", {}).items()}) for g in groups or []]
+    by_group = [g for g in by_group if g[1]] or [("", shown, {})]
+    rank = {r.id: n for n, r in enumerate(results, 1)}
+    for number, (heading, rows, reasons) in enumerate(by_group):
+        table = Table(title=f"Results for {query!r}" if number == 0 else None)
+        table.add_column("#", justify="right")
+        table.add_column("match")
+        table.add_column("score", justify="right")
+        table.add_column("id", justify="right")
+        table.add_column("path", overflow="fold")
+        table.add_column("why", overflow="fold")
+        for r in rows:
+            why = reasons.get(r.id) or r.explanation or _evidence_summary(r)
+            table.add_row(str(rank[r.id]), match_markup(r.match), f"{r.score:.3f}", str(r.id), _short_path(r.path),
+                          escape(why))
+        if heading and number == 0:
+            console.print(f"[bold]Results for {escape(query)!r}[/]")
+            table.title = None
+        if heading:
+            console.print(escape(heading), style="bold" if heading.startswith("Matches") else "yellow")
+        console.print(table)
+    rest = len(results) - len(shown)
+    if rest:
+        console.print(f"[dim]{rest} more{': ' + more if more else ''}[/dim]")
 
 
 def _evidence_summary(r) -> str:
@@ -240,6 +285,13 @@ def cmd_show(args) -> int:
     for key, value in info.items():
         if key == "tags":
             value = ", ".join(f"{t['tag']} ({t['confidence']:.2f}, {t['source']})" for t in value) or "—"
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ", ".join(value) or "—"
+        elif key == "taken_at":
+            from photoseek.ingest.metadata import describe_taken_at
+
+            value = describe_taken_at(value, info.get("taken_at_source"), info.get("utc_offset_source"),
+                                      info.get("time_zone"))
         table.add_row(key, "—" if value is None else str(value))
     _console().print(table)
     return 0
@@ -255,12 +307,20 @@ def cmd_errors(args) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"{len(errors)} file(s) could not be indexed or annotated")
-    table.add_column("path", overflow="fold")
-    table.add_column("reason")
-    for e in errors:
-        table.add_row(e["path"], e["reason"])
-    _console().print(table)
+    failed = [e for e in errors if e.get("kind") != "note"]
+    notes = [e for e in errors if e.get("kind") == "note"]  # indexed all the same
+    for rows, title in ((failed, f"{len(failed)} file(s) could not be indexed or annotated"),
+                        (notes, f"{len(notes)} photo(s) indexed with a note")):
+        if not rows:
+            continue
+        table = Table(title=title)
+        table.add_column("path", overflow="fold")
+        table.add_column("reason" if rows is failed else "note")
+        for e in rows:
+            table.add_row(e["path"], e["reason"])
+        _console().print(table)
+    if not failed:
+        _console().print("No failed files.")
     return 0
 
 
@@ -360,7 +420,7 @@ def cmd_eval(args) -> int:
         from photoseek.evaluate.answers import eval_answers
 
         result = eval_answers(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
-                              answerer=_agent_answerer, empty=args.empty)
+                              answerer=_agent_answerer, empty=args.empty, concepts=args.concepts)
         if not args.json:
             _print_answers_eval(args.folder, result)
             return 0
@@ -407,21 +467,26 @@ def _print_answers_eval(folder: str, result: dict) -> None:
     from rich.table import Table
 
     table = Table(title=f"eval answers: {folder}")
-    for name in ("query", "relevant", "matches", "precision", "recall", "F1", "top-10 F1"):
+    for name in ("query", "relevant", "matches", "by look", "precision", "recall", "F1", "top-10 F1"):
         table.add_column(name, justify="left" if name == "query" else "right")
     for row in result["per_query"]:
+        # an answer that counts more than 2 x relevant + 3 matches is marked: no one would believe it
+        matches = f"[red]{row['answered']}[/]" if row.get("over") else str(row["answered"])
+        by_look = str(row.get("by_resemblance") or "")
         if "F1" in row:
-            table.add_row(row["query"], str(row["relevant"]), str(row["answered"]), f"{row['precision']:.2f}",
+            table.add_row(row["query"], str(row["relevant"]), matches, by_look, f"{row['precision']:.2f}",
                           f"{row['recall']:.2f}", f"{row['F1']:.2f}", f"{row['baseline_F1']:.2f}")
         else:
-            table.add_row(row["query"], "0", str(row["answered"]), "", "", "said so" if row["said_so"] else "no", "")
+            table.add_row(row["query"], "0", matches, by_look, "", "", "said so" if row["said_so"] else "no", "")
     base = result["baseline"]
-    table.add_row("[bold]macro average[/]", "", "", f"{result['precision']:.3f}", f"{result['recall']:.3f}",
+    table.add_row("[bold]macro average[/]", "", "", "", f"{result['precision']:.3f}", f"{result['recall']:.3f}",
                   f"{result['F1']:.3f}", f"{base['F1']:.3f}")
     console = _console()
     console.print(table)
     console.print(f"{result['queries']} queries. Every top-{base['k']} result counted as an answer: precision "
                   f"{base['precision']:.3f}, recall {base['recall']:.3f}, F1 {base['F1']:.3f}.")
+    console.print(f"Answers counting more matches than 2 × relevant + 3 (3 where none is right): "
+                  f"{result.get('overcounted', 0)} of {len(result['per_query'])}.")
     empty = result["empty"]
     if empty["queries"]:
         console.print(f"Queries whose right answer is empty: {empty['said_so']} of {empty['queries']} answered "
@@ -474,7 +539,8 @@ def cmd_ask(args) -> int:
                 _print_json(served)
             else:
                 _console().print(served["answer"])
-                _print_results(args.message, results_from_dicts(served["results"]))
+                _print_results(args.message, results_from_dicts(served["results"]), served.get("groups"),
+                               served.get("page"), _MORE_ANSWERS)
                 _print_reworded(served)
             return 0
     with _waiting("Asking the local model… (about a minute the first time on a machine, then seconds)"
@@ -484,9 +550,13 @@ def cmd_ask(args) -> int:
         _print_json(answer.to_dict())
         return 0
     _console().print(answer.answer)
-    _print_results(args.message, answer.results)
+    _print_results(args.message, answer.results, [g.to_dict() for g in answer.groups], answer.page, _MORE_ANSWERS)
     _print_reworded(answer.to_dict())
     return 0
+
+
+# where the rest of a one-shot answer is
+_MORE_ANSWERS = "`ask --json` lists every one; `photoseek chat` shows them a page at a time (/more)"
 
 
 def _waiting(text: str):
@@ -608,8 +678,31 @@ def cmd_models(args) -> int:
 
 
 # -- parser -----------------------------------------------------------------------------------------
+# one example per main command, shown by its --help (tests/test_cli_help.py parses each)
+EXAMPLES = {
+    "index": "photoseek --library ~/photos.lib index ~/Pictures",
+    "search": 'photoseek --library ~/photos.lib search "dog on a beach" --from 2019-01-01 --to 2019-12-31',
+    "ask": 'photoseek --library ~/photos.lib ask "beach photos with dogs from 2019"',
+    "chat": "photoseek --library ~/photos.lib chat",
+    "serve": "photoseek --library ~/photos.lib serve --index ~/Pictures",
+    "show": "photoseek --library ~/photos.lib show 12",
+    "tag": "photoseek --library ~/photos.lib tag 12 +dog -cat",
+    "caption": "photoseek --library ~/photos.lib caption ~/Pictures/beach.jpg",
+    "mcp": "photoseek --library ~/photos.lib mcp",
+    "eval": "photoseek eval retrieval ../shared/data/coco-captions --json",
+}
+MAIN_EPILOG = """examples:
+  photoseek --library ~/photos.lib index ~/Pictures
+  photoseek --library ~/photos.lib search "a red bus"
+  photoseek --library ~/photos.lib chat
+
+`photoseek COMMAND --help` for the options of each; the guide: the README and docs/ of the repository."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="photoseek", description="Local, private, conversational photo search.")
+    parser = argparse.ArgumentParser(
+        prog="photoseek", description="Local, private, conversational photo search.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=MAIN_EPILOG)
     parser.add_argument("--library", metavar="DIR", default=os.environ.get("PHOTOSEEK_LIBRARY"),
                         help="library folder (default: $PHOTOSEEK_LIBRARY or $XDG_DATA_HOME/photoseek/library)")
     parser.add_argument("--embedder", default=os.environ.get("PHOTOSEEK_EMBEDDER", "conse"),
@@ -622,21 +715,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func, help: str, json_flag: bool = True):
-        p = sub.add_parser(name, help=help, description=help)
+        example = EXAMPLES.get(name)
+        p = sub.add_parser(name, help=help, description=help, epilog=example and f"example:\n  {example}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(func=func)
         if json_flag:
             p.add_argument("--json", action="store_true", help="print JSON for scripts")
         return p
 
-    p = add("demo", cmd_demo, "index the photos that scikit-image ships and show a few searches")
+    p = add("demo", cmd_demo, "index sample photos from scikit-image and show searches")
     p.add_argument("--no-llm", action="store_true", help="skip the LLM turns of the demo")
 
-    p = add("index", cmd_index, "index photos (incremental: unchanged files are skipped)")
+    p = add("index", cmd_index, "index photo folders (again later: only what changed)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--no-annotate", action="store_true", help="stage 1 only (embeddings); annotate later")
     p.add_argument(
         "--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-        help="decode and embed on a Ray cluster (pip install 'photoseek[ray]'); ADDRESS as for ray.init "
+        help="decode, annotate and embed on a Ray cluster's workers (the [ray] extra); ADDRESS as for ray.init "
         "(default: RAY_ADDRESS, else a local Ray; without ADDRESS put --ray after the PATHs); photos and "
         "library must be at the same paths on every node",
     )  # fmt: skip
@@ -650,13 +745,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="remove photos of folders that lost all or most of their photos (default: keep them "
                         "as offline, e.g. an unmounted drive; a terminal asks)")
 
-    p = add("annotate", cmd_annotate, "run or re-run the annotation stage (tags, faces, ocr, time, captions)")
+    p = add("annotate", cmd_annotate, "run annotators again (tags, time, faces, ocr, captions)")
     p.add_argument("--only", help="comma-separated subset: tags,time,colors,faces,ocr,captions "
                    "(default: all but captions)")
     p.add_argument("--captioner", help="for captions: local (LLM from evidence, default), template, or ollama:MODEL")
     p.add_argument("--retry-failed", action="store_true", help="try again photos an annotator failed on")
 
-    p = add("search", cmd_search, "search by text, by example photo, or both")
+    p = add("search", cmd_search, "search by words, by an example photo, or by filters")
     p.add_argument("query", nargs="?", help="what to look for, in words")
     p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     p.add_argument("--like", metavar="PHOTO", help="a photo path or id: find similar photos")
@@ -669,16 +764,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "some of it; weak: all, only ranked); fewer than -k may come back")
     _add_filter_flags(p)
 
-    p = add("show", cmd_show, "what the catalog knows about a photo")
+    p = add("show", cmd_show, "what the library knows about a photo")
     p.add_argument("photo", metavar="PATH_OR_ID")
 
-    add("errors", cmd_errors, "files that could not be indexed, and why")
-    add("stats", cmd_stats, "library summary")
-    add("status", cmd_stats, "what is searchable now and what annotation is still pending (same as stats)")
-    p = add("caption", cmd_caption, "one sentence about a photo: written now by the captioner if none is stored, then kept")
+    add("errors", cmd_errors, "what failed, and why; photos indexed with a note")
+    add("stats", cmd_stats, "library summary: photos, model, pending work")
+    add("status", cmd_stats, "what is searchable now and what is still pending")
+    p = add("caption", cmd_caption, "one sentence about a photo, written once and kept")
     p.add_argument("photo", metavar="PATH_OR_ID")
 
-    p = add("tag", cmd_tag, "confirm (+TAG) or reject (-TAG) tags of a photo")
+    p = add("tag", cmd_tag, "confirm (+TAG) or reject (-TAG) a photo's tags")
     p.add_argument("photo", metavar="PATH_OR_ID")
     p.add_argument("changes", nargs="+", metavar="+TAG|-TAG")
 
@@ -698,7 +793,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("duplicates", cmd_duplicates, "groups of near-identical photos")
     p.add_argument("--threshold", type=float, help="similarity a pair must reach, 0..1 (default 0.78: mean of the visual and layout cosines)")
 
-    p = add("eval", cmd_eval, "measure tagging or search quality on a labelled folder")
+    p = add("eval", cmd_eval, "measure search or tagging quality on a labelled folder")
     p.add_argument("kind", choices=["tags", "retrieval", "composed", "answers", "teach"])
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--signals", help="retrieval/composed: comma-separated signals to use (default: all, fused)")
@@ -711,8 +806,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--empty", metavar="FILE",
                    help="answers: more queries (JSON lines, \"query\" and \"relevant\": []) whose right answer is "
                         "empty; reports how often the answer says no photo matches")
+    p.add_argument("--concepts", metavar="FILE",
+                   help="answers: read the queries from FILE instead of DIR/concepts.jsonl (files relative to DIR)")
 
-    p = add("ask", cmd_ask, "one conversational turn: plan, search, explain")
+    p = add("ask", cmd_ask, "one request to the assistant: plan, search, explain")
     p.add_argument("message")
     p.add_argument("--no-server", action="store_true",
                    help="answer in this process even when a `photoseek serve` runs for the library")
@@ -720,7 +817,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evidence (default): reasons composed from each photo's evidence, instant; model: the "
                         "LLM rewords the top five (about 40 s more on a 2-core CPU)")
 
-    p = add("serve", cmd_serve, "the web app and HTTP API (browser at http://127.0.0.1:8765/)", json_flag=False)
+    p = add("serve", cmd_serve, "the web page and HTTP API (http://127.0.0.1:8765/)", json_flag=False)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--allow-remote", action="store_true",
@@ -732,12 +829,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes answering /api/search, so concurrent searches use every core "
                         "(default 2 on 2 or more cores; 0: search in the server process)")
 
-    p = add("mcp", cmd_mcp, "an MCP server with the read-only search tools (stdio for agent hosts)", json_flag=False)
+    p = add("mcp", cmd_mcp, "an MCP server of the search tools, for agent hosts", json_flag=False)
     p.add_argument("--http", action="store_true", help="streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio")
     p.add_argument("--port", type=int, default=8766)
 
-    add("chat", cmd_chat, "conversational REPL", json_flag=False)
-    add("models", cmd_models, "embedders and LLMs photoseek knows: needs, downloads, public figures")
+    add("chat", cmd_chat, "a conversation with the assistant, in the terminal", json_flag=False)
+    add("models", cmd_models, "the models photoseek knows, and what each needs")
     return parser
 
 

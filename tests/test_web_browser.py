@@ -126,3 +126,32 @@ def test_empty_library_and_search_without_a_model(browser, tmp_path, screenshots
         assert "no photos yet" in page.inner_text("#empty")
         assert page.locator("#ask-button").is_disabled()
         page.screenshot(path=str(screenshots / "empty.png"), full_page=True)
+
+
+def test_a_long_answer_shows_a_first_page_and_says_shared_reasons_once(browser, agent_library, screenshots, monkeypatch):
+    """A search whose words nothing here can name: the banner says it went by resemblance and how to
+    teach the word; the reason every photo shares is one heading, not repeated on each card; a first
+    page of results (4 here), then "Show 4 more" numbers the next ones on from 5."""
+    import photoseek.web.app as web_app
+
+    monkeypatch.setattr(web_app, "FIRST_PAGE", 4)
+    with running_server(AppState(agent_library, llm=None)) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url + "/?q=a%20giraffe&mode=search")
+        page.wait_for_selector(".card img")
+        banner = page.inner_text("#answer")
+        assert banner.startswith('No photo shows "a giraffe"') and "resemblance only" in banner
+        assert 'Tag a few photos "giraffe"' in banner
+        headings = page.locator(".grid h2.group")
+        assert headings.count() == 1
+        assert headings.first.inner_text().startswith('Close, not matches: nothing in this library can name "giraffe"')
+        reasons = page.locator(".card .explanation").all_inner_texts()
+        assert len(reasons) == 4 and not any("nothing in this library" in r for r in reasons)
+        ranks = lambda: page.locator(".card .rank").all_inner_texts()
+        assert ranks() == ["1.", "2.", "3.", "4."]
+        more = page.locator("button.show-more")
+        assert more.inner_text() == "Show 4 more"
+        page.screenshot(path=str(screenshots / "first-page.png"), full_page=True)
+        more.click()
+        page.wait_for_function("document.querySelectorAll('.card').length === 8")
+        assert ranks()[4:] == ["5.", "6.", "7.", "8."] and page.locator(".grid h2.group").count() == 1

@@ -61,3 +61,49 @@ def copy_library(library_dir: Path, target: Path) -> Path:
     """A writable copy of a library folder (catalog, vectors, thumbnails) for tests that write."""
     shutil.copytree(library_dir, target, ignore=shutil.ignore_patterns("index.lock", "serve.json"))
     return target
+
+
+@contextmanager
+def photoseek_serve(argv: list[str], *, timeout_s: float = 60.0, env: dict | None = None
+                    ) -> Iterator[tuple[str, "subprocess.Popen"]]:
+    """A real `photoseek … serve` process (`argv`: the words after `photoseek`, without --port) on a
+    free loopback port. Yields (base URL, process) once /api/status answers; then stops it with
+    Ctrl-C (SIGINT), as a user does, and waits for it (its returncode is then set)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    import httpx
+
+    port = free_port()
+    log = tempfile.TemporaryFile()  # not a pipe: a chatty server would block once a pipe's buffer is full
+    server = subprocess.Popen([sys.executable, "-m", "photoseek.cli", *argv, "--port", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT,
+                              env=dict(os.environ if env is None else env, PHOTOSEEK_PROGRESS="0"))  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if server.poll() is not None:
+                log.seek(0)
+                output = log.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"photoseek serve exited with {server.returncode}: {output}")
+            try:
+                if httpx.get(url + "/api/status", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"photoseek serve did not answer in {timeout_s:.0f} s")
+            time.sleep(0.3)
+        yield url, server
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

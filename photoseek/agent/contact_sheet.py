@@ -24,15 +24,14 @@ COLUMNS = 5
 
 
 def _open_thumbnail(path: str | os.PathLike, size: int) -> "Image.Image | None":
-    from PIL import Image, ImageOps
+    """The photo upright at `size` px (the decoder's orientation rules: HEIF, RAW, JPEG XL), or None."""
+    from photoseek.ingest.decode import upright_image
 
     try:
-        with Image.open(path) as image:
-            image.draft("RGB", (size * 2, size * 2))  # JPEG: decode at reduced size
-            image = ImageOps.exif_transpose(image).convert("RGB")
-            image.thumbnail((size, size))
-            return image
-    except (OSError, ValueError, Image.DecompressionBombError):
+        image = upright_image(path, size * 2)  # (JPEG: decoded at reduced size)
+        image.thumbnail((size, size))
+        return image
+    except (PhotoseekError, OSError, ValueError):
         return None
 
 

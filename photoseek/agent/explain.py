@@ -188,7 +188,7 @@ def _content_phrase(evidence: Evidence, query: str | None) -> str:
     near = ("close to" if z is None or z >= 1.0 else "not especially close to" if z >= 0
             else "no closer than most photos to")
     what = f"its picture content is {near} " + (f'"{query}"' if query else "the search")
-    return what + _standing_note(z)
+    return what + (f" ({standing_words(z)})" if z is not None else "")  # the top 1% too: a row says how close
 
 
 def _similarity_phrase(evidence: Evidence, query: str | None, names: Mapping[int, str] | None = None) -> str:
@@ -231,14 +231,24 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
     """The reason for one result of a search, from its level and evidence (no model):
 
     strong   'Strong match: "cat" by its tag tabby; taken at night.'
+             'Strong match: by resemblance alone, its picture content stands apart from the rest for
+             "giraffe"; nothing in this library can name "giraffe" (no tag, text or caption).'
     partial  'Partial match: "cat" by its tag tabby; taken in daytime, not at night.'
-    weak     'Weak match: no "cat" found in its tags, text or caption; returned as one of the
-             closest: its picture content is close to "cat" (closer than about 88% of the library's photos).'
+    weak     'Weak match: no "cat" found in its tags, text or caption; its picture content is close to
+             "cat" (closer than about 88% of the library's photos).'
     """
+    return _sentence(match, reason_parts(evidence, query, match, names))
+
+
+def _sentence(match: str, parts: list[str]) -> str:
     opening = LEVEL_OPENINGS.get(match, "Match")
-    met = _met_phrases(evidence)
-    shown = met + _filter_phrases(evidence)
-    parts: list[str] = ["; ".join(shown)] if shown else []
+    return f"{opening}: {'; '.join(parts)}." if parts else f"{opening}."
+
+
+def reason_parts(evidence: Evidence, query: str | None, match: str, names: Mapping[int, str] | None = None) -> list[str]:
+    """The clauses of a result's reason (`compose_reason` joins them), so that the clauses every
+    result of a group shares can be said once for the group (`group_reasons`)."""
+    parts: list[str] = _met_phrases(evidence) + _filter_phrases(evidence)
     if evidence.marked:
         parts.insert(0, 'you marked it "more like this"')
     missing_words = [m for m in evidence.missing if m not in _ATTRIBUTE_ASKS and not m.startswith("a close likeness")
@@ -248,10 +258,19 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
         like = [_similarity_phrase(evidence, query, names)] if evidence.similar_to else []
         parts = like + parts + _vouched_parts(evidence, query, missing_words, first=not (like or parts))
     else:
-        parts += _unmet_parts(evidence, query, match, names, missing_words, met=bool(met))
+        parts += _unmet_parts(evidence, query, match, names, missing_words, met=bool(evidence.met))
     if evidence.avoided_likeness is not None and evidence.avoided:
         parts.append(_avoided_phrase(evidence, names))
-    return f"{opening}: {'; '.join(p for p in parts if p)}."
+    return [p for p in parts if p]
+
+
+def unnameable_phrase(words: list[str]) -> str:
+    """'nothing in this library can name "giraffe" (no tag, text or caption)': the kinds of evidence
+    listed are those there are (search.nameable; places and people once registered)."""
+    from photoseek.search.nameable import source_names
+
+    kinds = _join(source_names(), "or")
+    return f"nothing in this library can name {_join([_asked(w) for w in words], 'or')} (no {kinds})"
 
 
 def _filter_phrases(evidence: Evidence) -> list[str]:
@@ -270,12 +289,18 @@ def _filter_phrases(evidence: Evidence) -> list[str]:
 
 
 def _vouched_parts(evidence: Evidence, query: str | None, missing_words: list[str], *, first: bool) -> list[str]:
-    """What a strong match adds after its met phrases: the similarity that vouched for words no evidence
-    names; `first`: nothing was said yet (then say why it is here at all)."""
+    """What a strong match adds after its met phrases: for words nothing here can name, that its
+    picture stands apart from the rest (a match by resemblance alone); `first`: nothing was said yet
+    (then say why it is here at all)."""
     parts = []
-    if missing_words:  # the similarity vouched for words no evidence names
-        parts.append(_content_phrase(evidence, query) + ", near the best in the library, though no tag, "
-                     "text or caption names " + _join([_asked(m) for m in missing_words], "or"))
+    if missing_words:
+        what = f'"{query}"' if query else "the search"
+        parts.append(f"by resemblance alone, its picture content stands apart from the rest for {what}"
+                     + _standing_note(evidence.standing))
+        parts.append(unnameable_phrase(missing_words))
+        shows = [t for t in evidence.tags if t not in evidence.matched_tags]
+        if shows:  # what the tagger saw in it, to judge the resemblance by
+            parts.append("tagged " + _join(shows))
     if first and not parts:
         parts.append("it passes every filter asked for" if evidence.filters_matched else "it meets the search")
     return parts
@@ -286,9 +311,12 @@ def _unmet_parts(evidence: Evidence, query: str | None, match: str, names: Mappi
     """What a partial or weak match did not meet, and what brought it back anyway."""
     parts: list[str] = []
     colours = {m for m in missing_words if m in _COLOUR_NAMES}
-    if missing_words and set(missing_words) - colours:
-        parts.append("no " + _join([_asked(m) for m in missing_words if m not in colours], "or")
-                     + " found in its tags, text or caption")
+    unnamed = [m for m in missing_words if m in evidence.unnameable and m not in colours]
+    named = [m for m in missing_words if m not in colours and m not in unnamed]
+    if named:
+        parts.append("no " + _join([_asked(m) for m in named], "or") + " found in its tags, text or caption")
+    if unnamed:
+        parts.append(unnameable_phrase(unnamed))
     if colours:
         parts.append("its colours do not include " + _join([_asked(c) for c in sorted(colours)], "or"))
     for asked in evidence.missing:
@@ -308,11 +336,139 @@ def _unmet_parts(evidence: Evidence, query: str | None, match: str, names: Mappi
     if evidence.likeness is not None and evidence.similar_to:
         parts.append(_likeness_phrase(evidence, names))
     elif (match == "weak" or not met) and not evidence.similar_to and not evidence.marked:
-        parts.append("returned as one of the closest: " + _similarity_phrase(evidence, query))
+        parts.append(f"{CLOSEST}: " + _similarity_phrase(evidence, query))
+    shows = [t for t in evidence.tags if t not in evidence.matched_tags]
+    if shows and not evidence.similar_to:  # what the tagger saw in it instead
+        parts.append("tagged " + _join(shows))
     return parts
 
 
 _COLOUR_NAMES = {"red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"}
+
+
+# -- words photoseek cannot see -------------------------------------------------------------------
+
+
+def resemblance_note(results: list[SearchResult]) -> str:
+    """What an answer adds when nothing in the library can name some words of the request: that it
+    went by resemblance only, and how to fix it (teach the word by tagging a few photos). "" when every
+    word could be named.
+
+    'Nothing in this library can name "giraffe" (no tag, text or caption), so these are the closest by
+    resemblance only. Tag a few photos "giraffe" (`photoseek tag ID +giraffe`, or ✓ on a photo's
+    page) and I will learn it.'"""
+    words = next((r.evidence.unnameable for r in results if r.evidence.unnameable), [])
+    if not words:
+        return ""
+    said = unnameable_phrase(words)
+    said = said[0].upper() + said[1:]
+    by_look = sum(r.match == "strong" and bool(r.evidence.stands_apart) for r in results)
+    if by_look:
+        found = f"the {by_look} found" if by_look > 1 else "the one found"
+        text = f"{said}: {found} rest{'s' if by_look == 1 else ''} on resemblance alone (standing apart from the rest by picture)."
+    else:
+        text = f"{said}, so these are the closest by resemblance only."
+    return f"{text} {teach_hint(words[0])}"
+
+
+def teach_hint(word: str) -> str:
+    """How to teach photoseek a word it cannot see: tag a few photos with it (taught words learn from
+    the photos you tag; until then the tagged photos themselves are its evidence)."""
+    return (f'Tag a few photos "{word}" (`photoseek tag ID +{word}`, or ✓ on a photo\'s page) '
+            "and I will learn it.")
+
+
+# -- reasons said once for a group ------------------------------------------------------------------
+
+
+@dataclass
+class ReasonGroup:
+    """Results an answer shows together (the matches; then those only close), with the clauses of
+    their reasons that every one of them shares (`shared`), said once in `heading`, and what is left
+    of each one's reason (`reasons`: result id -> 'Weak match: its picture content is close to …')."""
+
+    kind: str  # "matches" | "close"
+    ids: list[int]
+    shared: list[str] = field(default_factory=list)
+    reasons: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def heading(self) -> str:
+        """'Close, not matches: nothing in this library can name "giraffe" (no tag, text or caption);
+        they are the closest by picture.'"""
+        label = "Matches" if self.kind == "matches" else "Close, not matches"
+        said = [_group_wording(clause) for clause in self.shared]
+        if self.kind == "close" and not any("closest" in clause for clause in said):
+            said.append("they are the closest by picture")
+        return f"{label}: {'; '.join(said)}." if said else f"{label}."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "heading": self.heading, "ids": list(self.ids),
+                "reasons": {str(i): r for i, r in self.reasons.items()}}
+
+
+CLOSEST = "returned as one of the closest"
+_CLOSE_TO = re.compile(r"^returned as one of the closest: its picture content is (close to|.+?) .+?"
+                       r"(?: \((closer than about \d+% of the library's photos|among the closest 1% of the library's photos)\))?$")
+
+
+def _split_standing(parts: list[str]) -> list[str]:
+    """'returned as one of the closest: its picture content is close to "cat" (closer than about 93% of
+    the library's photos)' as two clauses, 'returned as one of the closest by picture' (what a group
+    of such results shares) and the standing (which stays with its photo); a photo not especially
+    close keeps the words that say so."""
+    out: list[str] = []
+    for part in parts:
+        found = _CLOSE_TO.match(part)
+        if found is None:
+            out.append(part)
+            continue
+        out.append(f"{CLOSEST} by picture")
+        if found.group(1) != "close to":
+            out.append(part[len(CLOSEST) + 2:])
+        elif found.group(2):
+            out.append(found.group(2))
+    return out
+
+
+def _is_standing(clause: str) -> bool:
+    return clause.endswith("of the library's photos") and clause.startswith(("closer than about", "among the closest"))
+
+
+def _group_wording(clause: str) -> str:
+    """A clause every result of a group shares, as said of the group: 'no "cat" found in its tags, text
+    or caption' -> 'none of these has "cat" in its tags, text or caption'."""
+    found = re.fullmatch(r"no (.+) found in its tags, text or caption", clause)
+    if found:
+        return f"none of these has {found.group(1)} in its tags, text or caption"
+    if clause == f"{CLOSEST} by picture":
+        return "they are the closest by picture"
+    if clause.startswith("by resemblance alone, its picture content stands apart"):
+        return "by resemblance alone: their pictures stand apart from the rest" + clause[clause.index(" from the rest") + 14:]
+    return clause
+
+
+def group_reasons(results: list[SearchResult], query: str | None,
+                  names: Mapping[int, str] | None = None) -> list[ReasonGroup]:
+    """The results as two groups, the matches then those only close (each in the order given), each
+    group's shared clauses said once: the reason a 47-row answer repeated 47 times ("no tag, text or
+    caption names "giraffe"") is its heading. Results without a level (duplicates) make no group."""
+    kinds = {"matches": ReasonGroup("matches", []), "close": ReasonGroup("close", [])}
+    for result in results:
+        if result.match is not None:
+            kinds["matches" if result.match == "strong" else "close"].ids.append(result.id)
+    groups = [group for group in kinds.values() if group.ids]
+    by_id = {r.id: r for r in results}
+    for group in groups:
+        parts = {i: _split_standing(reason_parts(by_id[i].evidence, query, by_id[i].match or "weak", names))
+                 for i in group.ids}
+        first = parts[group.ids[0]]
+        # how close each photo is stays with it, even where several read the same
+        group.shared = [p for p in first if all(p in parts[i] for i in group.ids) and not _is_standing(p)
+                        ] if len(group.ids) > 1 else []
+        for i in group.ids:
+            group.reasons[i] = _sentence(by_id[i].match or "weak", [p for p in parts[i] if p not in group.shared])
+    return groups
 
 
 # -- grounding check --------------------------------------------------------------------------------
@@ -342,7 +498,7 @@ def evidence_vocabulary(result: SearchResult) -> set[str]:
     """Every word (and its singular/stem guesses) of a photo's evidence and file name. Not the search
     words: that the user asked for a dog is no evidence that this photo shows one."""
     ev = result.evidence
-    texts = [" ".join(ev.matched_tags), ev.caption or "", ev.ocr_snippet or "", ev.time_of_day or "",
+    texts = [" ".join(ev.matched_tags + ev.tags), ev.caption or "", ev.ocr_snippet or "", ev.time_of_day or "",
              PurePath(result.path).stem.replace("_", " ").replace("-", " "), json.dumps(ev.filters_matched)]
     vocabulary: set[str] = set()
     for text in texts:

@@ -1,9 +1,11 @@
 """`photoseek chat`: a rich REPL over a Session.
 
-Each turn shows the plan, then the results table, whose explanations fill in as the model streams
-them, then the answer. Commands work on the last results: /why N, /show N, /open N, /sheet, /json,
-/reset, /help, /quit; /explain model|evidence chooses who words the reasons (evidence by default:
-instant; the model's wording takes about a minute a turn on a 2-core CPU, and holds the prompt).
+Each turn shows the plan, then the first page of results (the matches, then those only close, each
+group's shared reason said once above its rows), whose explanations fill in as the model streams
+them, then the answer. /more shows the next page. Commands work on the last results: /why N,
+/show N, /open N, /more, /sheet, /json, /reset, /help, /quit; /explain model|evidence chooses who
+words the reasons (evidence by default: instant; the model's wording takes about a minute a turn on
+a 2-core CPU, and holds the prompt).
 """
 
 from __future__ import annotations
@@ -17,26 +19,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from photoseek.agent.contact_sheet import inline_image_protocol, make_contact_sheet, show_inline
+from photoseek.agent.explain import ReasonGroup
 from photoseek.agent.session import AnswerReady, ExplanationReady, PlanReady, ResultsReady, Session, reworded_note
 from photoseek.errors import PhotoseekError
 from photoseek.results import EXPLAIN_MODES, SearchResult, match_markup
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
     from rich.table import Table
 
     from photoseek.library import Library
 
-HELP = """Ask for photos in your own words ("beach photos with dogs from 2019", "猫的照片"), then refine
-("only from 2019", "without people", "more like 2 and 5, not 4", "like #3 but at night").
-Teach a word by saying which photos show it ("#3 is a giraffe", "#2 and #5 are my bike", "#4 is not a
-giraffe", "this one is our cabin" after /show N): from 3 photos on, photoseek learns it and finds the rest.
-Reasons are composed from each photo's evidence; /explain model has the language model reword them
-(about a minute a turn on a small CPU), /explain evidence goes back.
-Commands: /why N  /show N  /open N  /sheet  /json  /words  /forget WORD  /explain model|evidence  /reset  /help  /quit"""
+# one paragraph a line: the console wraps them to the terminal (hard breaks came out ragged at 80 columns)
+HELP = "\n".join((
+    'Ask for photos in your own words ("beach photos with dogs from 2019", "猫的照片"), then refine ("only '
+    'from 2019", "without people", "more like 2 and 5, not 4", "like #3 but at night").',
+    'Teach a word by saying which photos show it ("#3 is a giraffe", "#2 and #5 are my bike", "#4 is not a '
+    'giraffe", "this one is our cabin" after /show N): from 3 photos on, photoseek learns it and finds the rest.',
+    "Reasons are composed from each photo's evidence; /explain model has the language model reword them "
+    "(about a minute a turn on a small CPU), /explain evidence goes back.",
+    "Commands: /why N  /show N  /open N  /more  /sheet  /json  /words  /forget WORD  /explain model|evidence  "
+    "/reset  /help  /quit",
+))
 
 
-def _results_table(results: list[SearchResult]) -> "Table":
+def _results_table(results: list[SearchResult], first: int = 1, reasons: dict[int, str] | None = None) -> "Table":
+    """Rows numbered from `first`; `reasons`: what to show as each one's why (default its explanation)."""
     from rich.table import Table
 
     table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
@@ -45,16 +53,40 @@ def _results_table(results: list[SearchResult]) -> "Table":
     table.add_column("score", justify="right", width=7, no_wrap=True)
     table.add_column("photo", ratio=2, overflow="fold")
     table.add_column("why", ratio=3)
-    for index, result in enumerate(results, start=1):
+    for index, result in enumerate(results, start=first):
         path = Path(result.path)
         table.add_row(
             str(index),
             match_markup(result.match),
             f"{result.score:.4f}",
             f"{path.name}\n[dim]{path.parent}[/dim]",
-            result.explanation or "",
+            _escape((reasons or {}).get(result.id) or result.explanation or ""),
         )
     return table
+
+
+def results_view(results: list[SearchResult], groups: list[ReasonGroup], start: int, count: int,
+                 reworded: set[int] = frozenset()) -> "RenderableType":
+    """One page of an answer's results (`count` from index `start`), numbered as the whole answer
+    numbers them: each group's heading (its shared reason, said once), then its rows with what is
+    left of their reasons; a reason the model reworded (`reworded`: result ids) shows whole."""
+    from rich.console import Group
+    from rich.text import Text
+
+    page = results[start:start + count]
+    if not groups:
+        return _results_table(page, start + 1)
+    position = {r.id: n for n, r in enumerate(results, 1)}
+    parts: list = []
+    for group in groups:
+        rows = [r for r in page if r.id in set(group.ids)]
+        if not rows:
+            continue
+        reasons = {i: text for i, text in group.reasons.items() if i not in reworded}
+        parts.append(Text(group.heading, style="bold" if group.kind == "matches" else "yellow"))
+        table = _results_table(rows, position[rows[0].id], reasons)
+        parts.append(table)
+    return Group(*parts)
 
 
 class Repl:
@@ -66,6 +98,8 @@ class Repl:
         self.session = session or Session(library)
         self.opener = opener or _open_with_system_viewer
         self._sheet_dir: Path | None = None
+        self._shown = 0  # how many of the last answer's results the pages shown so far hold
+        self._reworded: set[int] = set()  # results whose reason the model reworded (shown whole)
 
     # -- the loop -----------------------------------------------------------------------------------
     def run(self, lines: Iterable[str] | None = None) -> None:
@@ -112,6 +146,13 @@ class Repl:
         events = self.session.ask_stream(message, explain=self.explain)  # model sentences fill in after the table
         live: Live | None = None
         results: list[SearchResult] = []
+        groups: list[ReasonGroup] = []
+        page = self.session.k
+        self._reworded, self._shown = set(), 0
+
+        def view():
+            return results_view(results, groups, 0, page, self._reworded)
+
         try:
             with console.status("planning…", spinner="dots"):
                 first = next(events)
@@ -120,20 +161,26 @@ class Repl:
                     calls = "; ".join(f"{c.tool} {json.dumps(c.args, ensure_ascii=False)}" for c in event.plan.calls)
                     console.print(f"[dim]plan ({event.plan.source}): {calls}[/dim]")
                 elif isinstance(event, ResultsReady):
-                    results = event.results
+                    results, groups = event.results, event.groups
                     if console.is_terminal:  # explanations fill in as the model streams them
-                        live = Live(_results_table(results), console=console, refresh_per_second=8)
+                        live = Live(view(), console=console, refresh_per_second=8)
                         live.start()
-                elif isinstance(event, ExplanationReady) and live is not None:
-                    live.update(_results_table(results))
-                elif isinstance(event, AnswerReady):
+                elif isinstance(event, ExplanationReady):
+                    self._reworded.add(results[event.index].id)
                     if live is not None:
-                        live.update(_results_table(results))
+                        live.update(view())
+                elif isinstance(event, AnswerReady):
+                    page = event.answer.page or page
+                    groups = event.answer.groups or groups
+                    if live is not None:
+                        live.update(view())
                         live.stop()
                         live = None
                     elif results:
-                        console.print(_results_table(results))
+                        console.print(view())
+                    self._shown = min(page, len(results))
                     self._print_answer(event.answer)
+                    self._more_note(event.answer)
         except PhotoseekError as exc:  # e.g. the model could not load: say so, keep the session
             console.print(f"[red]{exc}[/red]")
         finally:
@@ -147,7 +194,7 @@ class Repl:
         if note:
             self.console.print(f"[dim]{_escape(note)}[/dim]")
         if answer.results and inline_image_protocol() and sys.stdout.isatty():
-            self._sheet(answer.results, quiet=True)
+            self._sheet(answer.results[: answer.page or self.session.k], quiet=True)  # the page shown
 
     # -- commands --------------------------------------------------------------------------------------
     def command(self, line: str) -> bool:
@@ -167,6 +214,8 @@ class Repl:
                 self.console.print("[yellow]No answer yet.[/yellow]")
             else:
                 self.console.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
+        elif name == "more":
+            self._more()
         elif name in ("why", "show", "open"):
             result = self._result(argument)
             if result is not None:
@@ -188,10 +237,33 @@ class Repl:
             if answer is None or not answer.results:
                 self.console.print("[yellow]No results to put on a contact sheet yet.[/yellow]")
             else:
-                self._sheet(answer.results, quiet=False)
+                self._sheet(answer.results[: max(self._shown, 1)], quiet=False)  # the pages shown so far
         else:
             self.console.print(f"[yellow]Unknown command /{name}.[/yellow] {HELP.splitlines()[-1]}")
         return True
+
+    def _more(self) -> None:
+        """The next page of the last answer's results."""
+        answer = self.session.last_answer
+        if answer is None or not answer.results:
+            self.console.print("[yellow]No results yet: ask for some photos first.[/yellow]")
+            return
+        if self._shown >= len(answer.results):
+            self.console.print(f"[dim]That was all: the last answer found {len(answer.results)} photos.[/dim]")
+            return
+        start, page = self._shown, answer.page or self.session.k
+        self.console.print(results_view(answer.results, answer.groups, start, page, self._reworded))
+        self._shown = min(start + page, len(answer.results))
+        self._more_note(answer)
+
+    def _more_note(self, answer) -> None:
+        """'10 more (4 matches, 6 close): /more' under a page that does not show every result."""
+        rest = answer.results[self._shown:]
+        if not rest:
+            return
+        matches = sum(r.match == "strong" for r in rest)
+        kinds = f" ({matches} match{'es' if matches != 1 else ''}, {len(rest) - matches} close)" if matches else " (close, not matches)"
+        self.console.print(f"[dim]{len(rest)} more{kinds}: /more shows the next {min(len(rest), answer.page or self.session.k)}.[/dim]")
 
     def _result(self, argument: str) -> SearchResult | None:
         answer = self.session.last_answer

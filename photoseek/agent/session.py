@@ -14,14 +14,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Union
 
-from photoseek.agent.explain import Explainer
+from photoseek.agent.explain import Explainer, ReasonGroup, group_reasons, resemblance_note
 from photoseek.agent.look import Looker, explain_or_look
 from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
 from photoseek.agent.teaching import Teaching, read_teaching
 from photoseek.errors import PhotoseekError
 from photoseek.results import EXPLAIN_MODES, SearchResult, describe_filters, levels_summary, search_subject
-from photoseek.search.match import presented
+from photoseek.search.match import matches_first, presented
 from photoseek.tools.base import SEARCH_TOOLS, TOOLS, ToolResult
 
 if TYPE_CHECKING:
@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 _DEFAULT = object()
 # A turn searches this many photos deep (unless the request says how many) so that every strong match
-# is found and counted, not only those in the first k; the answer shows them all, then fills up to k
-# with the closest non-matches.
+# is found and counted, not only those in the first k. The answer keeps every photo found, matches
+# first; a UI shows the first page (k: the matches' count and the closest after them) and the rest on
+# demand ("N more").
 MATCH_POOL = 50
 # How a turn explains its results (EXPLAIN_MODES). "evidence": the sentences composed from each
 # photo's evidence (which words met which tag, text, caption, time, date; what was not found),
@@ -47,13 +48,17 @@ class Answer:
     message: str
     text: str
     plan: Plan | None = None
-    results: list[SearchResult] = field(default_factory=list)
+    results: list[SearchResult] = field(default_factory=list)  # searches: every photo found, matches first
     photo: dict[str, Any] | None = None  # show_photo
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     reworded: int | None = None  # with explain="model": how many reasons the model's wording replaced
     # the photos of the previous answer as this one names them ("#1 (#2 before)"), for chat's /why
     reference_names: dict[int, str] = field(default_factory=dict)
+    page: int = 10  # how many results the first page shows (the rest on demand: "N more")
+    # the results as the answer shows them: the matches, then those only close, each group's shared
+    # reasons said once (agent.explain.group_reasons)
+    groups: list[ReasonGroup] = field(default_factory=list)
 
     @property
     def answer(self) -> str:
@@ -73,6 +78,9 @@ class Answer:
         }
         if any(r.match is not None for r in self.results):
             out["matches"] = len(self.matches)
+            out["page"] = self.page
+        if self.groups:
+            out["groups"] = [g.to_dict() for g in self.groups]
         if self.photo is not None:
             out["photo"] = self.photo
         if self.error is not None:
@@ -120,9 +128,11 @@ class PlanReady:
 
 @dataclass
 class ResultsReady:
-    """Results with composed explanations; model explanations may follow."""
+    """Results with composed explanations (and as grouped, each group's shared reasons said once);
+    model explanations may follow."""
 
     results: list[SearchResult]
+    groups: list[ReasonGroup] = field(default_factory=list)
 
 
 @dataclass
@@ -252,7 +262,7 @@ class Session:
                 return
             ranked = outcome.results
             if call.tool in SEARCH_TOOLS:  # "#3" in the next turn means the third photo shown
-                outcome = replace(outcome, results=presented(outcome.results, shown))
+                outcome = replace(outcome, results=matches_first(outcome.results))
             self.memory.append(ToolStep(call, outcome, None, time.perf_counter() - tool_started, ranked))
             timings["tools"] = timings.get("tools", 0.0) + time.perf_counter() - tool_started
 
@@ -263,26 +273,30 @@ class Session:
             self.focus = None
         # the reader knows the photos of the previous answer as "#2", not by catalog id
         names = reference_names(context.previous_results, [r.id for r in results], self.library.catalog.photo_name)
+        groups: list[ReasonGroup] = []
         if results:
             explain_started = time.perf_counter()
             query = plan.search_text
             self.explainer.compose_all(results, query, names)
             composed_reasons = [r.explanation for r in results]
+            groups = group_reasons(results, query, names)
             timings["results"] = time.perf_counter() - started  # what a UI can show before the model explains
-            yield ResultsReady(results)
+            yield ResultsReady(results, groups)
             if explain == "model":
                 for index, text in explain_or_look(self.explainer, self.looker, results, query, message):
                     yield ExplanationReady(index, text)
             timings["explain"] = time.perf_counter() - explain_started
         answer = Answer(
             message,
-            answer_text(plan, outcome, searched, names),
+            answer_text(plan, outcome, searched, names, page=shown),
             plan=plan,
             results=results,
             photo=outcome.photo if outcome is not None else None,
             reworded=sum(r.explanation != composed for r, composed in zip(results, composed_reasons))
             if explain == "model" and results else None,
             reference_names=names if results else {},
+            page=shown,
+            groups=groups,
         )
         yield AnswerReady(self._finish(answer, started, timings))
 
@@ -354,11 +368,12 @@ def reference_names(shown_before: list[int] | None, shown_now: list[int],
 
 
 def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = None,
-                names: dict[int, str] | None = None) -> str:
+                names: dict[int, str] | None = None, page: int | None = None) -> str:
     """The answer in words; `searched`: how many results the search was asked for (so that a search
     whose every result matches says "at least"); `names`: how the reader knows the previous
     answer's photos (`reference_names`), so that feedback names them as the user did ("#2", or
-    "dog.jpg (#5 of the last answer)"), not by catalog id."""
+    "dog.jpg (#5 of the last answer)"), not by catalog id; `page`: how many results the first page
+    shows (the matches are counted whole, what follows them only on that page)."""
     numbers = names or {}
 
     def named(ids: list[int]) -> str:
@@ -393,7 +408,8 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
         subject = search_subject(outcome.tool, args)
     count = len(outcome.results)
     if count and any(r.match is not None for r in outcome.results):
-        text = levels_summary(subject, outcome.results, searched)
+        text = levels_summary(subject, presented(outcome.results, page) if page else outcome.results, searched)
+        text = " ".join(t for t in (text, resemblance_note(outcome.results)) if t)
     elif count:
         text = f"Found {count} photo{'s' if count != 1 else ''} {subject.found()}".rstrip() + "."
     else:

@@ -4,8 +4,10 @@ Format
 ------
 DIR holds `concepts.jsonl`, one JSON object a line: `query` (e.g. "cat"), `relevant` (files, relative
 to DIR or DIR/images, that show it) and optionally `uncertain` (files counted neither right nor
-wrong). `--empty FILE` adds queries in the same format whose right answer is empty (`relevant: []`,
-e.g. "a giraffe at night" on coco-captions); a query with an empty `relevant` in any file is one.
+wrong). `--concepts FILE` reads the queries from another file (same format, files relative to DIR),
+e.g. a second labelled set over the same photos. `--empty FILE` adds queries in the same format whose
+right answer is empty (`relevant: []`, e.g. "a giraffe at night" on coco-captions); a query with an
+empty `relevant` in any file is one.
 
 Protocol
 --------
@@ -21,10 +23,13 @@ answer is right when it presents no match (`empty.said_so`).
 `baseline` scores the same searches as `ask` answered before match levels: its first k results
 (by score, k = the agent's default 10), every one counted as an answer.
 
-`per_query` rows: `query`, `relevant` (how many), `answered` (strong matches presented), `partial`
-(partial matches presented after them), `precision`/`recall`/`F1`, `baseline_F1`, `wrong_count` and
-`wrong` (the first WRONG_LISTED wrong matches, by path relative to DIR); for a query whose right
-answer is empty, `said_so`.
+`per_query` rows: `query`, `relevant` (how many), `answered` (strong matches presented: the "Found N"
+of the answer), `by_resemblance` (how many of them are matches by resemblance alone: nothing in the
+library could name a word), `over` (answered > 2 × relevant + 3: an answer that overcounts; for an
+empty right answer, more than 3), `partial` (partial matches presented after them),
+`precision`/`recall`/`F1`, `baseline_F1`, `wrong_count` and `wrong` (the first WRONG_LISTED wrong
+matches, by path relative to DIR); for a query whose right answer is empty, `said_so`. The top level
+counts the overcounting answers (`overcounted`).
 """
 
 from __future__ import annotations
@@ -113,14 +118,22 @@ def _macro(rows: list[dict[str, float]]) -> dict[str, float]:
     return {key: round(sum(r[key] for r in rows) / n, 4) if n else 0.0 for key in ("precision", "recall", "F1")}
 
 
+def overcounts(answered: int, relevant: int) -> bool:
+    """An answer that counts more matches than a person could believe: more than twice the photos that
+    show it, plus 3 (giraffe with 4 in the library: more than 11; fireworks with none: more than 3)."""
+    return answered > 2 * relevant + 3
+
+
 def eval_answers(folder, *, library: "Library | None" = None, embedder: str = "conse",
                  progress: Progress | None = None, answerer: Answerer | None = None,
-                 empty: str | Path | None = None, annotators: Iterable[str] = FAST_ANNOTATORS) -> dict[str, Any]:
-    """Score the answers to DIR/concepts.jsonl (and `empty` queries). Returns
-    {"precision", "recall", "F1", "queries", "per_query": [...], "baseline": {...}, "empty": {...},
-    "seconds"}: macro averages over the queries with relevant photos (fractions)."""
+                 empty: str | Path | None = None, annotators: Iterable[str] = FAST_ANNOTATORS,
+                 concepts: str | Path | None = None) -> dict[str, Any]:
+    """Score the answers to DIR/concepts.jsonl (or `concepts`, files relative to DIR; and `empty`
+    queries). Returns {"precision", "recall", "F1", "queries", "overcounted", "per_query": [...],
+    "baseline": {...}, "empty": {...}, "seconds"}: macro averages over the queries with relevant
+    photos (fractions)."""
     folder = Path(folder)
-    items = load_queries(folder / "concepts.jsonl")
+    items = load_queries(Path(concepts) if concepts is not None else folder / "concepts.jsonl")
     if empty is not None:
         extra = load_queries(Path(empty))
         bad = [i["query"] for i in extra if i.get("relevant")]
@@ -150,6 +163,8 @@ def eval_answers(folder, *, library: "Library | None" = None, embedder: str = "c
         answer = answerer(lib, item["query"])
         matched = [r.id for r in answer.matches]
         row: dict[str, Any] = {"query": item["query"], "relevant": len(relevant), "answered": len(matched),
+                               "by_resemblance": sum(bool(r.evidence.stands_apart) for r in answer.matches),
+                               "over": overcounts(len(matched), len(relevant)),
                                "partial": sum(r.match == "partial" for r in answer.presented)}
         if relevant:
             figures = scores(matched, relevant, uncertain)
@@ -172,6 +187,7 @@ def eval_answers(folder, *, library: "Library | None" = None, embedder: str = "c
     out: dict[str, Any] = _macro(scored)
     out.update({
         "queries": len(scored),
+        "overcounted": sum(row["over"] for row in per_query),
         "per_query": per_query,
         "baseline": {**_macro(baseline_rows), "k": BASELINE_K},
         "empty": {"queries": empty_count, "said_so": said_so,

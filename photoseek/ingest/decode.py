@@ -5,10 +5,17 @@ decides from the content whether it is an image at all, and returns a `DecodedPh
 a file that is simply not a photo. Anything wrong with an image file raises UnsupportedImageError
 whose `reason` is what the catalog's failures table stores ("empty file", "image too large: ...").
 
+What the file says about itself (capture time and UTC offset, place, camera, orientation) is read
+by photoseek.ingest.metadata; camera RAW files go through photoseek.ingest.camera_raw (LibRaw) and
+JPEG XL through pillow-jxl-plugin. The file's orientation is applied once, to the smallest image
+that needs it, so the embedder's image, the work image and the thumbnail are all upright.
+
 Speed: JPEGs are decoded in draft mode (libjpeg scales by 1/2..1/8 while decoding), so a 12 MP
 photo costs little more than a small one; other formats are reduced with `reducing_gap`.
 Safety: a pixel limit guards against decompression bombs, truncated files fail instead of being
 padded with grey (LOAD_TRUNCATED_IMAGES stays off), and a broken EXIF block only loses metadata.
+Colour: whatever the file's colour profile (Display P3, Adobe RGB, ProPhoto, CMYK...), what comes
+out is sRGB (`_in_srgb`, photoseek.ingest.color_management); a new decode path calls it too.
 """
 
 from __future__ import annotations
@@ -21,16 +28,18 @@ import stat
 import threading
 import warnings
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Container
 
 from photoseek.errors import FileAccessError, UnsupportedImageError
+from photoseek.ingest.camera_raw import has_raw_extension, is_raw_format, raw_format_name
+from photoseek.ingest.color_management import ColorProfileInfo, convert_to_srgb, embedded_profile, source_profile
 from photoseek.ingest.scan import SNIFF_BYTES, describe_content, has_image_extension, sniff_image_format
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
+
 
 MAX_IMAGE_PIXELS = 200_000_000  # above this an image is refused as a possible decompression bomb
 MAX_FILE_BYTES = 1 << 30  # a "photo" over 1 GiB is not one we should hold in memory
@@ -43,12 +52,6 @@ THUMBS_DIR = "thumbs"
 DRAFT_TOLERANCE = 0.9
 RESIZE_ABOVE = 1.25
 
-# EXIF tags (numbers rather than PIL.ExifTags names keep this readable without the table)
-_ORIENTATION, _MAKE, _MODEL, _DATETIME = 0x0112, 0x010F, 0x0110, 0x0132
-_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
-_DATETIME_ORIGINAL, _DATETIME_DIGITIZED = 0x9003, 0x9004
-_GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON = 1, 2, 3, 4
-
 # Pillow format names the sniffed format may be opened with
 _PILLOW_FORMATS = {
     "JPEG": ["JPEG", "MPO"],
@@ -59,6 +62,7 @@ _PILLOW_FORMATS = {
     "BMP": ["BMP"],
     "HEIF": ["HEIF"],
     "AVIF": ["AVIF", "HEIF"],
+    "JXL": ["JXL"],
 }
 
 
@@ -71,18 +75,25 @@ class DecodedPhoto:
     mtime_ns: int
     content_hash: str
     format: str | None = None
-    width: int | None = None  # original size, after EXIF orientation
+    width: int | None = None  # original size, upright (after the file's orientation)
     height: int | None = None
-    taken_at: str | None = None  # ISO 8601, camera local time
+    # capture time and where it came from (photoseek.ingest.metadata): ISO 8601 local time with
+    # "+HH:MM" when the UTC offset is known or guessed ("2019-05-12T17:13:53.955+02:00")
+    taken_at: str | None = None
+    taken_at_source: str | None = None  # 'exif' | 'xmp' | 'gps' | 'file name'
+    utc_offset_source: str | None = None  # 'exif' | 'xmp' | 'gps clock' | 'position' (a guess)
+    time_zone: str | None = None  # IANA zone at the photo's position
     gps_lat: float | None = None
     gps_lon: float | None = None
     camera_make: str | None = None
     camera_model: str | None = None
-    orientation: int | None = None  # EXIF orientation 1..8 as stored in the file
+    orientation: int | None = None  # 1..8 as stored in the file (EXIF, XMP or HEIF irot/imir)
+    transpose: int = 1  # the EXIF-style orientation applied to the decoded pixels (once)
     brightness: float | None = None  # mean luma 0..1
     image: "Image.Image | None" = None  # RGB, oriented, short side ~target (None: content unchanged)
     pixels: "Image.Image | None" = None  # RGB, oriented, long side <= work_size (only when asked)
     thumbnail_image: "Image.Image | None" = None  # what the thumbnail file was written from
+    color: "ColorProfileInfo | None" = None  # the colour profile and what decoding did with it
     decoded_size: tuple[int, int] | None = None  # what the decoder produced (JPEG draft shows here)
     thumbnail: Path | None = None
 
@@ -121,7 +132,9 @@ def decode_photo(
     """
     path = os.fsencode(path)
     data, size, mtime_ns = _read_file(path)
-    image_format = sniff_image_format(data[:SNIFF_BYTES])
+    if data is None:
+        return None
+    image_format = file_format(path, data[:SNIFF_BYTES])
     if image_format is None:
         if has_image_extension(path):
             raise UnsupportedImageError(f"not an image (content is {describe_content(data[:SNIFF_BYTES])})")
@@ -138,12 +151,63 @@ def decode_photo(
     return photo
 
 
+def upright_image(path: bytes | str | os.PathLike, long_side: int) -> "Image.Image":
+    """The photo as people see it: RGB, upright, at most about `long_side` px on its long side, read
+    as indexing reads it (HEIF and RAW orientation, JPEG XL, camera RAW). For views of the
+    original (the web page's detail view, contact sheets). Raises UnsupportedImageError."""
+    photo = decode_photo(path, target_size=long_side, work_size=long_side)
+    if photo is None:
+        raise UnsupportedImageError("not an image")
+    return photo.pixels if photo.pixels is not None else photo.image
+
+
+def read_photo_metadata(path: bytes | str | os.PathLike) -> DecodedPhoto:
+    """A file's metadata and upright size without decoding its pixels (nor hashing it: content_hash
+    is ""): what the indexer needs to re-read an unchanged photo, or to pair a RAW with its JPEG.
+    Raises UnsupportedImageError for a file that is not an image, FileAccessError when unreadable."""
+    path = os.fsencode(path)
+    data, size, mtime_ns = _read_file(path)
+    image_format = file_format(path, data[:SNIFF_BYTES]) if data is not None else None
+    if image_format is None:
+        if data is None:
+            raise UnsupportedImageError("not an image")
+        raise UnsupportedImageError(f"not an image (content is {describe_content(data[:SNIFF_BYTES])})")
+    photo = DecodedPhoto(path=path, size=size, mtime_ns=mtime_ns, content_hash="", format=image_format)
+    if is_raw_format(image_format):
+        from photoseek.ingest.camera_raw import raw_exif, raw_size
+
+        _read_metadata(photo, None, data, exif=raw_exif(data, image_format))
+        (width, height), orientation = raw_size(data)
+        if photo.orientation is None:
+            photo.orientation = orientation
+        photo.transpose = orientation or photo.transpose
+    else:
+        image = _open(data, image_format)
+        _read_metadata(photo, image, data)
+        width, height = image.size
+        image.close()
+    if photo.transpose in (5, 6, 7, 8):
+        width, height = height, width
+    photo.width, photo.height = width, height
+    return photo
+
+
+def file_format(path: bytes, head: bytes) -> str | None:
+    """The format to decode a file as: what its first bytes show, except that a TIFF named like a
+    camera RAW file (.dng, .nef, .arw…) is that RAW ("DNG"), not its little TIFF preview."""
+    image_format = sniff_image_format(head)
+    if image_format == "TIFF" and has_raw_extension(path):
+        return raw_format_name(path, head)
+    return image_format
+
+
 # -- reading ------------------------------------------------------------------------------------------
 
 
-def _read_file(path: bytes) -> tuple[bytes, int, int]:
-    """The whole file, with size and mtime of what was read. O_NONBLOCK: a fifo that slipped in
-    after the scan must not hang us; it is refused after fstat."""
+def _read_file(path: bytes) -> tuple[bytes | None, int, int]:
+    """The whole file, with size and mtime of what was read; None for the data when its first bytes
+    show no image and its name claims none (a video or a document is not read whole, run after run).
+    O_NONBLOCK: a fifo that slipped in after the scan must not hang us; it is refused after fstat."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -157,11 +221,17 @@ def _read_file(path: bytes) -> tuple[bytes, int, int]:
         if not stat.S_ISREG(st.st_mode):
             raise UnsupportedImageError("not a regular file")
         if st.st_size == 0:
+            if not has_image_extension(path):
+                return None, 0, st.st_mtime_ns  # an empty .mov or .txt is no photo, not a broken one
             raise UnsupportedImageError("empty file")
-        if st.st_size > MAX_FILE_BYTES:
-            raise UnsupportedImageError(f"file too large to be a photo ({st.st_size / 2**30:.1f} GiB)")
         try:
-            data = handle.read()
+            head = handle.read(SNIFF_BYTES)
+            if file_format(path, head) is None and not has_image_extension(path):
+                return None, st.st_size, st.st_mtime_ns
+            if st.st_size > MAX_FILE_BYTES:
+                raise UnsupportedImageError(f"file too large to be a photo ({st.st_size / 2**30:.1f} GiB)")
+            handle.seek(0)
+            data = handle.read()  # (one read: a 50 MB RAW is not copied twice)
         except OSError as error:
             raise FileAccessError(f"cannot read file: {error.strerror or error}") from None
     if not data:
@@ -173,6 +243,7 @@ def _read_file(path: bytes) -> tuple[bytes, int, int]:
 
 _pillow_ready = False
 _heif_ready = False
+_jxl_ready = False
 _setup_lock = threading.Lock()
 
 
@@ -208,12 +279,29 @@ def _register_heif() -> bool:
     return True
 
 
+def _register_jxl() -> bool:
+    """pillow-jxl-plugin's opener, registered on the first JPEG XL file."""
+    global _jxl_ready
+    if _jxl_ready:
+        return True
+    with _setup_lock:
+        if not _jxl_ready:
+            try:
+                import pillow_jxl  # noqa: F401 - importing it registers the JXL format with Pillow
+            except ImportError:
+                return False
+            _jxl_ready = True
+    return True
+
+
 def _open(data: bytes, image_format: str) -> "Image.Image":
     Image = _pillow()
     if image_format in ("HEIF", "AVIF"):
         heif_available = _register_heif()
         if image_format == "HEIF" and not heif_available:
             raise UnsupportedImageError("HEIC/HEIF photos need the package pillow-heif (pip install pillow-heif)")
+    if image_format == "JXL" and not _register_jxl():
+        raise UnsupportedImageError("JPEG XL photos need the package pillow-jxl-plugin (pip install pillow-jxl-plugin)")
     try:
         return Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS[image_format])
     except Image.DecompressionBombError:
@@ -238,6 +326,9 @@ def _too_large_message(data: bytes, image_format: str) -> str:
 
 
 def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int, work_size: int | None = None) -> None:
+    if is_raw_format(photo.format):
+        _decode_raw_into(photo, data, target_size, work_size)
+        return
     Image = _pillow()
     image = _open(data, photo.format)
     width, height = image.size
@@ -245,8 +336,8 @@ def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int, work_size: 
         raise UnsupportedImageError(
             f"image too large: {width}×{height} pixels (limit {MAX_IMAGE_PIXELS // 1_000_000} MP)"
         )
-    _read_metadata(photo, image)
-    if photo.orientation in (5, 6, 7, 8):  # rotated a quarter turn: the photo as seen is H×W
+    _read_metadata(photo, image, data)
+    if photo.transpose in (5, 6, 7, 8):  # turned a quarter: the photo as seen is H×W
         width, height = height, width
     photo.width, photo.height = width, height
     needed = target_size
@@ -261,14 +352,7 @@ def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int, work_size: 
     try:
         image.load()
         photo.decoded_size = image.size
-        rgb = _to_rgb(image)
-        if work_size:
-            work = _orient(_fit_long_side(rgb, work_size, Image), photo.orientation, Image)
-            photo.pixels = work
-            rgb = _downscale(work, target_size, Image)
-        else:
-            rgb = _downscale(rgb, target_size, Image)
-            rgb = _orient(rgb, photo.orientation, Image)
+        rgb = _fit(photo, _flatten(image), target_size, work_size, Image, embedded_profile(image))
     except UnsupportedImageError:
         raise
     except Image.DecompressionBombError:
@@ -282,37 +366,123 @@ def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int, work_size: 
     photo.image = rgb
 
 
+def _fit(photo: DecodedPhoto, pixels: "Image.Image", target_size: int, work_size: int | None, Image,
+         icc: bytes | None = None) -> "Image.Image":
+    """The embedder's image (and `photo.pixels`, the work image, when `work_size`), upright and in
+    sRGB: `pixels` ("RGB", "L" or "CMYK", in the colours of profile `icc`) are converted once and the
+    file's orientation applied once, to the smallest image that needs it."""
+    if work_size:
+        work = _orient(_in_srgb(photo, icc, _fit_long_side(pixels, work_size, Image)), photo.transpose, Image)
+        photo.pixels = work
+        return _downscale(work, target_size, Image)
+    return _orient(_in_srgb(photo, icc, _downscale(pixels, target_size, Image)), photo.transpose, Image)
+
+
+def _decode_raw_into(photo: DecodedPhoto, data: bytes, target_size: int, work_size: int | None) -> None:
+    """A camera RAW file: its embedded preview or LibRaw's demosaic at the size needed
+    (photoseek.ingest.camera_raw), with the metadata of its own TIFF structure."""
+    from photoseek.ingest.camera_raw import decode_raw, raw_exif
+
+    Image = _pillow()
+    exif = raw_exif(data, photo.format)
+    _read_metadata(photo, None, data, exif=exif)
+    # the needed long side is known only relative to the shape: ask for enough for either frame
+    needed_long = max(target_size * 2, work_size or 0)
+    decoded = decode_raw(data, needed_long, max_pixels=MAX_IMAGE_PIXELS)
+    if photo.orientation is None:
+        photo.orientation = decoded.orientation
+    photo.transpose = decoded.orientation or photo.transpose
+    width, height = decoded.size
+    if photo.transpose in (5, 6, 7, 8):
+        width, height = height, width
+    photo.width, photo.height = width, height
+    if work_size:
+        work_size = work_long_side(width, height, work_size)
+    photo.decoded_size = decoded.image.size
+    # LibRaw's demosaic is sRGB; an embedded preview may carry a profile (or the EXIF Adobe RGB mark)
+    photo.image = _fit(photo, decoded.image, target_size, work_size, Image, embedded_profile(decoded.image))
+
+
 def _pillow_message(error: BaseException) -> str:
     message = str(error).strip() or type(error).__name__
     return message[:200]
 
 
-def _to_rgb(image: "Image.Image") -> "Image.Image":
-    """8-bit sRGB for the embedder, whatever the mode and bit depth Pillow opened.
+def _in_srgb(photo: DecodedPhoto, icc: bytes | None, pixels: "Image.Image") -> "Image.Image":
+    """`pixels` ("RGB", "L" or "CMYK", maybe resized) as sRGB "RGB" through colour profile `icc`
+    (`embedded_profile(opened_image)`); what was done is recorded in photo.color (see
+    photoseek.ingest.color_management). Every decode path passes its pixels through here once."""
+    profile = source_profile(icc, pixels.mode)
+    photo.color = profile.info
+    return convert_to_srgb(pixels, profile)
+
+
+def _flat_mode(image: "Image.Image") -> str:
+    """The mode `_flatten` gives this image: "L" for greys, "CMYK" for CMYK, else "RGB"."""
+    if image.mode in _HIGH_DEPTH_MODES or image.mode in ("1", "LA", "La"):
+        return "L"
+    if image.mode in ("L", "CMYK") and "transparency" not in image.info:
+        return image.mode
+    return "RGB"
+
+
+def _flatten(image: "Image.Image") -> "Image.Image":
+    """8-bit "RGB", "L" or "CMYK" (`_flat_mode`) without alpha, in the image's own colour space
+    (`_in_srgb` then brings it to sRGB, after resizing: the colour transform runs on the small image).
 
     Values are scaled by what the encoding can hold, never by the image's own maximum (a dark
     16-bit photo stays dark): 16-bit greyscale (I;16, I;16B, I;16L, I;16N) by 65535/255; 32-bit
     integers ("I") by the bit depth the file declares (TIFF BitsPerSample; a PNG "I" image is 16-bit;
     otherwise 16 when every value fits, else 32); floats ("F") as 0..1 (the TIFF/OpenEXR convention),
-    clipped. 16-bit RGB(A) is already reduced by Pillow to its high byte on load. CMYK goes through
-    its embedded ICC profile to sRGB when it has one (ImageCms), else Pillow's conversion; 1-bit is
-    0/255. Transparent areas (RGBA, LA, PA, P/L/RGB with a transparency key) are composited on white
+    clipped. 16-bit RGB(A) is already reduced by Pillow to its high byte on load. 1-bit is 0/255.
+    Transparent areas (RGBA, LA, PA, P/L/RGB with a transparency key) are composited on white
     (not the black an RGB convert gives).
     """
     from PIL import Image
 
-    if image.mode == "RGB" and "transparency" not in image.info:
+    mode = _flat_mode(image)
+    if image.mode == mode and "transparency" not in image.info:
         return image
     if image.mode in _HIGH_DEPTH_MODES:
-        return Image.fromarray(_high_depth_to_8bit(image), "L").convert("RGB")
-    if image.mode == "CMYK":
-        return _cmyk_to_srgb(image)
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-    if has_alpha:
+        return Image.fromarray(_high_depth_to_8bit(image), "L")
+    if image.mode in ("LA", "La"):  # stays grey: a grey profile applies to it
+        grey = image.convert("LA")
+        background = Image.new("L", grey.size, 255)
+        background.paste(grey.getchannel("L"), mask=grey.getchannel("A"))
+        return background
+    if mode == "L":  # 1-bit
+        return image.convert("L")
+    if image.mode in ("RGBA", "PA", "RGBa") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def read_color_profile(path: bytes | str | os.PathLike) -> "ColorProfileInfo | None":
+    """The photo's colour profile and what decoding does with it, from the file's header alone
+    (no pixels decoded: for libraries indexed before colour management); None when the file
+    cannot be read or is not an image."""
+    Image = _pillow()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a fifo must not hang us
+        with open(fd, "rb", closefd=True) as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            image_format = file_format(os.fsencode(path), handle.read(SNIFF_BYTES))
+            if image_format is None:
+                return None
+            if is_raw_format(image_format):  # LibRaw's demosaic is sRGB; a preview's profile is rare
+                return ColorProfileInfo()
+            if image_format in ("HEIF", "AVIF"):
+                _register_heif()
+            if image_format == "JXL":
+                _register_jxl()
+            handle.seek(0)
+            with Image.open(handle, formats=_PILLOW_FORMATS[image_format]) as image:
+                return source_profile(embedded_profile(image), _flat_mode(image)).info
+    except Exception:  # noqa: BLE001 - gone, unreadable or corrupt: the next decode will say
+        return None
 
 
 _HIGH_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
@@ -330,7 +500,7 @@ def _declared_bits(image: "Image.Image") -> int | None:
 
 
 def _high_depth_to_8bit(image: "Image.Image") -> "np.ndarray":
-    """uint8 (H, W) from a 16/32-bit integer or float greyscale image (see `_to_rgb` for the scale)."""
+    """uint8 (H, W) from a 16/32-bit integer or float greyscale image (see `_flatten` for the scale)."""
     import numpy as np
 
     if image.mode == "F":
@@ -352,21 +522,6 @@ def _high_depth_to_8bit(image: "Image.Image") -> "np.ndarray":
 
 
 _ROWS_PER_CHUNK = 512
-
-
-def _cmyk_to_srgb(image: "Image.Image") -> "Image.Image":
-    """CMYK through its embedded ICC profile when there is one (what print files mean), else
-    Pillow's plain conversion."""
-    profile = image.info.get("icc_profile")
-    if profile:
-        try:
-            from PIL import ImageCms
-
-            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-            return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
-        except Exception:  # a broken or unsupported profile costs colour accuracy, not the photo
-            pass
-    return image.convert("RGB")
 
 
 def _downscale(image: "Image.Image", target_size: int, Image) -> "Image.Image":
@@ -423,78 +578,17 @@ def _orient(image: "Image.Image", orientation: int | None, Image) -> "Image.Imag
 # -- metadata ---------------------------------------------------------------------------------------------
 
 
-def _read_metadata(photo: DecodedPhoto, image: "Image.Image") -> None:
-    """EXIF orientation, date, GPS and camera; any part that is broken is just left out."""
-    try:
-        exif = image.getexif()
-    except Exception:
-        return
-    photo.orientation = _safe(lambda: _orientation(exif))
-    photo.camera_make = _safe(lambda: _text(exif.get(_MAKE)))
-    photo.camera_model = _safe(lambda: _text(exif.get(_MODEL)))
-    photo.taken_at = _safe(lambda: _taken_at(exif))
-    position = _safe(lambda: _gps(exif.get_ifd(_GPS_IFD)))
-    if position:
-        photo.gps_lat, photo.gps_lon = position
+def _read_metadata(photo: DecodedPhoto, image: "Image.Image | None", data: bytes, *, exif=None) -> None:
+    """Capture time (+ UTC offset), place, camera and orientation (photoseek.ingest.metadata);
+    a broken part is just left out."""
+    from photoseek.ingest.metadata import read_metadata
 
-
-def _safe(read):
-    try:
-        return read()
-    except Exception:
-        return None
-
-
-def _orientation(exif) -> int | None:
-    value = exif.get(_ORIENTATION)
-    return int(value) if value is not None and 1 <= int(value) <= 8 else None
-
-
-def _text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    text = str(value).replace("\x00", "").strip()
-    return text or None
-
-
-def _taken_at(exif) -> str | None:
-    sub = exif.get_ifd(_EXIF_IFD)
-    for raw in (sub.get(_DATETIME_ORIGINAL), sub.get(_DATETIME_DIGITIZED), exif.get(_DATETIME)):
-        text = _text(raw)
-        if not text:
-            continue
-        for pattern in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y:%m:%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
-            try:
-                return datetime.strptime(text[:19], pattern).isoformat()
-            except ValueError:
-                continue
-    return None
-
-
-def _gps(gps) -> tuple[float, float] | None:
-    if not gps or _GPS_LAT not in gps or _GPS_LON not in gps:
-        return None
-    lat = _degrees(gps[_GPS_LAT])
-    lon = _degrees(gps[_GPS_LON])
-    if _text(gps.get(_GPS_LAT_REF)) in ("S", "s"):
-        lat = -lat
-    if _text(gps.get(_GPS_LON_REF)) in ("W", "w"):
-        lon = -lon
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
-        return None  # (0, 0) is what cameras without a fix write
-    return round(lat, 7), round(lon, 7)
-
-
-def _degrees(value) -> float:
-    """Degrees, minutes, seconds (rationals) → decimal degrees."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    parts = [float(v) for v in value]
-    while len(parts) < 3:
-        parts.append(0.0)
-    return parts[0] + parts[1] / 60 + parts[2] / 3600
+    meta = read_metadata(image, data=data, path=photo.path, exif=exif)
+    photo.taken_at, photo.taken_at_source = meta.taken_at, meta.taken_at_source
+    photo.utc_offset_source, photo.time_zone = meta.utc_offset_source, meta.time_zone
+    photo.gps_lat, photo.gps_lon = meta.gps_lat, meta.gps_lon
+    photo.camera_make, photo.camera_model = meta.camera_make, meta.camera_model
+    photo.orientation, photo.transpose = meta.orientation, meta.transpose
 
 
 # -- thumbnail ---------------------------------------------------------------------------------------------
@@ -518,13 +612,20 @@ def _mean_luma(image: "Image.Image") -> float:
     return round(ImageStat.Stat(image.convert("L")).mean[0] / 255.0, 4)
 
 
-def _write_thumbnail(photo: DecodedPhoto, target: Path) -> Path:
+def _write_thumbnail(photo: DecodedPhoto, target: Path, replace: bool = False) -> Path:
     thumb = _thumbnail_image(photo.image)
     photo.thumbnail_image = thumb
     photo.brightness = _mean_luma(thumb)
-    if not target.exists():  # identical content shares one thumbnail
+    if replace or not target.exists():  # identical content shares one thumbnail
         from photoseek.vision.model_cache import atomic_output
 
         with atomic_output(target) as tmp:
             thumb.save(tmp, "JPEG", quality=THUMBNAIL_QUALITY, optimize=False)
     return target
+
+
+def rewrite_thumbnail(photo: DecodedPhoto, library_dir: str | os.PathLike) -> Path:
+    """Write the thumbnail of a decoded photo again, replacing the one there (atomically), and set
+    photo.thumbnail_image and photo.brightness from it."""
+    photo.thumbnail = _write_thumbnail(photo, thumbnail_path(library_dir, photo.content_hash), replace=True)
+    return photo.thumbnail

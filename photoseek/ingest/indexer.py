@@ -40,8 +40,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Iterator, Protocol
 
+from photoseek.errors import FileAccessError, UnsupportedImageError
 from photoseek.store.catalog import Catalog, display_path, utc_now
+from photoseek.ingest.camera_raw import has_raw_extension
 from photoseek.ingest.decode import DecodedPhoto, thumbnail_path
+from photoseek.ingest.metadata import METADATA_READER_ID
 from photoseek.ingest.pipeline import PhotoWork, embed, prepare
 from photoseek.store.lock import IndexLock
 from photoseek.ingest.scan import FoundFile, ScanFailure, scan
@@ -71,12 +74,18 @@ class _Known:
     mtime_ns: int
     content_hash: str
     current: bool  # has vectors of the current model in every space the embedder has
+    metadata_current: bool = True  # read by the current metadata reader (ingest.metadata.METADATA_READER_ID)
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass
 class _Task:
     file: FoundFile
     known: _Known | None  # the catalog row at this path, if any
+    reread: bool = False  # unchanged, but read by an older metadata reader: read its metadata again
+    pair_with: bytes | None = None  # a RAW file: the JPEG/HEIF beside it that may be the same shot
 
 
 @dataclass
@@ -94,6 +103,8 @@ class _Outcome:
     labels: list | None = None
     work: PhotoWork | None = None  # pixel annotations and step timings from the pipeline
     transient: bool = False  # the file could not be read just now: tried again next run
+    reread: bool = False  # `photo` holds metadata read again (no pixels): only those columns change
+    paired_with: bytes | None = None  # a RAW file of the same shot as this photo: no photo of its own
 
     @property
     def content_unchanged(self) -> bool:
@@ -121,7 +132,19 @@ class BatchJob:
 
 def decode_task(task: _Task, job: BatchJob, reuse: Collection[str] | None = None) -> _Outcome:
     """Read and decode one file (thread-safe). `reuse`: hashes for which decoding may be skipped
-    (default: this path's stored hash, or for a new path `job.reusable_hashes`)."""
+    (default: this path's stored hash, or for a new path `job.reusable_hashes`). A RAW file with a
+    JPEG/HEIF of the same shot beside it is only compared with it (`paired_with`); a photo read by
+    an older metadata reader has its metadata read again, and is decoded again only when its pixels
+    were stored wrongly (see `reread_task`)."""
+    if task.pair_with is not None:
+        paired = _pair_outcome(task)
+        if paired is not None:
+            return paired
+    if task.reread and task.known is not None:
+        outcome = reread_task(task, job)
+        if outcome is not None:
+            return outcome
+        reuse = ()  # its pixels need decoding again
     if reuse is None:
         if task.known is not None:
             reuse = {task.known.content_hash} if task.known.current else ()
@@ -135,6 +158,61 @@ def decode_task(task: _Task, job: BatchJob, reuse: Collection[str] | None = None
         annotators=job.annotators,
     )
     return _Outcome(task, photo=work.photo, failure=work.failure, work=work, transient=work.transient)
+
+
+def reread_task(task: _Task, job: BatchJob) -> _Outcome | None:
+    """Read an unchanged photo's metadata again (no pixels decoded); None when its pixels must be
+    decoded again: its format is read differently now (a DNG was its little TIFF preview), or its
+    upright size changed (an iPhone HEIC stored sideways), or a HEIF carries an orientation older
+    readers never applied. Its old thumbnail is then removed, so that the new decode writes one."""
+    from photoseek.ingest.decode import read_photo_metadata
+
+    known = task.known
+    try:
+        photo = read_photo_metadata(task.file.path)
+    except FileAccessError as error:
+        return _Outcome(task, failure=error.reason, transient=True)
+    except UnsupportedImageError:
+        return None  # decoding will say what is wrong with it
+    except Exception:  # noqa: BLE001 - an exotic file: the full decode reports it properly
+        return None
+    pixels_differ = (
+        photo.format != known.format
+        or (photo.width, photo.height) != (known.width, known.height)
+        or (photo.format in ("HEIF", "AVIF") and photo.transpose != 1)
+    )
+    if pixels_differ:
+        try:
+            os.unlink(thumbnail_path(job.thumbs_root, known.content_hash))
+        except OSError:
+            pass
+        return None
+    photo.content_hash = known.content_hash
+    return _Outcome(task, photo=photo, reread=True)
+
+
+def _pair_outcome(task: _Task) -> _Outcome | None:
+    """The outcome of a RAW file that is the same shot as the JPEG/HEIF beside it (same capture time
+    to the second; or, when neither has one, files written within a minute of each other), else None."""
+    from photoseek.ingest.decode import read_photo_metadata
+
+    try:
+        raw = read_photo_metadata(task.file.path)
+        primary = read_photo_metadata(task.pair_with)
+    except Exception:  # noqa: BLE001 - either unreadable: the RAW is decoded on its own and reports it
+        return None
+    if not same_shot(raw, primary):
+        return None
+    return _Outcome(task, photo=raw, paired_with=task.pair_with)
+
+
+def same_shot(raw, primary) -> bool:
+    """Whether a RAW file and a JPEG/HEIF with its name are one shot (cameras write both at once)."""
+    if raw.taken_at and primary.taken_at:
+        return raw.taken_at[:19] == primary.taken_at[:19]
+    if raw.taken_at is None and primary.taken_at is None:
+        return abs(raw.mtime_ns - primary.mtime_ns) <= 60 * 1_000_000_000
+    return False
 
 
 def embed_outcomes(outcomes: list[_Outcome], embedder: "Embedder", *, keep_images: bool = True) -> None:
@@ -240,6 +318,7 @@ class _RunState:
     failed_paths: set[bytes] = field(default_factory=set)
     replaced_hashes: set[str] = field(default_factory=set)  # old content hashes: maybe orphan thumbnails
     claimed_move_ids: set[int] = field(default_factory=set)
+    absorbed_ids: set[int] = field(default_factory=set)  # RAW photo rows that became their JPEG's companion
 
 
 class Indexer:
@@ -272,6 +351,8 @@ class Indexer:
         self._move_sources: dict[str, list[_Known]] = {}
         self._reusable_hashes: frozenset[str] = frozenset()
         self._copy_sources: dict[str, int] = {}  # content hash -> a present photo with current vectors
+        self._user_given: set[int] = set()  # photos carrying the user's word (never absorbed into a pair)
+        self._unchanged_companions = 0
         self.retry_failed = False  # decode files that failed before even when unchanged
         self.prune: "bool | Callable[[list[str]], bool]" = False  # remove photos of offline folders?
 
@@ -292,6 +373,8 @@ class Indexer:
         state.report.work_seconds["scan"] = time.perf_counter() - scan_started
         since_generation = self.catalog.vectors_generation
         known_by_path = self._load_known()
+        self._user_given = {r[0] for r in self.catalog.conn.execute("SELECT DISTINCT photo_id FROM tag_feedback")}
+        self._unchanged_companions = 0
 
         tasks, unchanged = self._classify(found, known_by_path)
         tasks, still_failing = self._skip_unchanged_failures(tasks)
@@ -315,10 +398,12 @@ class Indexer:
         # embedder changed) are re-embedded too when their file is still there
         tasks += self._stale_outside_scope(found, known_by_path)
 
-        self.progress.start("Indexing", len(unchanged) + len(tasks) + len(still_failing) + len(found.failures))
+        self.progress.start("Indexing", len(unchanged) + self._unchanged_companions + len(tasks) + len(still_failing)
+                            + len(found.failures))
         self._mark_unchanged(unchanged, state)
+        state.report.unchanged += self._unchanged_companions
         state.kept_ids.update(protected)
-        self.progress.advance(len(unchanged))
+        self.progress.advance(len(unchanged) + self._unchanged_companions)
 
         for failure in found.failures:
             state.failed_paths.add(failure.path)
@@ -380,24 +465,55 @@ class Indexer:
                    (EXISTS(SELECT 1 FROM embeddings j WHERE j.photo_id=p.id AND j.space='joint' AND j.model_id=?)
                     {visual_check}
                     AND EXISTS(SELECT 1 FROM embeddings l WHERE l.photo_id=p.id AND l.space='layout' AND l.model_id=?)
-                   ) AS current
+                   ) AS current,
+                   p.metadata_id IS ? AS metadata_current, p.format, p.width, p.height
                 FROM photos p""",
-            params + (LAYOUT_ID,),
+            params + (LAYOUT_ID, METADATA_READER_ID),
         ).fetchall()
-        return {bytes(r[1]): _Known(r[0], bytes(r[1]), r[2], r[3], r[4], bool(r[5])) for r in rows}
+        return {bytes(r[1]): _Known(r[0], bytes(r[1]), r[2], r[3], r[4], bool(r[5]), bool(r[6]), r[7], r[8], r[9])
+                for r in rows}
 
     def _classify(self, found, known_by_path) -> tuple[list[_Task], list[_Known]]:
+        """(tasks, unchanged photos). An unchanged photo read by an older metadata reader becomes a
+        re-read task; a RAW file beside a JPEG/HEIF of its name becomes a pairing task, or is left
+        alone when it was paired before and neither file changed."""
         tasks: list[_Task] = []
         unchanged: list[_Known] = []
         self._seen_paths = set()
+        pairs = raw_pairs(found.files)
+        companions = self._load_companions()
+        files_by_path = {f.path: f for f in found.files}
         for file in found.files:
             self._seen_paths.add(file.path)
             known = known_by_path.get(file.path)
+            primary = pairs.get(file.path)
+            if primary is not None and not (known is not None and known.id in self._user_given):
+                companion = companions.get(file.path)
+                if companion is not None and companion == (file.size, file.mtime_ns, primary) and \
+                        self._primary_unchanged(files_by_path[primary], known_by_path):
+                    self._unchanged_companions += 1
+                    continue
+                tasks.append(_Task(file, known, pair_with=primary))
+                continue
             if known and known.current and known.size == file.size and known.mtime_ns == file.mtime_ns:
-                unchanged.append(known)
+                if known.metadata_current:
+                    unchanged.append(known)
+                else:
+                    tasks.append(_Task(file, known, reread=True))
             else:
                 tasks.append(_Task(file, known))
+        # pairing tasks last: their JPEG is then committed first (and a RAW whose JPEG fails is decoded alone)
+        tasks.sort(key=lambda task: task.pair_with is not None)
         return tasks, unchanged
+
+    def _load_companions(self) -> dict[bytes, tuple[int, int, bytes]]:
+        rows = self.catalog.conn.execute("SELECT path, size, mtime_ns, photo_path FROM raw_companions")
+        return {bytes(r[0]): (r[1], r[2], bytes(r[3])) for r in rows}
+
+    @staticmethod
+    def _primary_unchanged(file: FoundFile, known_by_path) -> bool:
+        known = known_by_path.get(file.path)
+        return known is not None and known.size == file.size and known.mtime_ns == file.mtime_ns
 
     def _skip_unchanged_failures(self, tasks: list[_Task]) -> tuple[list[_Task], list[_Task]]:
         """(tasks to do, tasks skipped): a file that failed and has the same size and mtime as when it
@@ -517,7 +633,11 @@ class Indexer:
                 state.kept_ids.add(task.known.id)  # still on disk, unreadable now: keep what we had
             return _Plan(outcome, kind=None)
         if photo is None:
-            return _Plan(outcome, kind=None)  # not an image (and not named like one): not a photo
+            return _Plan(outcome, kind="not_photos")  # not an image (and not named like one): counted only
+        if outcome.paired_with is not None:
+            return _Plan(outcome, kind="paired", photo_id=task.known.id if task.known is not None else None)
+        if outcome.reread:
+            return _Plan(outcome, kind="reread", photo_id=task.known.id)
         if task.known is not None:
             plan = _Plan(outcome, kind="updated", photo_id=task.known.id)
             if photo.content_hash != task.known.content_hash:
@@ -565,10 +685,17 @@ class Indexer:
                  _known_or_none(file.mtime_ns), now),
             )
             return
-        if plan.kind is None:
+        if plan.kind in (None, "not_photos"):
             return
         photo = outcome.photo
         conn.execute("DELETE FROM failures WHERE path=?", (path,))
+        if plan.kind == "paired":
+            self._write_companion(conn, plan, state)
+            return
+        if plan.kind == "reread":
+            self._write_reread(conn, plan, state)
+            return
+        conn.execute("DELETE FROM raw_companions WHERE path=?", (path,))  # a RAW now a photo of its own
         if plan.kind == "added" and plan.copy_from is not None:
             from photoseek.store.annotations import copy_photo
 
@@ -578,10 +705,9 @@ class Indexer:
             self.catalog.bump_vectors_generation()
         elif plan.kind == "added":
             cursor = conn.execute(
-                """INSERT INTO photos(path, display_path, size, mtime_ns, content_hash, format, width, height,
-                       taken_at, gps_lat, gps_lon, camera_make, camera_model, orientation, brightness,
+                f"""INSERT INTO photos(path, display_path, size, mtime_ns, content_hash, {_METADATA_COLUMNS},
                        indexed_at, seen_run)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, {", ".join("?" * len(_METADATA_COLUMNS.split(",")))}, ?, ?)""",
                 (path, display_path(path), photo.size, photo.mtime_ns, photo.content_hash, *_metadata(photo),
                  now, state.run_id),
             )  # fmt: skip
@@ -594,31 +720,21 @@ class Indexer:
             )
         else:
             conn.execute(
-                """UPDATE photos SET path=?, display_path=?, size=?, mtime_ns=?, content_hash=?, format=?,
-                       width=?, height=?, taken_at=?, gps_lat=?, gps_lon=?, camera_make=?, camera_model=?,
-                       orientation=?, brightness=?, indexed_at=?, seen_run=? WHERE id=?""",
+                f"""UPDATE photos SET path=?, display_path=?, size=?, mtime_ns=?, content_hash=?,
+                       {_METADATA_SET}, indexed_at=?, seen_run=? WHERE id=?""",
                 (path, display_path(path), photo.size, photo.mtime_ns, photo.content_hash, *_metadata(photo),
                  now, state.run_id, plan.photo_id),
             )  # fmt: skip
             if plan.content_changed:
                 # new content: stage-2 annotators (OCR, faces, captions...) must look at it again
                 conn.execute("DELETE FROM annotations_done WHERE photo_id=?", (plan.photo_id,))
+        if photo.color is not None:  # decoded just now (a copy or a move keeps what it had)
+            from photoseek.store.annotations import write_color_profile
+
+            write_color_profile(conn, plan.photo_id, photo.color)
         state.kept_ids.add(plan.photo_id)
         if plan.embed:
-            conn.execute(
-                "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'joint', ?, ?)",
-                (plan.photo_id, self.embedder.id, _blob(outcome.joint)),
-            )
-            if outcome.visual is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'visual', ?, ?)",
-                    (plan.photo_id, self.embedder.visual_id, _blob(outcome.visual)),
-                )
-            if outcome.layout is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'layout', ?, ?)",
-                    (plan.photo_id, LAYOUT_ID, _blob(outcome.layout)),
-                )
+            write_vectors(conn, plan.photo_id, self.embedder, outcome.joint, outcome.visual, outcome.layout)
             state.changed_ids.add(plan.photo_id)
             if self.label_sink is not None and outcome.labels is not None:
                 self.label_sink(conn, plan.photo_id, outcome.labels)
@@ -630,6 +746,43 @@ class Indexer:
         if plan.kind in ("added", "moved") or plan.embed:  # (pixel annotations changed with embed)
             self.catalog.refresh_fulltext(plan.photo_id)  # file name (moved) or tags (label sink) changed
 
+    def _write_companion(self, conn: sqlite3.Connection, plan: "_Plan", state: _RunState) -> None:
+        """A RAW file of the same shot as its JPEG/HEIF: listed with that photo, not a photo of its own
+        (a photo row it had from an older index goes; one carrying the user's word never gets here)."""
+        outcome = plan.outcome
+        path, photo = outcome.task.file.path, outcome.photo
+        conn.execute(
+            """INSERT OR REPLACE INTO raw_companions(path, display_path, photo_path, size, mtime_ns, format)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (path, display_path(path), outcome.paired_with, photo.size, photo.mtime_ns, photo.format),
+        )
+        known = outcome.task.known
+        if known is not None:
+            conn.execute("DELETE FROM photos WHERE id=?", (known.id,))
+            conn.execute("DELETE FROM photo_text WHERE rowid=?", (known.id,))
+            state.replaced_hashes.add(known.content_hash)
+            state.absorbed_ids.add(known.id)
+            self.catalog.bump_vectors_generation()
+
+    def _write_reread(self, conn: sqlite3.Connection, plan: "_Plan", state: _RunState) -> None:
+        """Metadata read again by the current reader: only its columns change. A photo whose capture
+        time or place changed has its time of day worked out again (stage 2 does it)."""
+        photo = plan.outcome.photo
+        old = conn.execute("SELECT taken_at, gps_lat, gps_lon FROM photos WHERE id=?", (plan.photo_id,)).fetchone()
+        values = {
+            "taken_at": photo.taken_at, "gps_lat": photo.gps_lat, "gps_lon": photo.gps_lon,
+            "camera_make": photo.camera_make, "camera_model": photo.camera_model, "orientation": photo.orientation,
+            "taken_at_source": photo.taken_at_source, "utc_offset_source": photo.utc_offset_source,
+            "time_zone": photo.time_zone, "metadata_id": METADATA_READER_ID,
+        }  # fmt: skip
+        conn.execute(
+            f"UPDATE photos SET {', '.join(f'{c}=?' for c in _REREAD_COLUMNS)}, seen_run=? WHERE id=?",
+            (*(values[c] for c in _REREAD_COLUMNS), state.run_id, plan.photo_id),
+        )
+        if old is not None and tuple(old) != (photo.taken_at, photo.gps_lat, photo.gps_lon):
+            conn.execute("DELETE FROM annotations_done WHERE photo_id=? AND annotator='time'", (plan.photo_id,))
+        state.kept_ids.add(plan.photo_id)
+
     # -- after: sweep and bookkeeping ------------------------------------------------------------------------
 
     def _sweep(self, found, known_by_path, state: _RunState) -> list[int]:
@@ -637,7 +790,8 @@ class Indexer:
         from photoseek.ingest.offline import offline_groups, remember_offline, under
 
         gone = [
-            k for k in known_by_path.values() if k.id not in state.kept_ids and found.in_scope(k.path)
+            k for k in known_by_path.values()
+            if k.id not in state.kept_ids and k.id not in state.absorbed_ids and found.in_scope(k.path)
         ]
         in_scope = [k.path for k in known_by_path.values() if found.in_scope(k.path)]
         offline = offline_groups(found.roots, in_scope, [k.path for k in gone])
@@ -661,6 +815,12 @@ class Indexer:
                 conn.execute(f"DELETE FROM photos WHERE id IN ({marks})", chunk)
                 conn.execute(f"DELETE FROM photo_text WHERE rowid IN ({marks})", chunk)  # FTS has no cascade
             conn.executemany("DELETE FROM failures WHERE path=?", ((p,) for p in stale_failures))
+            # RAW companions whose file or photo went (a RAW whose JPEG went became a photo itself)
+            stale_companions = [
+                bytes(r[0]) for r in conn.execute("SELECT path, photo_path FROM raw_companions")
+                if found.in_scope(bytes(r[0])) and (bytes(r[0]) not in self._seen_paths or bytes(r[1]) not in self._seen_paths)
+            ]
+            conn.executemany("DELETE FROM raw_companions WHERE path=?", ((p,) for p in stale_companions))
             # vectors of a previous model are never searched again; out-of-scope photos whose file
             # is gone could not be re-embedded and keep only their other data
             stale_vectors = conn.execute(
@@ -699,7 +859,7 @@ class Indexer:
 @dataclass
 class _Plan:
     outcome: _Outcome
-    kind: str | None  # IndexReport field to count: 'added' | 'updated' | 'moved'; None: nothing to write
+    kind: str | None  # IndexReport field to count: 'added' | 'updated' | 'moved' | 'paired' | 'reread'; None: nothing
     photo_id: int | None = None
     embed: bool = False  # the outcome carries vectors to write
     content_changed: bool = False
@@ -710,11 +870,46 @@ class _Plan:
         return self.outcome.photo
 
 
+_METADATA_COLUMNS = ("format, width, height, taken_at, gps_lat, gps_lon, camera_make, camera_model, orientation, "
+                     "brightness, taken_at_source, utc_offset_source, time_zone, metadata_id")
+_METADATA_SET = ", ".join(f"{name.strip()}=?" for name in _METADATA_COLUMNS.split(","))
+# what a metadata re-read rewrites (not the format, size or brightness: those come with the pixels)
+_REREAD_COLUMNS = ("taken_at", "gps_lat", "gps_lon", "camera_make", "camera_model", "orientation", "taken_at_source",
+                   "utc_offset_source", "time_zone", "metadata_id")
+
+
 def _metadata(photo: DecodedPhoto) -> tuple:
+    """The values of _METADATA_COLUMNS, in order."""
     return (
         photo.format, photo.width, photo.height, photo.taken_at, photo.gps_lat, photo.gps_lon,
-        photo.camera_make, photo.camera_model, photo.orientation, photo.brightness,
+        photo.camera_make, photo.camera_model, photo.orientation, photo.brightness, photo.taken_at_source,
+        photo.utc_offset_source, photo.time_zone, METADATA_READER_ID,
     )  # fmt: skip
+
+
+_PRIMARY_EXTENSIONS = (b".jpg", b".jpeg", b".jpe", b".heic", b".heif", b".hif")  # preferred in this order
+
+
+def raw_pairs(files: Iterable[FoundFile]) -> dict[bytes, bytes]:
+    """RAW file path -> the JPEG/HEIF beside it with the same name (case aside): candidates for one
+    shot written twice by the camera. Which is the same shot is decided on their capture times."""
+    by_stem: dict[tuple[bytes, bytes], list[bytes]] = {}
+    for file in files:
+        folder, name = os.path.split(file.path)
+        stem, _ = os.path.splitext(name)
+        by_stem.setdefault((folder, stem.lower()), []).append(file.path)
+    pairs = {}
+    for paths in by_stem.values():
+        if len(paths) < 2:
+            continue
+        primaries = sorted((p for p in paths if os.path.splitext(p)[1].lower() in _PRIMARY_EXTENSIONS),
+                           key=lambda p: _PRIMARY_EXTENSIONS.index(os.path.splitext(p)[1].lower()))
+        if not primaries:
+            continue
+        for path in paths:
+            if has_raw_extension(path):
+                pairs[path] = primaries[0]
+    return pairs
 
 
 def _unknown(value: int | None) -> int:
@@ -723,6 +918,24 @@ def _unknown(value: int | None) -> int:
 
 def _known_or_none(value: int) -> int | None:
     return None if value < 0 else value
+
+
+def write_vectors(conn: sqlite3.Connection, photo_id: int, embedder: "Embedder", joint, visual=None, layout=None) -> None:
+    """A photo's vectors (joint; visual and layout when given), inside the caller's transaction."""
+    conn.execute(
+        "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'joint', ?, ?)",
+        (photo_id, embedder.id, _blob(joint)),
+    )
+    if visual is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'visual', ?, ?)",
+            (photo_id, embedder.visual_id, _blob(visual)),
+        )
+    if layout is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'layout', ?, ?)",
+            (photo_id, LAYOUT_ID, _blob(layout)),
+        )
 
 
 def _blob(vector) -> bytes:

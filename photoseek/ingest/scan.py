@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from photoseek.errors import PhotoseekError
+from photoseek.ingest.camera_raw import RAW_EXTENSIONS, raw_kind
 from photoseek.store.catalog import display_path, path_key
 
 # Extensions that promise an image: such a file whose content is not an image is a failure worth
 # reporting; any other file whose content is not an image is just not a photo.
-IMAGE_EXTENSIONS = frozenset(
-    b".jpg .jpeg .jpe .jfif .png .webp .gif .tif .tiff .bmp .dib .heic .heif .hif .avif".split()
+IMAGE_EXTENSIONS = (
+    frozenset(b".jpg .jpeg .jpe .jfif .png .webp .gif .tif .tiff .bmp .dib .heic .heif .hif .avif .jxl".split())
+    | RAW_EXTENSIONS
 )
 
 # Bytes needed to recognise every format below (HEIF's brand list included).
@@ -36,9 +38,16 @@ _BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 
 def sniff_image_format(head: bytes) -> str | None:
     """The image format of a file from its first bytes ('JPEG', 'PNG', 'WEBP', 'GIF', 'TIFF',
-    'BMP', 'HEIF', 'AVIF'), or None when the content is not one of them."""
+    'BMP', 'HEIF', 'AVIF', 'JXL', or a camera RAW kind whose bytes show it: 'CR2', 'CR3', 'RW2',
+    'ORF', 'RAF', 'X3F', 'MRW'), or None when the content is not one of them. TIFF-based RAW files
+    (DNG, NEF, ARW…) are 'TIFF' here: only their names tell them apart (decode.file_format)."""
     if head.startswith(b"\xff\xd8\xff"):
         return "JPEG"
+    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
+        return "JXL"
+    kind = raw_kind(head)
+    if kind is not None:
+        return kind
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "PNG"
     if head.startswith((b"GIF87a", b"GIF89a")):

@@ -30,17 +30,17 @@ word. Two estimates, the larger counts:
                 to stand further: c < 0). Calibrated held out by concept, but it knows nothing of the
                 library at hand, and a word whose photos all stand alike and far from the rest (one
                 bike, photographed often) would never reach it.
-  this library  near the examples' standing (within CORE_SPREADS of the word's spread), the library's
-                own density of standings: the largest share of a normal around m (spread from the
-                held-out examples, shrunk to POSITIVE_SPREAD + POSITIVE_SPREAD_SLOPE × m) that the
-                density holds there (mixture proportion estimation), over that density, is how many
-                of the photos standing there are the word's; Platt-scaled (RECALIBRATION). A standing
-                of 8 among 20 other photos that all stand below 1 is the word; among 100,000 photos,
-                thousands of which stand as high, it is not.
+  this library  near the examples' standing (within CORE_SPREADS of the word's spread below it: the
+                held-out examples' spread, shrunk to POSITIVE_SPREAD + POSITIVE_SPREAD_SLOPE × m), one
+                minus the local false discovery rate (Efron): the density of standings non-matching
+                photos have there (NEGATIVE_TAIL, measured on the concepts) over the density this
+                library has there, Platt-scaled with the library's size (RECALIBRATION). A standing of
+                5 where the library has a cluster of photos and next to nothing else is the word; where
+                thousands of photos stand as high, it is not.
 
 bench/words_calibration.py measures the constants on the concepts (whole library, and 60 or 200
-other photos) and prints the calibration; with TAG_CONFIDENCE 0.7 the learned tags were right 0.80
-of the time over the whole library, 0.81 with 200 others, 0.85 with 60. The mean confidence of the
+other photos) and prints the calibration; with TAG_CONFIDENCE 0.7 the learned tags were right 0.85
+of the time over the whole library, 0.91 with 200 others and with 60. The mean confidence of the
 photos a word tags is the precision `photoseek words` estimates.
 """
 
@@ -57,13 +57,21 @@ if TYPE_CHECKING:
 MIN_EXAMPLES = 3  # photos a word must be given to before it is learned
 LDA_SHRINKAGE = 4.0  # × the mean variance, added to each dimension's variance
 TAGGER_WEIGHT = 2.0  # standings per unit of the tagger's confidence in a class of the word's name
-POSITIVE_SPREAD, POSITIVE_SPREAD_SLOPE = 1.93, 0.17  # the word's photos' standings: sd = 1.93 + 0.17 × m
-RECALIBRATION = (0.510, -0.654)  # p = σ(a · logit(mixture posterior) + b)
-PLATT_STANDING, PLATT_MARGIN, PLATT_INTERCEPT = 0.588, -0.220, -3.931
-CORE_SPREADS = 2.0  # photos within this many of the word's spreads below the examples' standing
-PRIOR_WEIGHT = 3  # examples' worth of the prior spread against the examples' own
-DENSITY_BANDWIDTH = 0.5  # standings: the kernel that smooths the library's density
 TAG_CONFIDENCE = 0.7  # a photo gets the learned tag at this confidence or more (answers: precision over recall)
+# the calibration's constants, measured by bench/words_calibration.py on coco-captions concepts:
+PLATT_STANDING, PLATT_MARGIN, PLATT_INTERCEPT = 0.588, -0.220, -3.931  # library-wide: σ(a s + c m + b)
+# non-matching photos' standings: (standing, log of their share at or above it); beyond the last knot
+# the tail falls by NEGATIVE_DECAY a unit
+NEGATIVE_TAIL = ((0.0, -0.693), (1.0, -1.28), (2.0, -1.82), (3.0, -2.29), (4.0, -2.70), (5.0, -3.12),
+                 (6.0, -3.51), (8.0, -4.31), (10.0, -5.03), (12.0, -5.81))
+NEGATIVE_DECAY = 0.39
+# p = σ(a · logit(1 − local fdr) + c · log(photos) + b), fitted on libraries of 63 to 461 photos: in a
+# larger one it says little and the library-wide part decides (conservative: precision over recall)
+RECALIBRATION = (0.318, -1.032, 5.003)
+POSITIVE_SPREAD, POSITIVE_SPREAD_SLOPE = 1.93, 0.17  # the word's photos' standings: sd = 1.93 + 0.17 × m
+PRIOR_WEIGHT = 3  # examples' worth of that prior spread, against the examples' own
+CORE_SPREADS = 2.0  # the density part judges photos within this many spreads below the examples' standing
+DENSITY_BANDWIDTH = 0.5  # standings: the kernel that smooths the library's density
 MAX_FOLDS = 10  # cross-validation folds over the examples (leave-one-out up to this many)
 
 
@@ -205,27 +213,39 @@ def mixture_confidence(standings: "np.ndarray", margin: float, examples: int = 1
     logit = PLATT_STANDING * standings + PLATT_MARGIN * margin + PLATT_INTERCEPT
     confidence = 1.0 / (1.0 + np.exp(-logit))
     posterior, core, share = density_posterior(standings, margin, examples, held_out)
-    confidence[core] = np.maximum(confidence[core], _calibrated(posterior[core]))
+    confidence[core] = np.maximum(confidence[core], _calibrated(posterior[core], len(standings)))
     return confidence.astype(np.float32), share
 
 
 def density_posterior(standings: "np.ndarray", margin: float, examples: int = 1,
                       held_out: "np.ndarray | None" = None) -> tuple["np.ndarray", "np.ndarray", float]:
-    """(P(word | standing) from the library's own density, which photos are near enough the examples'
-    standing to be judged so, the word's share of the library): the largest share of a normal around
-    the examples' standing that the library's density can hold there (mixture proportion estimation),
-    over that density."""
+    """(P(word | standing) from the library's own density of standings, which photos stand near
+    enough the examples to be judged so, the share of the library judged the word's): one minus the
+    local false discovery rate (Efron), the density non-matching photos would have there (NEGATIVE_TAIL)
+    over the density the library has there."""
     import numpy as np
 
-    n = len(standings)
     spread = _word_spread(margin, held_out)
-    density = _library_density(standings)
-    positive = _normal(standings, margin, spread)
-    near = np.abs(standings - margin) <= spread
-    ratios = density[near] / np.maximum(positive[near], 1e-300) if near.any() else np.array([examples / n])
-    share = float(np.clip(ratios.min(), examples / n, 0.5))
+    posterior = np.clip(1.0 - _negative_density(standings) / np.maximum(_library_density(standings), 1e-300), 0.0, 1.0)
     core = standings >= margin - CORE_SPREADS * spread
-    return np.minimum(share * positive / np.maximum(density, 1e-300), 1.0), core, share
+    share = float((posterior * core).sum() / max(len(standings), 1))
+    return posterior, core, share
+
+
+def _negative_density(standings: "np.ndarray") -> "np.ndarray":
+    """The density of non-matching photos' standings (NEGATIVE_TAIL's survival, differentiated; beyond
+    its last knot an exponential tail)."""
+    import numpy as np
+
+    knots = np.array([k for k, _ in NEGATIVE_TAIL])
+    logs = np.array([v for _, v in NEGATIVE_TAIL])
+    x = np.maximum(np.asarray(standings, dtype=np.float64), 0.0)
+
+    def survival(at):
+        return np.exp(np.where(at > knots[-1], logs[-1] - NEGATIVE_DECAY * (at - knots[-1]), np.interp(at, knots, logs)))
+
+    step = 0.25
+    return (survival(np.maximum(x - step, 0.0)) - survival(x + step)) / (x + step - np.maximum(x - step, 0.0))
 
 
 def _word_spread(margin: float, held_out: "np.ndarray | None") -> float:
@@ -239,17 +259,6 @@ def _word_spread(margin: float, held_out: "np.ndarray | None") -> float:
     own = float(np.var(held_out, ddof=1))
     k = PRIOR_WEIGHT
     return float(np.sqrt((k * prior ** 2 + (len(held_out) - 1) * own) / (k + len(held_out) - 1)))
-
-
-def _posterior(standings: "np.ndarray", margin: float, share: float) -> "np.ndarray":
-    """P(the word | standing) for photos of a library whose standings are `standings` (their density
-    estimated from them), the word's share being `share`."""
-    import numpy as np
-
-    standings = np.asarray(standings, dtype=np.float64)
-    spread = POSITIVE_SPREAD + POSITIVE_SPREAD_SLOPE * max(margin, 0.0)
-    return np.minimum(share * _normal(standings, margin, spread)
-                      / np.maximum(_library_density(standings), 1e-300), 1.0)
 
 
 def _normal(x: "np.ndarray", mean: float, spread: float) -> "np.ndarray":
@@ -274,12 +283,14 @@ def _library_density(standings: "np.ndarray") -> "np.ndarray":
     return smooth[at]
 
 
-def _calibrated(posterior: "np.ndarray") -> "np.ndarray":
+def _calibrated(posterior: "np.ndarray", photos: int) -> "np.ndarray":
+    """RECALIBRATION of the density posterior in a library of `photos` photos (Platt scaling)."""
     import numpy as np
 
     p = np.clip(posterior, 1e-9, 1 - 1e-9)
-    slope, intercept = RECALIBRATION
-    return (1.0 / (1.0 + np.exp(-(slope * np.log(p / (1 - p)) + intercept)))).astype(np.float32)
+    slope, per_log_photos, intercept = RECALIBRATION
+    logit = slope * np.log(p / (1 - p)) + per_log_photos * np.log(max(photos, 1)) + intercept
+    return (1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
 
 
 def _spread(values: "np.ndarray") -> tuple[float, float]:

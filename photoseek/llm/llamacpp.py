@@ -111,6 +111,7 @@ def assemble_default_model(cache_dir: Path | None = None) -> Path:
             _write_atomically(stamp, f"{DEFAULT_MODEL_SHA256} {target.stat().st_size}\n")
             return target
 
+    _remove_abandoned_partials(cache_dir)
     parts = _part_paths()
     digest = hashlib.sha256()
     fd, tmp_name = tempfile.mkstemp(dir=cache_dir, prefix=f".{DEFAULT_MODEL_FILE}.", suffix=".partial")
@@ -135,6 +136,22 @@ def assemble_default_model(cache_dir: Path | None = None) -> Path:
         tmp.unlink(missing_ok=True)
     _write_atomically(stamp, f"{DEFAULT_MODEL_SHA256} {target.stat().st_size}\n")
     return target
+
+
+# An assembly writes ~1 GB without pause: a .partial untouched this long belongs to a process that died
+# (a daemon warm-up thread killed at exit never runs its `finally`), not to one still writing.
+ABANDONED_PARTIAL_S = 600
+
+
+def _remove_abandoned_partials(cache_dir: Path) -> None:
+    """Delete half-written copies of the default model left by processes that were killed mid-assembly."""
+    now = time.time()
+    for leftover in cache_dir.glob(f".{DEFAULT_MODEL_FILE}.*.partial"):
+        try:
+            if now - leftover.stat().st_mtime > ABANDONED_PARTIAL_S:
+                leftover.unlink()
+        except FileNotFoundError:  # another process cleaned it up first
+            pass
 
 
 def default_threads() -> int:

@@ -30,8 +30,11 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from photoseek.errors import PhotoseekError
 from photoseek.llm.translate import needs_translation
 from photoseek.search.facts import FactsCache
-from photoseek.search.match import PhotoFacts, assess_all, at_least, read_request, stems as _stems
-from photoseek.search.query_attributes import QueryAttributes, parse_attributes
+from photoseek.search.match import (
+    PhotoFacts, Request, assess_all, at_least, read_request, similarity_leaders, stems as _stems, words_met,
+)
+from photoseek.search.nameable import NamingCache
+from photoseek.search.query_attributes import COLOR_WORDS, QueryAttributes, parse_attributes
 from photoseek.results import Evidence, Filters, SearchResult
 from photoseek.vision.faces import shows_people
 
@@ -59,7 +62,8 @@ COMPOSED_EXAMPLE_WEIGHTS = {"visual": 0.5, "layout": 1.0}
 # coco-captions R@1/R@10 (ConSE, one-off experiment on cached classifier outputs): none
 # 0.190/0.651, half 0.200/0.669, all 0.196/0.668.
 JOINT_CENTRING = 0.5
-CENTRING_CANDIDATES = 1000  # raw-cosine candidates re-scored centred (centring moves photos only a little)
+CENTRING_CANDIDATES = 1000
+LEADER_POOL = 200  # photos of the whole library the similarity leaders are looked for among  # raw-cosine candidates re-scored centred (centring moves photos only a little)
 MEAN_SAMPLE = 5000
 NORM_CHUNK = 65_536  # vectors per step when computing the centred norms of a whole space
 MIN_PHOTOS_TO_CENTRE = 50
@@ -78,7 +82,10 @@ DEFAULT_WEIGHTS = {
     "modifier": 0.3,
     "learned": 1.0,
 }
-KEYWORD_SIGNALS = {"fulltext", "ocr"}  # BM25, scaled by the best match; the others are raw cosines or 0..1
+KEYWORD_SIGNALS = {"fulltext", "ocr"}
+SHOWN_TAGS = 3  # a result's most confident content tags, kept in its evidence (what a close result shows)
+# tags that say when, who or what colour, not what is in the photo
+_NOT_CONTENT_TAGS = {"day", "night", "twilight", "text", "person", "people", *COLOR_WORDS.values()}  # BM25, scaled by the best match; the others are raw cosines or 0..1
 
 
 @dataclass
@@ -88,6 +95,7 @@ class Signal:
     # (mean, std) of this signal's score over ALL the library's photos for the query, when known
     # (search.calibration): what a score's standing (z-score) is measured against.
     spread: tuple[float, float] | None = None
+    query: "np.ndarray | None" = None  # the text signal's query vector (to score the whole library again)
 
     def standing(self, pid: int) -> float | None:
         if self.spread is None or pid not in self.scores or self.spread[1] <= 0:
@@ -104,6 +112,7 @@ class Ranking:
     fused: list[tuple[int, float]]  # (photo id, fused score), best first
     signals: list[Signal]
     reference_ids: list[int]
+    filtered: bool = False  # filters restricted the photos the signals scored
 
 
 @dataclass
@@ -144,6 +153,7 @@ class SearchEngine:
         self._means: dict = {}
         self._translations: dict[str, str] = {}
         self._facts_cache: FactsCache | None = None
+        self._naming: NamingCache | None = None
 
     @classmethod
     def from_providers(
@@ -189,6 +199,15 @@ class SearchEngine:
         return cache
 
     @property
+    def naming(self) -> NamingCache:
+        """Which evidence could name a word in this library (search.nameable), kept while the catalog
+        does not change."""
+        catalog = self.catalog
+        if self._naming is None or self._naming.catalog is not catalog:
+            self._naming = NamingCache(catalog)
+        return self._naming
+
+    @property
     def embedder(self) -> "Embedder":
         return self._providers["embedder"]()  # type: ignore[return-value]
 
@@ -210,13 +229,35 @@ class SearchEngine:
         request = read_request(english, filters, example=bool(ranking.reference_ids) and not text,
                                but=but, text_in_photo=text_in_photo,
                                untranslated=bool(text) and english == text and needs_translation(text),
-                               taught=self._named_words(english) if english else ())
+                               naming=self.naming)
+        if request.unnameable and not request.example and not request.untranslated:
+            request.leaders = self._similarity_leaders(ranking, request)
         results = self._results(ranking.fused[: query.get("k", 10)], ranking.signals, query_text,
                                 filters, ranking.reference_ids, request)
         less_like = [int(i) for i in query.get("less_like") or ()]
         if text and (ranking.reference_ids or less_like):
             self._add_likeness(results, ranking.reference_ids, less_like)
         return at_least(results, min_level)
+
+    def _similarity_leaders(self, ranking: Ranking, request: Request) -> frozenset[int]:
+        """The photos whose similarity to the text stands apart from the rest for this query
+        (match.similarity_leaders), over the whole library whatever the filters ("a giraffe at night"
+        asks for a photo that stands apart as a giraffe and was taken at night, not for the most
+        giraffe-like night photo). With words some evidence can name ("a bus on the street": "bus"),
+        among the photos whose evidence meets those words."""
+        text = next((s for s in ranking.signals if s.name == "embedding"), None)
+        if text is None or text.query is None or text.spread is None or text.spread[1] <= 0:
+            return frozenset()  # too few photos for a spread: levels rest on evidence alone
+        if ranking.filtered:
+            text = self._joint_text_signal(text.query, LEADER_POOL, None)
+        ranked = sorted(text.scores, key=text.scores.get, reverse=True)
+        named = [w for w in request.words if w not in request.unnameable]
+        if named:
+            stored = self.facts.facts(ranked, time=False, colors=False)
+            part = Request(named)
+            ranked = [pid for pid in ranked if pid in stored and len(words_met(part, _photo_facts(stored[pid]))) == len(named)]
+        standings = [text.standing(pid) for pid in ranked]
+        return frozenset(ranked[: similarity_leaders([z for z in standings if z is not None])])
 
     def _add_likeness(self, results: list[SearchResult], marked: list[int], less_like: list[int]) -> None:
         """Relevance feedback on a text search: each result's likeness to the photos marked "more
@@ -311,7 +352,7 @@ class SearchEngine:
         # The reference photo is what the user has; photos marked "more like" stay (they are relevant).
         exclude = set(reference_ids[:1] if like is not None else []) | {int(i) for i in less_like}
         fused = self._fuse([s for s in signals if s.scores], exclude, allowed, attribute_weight)
-        return Ranking(fused, signals, reference_ids)
+        return Ranking(fused, signals, reference_ids, filtered=allowed is not None)
 
     def _newest_first(self, allowed: set[int], k: int) -> list[tuple[int, float]]:
         """Filtered photos when nothing ranks them: newest first, undated last (score 1.0 each)."""
@@ -500,7 +541,7 @@ class SearchEngine:
         spread = moments.spread(query) if moments is not None else None
         if np.ndim(mean) == 0:  # too few photos for a mean: raw cosines
             ids, raw = self.vectors.search("joint", query, max(pool, CENTRING_CANDIDATES), allowed_ids=allowed)[0]
-            return Signal("embedding", dict(zip(ids.tolist(), raw.tolist())), spread)
+            return Signal("embedding", dict(zip(ids.tolist(), raw.tolist())), spread, query)
         query = np.asarray(query, dtype=np.float32)
         shift = JOINT_CENTRING * float(mean @ query)
         whole = self.vectors.exact_matrix("joint") if allowed is None else None
@@ -515,7 +556,7 @@ class SearchEngine:
             best = part[np.argsort(-scores[part], kind="stable")]
         else:
             best = np.argsort(-scores, kind="stable")
-        return Signal("embedding", dict(zip(ids[best].tolist(), scores[best].tolist())), spread)
+        return Signal("embedding", dict(zip(ids[best].tolist(), scores[best].tolist())), spread, query)
 
     def _centred_norms(self, mean: "np.ndarray", ids: "np.ndarray", vectors: "np.ndarray | None" = None) -> "np.ndarray":
         """‖v − JOINT_CENTRING·mean‖ of the joint vectors of `ids` (`vectors`: theirs, when at hand),
@@ -674,9 +715,6 @@ class SearchEngine:
         # the text embedding, else the likeness to the reference photo.
         by_name = {s.name: s for s in signals}
         standing_signal = by_name.get("embedding") or by_name.get("visual")
-        if request is not None and standing_signal is not None and standing_signal.scores:
-            best = max(standing_signal.scores, key=standing_signal.scores.get)
-            request.top_standing = standing_signal.standing(best)
         results = []
         facts: dict[int, PhotoFacts] = {}
         for pid, score in top:
@@ -689,6 +727,7 @@ class SearchEngine:
             evidence = Evidence(
                 signals={s.name: round(s.scores[pid], 4) for s in signals if pid in s.scores},
                 matched_tags=matched,
+                tags=_shown_tags(photo_tags),
                 ocr_snippet=(photo.ocr or "")[:120] or None,
                 caption=photo.caption,
                 time_of_day=row["time_of_day"],
@@ -699,7 +738,7 @@ class SearchEngine:
             )
             z = standing_signal.standing(pid) if standing_signal is not None else None
             evidence.standing = round(z, 2) if z is not None else None
-            facts[pid] = PhotoFacts(photo_tags, photo.ocr or "", photo.caption or "", row["display_path"])
+            facts[pid] = _photo_facts(photo)
             results.append(SearchResult(id=pid, path=row["display_path"], score=score, evidence=evidence))
         if request is not None:
             assess_all(results, request, facts)
@@ -733,6 +772,20 @@ class SearchEngine:
 
     def _check_model(self) -> None:
         self.vectors.check_model(self.embedder.id)
+
+
+def _photo_facts(stored) -> PhotoFacts:
+    """What the match levels read of a photo (search.facts.StoredFacts -> match.PhotoFacts)."""
+    return PhotoFacts(list(stored.tags), stored.ocr or "", stored.caption or "", stored.row["display_path"])
+
+
+def _shown_tags(tags: Sequence[str]) -> list[str]:
+    """A photo's most confident content tags, the most specific first ("microwave oven" before its
+    broader "appliance"), for a reason to say what it shows."""
+    from photoseek.vision.taxonomy import is_broader_term
+
+    content = [t for t in tags if t not in _NOT_CONTENT_TAGS]
+    return sorted(content, key=is_broader_term)[:SHOWN_TAGS]  # a stable sort keeps the confidence order
 
 
 def _rocchio(query, positives, negatives, alpha: float = 1.0, beta: float = 0.75, gamma: float = 0.25):

@@ -1,30 +1,30 @@
 """Match levels: does a result meet the request, part of it, or only rank near it?
 
-A search ranks every photo, so its top k always holds k photos, cats or not. The level says which of
-them the library has reasons to call a match:
+A search ranks every photo, so its top k always holds k photos, giraffes or not. The level says which
+of them the library has reasons to call a match, and "Found N photos" counts only those:
 
-  strong   every word of the request is met by evidence (a tag or its broader term, the text read in
-           the photo, the caption, the file name) and every attribute asked in words (time of day,
-           people, colour) by the annotations; or no evidence names some or all of the words but
-           the photo's similarity stands out from the library's (z ≥ Z_STRONG) and is near the best
-           photo's for this query (within Z_FROM_TOP): e.g. "kitchen", which no tag names, for a
-           photo of a stove and a fridge, or a photo tagged bus for "bus on the street". When a word
-           left unmet is one the tagger can name ("violin", "cat": terms of the tag vocabulary) and
-           it did not name it here, that is evidence against, and the similarity must stand out
-           further (z ≥ Z_STRONG_KNOWN): a stop sign is no "bus on the street" however close it
-           stands. For query by example: similarity z ≥ Z_EXAMPLE_STRONG ("photos like this"), or
-           z ≥ Z_COMPOSED_STRONG and the change asked for met ("like this but at night")
+  strong   every word of the request is met by evidence that names it (a tag or a narrower one, a
+           taught word, the text read in the photo, its caption, its file name; places and people
+           as their filters and evidence meet them) and every attribute asked in words (time of
+           day, people, colour) by the annotations. Where nothing in this library could name a word
+           ("giraffe" with the ImageNet tagger and no tag of yours: `photoseek.search.nameable`),
+           the few photos whose similarity clearly stands apart from the rest *for this query* count
+           too (`similarity_leaders`: a gap in the query's own scores, at most MAX_LEADERS photos),
+           and their reasons say it rests on resemblance alone. A word the tagger could have named
+           and did not ("violin", "cat") is never met by similarity. Query by example: similarity
+           z ≥ Z_EXAMPLE_STRONG ("photos like this"), or z ≥ Z_COMPOSED_STRONG and the change asked
+           for met ("like this but at night")
   partial  some of the request is met, or the similarity stands out (z ≥ Z_PARTIAL) without any
-           evidence naming what was asked; also the best a request in another language that was not
-           translated (no LLM) gets from similarity alone
+           evidence naming what was asked: close, not a match
   weak     nothing of the request was found: the photo is only among the closest
 
 Filters (`--time night`, "only from 2019") restrict which photos are searched; every result passes
 them, so they say nothing about which result is a match, and do not raise a level.
 
 Standing is the z-score of the photo's similarity among ALL the library's photos for this query
-(see `photoseek.search.calibration`). Thresholds were chosen on coco-captions/concepts.jsonl with the
-offline ConSE embedder (`photoseek eval answers`; the figures are in the README).
+(see `photoseek.search.calibration`); it words how close a photo is ("closer than about 97% of the
+library's photos"), but no fixed z decides a strong match: on coco-captions a z ≥ 1.5 rule called
+42 photos giraffes in a library with four (the tails of the scores differ from query to query).
 """
 
 from __future__ import annotations
@@ -33,20 +33,27 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Iterable
+from typing import Callable, Iterable, Sequence
 
 from photoseek.errors import PhotoseekError
 from photoseek.results import Evidence, Filters, SearchResult, match_rank
+from photoseek.search.nameable import naming_sources, tagger_knows  # noqa: F401 (tagger_knows: re-exported)
 from photoseek.search.query_attributes import (
     NO_PEOPLE_WORDS, NUMBER_WORDS, PERSON_WORDS, QueryAttributes, parse_attributes,
 )
 from photoseek.vision.faces import people_found_phrase, shows_people
 
-# z-scores (standard deviations above the library's mean similarity for the query). Chosen on
-# coco-captions/concepts.jsonl (47 queries, ConSE; grid over 1.5–5 / 0.5–3): a dev-set choice.
-Z_STRONG = 1.5
-Z_STRONG_KNOWN = 3.5
-Z_FROM_TOP = 1.5
+# Similarity leaders (`similarity_leaders`): the photos above the clearest break among the first
+# LEADER_DEPTH of a query's scores, a break LEADER_GAP times the spacing expected there (measured on
+# the LEADER_REFERENCE spacings below it); at most MAX_LEADERS of them are matches. LEADER_GAP is set
+# so that scores with no break (a normal sample of 100 to 5,000 photos) show one in 1-3% of queries;
+# checked on both halves of coco-captions/concepts.jsonl and on 45 caption-derived concepts with
+# other words (bench/answer_levels.py; the figures are in docs/match-levels.md).
+LEADER_DEPTH = 30
+LEADER_REFERENCE = 20
+LEADER_GAP = 8.0
+MAX_LEADERS = 8
+MIN_SPACING = 0.05  # z units: near-duplicates below a break leave no spacing to measure it against
 # z >= 2 is the closest ~2% of a library: at 1.0 (the closest 16%) a snowboarder, a crowd and polar
 # bears were all "partial" for "cat" (54 of its top 100; 6 at 2.0) and partial stopped meaning anything
 Z_PARTIAL = 2.0
@@ -90,25 +97,30 @@ class Request:
     example: bool = False  # query by example (a reference photo)
     composed: bool = False  # ...with a change asked for ("but at night")
     phrase: str = ""  # the words searched, for phrases ("traffic light") and messages
-    known: bool = False  # the tagger can name these words (all are terms of its vocabulary)
+    # the words no evidence in this library could name (`photoseek.search.nameable`): only these may
+    # be met by similarity alone. read_request asks the tagger's vocabulary; the engine asks the library.
+    unnameable: list[str] = field(default_factory=list)
     # the words are in another language and were not translated: the English-only text encoder's
     # similarity to them means nothing, so similarity alone cannot make a strong match
     untranslated: bool = False
-    top_standing: float | None = None  # the best photo's standing for this query (set by the engine)
-    # request words that a taught word covers (photoseek.learn: "giraffe", "bike" of "my bike"): words with
-    # possible evidence, the learned tags (which `words_met` reads like any tag)
-    taught: frozenset[str] = frozenset()
+    # the photos whose similarity stands apart for this query (`similarity_leaders`, set by the engine)
+    leaders: frozenset[int] = frozenset()
 
     def is_empty(self) -> bool:
         return not (self.words or not self.attributes.is_empty() or self.example)
 
 
+Naming = Callable[[list[str], Iterable[str]], "dict[str, str | None]"]
+"""(words, words asked as text in the photo) -> word: the evidence that could name it, or None."""
+
+
 def read_request(text: str | None, filters: Filters | None = None, *, example: bool = False,
                  but: str | None = None, text_in_photo: str | None = None, untranslated: bool = False,
-                 taught: Iterable[str] = ()) -> Request:
+                 naming: Naming | None = None) -> Request:
     """The content words and attributes of a search (English `text`, the `but` of composed search,
     words to find written in the photo); `untranslated`: `text` is in another language that nothing
-    translated (see Request.untranslated); `taught`: the taught words the text names (Request.taught)."""
+    translated (see Request.untranslated). `naming`: which evidence could name each word in the
+    library (`nameable.NamingCache`); by default only the tagger's vocabulary is asked."""
     phrase = " ".join(t for t in (text, but, text_in_photo) if t)
     attributes = parse_attributes(" ".join(t for t in (text, but) if t))
     # person words and counts ("two people") are asked of the face detector, not of tags
@@ -119,35 +131,10 @@ def read_request(text: str | None, filters: Filters | None = None, *, example: b
     for word in re.findall(r"[^\W_]+", " ".join(t for t in (attributes.residual, text_in_photo) if t).lower()):
         if word not in FUNCTION_WORDS and word not in person and not word.isdigit() and word not in words:
             words.append(word)
-    covered = {part for name in taught for part in re.findall(r"[^\W_]+", name.lower())}
+    written = re.findall(r"[^\W_]+", (text_in_photo or "").lower())
+    sources = (naming or (lambda asked, text: naming_sources(asked, written=text)))(words, written)
     return Request(words, attributes, filters or Filters(), example, example and bool(but), phrase.lower(),
-                   tagger_knows(words), untranslated=untranslated,
-                   taught=frozenset(w for w in words if w in covered or _stem(w) in covered))
-
-
-def tagger_knows(words: list[str]) -> bool:
-    """Whether the tagger could have named these words: the phrase, or each word, is a term of the tag
-    vocabulary (ImageNet classes and their WordNet broader terms, the zero-shot tagger's vocabulary too)."""
-    return _tagger_knows(tuple(words))
-
-
-@functools.lru_cache(maxsize=4096)
-def _tagger_knows(words: tuple[str, ...]) -> bool:
-    if not words:
-        return False
-    from photoseek.vision.taxonomy import singular
-
-    known = _known_terms()
-    phrase = " ".join(words)
-    return phrase in known or " ".join(singular(w) for w in words) in known or all(
-        w in known or singular(w) in known or _stem(w) in known for w in words)
-
-
-@functools.lru_cache(maxsize=1)
-def _known_terms() -> frozenset[str]:
-    from photoseek.vision.taxonomy import vocabulary
-
-    return frozenset(vocabulary())
+                   unnameable=[w for w in words if sources.get(w) is None], untranslated=untranslated)
 
 
 @dataclass
@@ -246,8 +233,9 @@ def is_people_count_ask(asked: str) -> bool:
     return re.fullmatch(r"\d+ (person|people)", asked) is not None
 
 
-def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
-    """The match level of one result; fills `evidence.met` and `evidence.missing`."""
+def assess(request: Request, evidence: Evidence, facts: PhotoFacts, evidence_id: int | None = None) -> str:
+    """The match level of one result (photo `evidence_id`, for `request.leaders`); fills
+    `evidence.met`, `evidence.missing`, `evidence.unnameable` and `evidence.stands_apart`."""
     z = evidence.standing
     met = words_met(request, facts)
     attr_met, attr_missing = attributes_met(request.attributes, evidence, facts.tags)
@@ -268,27 +256,48 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts) -> str:
     evidence.missing = missing
     if request.is_empty():  # filters only: every result passes them
         return "strong"
-    # a word the tagger could have named and did not is evidence against: similarity must stand out further
-    known = (not met and request.known) or any(tagger_knows([w]) for w in unmet)
-    least = Z_STRONG_KNOWN if known else Z_STRONG
-    top = request.top_standing if request.top_standing is not None else z
-    stands_out = (z is not None and z >= least and top is not None and z >= top - Z_FROM_TOP
-                  and not request.untranslated)
+    unnamed = [w for w in unmet if w in request.unnameable]
+    evidence.unnameable = [w for w in request.words if w in request.unnameable]
     if not missing and (met or attr_met):
         return "strong"
-    if unmet and stands_out and not attr_missing:
-        # no evidence names these words ("street", "kitchen"), but its similarity stands out like the
-        # best photo's: a bus tagged "bus" that stands out for "bus on the street", a stove for "kitchen"
-        return "strong"
+    # nothing here could name these words, and its picture stands apart from the rest for this query:
+    # a match by resemblance alone (the reason says so); a word that could be named never is
+    if unmet and unnamed == unmet and not attr_missing and not request.untranslated:
+        evidence.stands_apart = evidence_id in request.leaders if evidence_id is not None else False
+        if evidence.stands_apart:
+            return "strong"
     if met or attr_met or (z is not None and z >= Z_PARTIAL):
         return "partial"
     return "weak"
 
 
+def similarity_leaders(scores: Sequence[float]) -> int:
+    """How many of a query's best photos stand apart from the rest: `scores` are the standings (z)
+    of the library's photos for the query, best first (only the first LEADER_DEPTH + LEADER_REFERENCE
+    are read). 0 when no break is clear; at most MAX_LEADERS.
+
+    At the top of a ranking, the spacing between the k-th and (k+1)-th scores times k is about the
+    same random amount at every rank when no group stands apart (the Rényi representation of order
+    statistics from an exponential-like tail, which the upper tail of these scores is). So the ratio
+    of a rank's normalised spacing k·(s_k − s_{k+1}) to the mean normalised spacing of the
+    LEADER_REFERENCE ranks below it follows an F(2, 2·LEADER_REFERENCE) law by chance, which exceeds
+    LEADER_GAP = 8 about once in 800 ranks. The clearest such break among the first LEADER_DEPTH
+    ranks divides the leaders from the rest; a query whose scores fall smoothly (most) has none."""
+    s = [float(x) for x in scores[: LEADER_DEPTH + LEADER_REFERENCE + 1]]
+    best_rank, best_ratio = 0, 0.0
+    for k in range(1, min(LEADER_DEPTH, len(s) - 2) + 1):
+        below = range(k + 1, min(len(s) - 1, k + LEADER_REFERENCE) + 1)
+        expected = max(sum(j * (s[j - 1] - s[j]) for j in below) / len(below), MIN_SPACING)
+        ratio = k * (s[k - 1] - s[k]) / expected
+        if ratio >= LEADER_GAP and ratio > best_ratio:
+            best_rank, best_ratio = k, ratio
+    return min(best_rank, MAX_LEADERS)
+
+
 def assess_all(results: list[SearchResult], request: Request, facts: dict[int, PhotoFacts]) -> None:
     """Set `match` (and evidence.met / missing) on every result."""
     for result in results:
-        result.match = assess(request, result.evidence, facts.get(result.id, PhotoFacts(path=result.path)))
+        result.match = assess(request, result.evidence, facts.get(result.id, PhotoFacts(path=result.path)), result.id)
 
 
 def at_least(results: list[SearchResult], min_level: str | None) -> list[SearchResult]:

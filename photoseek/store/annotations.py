@@ -49,7 +49,9 @@ _COPIED_TABLES = {
     "annotation_failures": "annotator, annotator_id, content_hash, reason, failed_at",
 }
 _PHOTO_COLUMNS = ("content_hash, format, width, height, taken_at, gps_lat, gps_lon, camera_make, camera_model, "
-                  "orientation, faces, time_of_day, brightness")
+                  "orientation, faces, time_of_day, brightness, taken_at_source, utc_offset_source, time_zone, "
+                  "metadata_id")
+_PHOTO_COLUMNS += ", color_profile, color_converted, color_note"  # colour profiles (issue 28)
 
 
 def copy_photo(
@@ -91,6 +93,14 @@ def clear_failures(conn: "sqlite3.Connection", annotator: str | None = None) -> 
     if annotator is None:
         return conn.execute("DELETE FROM annotation_failures").rowcount
     return conn.execute("DELETE FROM annotation_failures WHERE annotator=?", (annotator,)).rowcount
+
+
+def write_color_profile(conn: "sqlite3.Connection", photo_id: int, info) -> None:
+    """What decoding found about the photo's colour profile (a color_management.ColorProfileInfo)."""
+    conn.execute(
+        "UPDATE photos SET color_profile=?, color_converted=?, color_note=? WHERE id=?",
+        (info.name, int(info.converted), info.problem, photo_id),
+    )
 
 
 def mark_done(conn: "sqlite3.Connection", photo_id: int, annotator: str, annotator_id: str) -> None:

@@ -132,6 +132,38 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (photo_id, annotator)
     );
     """,
+    # photo metadata (#30): where taken_at came from ('exif' | 'xmp' | 'gps' | 'file name') and its
+    # UTC offset ('exif' | 'xmp' | 'gps clock' | 'position', the last a guess), the IANA time zone at
+    # the photo's position, and the id of the metadata reader that read the row (photos read by an
+    # older one are read again by the next index, without decoding: ingest.indexer). A camera RAW
+    # file of the same shot as a JPEG/HEIF beside it (same folder and name, same capture time) is
+    # no photo of its own: it is listed here with the photo it belongs to.
+    """
+    ALTER TABLE photos ADD COLUMN taken_at_source TEXT;
+    ALTER TABLE photos ADD COLUMN utc_offset_source TEXT;
+    ALTER TABLE photos ADD COLUMN time_zone TEXT;
+    ALTER TABLE photos ADD COLUMN metadata_id TEXT;
+    CREATE TABLE raw_companions (
+        path          BLOB PRIMARY KEY,
+        display_path  TEXT NOT NULL,
+        photo_path    BLOB NOT NULL,   -- photos.path of the JPEG/HEIF it belongs to
+        size          INTEGER NOT NULL,
+        mtime_ns      INTEGER NOT NULL,
+        format        TEXT
+    );
+    CREATE INDEX raw_companions_photo ON raw_companions(photo_path);
+    """,
+    # colour profiles (issue 28): the photo's colour profile as decoding found it ('' none, else its
+    # name), whether its pixels were converted to sRGB, and a note when a profile could not be used
+    # (`photoseek errors` shows it; the photo is indexed). NULL color_profile: not looked at yet,
+    # i.e. indexed before colour management: photoseek.ingest.color_catchup reads those headers once
+    # and re-annotates the photos that needed converting.
+    """
+    ALTER TABLE photos ADD COLUMN color_profile TEXT;
+    ALTER TABLE photos ADD COLUMN color_converted INTEGER;
+    ALTER TABLE photos ADD COLUMN color_note TEXT;
+    CREATE INDEX photos_color_unchecked ON photos(id) WHERE color_profile IS NULL;
+    """,
     # taught words (#27, photoseek.learn): a word the user gave to a few photos (their tag feedback:
     # the examples, and the photos where they rejected it) is learned as a model over the stored
     # vectors; its tags are rows of `tags` with source 'learned'. This table keeps what was learned

@@ -1,8 +1,10 @@
 """Time of day of a photo: 'day', 'twilight' or 'night'.
 
-1. From the clock and the place, when both are known (EXIF DateTimeOriginal + GPS): the sun's
+1. From the clock and the place, when both are known (the capture time + GPS): the sun's
    elevation at that moment and place (astral) — above 0° day, 0° to -6° (civil twilight) twilight,
-   below -6° night.
+   below -6° night. The moment is true UTC whenever `taken_at` carries its UTC offset (the file's
+   OffsetTimeOriginal, an XMP zone, the GPS clock, or the time zone at the position:
+   photoseek.ingest.metadata); only a time without one falls back on solar time from the longitude.
 2. Otherwise from the pixels, with a tiny logistic model over four features that mean "night"
    anywhere (see `pixel_features`): a dark sky, low overall light, lamp-coloured highlights, and no
    daylit colours (blue sky, sunlit foliage). The pixel model says only day or night; twilight needs
@@ -47,8 +49,13 @@ class TimeOfDay:
 
 
 def parse_taken_at(taken_at: str) -> datetime | None:
+    """The moment of a `taken_at` string, or None when it holds no time of day (a date alone, as a
+    file name gives for WhatsApp's IMG-20190614-WA0001.jpg, is no moment)."""
     try:
-        return datetime.fromisoformat(taken_at.strip().replace("Z", "+00:00"))
+        text = taken_at.strip()
+        if "T" not in text and " " not in text:
+            return None
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (AttributeError, ValueError):
         return None
 
@@ -56,10 +63,10 @@ def parse_taken_at(taken_at: str) -> datetime | None:
 def to_utc(local: datetime, longitude: float) -> datetime:
     """The UTC moment of a camera-local timestamp.
 
-    EXIF DateTimeOriginal is the camera's wall-clock time, usually without a zone. When the
-    timestamp carries an offset (OffsetTimeOriginal) it is used; otherwise the offset is estimated
-    from the longitude as local solar time (15° per hour). That ignores political time zones and
-    daylight saving (typically off by up to 1-2 hours), which only matters near sunrise and sunset.
+    A timestamp with its UTC offset (which the metadata reader adds whenever the file, its GPS
+    clock or its position tells one) is converted exactly. One without is estimated from the
+    longitude as local solar time (15° per hour): that ignores political time zones and daylight
+    saving (off by an hour or two in Spain, western China, summer), which matters at dusk and dawn.
     """
     if local.tzinfo is not None:
         return local.astimezone(timezone.utc)

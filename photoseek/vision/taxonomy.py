@@ -88,6 +88,11 @@ def term_broader(term: str) -> list[str]:
     return list(_data()["terms"].get(normalize_tag(term), []))
 
 
+def is_broader_term(tag: str) -> bool:
+    """Whether a tag is one of the everyday broader terms ("animal", "dog") rather than a class name."""
+    return normalize_tag(tag) in _data()["terms"]
+
+
 def vocabulary() -> list[str]:
     """Every tag the taxonomy knows: class names and broader terms (the zero-shot vocabulary)."""
     names = {name for _, name, _ in _data()["classes"]}

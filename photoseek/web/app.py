@@ -30,9 +30,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from photoseek.agent.explain import result_dict
+from photoseek.agent.explain import group_reasons, resemblance_note, result_dict
 from photoseek.errors import NotFoundError, PhotoseekError
+from photoseek.ingest.metadata import describe_taken_at
 from photoseek.results import SearchResult, SearchSubject, levels_summary, search_subject
+from photoseek.search.match import matches_first, presented
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, ToolArgumentsError
 from photoseek.web.models import (
     AskRequest,
@@ -52,9 +54,11 @@ from photoseek.web.state import AppState
 HERE = Path(__file__).parent
 #: largest request body accepted, bytes (a search or a message is far smaller)
 MAX_BODY = 64 * 1024
+FIRST_PAGE = 20  # results the page shows before "Show N more" (the page reads it from window.PHOTOSEEK)
 TOKEN_COOKIE = "photoseek_token"
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
-# formats every browser shows as they are; others (HEIF, TIFF, AVIF, BMP) are converted to JPEG
+# formats every browser shows as they are (browsers apply a JPEG's EXIF orientation); others (HEIF, TIFF,
+# AVIF, BMP, JPEG XL, camera RAW) are converted to an upright JPEG by the indexing decoder
 _BROWSER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 LARGE_SIDE = 1600  # long side of a converted photo in the detail view, pixels
 
@@ -112,11 +116,16 @@ def run_search(state: AppState, request: SearchRequest) -> dict[str, Any]:
     # the page shows file names, so the reasons name the reference photos by file too
     references = {i for r in results for i in (*r.evidence.similar_to, *r.evidence.avoided)}
     names = {i: library.catalog.photo_name(i) for i in references}
+    results = matches_first(results)  # as the banner counts them: the matches, then those only close
     out: dict[str, Any] = {"query": request.label(), "results": [result_dict(r, query, names) for r in results]}
     if searched_as and searched_as != request.text:
         out["searched_as"] = searched_as
     if results:
-        out["summary"] = levels_summary(_search_subject(request, searched_as, library), results, request.k)
+        # the banner counts every match, and the close photos a first page shows after them
+        summary = levels_summary(_search_subject(request, searched_as, library),
+                                 presented(results, min(request.k, FIRST_PAGE)), request.k)
+        out["summary"] = " ".join(t for t in (summary, resemblance_note(results)) if t)
+        out["groups"] = [g.to_dict() for g in group_reasons(results, query, names)]
     return out
 
 
@@ -171,7 +180,8 @@ def ask_events(state: AppState, request: AskRequest) -> Iterator[tuple[str, dict
                                "search": plan_search(event.plan.calls, state.library)}
             elif isinstance(event, ResultsReady):
                 results = event.results
-                yield "results", {"results": [result_dict(r) for r in results]}
+                yield "results", {"results": [result_dict(r) for r in results],
+                                  "groups": [g.to_dict() for g in event.groups]}
             elif isinstance(event, ExplanationReady):
                 yield "explanation", {"index": event.index, "id": results[event.index].id, "text": event.text}
             elif isinstance(event, AnswerReady):
@@ -321,14 +331,16 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index_page(request: Request, s: State):
         return templates.TemplateResponse(request, "index.html", {
-            "photos": s.photo_count(), "library": str(s.library.path), "llm": s.has_llm(),
+            "photos": s.photo_count(), "library": str(s.library.path), "llm": s.has_llm(), "page": FIRST_PAGE,
             "indexing": s.indexing is not None and not s.indexing.finished})
 
     @app.get("/photo/{photo_id}", response_class=HTMLResponse, include_in_schema=False)
     def photo_page(request: Request, photo_id: str, s: State):
         s.photo_file(photo_id)  # 404 unless the catalog holds it
         info = s.library.show(int(photo_id))
-        return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"]), "llm": s.has_llm(), "photos": 1})
+        taken = describe_taken_at(info["taken_at"], info["taken_at_source"], info["utc_offset_source"], info["time_zone"])
+        return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"]),
+                                                                  "taken": taken, "llm": s.has_llm(), "photos": 1})
 
     @app.get("/words", response_class=HTMLResponse, include_in_schema=False)
     def words_page(request: Request, s: State):
@@ -459,14 +471,14 @@ def _exists(state: AppState) -> bool:
 
 
 def _as_jpeg(path: str) -> bytes:
-    from PIL import Image, ImageOps
+    """A photo browsers cannot show (HEIC, TIFF, RAW...) as an sRGB JPEG, upright, read as indexing
+    reads it (its colour profile converted to sRGB)."""
+    from photoseek.ingest.decode import upright_image
 
-    from photoseek.ingest.decode import _register_heif
-
-    _register_heif()
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        image.thumbnail((LARGE_SIDE, LARGE_SIDE))
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=88)
+    try:
+        image = upright_image(path, LARGE_SIDE)
+    except PhotoseekError as error:
+        raise HTTPException(415, f"cannot show this photo: {error}") from None
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=88)
     return buffer.getvalue()

@@ -63,13 +63,25 @@ class ResultModel(BaseModel):
     match: Any = Field(None, description="how well it matches, when the search says (e.g. strong / partial)")
 
 
+class GroupModel(BaseModel):
+    """Results shown together (the matches, then those only close) with the reason they share, said once."""
+
+    kind: Literal["matches", "close"]
+    heading: str = Field(..., description='e.g. \'Close, not matches: nothing in this library can name "giraffe" '
+                         "(no tag, text or caption); they are the closest by picture.'")
+    ids: list[int]
+    reasons: dict[str, str] = Field(default_factory=dict, description="photo id -> what is left of its reason")
+
+
 class SearchResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
     query: str
     results: list[ResultModel]
     searched_as: str | None = Field(None, description="the English the text encoder saw, when it differs")
     summary: str | None = Field(None, description='the results counted by match level, e.g. \'Found 3 photos for "cat"; '
-                                "the next 7 are only close.'")
+                                "the next 7 are only close.'; and, when nothing here can name a word, that "
+                                "the results rest on resemblance only")
+    groups: list[GroupModel] | None = Field(None, description="the results as shown: matches first")
 
 
 class AskRequest(BaseModel):
@@ -92,6 +104,9 @@ class AskResponse(BaseModel):
     photo: dict[str, Any] | None = None
     error: str | None = None
     reworded: int | None = Field(None, description='with "explain": "model": how many reasons the model reworded')
+    matches: int | None = Field(None, description="how many results are matches (level strong)")
+    page: int | None = Field(None, description="how many results the first page shows; the rest on demand")
+    groups: list[GroupModel] | None = Field(None, description="the results as shown: matches first")
     session: str
     search: dict[str, Any] | None = None
 

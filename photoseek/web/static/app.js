@@ -36,7 +36,13 @@ const page = {
   base: null,        // the search the grid shows (SearchRequest fields), refined by feedback
   more: [], less: [],
   session: null,     // the conversation id: follow-up requests keep the context
+  results: [], groups: [],  // what the grid holds: every result, matches first; the groups' shared reasons
+  shown: 0,          // how many of them the grid shows (a page, then "Show N more")
 };
+// a first page of results, the rest on demand: a long answer is read a page at a time
+// (the server's banner counts the close photos on a first page of this size: web/app.py FIRST_PAGE)
+const PAGE_SIZE = window.PHOTOSEEK.page || 20;
+const SEARCH_DEPTH = 3 * PAGE_SIZE;  // a search fetches three pages
 
 function setAnswer(text, busy = false) {
   const box = $("#answer");
@@ -53,7 +59,7 @@ function matchLabel(match) {
   return String(match);
 }
 
-function card(result, rank) {
+function card(result, rank, reason) {
   const label = matchLabel(result.match);
   const name = result.path.split("/").pop();
   const butInput = el("input", {class: "but-input", placeholder: "but… e.g. at night", maxlength: "200",
@@ -69,7 +75,8 @@ function card(result, rank) {
         el("span", {class: "rank", title: `rank ${rank}, photo ${result.id}`}, `${rank}.`),
         label ? el("span", {class: `match match-${label.toLowerCase().replace(/[^a-z]+/g, "-")}`}, label) : "",
         el("span", {class: "name", title: result.path}, name)),
-      el("p", {class: "explanation"}, result.explanation || ""),
+      // the reason its group does not already say (the model's own sentence, when it reworded it)
+      el("p", {class: "explanation"}, (!result.reworded && reason) || result.explanation || ""),
       el("div", {class: "buttons"},
         el("button", {class: "more" + (page.more.includes(result.id) ? " on" : ""),
                       title: "Relevance feedback: rank photos like this one higher",
@@ -92,6 +99,7 @@ const savedPage = () => JSON.parse(sessionStorage.getItem(PAGE_KEY) || "null");
 function remember() {
   const answer = $("#answer");
   sessionStorage.setItem(PAGE_KEY, JSON.stringify({url: location.href, results: page.results,
+    groups: page.groups, shown: page.shown,
     answer: answer.hidden ? "" : answer.textContent, base: page.base, more: page.more, less: page.less,
     session: page.session, names: [...names]}));
 }
@@ -104,7 +112,7 @@ function restore() {
   Object.assign(page, {base: saved.base, more: saved.more, less: saved.less, session: saved.session});
   // a photo marked "less like this" has left the grid: its name comes back with the page
   for (const [id, name] of saved.names || []) names.set(id, name);
-  showResults(saved.results);
+  showResults(saved.results, null, saved.groups, saved.shown);
   setAnswer(saved.answer);
   // "More/Less like this" pressed on a photo's own page refines these results
   const pending = JSON.parse(sessionStorage.getItem(PENDING_FEEDBACK) || "null");
@@ -113,14 +121,43 @@ function restore() {
   return true;
 }
 
-function showResults(results, note) {
+// `groups`: the results as the server grouped them (matches, then those only close), each with the
+// reason its photos share, said once above them; `shown`: how many to show (a first page by default)
+function showResults(results, note, groups, shown) {
   page.results = results;
-  const grid = $("#grid");
+  page.groups = groups || [];
+  page.shown = Math.min(results.length, shown || PAGE_SIZE);
   for (const r of results) names.set(r.id, r.path.split("/").pop());
-  grid.replaceChildren(...results.map((r, i) => card(r, i + 1)));
-  if (!results.length) grid.append(el("p", {class: "hint"}, note || "No photos match."));
+  renderGrid(note);
   $("#hint") && ($("#hint").hidden = true);
   showRefine();
+}
+
+function renderGrid(note) {
+  const grid = $("#grid");
+  const groupOf = new Map();
+  for (const g of page.groups) for (const id of g.ids) groupOf.set(id, g);
+  const children = [];
+  let current = null;
+  page.results.slice(0, page.shown).forEach((r, i) => {
+    const group = groupOf.get(r.id);
+    if (group && group !== current) {
+      children.push(el("h2", {class: `group group-${group.kind}`}, group.heading));
+      current = group;
+    }
+    children.push(card(r, i + 1, group && group.reasons[String(r.id)]));
+  });
+  const rest = page.results.length - page.shown;
+  if (rest > 0) {
+    const matches = page.results.slice(page.shown).filter(r => r.match === "strong").length;
+    const next = Math.min(rest, PAGE_SIZE);
+    children.push(el("div", {class: "more-results"},
+      el("button", {class: "show-more", onclick: () => { page.shown += next; renderGrid(); remember(); }},
+        `Show ${next} more`),
+      el("span", {class: "small"}, ` ${rest} more in all` + (matches ? ` (${matches} of them matches)` : ", close, not matches"))));
+  }
+  grid.replaceChildren(...children);
+  if (!page.results.length) grid.append(el("p", {class: "hint"}, note || "No photos match."));
 }
 
 const names = new Map();  // photo id -> file name, from the results shown so far
@@ -150,7 +187,7 @@ async function runSearch(request) {
     const data = await api("/api/search", body);
     // matches first, as the banner counts them ("Found 3 …; the next 7 are only close"); by score within a level
     const level = {strong: 0, partial: 1, weak: 2};
-    showResults([...data.results].sort((a, b) => (level[a.match] ?? 3) - (level[b.match] ?? 3)));
+    showResults([...data.results].sort((a, b) => (level[a.match] ?? 3) - (level[b.match] ?? 3)), null, data.groups);
     // the banner always describes the grid below it (after "more like this" too)
     // the server counts the levels in the words the agent's answers use
     setAnswer([data.searched_as && `Searched for “${data.searched_as}”.`, data.summary || "No photo found."]
@@ -187,13 +224,13 @@ async function showReference(id, but) {
 function likeBut(id, but) {
   page.more = []; page.less = [];
   showReference(id, but);
-  runSearch({like: id, but, k: 20});
+  runSearch({like: id, but, k: SEARCH_DEPTH});
 }
 
 function search(text) {
   page.more = []; page.less = [];
   setAnswer("");
-  runSearch({text, k: 20});
+  runSearch({text, k: SEARCH_DEPTH});
 }
 
 // An agent turn, streamed as server-sent events over a POST.
@@ -221,17 +258,17 @@ async function ask(message) {
         if (event === "session") page.session = data.session;
         else if (event === "error") setAnswer(`Could not answer: ${data.detail}`);
         else if (event === "plan") { page.base = data.search && {...data.search, k: 10}; setAnswer("Searching…", true); }
-        else if (event === "results") { results = data.results; showResults(results); setAnswer("Explaining…", true); }
+        else if (event === "results") { results = data.results; showResults(results, null, data.groups); setAnswer("Explaining…", true); }
         else if (event === "explanation") {
           const node = $(`.card[data-id="${data.id}"] .explanation`);
           if (node) node.textContent = data.text;
           const shown = (page.results || []).find(r => r.id === data.id);
-          if (shown) shown.explanation = data.text;
+          if (shown) { shown.explanation = data.text; shown.reworded = true; }
         } else if (event === "answer") {
           setAnswer(data.answer);
           if (data.search) page.base = {...data.search, k: Math.max(data.results.length, 10)};
           if (data.photo) location.href = `/photo/${data.photo.id}`;
-          else if (!results.length) showResults(data.results, data.answer);
+          else if (!results.length) showResults(data.results, data.answer, data.groups);
           remember();
         }
       }
@@ -284,7 +321,7 @@ function setupResultsPage() {
   } else if (like > 0) {
     const but = params.get("but");
     if (but) likeBut(like, but);
-    else { showReference(like, null); runSearch({like, k: 20}); }
+    else { showReference(like, null); runSearch({like, k: SEARCH_DEPTH}); }
   }
   pollIndexing();
 }

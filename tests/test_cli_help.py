@@ -1,0 +1,60 @@
+"""`photoseek --help` and each command's help say in one line what it does, and the main commands
+show an example that the real parser accepts (so a renamed flag cannot linger in a help text)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shlex
+
+import pytest
+
+from photoseek import cli
+
+MAIN_COMMANDS = ("index", "search", "ask", "chat", "serve")
+
+
+def help_text(*argv: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exit:
+        cli.main([*argv, "--help"])
+    assert exit.value.code == 0
+    return out.getvalue()
+
+
+def subcommands() -> dict:
+    parser = cli.build_parser()
+    action = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return {c.dest: c.help for c in action._choices_actions}
+
+
+def examples(text: str) -> list[str]:
+    lines = text.splitlines()
+    return [line.strip() for line in lines[lines.index("example:") + 1:] if line.strip().startswith("photoseek")] \
+        if "example:" in lines else []
+
+
+def test_every_command_says_in_one_line_what_it_does():
+    text = help_text()
+    for name, summary in subcommands().items():
+        assert summary and len(summary) <= 55, f"{name}: {summary!r} (one line in an 80-column --help)"
+        # the listing shows it on one line: the name, then the whole summary
+        assert any(line.split() == [name, *summary.split()] for line in text.splitlines()), (name, summary)
+
+
+@pytest.mark.parametrize("command", MAIN_COMMANDS)
+def test_main_commands_show_an_example_that_parses(command):
+    shown = examples(help_text(command))
+    assert shown, f"photoseek {command} --help shows no example"
+    for example in shown:
+        argv = shlex.split(example)[1:]
+        args = cli.build_parser().parse_args(cli._tag_changes_as_positionals(argv))
+        assert args.command == command, example
+
+
+def test_main_help_shows_examples_that_parse():
+    lines = help_text().splitlines()
+    shown = [line.strip() for line in lines[lines.index("examples:") + 1:] if line.strip().startswith("photoseek ")]
+    assert len(shown) >= 2
+    for example in shown:
+        cli.build_parser().parse_args(shlex.split(example)[1:])
