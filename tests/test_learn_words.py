@@ -360,3 +360,18 @@ def test_eval_teach_scores_a_labelled_folder_without_changing_the_library(bus_li
     for kind in ("taught", "text", "feedback"):
         assert 0.0 <= figures[kind]["mAP@200"] <= 1.0 and 0.0 <= figures[kind]["F1"] <= 1.0
     assert figures["taught"]["mAP@200"] >= figures["feedback"]["mAP@200"] - 0.05
+
+
+def test_a_word_taught_again_after_it_was_dropped_is_learned_anew(taught):
+    """A word nobody gives any more is dropped (its record too); taught again from other photos in the
+    same process, the search must use the new model, not one remembered from before."""
+    from photoseek.store.feedback import clear_tag_feedback
+
+    library, reds, others, status = taught
+    before = library.taught.scores(WORD)[1].copy()
+    for pid in reds[:3]:
+        clear_tag_feedback(library.catalog, pid, [WORD])
+    assert library.taught.learn(WORD).state == "learning" and library.taught.scores(WORD) is None
+    library.teach(WORD, others[:3])
+    after = library.taught.scores(WORD)[1]
+    assert not (abs(after - before) < 1e-6).all()

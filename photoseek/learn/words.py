@@ -131,7 +131,7 @@ class TaughtWords:
         self.text_model = text_model  # the id of the model behind text_encoder (a cached word vector must match)
         self.min_examples = min_examples  # the evaluation's learning curve lowers it; photoseek uses MIN_EXAMPLES
         self._features: WordFeatures | None = None
-        self._models: dict[tuple[str, int, str], WordModel] = {}
+        self._models: dict[tuple[str, int, int, str], WordModel] = {}
         self._lock = threading.Lock()
 
     # -- reading --------------------------------------------------------------------------------------
@@ -193,7 +193,8 @@ class TaughtWords:
         features = self.features(write=False)
         if features is None:
             return None
-        key = (record.word, record.version, features.key)
+        # the version restarts when a word is untaught and taught again: the weights themselves key it too
+        key = (record.word, record.version, hash(record.model), features.key)
         cached = self._models.get(key)
         if cached is None:
             stored = WordModel.from_storage(record.model, record.details)
