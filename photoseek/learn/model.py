@@ -40,8 +40,8 @@ word. Two estimates, the larger counts:
                 thousands of photos stand as high, it is not.
 
 bench/words_calibration.py measures the constants on the concepts (whole library, and 60 or 200
-other photos) and prints the calibration; with TAG_CONFIDENCE 0.7 the learned tags were right 0.83
-of the time over the whole library, 0.90 with 200 others, 0.96 with 60 (it prefers no tag to a wrong
+other photos) and prints the calibration; with TAG_CONFIDENCE 0.7 the learned tags were right 0.84
+of the time over the whole library, 0.91 with 200 others, 0.96 with 60 (it prefers no tag to a wrong
 one: in small libraries it finds fewer). The mean confidence of the
 photos a word tags is the precision `photoseek words` estimates.
 """
@@ -70,11 +70,13 @@ NEGATIVE_DECAY = 0.39
 TAIL_FROM = 2.0  # standings: above this the null's tail decays exponentially, fitted on the library
 TAIL_PRIOR = 30  # photos' worth of NEGATIVE_DECAY in that fit
 # p = σ(a · logit(1 − local fdr) + b), fitted pooled over libraries of 63, 203 and 461 photos
-RECALIBRATION = (0.306, -1.007)
+RECALIBRATION = (0.629, -0.713)
+POSTERIOR_CLIP = 1e-3  # a density estimate says no more than 999 to 1, however empty the tail looks
 POSITIVE_SPREAD, POSITIVE_SPREAD_SLOPE = 1.93, 0.17  # the word's photos' standings: sd = 1.93 + 0.17 × m
 PRIOR_WEIGHT = 3  # examples' worth of that prior spread, against the examples' own
 CORE_SPREADS = 2.0  # the density part judges photos within this many spreads below the examples' standing
-DENSITY_BANDWIDTH = 0.5  # standings: the kernel that smooths the library's density
+DENSITY_BANDWIDTH = 0.5  # standings: the least kernel that smooths the library's density...
+BANDWIDTH_SPREADS = 0.35  # ...or this share of the word's spread, when wider (a few photos make no peak)
 MAX_FOLDS = 10  # cross-validation folds over the examples (leave-one-out up to this many)
 
 
@@ -231,7 +233,8 @@ def density_posterior(standings: "np.ndarray", margin: float, examples: int = 1,
     spread = _word_spread(margin, held_out)
     core_from = margin - CORE_SPREADS * spread
     null = null_density(standings, core_from)
-    posterior = np.clip(1.0 - null / np.maximum(_library_density(standings), 1e-300), 0.0, 1.0)
+    density = _library_density(standings, max(DENSITY_BANDWIDTH, BANDWIDTH_SPREADS * spread))
+    posterior = np.clip(1.0 - null / np.maximum(density, 1e-300), 0.0, 1.0)
     core = standings >= core_from
     share = float((posterior * core).sum() / max(len(standings), 1))
     return posterior, core, share
@@ -248,9 +251,15 @@ def null_density(standings: "np.ndarray", core_from: float) -> "np.ndarray":
     standings = np.asarray(standings, dtype=np.float64)
     knots = np.array([k for k, _ in NEGATIVE_TAIL])
     logs = np.array([v for _, v in NEGATIVE_TAIL])
-    between = standings[(standings >= TAIL_FROM) & (standings < max(core_from, TAIL_FROM))]
-    own = len(between) / max(float((between - TAIL_FROM).sum()), 1e-9) if len(between) else NEGATIVE_DECAY
-    decay = (len(between) * own + TAIL_PRIOR * NEGATIVE_DECAY) / (len(between) + TAIL_PRIOR)
+    # the library's own decay: the slope of log counts in unit bins from TAIL_FROM up to where the word's
+    # photos begin (two bins at least; fewer photos there, the more the concepts' decay counts)
+    edges = np.arange(TAIL_FROM, core_from + 1e-9, 1.0)
+    counts = np.histogram(standings, bins=edges)[0] if len(edges) >= 3 else np.zeros(0)
+    own, weight = NEGATIVE_DECAY, 0
+    if len(counts) >= 2 and counts.sum() > 0:
+        slope = np.polyfit(edges[:-1], np.log(counts + 0.5), 1, w=np.sqrt(counts + 0.5))[0]
+        own, weight = max(-float(slope), 0.05), int(counts.sum())
+    decay = (weight * own + TAIL_PRIOR * NEGATIVE_DECAY) / (weight + TAIL_PRIOR)
     above = float((standings >= TAIL_FROM).mean()) if len(standings) else 0.0
     above = max(min(above, float(np.exp(np.interp(TAIL_FROM, knots, logs)))), 1.0 / max(len(standings), 1))
     x = np.maximum(standings, 0.0)
@@ -282,17 +291,17 @@ def _normal(x: "np.ndarray", mean: float, spread: float) -> "np.ndarray":
     return np.exp(-0.5 * ((x - mean) / spread) ** 2) / (spread * np.sqrt(2 * np.pi))
 
 
-def _library_density(standings: "np.ndarray") -> "np.ndarray":
+def _library_density(standings: "np.ndarray", bandwidth: float = 0.5) -> "np.ndarray":
     """The density of the library's standings at each of them: a histogram smoothed by a Gaussian
-    kernel (DENSITY_BANDWIDTH standings wide), so 100,000 photos cost what 2,000 bins cost."""
+    kernel (`bandwidth` standings wide), so 100,000 photos cost what 2,000 bins cost."""
     import numpy as np
 
-    low, high = float(standings.min()) - 3 * DENSITY_BANDWIDTH, float(standings.max()) + 3 * DENSITY_BANDWIDTH
-    bins = int(min(4000, max(50, (high - low) / (DENSITY_BANDWIDTH / 5))))
+    low, high = float(standings.min()) - 3 * bandwidth, float(standings.max()) + 3 * bandwidth
+    bins = int(min(4000, max(50, (high - low) / (bandwidth / 5))))
     counts, edges = np.histogram(standings, bins=bins, range=(low, high))
     width = edges[1] - edges[0]
-    reach = int(np.ceil(3 * DENSITY_BANDWIDTH / width))
-    kernel = _normal(np.arange(-reach, reach + 1) * width, 0.0, DENSITY_BANDWIDTH) * width
+    reach = int(np.ceil(3 * bandwidth / width))
+    kernel = _normal(np.arange(-reach, reach + 1) * width, 0.0, bandwidth) * width
     smooth = np.convolve(counts, kernel, mode="same") / (len(standings) * width)
     at = np.clip(((standings - low) / width).astype(int), 0, bins - 1)
     return smooth[at]
@@ -302,7 +311,7 @@ def _calibrated(posterior: "np.ndarray") -> "np.ndarray":
     """Platt scaling of the density posterior (RECALIBRATION)."""
     import numpy as np
 
-    p = np.clip(np.asarray(posterior, dtype=np.float64), 1e-9, 1 - 1e-9)
+    p = np.clip(np.asarray(posterior, dtype=np.float64), POSTERIOR_CLIP, 1 - POSTERIOR_CLIP)
     slope, intercept = RECALIBRATION
     return (1.0 / (1.0 + np.exp(-(slope * np.log(p / (1 - p)) + intercept)))).astype(np.float32)
 
