@@ -388,3 +388,34 @@ def test_a_word_taught_again_after_it_was_dropped_is_learned_anew(taught):
     library.teach(WORD, others[:3])
     after = library.taught.scores(WORD)[1]
     assert not (abs(after - before) < 1e-6).all()
+
+
+def test_the_page_teaches_a_word_says_where_it_stands_and_forgets_it(taught):
+    """In a real browser: "add a tag" on a photo's page says how the word stands, the results opened
+    afterwards are searched again (not restored from before), Your words lists it, Forget forgets it."""
+    from tests.test_web_browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.web_support import running_server
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing")
+    from playwright.sync_api import sync_playwright
+
+    from photoseek.web.state import AppState
+
+    library, reds, others, status = taught
+    with running_server(AppState(library)) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{url}/photo/{reds[3]}")
+        page.fill("#add-tag input", WORD)
+        page.click("#add-tag button")
+        page.wait_for_selector("#taught:not([hidden])")
+        assert "learned from the 4 photos you marked" in page.inner_text("#taught")
+        page.goto(f"{url}/words")
+        assert WORD in page.inner_text("#words") and "learned" in page.inner_text("#words")
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.click(f'button.forget[data-word="{WORD}"]')
+        page.wait_for_function("(document.querySelector('#words tbody') || {textContent: ''}).textContent"
+                               ".includes('forgotten')")
+        browser.close()
+    assert library.word(WORD).state == "forgotten" and learned_tags(library.catalog.conn, WORD) == {}

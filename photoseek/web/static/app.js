@@ -335,6 +335,9 @@ function setupPhotoPage(article) {
       // where each word now stands ("learned from 3 photos…", "give it to 2 more…"), shown after the reload
       const said = (shown.taught || []).map(w => w.summary).filter(Boolean);
       if (said.length) sessionStorage.setItem(TAUGHT_NOTE, JSON.stringify({id, said}));
+      // the results this page was opened from are out of date (a word learned tags other photos):
+      // going back searches again instead of restoring them
+      sessionStorage.removeItem(PAGE_KEY);
       location.reload();
     }
     catch (err) { alert(`Could not change the tags: ${err.message}`); }
