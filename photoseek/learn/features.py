@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from photoseek.store.vectors import MODEL_META_KEY, VECTORS_DIR
+from photoseek.store.vectors import MODEL_META_KEY, VECTORS_DIR, remove_older_caches
 
 if TYPE_CHECKING:
     import numpy as np
@@ -208,11 +208,4 @@ def _write(path: Path, features: WordFeatures) -> None:
                          joint_basis=features.joint_basis if features.joint_basis is not None else np.zeros(0, np.float32))
     except (OSError, RuntimeError):
         return
-    generation = int(_FILE.fullmatch(path.name).group(1))
-    for old in path.parent.glob("words.g*.npz"):
-        match = _FILE.fullmatch(old.name)
-        if match and int(match.group(1)) < generation:
-            try:
-                old.unlink()
-            except OSError:
-                pass
+    remove_older_caches(path.parent, "words", "npz", int(_FILE.fullmatch(path.name).group(1)))
