@@ -419,3 +419,22 @@ def test_the_page_teaches_a_word_says_where_it_stands_and_forgets_it(taught):
                                ".includes('forgotten')")
         browser.close()
     assert library.word(WORD).state == "forgotten" and learned_tags(library.catalog.conn, WORD) == {}
+
+
+def test_chat_repl_teaches_and_lists_words(taught):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from photoseek.agent.repl import run_repl
+    from photoseek.agent.session import Session
+
+    library, reds, others, status = taught
+    out = StringIO()
+    run_repl(library, Console(file=out, width=160, force_terminal=False), session=Session(library, llm=None),
+             lines=["red photos", "#1 is our cabin", "/words", "/forget our cabin", "/forget"])
+    text = out.getvalue()
+    assert 'Taught "our cabin" with #1.' in text and "give it to 2 more" in text
+    assert text.split('Taught "our cabin"')[1].split("you>")[0].count("more:") == 0  # no "N more" page note
+    assert '"my bike": learned from the 3 photos you marked' in text
+    assert 'Forgot "our cabin"' in text and "Say which word" in text

@@ -148,6 +148,7 @@ class Repl:
         results: list[SearchResult] = []
         groups: list[ReasonGroup] = []
         page = self.session.k
+        shown_before = self._shown
         self._reworded, self._shown = set(), 0
 
         def view():
@@ -169,6 +170,11 @@ class Repl:
                     self._reworded.add(results[event.index].id)
                     if live is not None:
                         live.update(view())
+                elif isinstance(event, AnswerReady) and event.answer.plan is None and not results:
+                    # a teaching turn ("#3 is a giraffe"): it says what it did; the last results stay as shown
+                    self._shown = shown_before
+                    style = "red" if event.answer.error else "bold"
+                    console.print(f"[{style}]{_escape(event.answer.text)}[/{style}]")
                 elif isinstance(event, AnswerReady):
                     page = event.answer.page or page
                     groups = event.answer.groups or groups
