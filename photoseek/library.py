@@ -21,8 +21,12 @@ from photoseek.errors import PhotoseekError
 from photoseek.progress import Progress, SilentProgress
 from photoseek.results import Filters, IndexReport, SearchResult
 
+FACE_RECOGNITION_KEY = "face_recognition"  # meta: "on" | "off"
+
 if TYPE_CHECKING:
     from photoseek.agent.session import Answer, Session
+    from photoseek.people.directory import PeopleDirectory
+    from photoseek.places.names import NameIndex
     from photoseek.ingest.ray_executor import RayExecutor
     from photoseek.learn.words import TaughtWords, WordStatus
     from photoseek.store.catalog import Catalog
@@ -142,6 +146,7 @@ class Library:
         ray: "str | RayExecutor | None" = None,
         retry_failed: bool = False,
         prune: "bool | Callable[[list[str]], bool]" = False,
+        face_recognition: bool | None = None,
     ) -> IndexReport:
         """Index `paths`: every new photo is decoded once for its embeddings, classifier tags,
         thumbnail and — unless annotate=False — time of day, colours, faces and OCR (text-gated),
@@ -161,6 +166,10 @@ class Library:
                       the last run (an unmounted drive, an emptied sync folder): False keeps them and
                       reports the folder in `report.offline` and `stats()["offline_roots"]`; True
                       removes them; a callable is asked with the folders' paths (the CLI's prompt).
+        face_recognition: None follows the library's setting (on unless turned off); False turns
+                      it off for this library from now on (faces already stored stay until
+                      `people().forget()`), True turns it back on (every photo is recognised again).
+                      New faces are grouped into people at the end of the run (report.people).
         """
         import time
 
@@ -184,8 +193,11 @@ class Library:
         elif ray is not None:
             executor = ray
         with IndexLock(self.path):
+            if face_recognition is not None:
+                self._set_face_recognition(face_recognition)
+            pixel_annotators = tuple(a for a in PIXEL_ANNOTATORS if a != "recognition" or self.face_recognition)
             indexer = Indexer(self.catalog, self.embedder, self.path, progress=progress, executor=executor,
-                              annotators=PIXEL_ANNOTATORS if annotate else ())
+                              annotators=pixel_annotators if annotate else ())
             indexer.label_sink = label_sink
             indexer.retry_failed, indexer.prune = retry_failed, prune
             try:
@@ -199,10 +211,21 @@ class Library:
             # What match levels are calibrated against (the spread of text-search scores over the
             # library), stored now so that searches need not compute it.
             self.engine.joint_moments(store=True)
+            # Where photos were taken, from the GPS already in the catalog (no photo is read again)
+            stage_started = time.perf_counter()
+            changed = bool(report.added or report.updated or report.moved or report.removed)
+            report.places = self._update_places(progress, changed=changed).to_dict()
+            report.stages["places"] = time.perf_counter() - stage_started
             if annotate:
                 stage_started = time.perf_counter()
                 report.annotated.update(self._annotator(None, progress, retry_failed=retry_failed).run())
                 report.stages["annotate"] = time.perf_counter() - stage_started
+            if annotate and self.face_recognition:
+                stage_started = time.perf_counter()
+                grouped = self.people().cluster(progress=progress)
+                if grouped.faces:  # a stage only when new faces were grouped
+                    report.people = grouped.to_dict()
+                    report.stages["people"] = time.perf_counter() - stage_started
             if captions:
                 stage_started = time.perf_counter()
                 report.annotated.update(self._annotator(["captions"], progress, retry_failed=retry_failed).run())
@@ -229,6 +252,8 @@ class Library:
         with IndexLock(self.path):
             converted = self._catch_up_colors(progress)
             counts = self._annotator(only, progress, retry_failed=retry_failed).run()
+            if counts.get("recognition"):
+                self.people().cluster(progress=progress)
         if converted:
             counts["color_profiles"] = converted
         return counts
@@ -251,8 +276,10 @@ class Library:
         return done.converted
 
     def _annotator(self, only: Sequence[str] | None, progress: Progress, *, retry_failed: bool = False):
-        from photoseek.ingest.annotate import Annotator
+        from photoseek.ingest.annotate import DEFAULT_ANNOTATORS, Annotator
 
+        if not only:  # the defaults, less face recognition where the library has it off
+            only = [a for a in DEFAULT_ANNOTATORS if a != "recognition" or self.face_recognition]
         return Annotator(
             self.catalog,
             self.path,
@@ -263,6 +290,11 @@ class Library:
             embedder=self.embedder,
             retry_failed=retry_failed,
         )
+
+    def _update_places(self, progress: Progress | None = None, *, changed: bool = True):
+        from photoseek.ingest.places import update_places
+
+        return update_places(self.catalog, progress, changed=changed)
 
     # -- searching ------------------------------------------------------------------------------
     def search(
@@ -307,9 +339,11 @@ class Library:
         from photoseek.store.feedback import photo_tags
         from photoseek.store.tags import LEARNED_SOURCE
         from photoseek.store.words import user_words
+        from photoseek.store.places import photo_place
 
         row = self.catalog.resolve_photo(path_or_id)
         pid = row["id"]
+        place = photo_place(self.catalog.conn, pid)
         ocr = self.catalog.conn.execute("SELECT text FROM ocr WHERE photo_id=?", (pid,)).fetchone()
         caption = self.catalog.conn.execute(
             "SELECT caption, captioner_id FROM captions WHERE photo_id=?", (pid,)
@@ -341,11 +375,16 @@ class Library:
                 "SELECT display_path FROM raw_companions WHERE photo_path=? ORDER BY display_path", (row["path"],))],
             "faces": row["faces"],
             "time_of_day": row["time_of_day"],
+            "place": place.to_dict() if place is not None else None,
             "tags": tags,
             "caption": caption["caption"] if caption else None,
             "captioner": caption["captioner_id"] if caption else None,
             "ocr_text": ocr["text"] if ocr else None,
             "indexed_at": row["indexed_at"],
+            # the recognised faces, left to right: who each is (person None: nobody yet)
+            "people": [{"face_id": f.id, "face": f.index, "person_id": f.person_id, "person": f.person,
+                        "assigned": f.assigned, "distance": f.distance}
+                       for f in self.people().faces_in_photo(pid)],
         }
         shown.update(_color_fields(row))
         return shown
@@ -400,6 +439,12 @@ class Library:
         stats["captions"] = {
             row[0]: row[1]
             for row in conn.execute("SELECT captioner_id, count(*) FROM captions GROUP BY captioner_id")
+        }
+        stats["people"] = {
+            "named": conn.execute("SELECT count(*) FROM people WHERE name IS NOT NULL").fetchone()[0],
+            "unnamed": conn.execute("SELECT count(*) FROM people WHERE name IS NULL").fetchone()[0],
+            "faces": conn.execute("SELECT count(*) FROM faces").fetchone()[0],
+            "face_recognition": "on" if self.face_recognition else "off",
         }
         return stats
 
@@ -494,6 +539,160 @@ class Library:
                               llm_spec=self.llm)
         return annotator.caption_one(int(pid))
 
+    # -- people ----------------------------------------------------------------------------------------------
+    def people(self) -> "PeopleDirectory":
+        """The people in the library's photos: list, name, merge, reject or move faces, hide, forget
+        (photoseek.people.directory)."""
+        from photoseek.people.directory import PeopleDirectory
+
+        return PeopleDirectory(self.catalog, self.path)
+
+    def person_names(self) -> list[str]:
+        """The names the user gave people in this library (longest first); [] before any."""
+        from photoseek.store.catalog import CATALOG_FILE
+        from photoseek.store.faces import person_names
+
+        if not (self.path / CATALOG_FILE).exists():
+            return []
+        return person_names(self.catalog.conn)
+
+    @property
+    def face_recognition(self) -> bool:
+        """Whether indexing recognises faces in this library (on unless turned off; remembered)."""
+        from photoseek.store.catalog import CATALOG_FILE
+
+        if not (self.path / CATALOG_FILE).exists():
+            return True
+        return self.catalog.get_meta(FACE_RECOGNITION_KEY, "on") != "off"
+
+    def set_face_recognition(self, on: bool) -> None:
+        """Turn face recognition on or off for this library (remembered); see `index`."""
+        from photoseek.store.lock import IndexLock
+
+        with IndexLock(self.path):
+            self._set_face_recognition(on)
+
+    def _set_face_recognition(self, on: bool) -> None:
+        was = self.face_recognition
+        with self.catalog.transaction() as conn:
+            self.catalog.set_meta(FACE_RECOGNITION_KEY, "on" if on else "off")
+            if on and not was:  # turned back on: every photo is recognised again, decoded once each
+                conn.execute("DELETE FROM annotations_done WHERE annotator = 'recognition'")
+    # -- places ---------------------------------------------------------------------------------------
+    def places(self) -> dict[str, Any]:
+        """Where the photos were taken: {"countries": [{country, code, photos, estimated, regions: [{region,
+        photos, estimated, cities: [{city, photos, estimated}]}]}], "located": photos with a place,
+        "unknown": photos without one}, most photos first."""
+        from photoseek.store.places import place_tree
+
+        return place_tree(self.catalog.conn)
+
+    def trips(self) -> dict[str, Any]:
+        """Home and the trips away from it: {"home": {name, country, days, label...} or None, "trips":
+        [{id, name, start, end, days, photos, places}] oldest first, "located": photos with a place}."""
+        from photoseek.store.places import located_count, read_home, read_trips
+
+        return {"home": read_home(self.catalog), "trips": read_trips(self.catalog.conn),
+                "located": located_count(self.catalog.conn)}
+
+    def place_names(self) -> "NameIndex":
+        """The names a request can name places by (the library's places and the world's countries and big
+        cities, in the names people use): what the agent's planner reads places with."""
+        from photoseek.store.places import place_names
+
+        return place_names(self.catalog)
+
+    def set_place(self, path_or_id: int | str, place: str | None) -> dict[str, Any]:
+        """The user's word on where a photo was taken: a place name ("Lisbon", "Portland, Oregon",
+        "Portugal") or a position ("38.72, -9.14"); None says the photo has no known place (its GPS is
+        wrong). It wins over the GPS and any estimate, and survives re-indexing. Returns `show()`."""
+        from photoseek.places.gazetteer import Gazetteer
+        from photoseek.store.places import set_place_feedback
+
+        pid = self.catalog.resolve_photo(path_or_id)["id"]
+        if place is None:
+            set_place_feedback(self.catalog, pid, None, None, None)
+        else:
+            text = " ".join(str(place).split())
+            if not text or len(text) > 200:
+                raise PhotoseekError("Give a place name (e.g. 'Lisbon' or 'Portland, Oregon') or a position "
+                                     "('38.72, -9.14').")
+            named = Gazetteer.load().named(text)
+            if named is None:
+                raise PhotoseekError(f"No place called {text!r} is known. Try the town's name with its country "
+                                     "('Paris, France'), a region or country, or a position ('38.72, -9.14').")
+            entry = named.city
+            lat, lon = (entry.latitude, entry.longitude) if entry is not None else (None, None)
+            numbers = [p.strip() for p in text.split(",")]
+            if len(numbers) == 2 and all(_is_number(n) for n in numbers):
+                lat, lon = float(numbers[0]), float(numbers[1])
+            # a region or a country alone has no position: nothing is estimated or found from it
+            set_place_feedback(self.catalog, pid, text, lat, lon)
+        self._update_places()
+        return self.show(pid)
+
+    def clear_place(self, path_or_id: int | str) -> dict[str, Any]:
+        """Forget the user's place for a photo: its GPS (or an estimate) names it again."""
+        from photoseek.store.places import clear_place_feedback
+
+        pid = self.catalog.resolve_photo(path_or_id)["id"]
+        clear_place_feedback(self.catalog, pid)
+        self._update_places()
+        return self.show(pid)
+
+    def why_empty(self, filters: Filters | None) -> str | None:
+        """Why a search with these filters can have no result, in words, when a place or trip explains
+        it: "No photo was taken in Lisbon; 49 photos have a position (places: ...).", "No trip went to
+        Japan; the trips: ...", "No photo in this library has a known position, so there are no trips."
+        None when the place or trip is there (then the other filters or the words found nothing)."""
+        from photoseek.store.places import located_count, photos_in_places, read_trips, trip_photo_ids
+
+        if filters is None:
+            return None
+        conn = self.catalog.conn
+        located = located_count(conn)
+        if filters.place:
+            _found, unknown = photos_in_places(self.catalog, filters.place)
+            if len(unknown) == len(filters.place):
+                if not located:
+                    return f"No photo was taken in {' or '.join(filters.place)} that this library knows of: no photo " \
+                           "in it has a known position (GPS)."
+                where = _places_list(self)
+                return (f"No photo was taken in {' or '.join(unknown)}; {located} photo{'s' if located != 1 else ''} "
+                        f"{'have' if located != 1 else 'has'} a position{', ' + where if where else ''}.")
+        if filters.trip:
+            trips = read_trips(conn)
+            if not trips:
+                return ("No trips: no photo in this library has a known position (GPS), so there is no way to tell "
+                        "home from away." if not located else
+                        "No trips: every photo with a position was taken at or near home.")
+            found, matching = trip_photo_ids(self.catalog, filters.trip, filters.trip_day)
+            if not matching:
+                listed = "; ".join(f"{t['name']} ({t['start']})" for t in trips[-5:])
+                return f"No trip matches {filters.trip!r}; the trips: {listed}."
+            if not found and filters.trip_day:
+                return f"The trip has no photos on that day ({', '.join(t['name'] for t in matching)})."
+        return None
+
+    def place_note(self, filters: Filters | None) -> str | None:
+        """What a place filter could not check: photos with no known position are left out by `place`
+        and `trip` and kept by `not_place`; said, not silently done. None when every photo has a place
+        or no place filter is asked."""
+        from photoseek.store.places import unlocated_count
+
+        if filters is None or not (filters.place or filters.not_place or filters.trip):
+            return None
+        unknown = unlocated_count(self.catalog.conn)
+        if not unknown:
+            return None
+        photos = f"{unknown} photo{'s' if unknown != 1 else ''} with no known position"
+        if filters.place and not filters.not_place:
+            return f"{photos} could not be checked and {'are' if unknown != 1 else 'is'} left out."
+        if filters.not_place and not filters.place:
+            return f"{photos} {'are' if unknown != 1 else 'is'} kept: where {'they were' if unknown != 1 else 'it was'} " \
+                   "taken is unknown."
+        return f"{photos} could not be checked."
+
     # -- conversation ---------------------------------------------------------------------------------
     # The agent sits above the façade; these two are one-line conveniences (lazy, no circle: the
     # agent only names Library as a type).
@@ -513,6 +712,24 @@ def _normalized(words: Sequence[str]) -> list[str]:
     from photoseek.vision.taxonomy import normalize_tag
 
     return [w for w in dict.fromkeys(normalize_tag(str(t)) for t in words) if w]
+
+
+def _places_list(library: "Library", limit: int = 6) -> str:
+    """'in Germany, United Kingdom and 4 more countries' for messages, most photos first."""
+    names = [c["country"] for c in library.places()["countries"] if c["country"]]
+    if not names:
+        return ""
+    if len(names) > limit:
+        return "in " + ", ".join(names[:limit]) + f" and {len(names) - limit} more countr{'ies' if len(names) - limit > 1 else 'y'}"
+    return "in " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _color_fields(row) -> dict[str, Any]:

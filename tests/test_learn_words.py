@@ -438,3 +438,19 @@ def test_chat_repl_teaches_and_lists_words(taught):
     assert text.split('Taught "our cabin"')[1].split("you>")[0].count("more:") == 0  # no "N more" page note
     assert '"my bike": learned from the 3 photos you marked' in text
     assert 'Forgot "our cabin"' in text and "Say which word" in text
+
+
+def test_a_word_that_names_a_person_is_left_to_face_recognition(taught):
+    """A person the user named (photoseek.people) is found by their face; the same word is not also
+    learned from whole photos, and naming someone after a word was learned takes its learned tags back."""
+    from photoseek.store.catalog import utc_now
+
+    library, reds, others, status = taught
+    with library.catalog.transaction() as conn:
+        conn.execute("INSERT INTO people(name, hidden, created_at, named_at) VALUES (?, 0, ?, ?)",
+                     ("My Bike", utc_now(), utc_now()))
+    assert library.word(WORD).state == "person"
+    again = library.tag(reds[3], add=[WORD])["taught"][0]
+    assert again["state"] == "person" and "finds them by their face" in again["summary"]
+    assert learned_tags(library.catalog.conn, WORD) == {}
+    assert {t["tag"]: t["source"] for t in library.show(reds[0])["tags"]}[WORD] == "user"

@@ -12,7 +12,7 @@ import sys
 import anyio
 import pytest
 
-from photoseek.tools.base import INFO_TOOLS, TOOLS
+from photoseek.tools.base import TOOLS
 from photoseek.web.mcp_server import MCP_TOOLS
 from tests.agent_support import catalog_fingerprint, photos_of
 from tests.conftest import REPO_ROOT
@@ -44,7 +44,7 @@ def test_tools_listed_with_their_schemas_and_read_only(agent_library_dir):
     tools = call(agent_library_dir, steps)
     assert [t.name for t in tools] == list(MCP_TOOLS)
     for tool in tools:
-        assert tool.input_schema == {**TOOLS, **INFO_TOOLS}[tool.name].parameters()
+        assert tool.input_schema == TOOLS[tool.name].parameters()
         assert tool.annotations.read_only_hint is True and tool.annotations.destructive_hint is False
     assert not {"feedback", "tag", "index", "delete"} & {t.name for t in tools}
 

@@ -143,7 +143,7 @@ def _met_phrases(evidence: Evidence) -> list[str]:
         by_evidence.setdefault(found, []).append(asked)
     phrases = []
     for found, asked in by_evidence.items():
-        if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour "):
+        if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour ") or stands_alone(asked[0], found):
             phrases.append(found if stands_alone(asked[0], found) else f"{_join(asked)}: {found}")
         elif found.startswith("tag ") and found[4:] in evidence.learned:
             phrases.append(f"{_join([_asked(a) for a in asked])}: {learned_phrase(found[4:], evidence)}")
@@ -251,8 +251,9 @@ def reason_parts(evidence: Evidence, query: str | None, match: str, names: Mappi
     parts: list[str] = _met_phrases(evidence) + _filter_phrases(evidence)
     if evidence.marked:
         parts.insert(0, 'you marked it "more like this"')
+    asked_people = set(evidence.filters_matched.get("person") or ())
     missing_words = [m for m in evidence.missing if m not in _ATTRIBUTE_ASKS and not m.startswith("a close likeness")
-                     and not is_people_count_ask(m)]
+                     and not is_people_count_ask(m) and m not in asked_people]
     if match == "strong":
         # the reference photo it is like leads; the similarity that vouched for unmet words follows
         like = [_similarity_phrase(evidence, query, names)] if evidence.similar_to else []
@@ -285,6 +286,15 @@ def _filter_phrases(evidence: Evidence) -> list[str]:
     people = asked.get("people")
     if people is not None and not said & {"people", "no people"}:
         phrases.append(people_found_phrase(evidence.people if people else 0, people))
+    if (asked.get("not_place") or asked.get("trip")) and not asked.get("place"):
+        # "not in Germany" keeps photos whose place is unknown: say which ones (and where the others are)
+        if evidence.place:
+            phrases.append(f"taken {'in ' if not evidence.place.startswith('near ') else ''}{evidence.place} "
+                           f"({evidence.place_how})")
+        elif asked.get("not_place"):
+            phrases.append("its position is unknown, so it may have been taken in " + " or ".join(asked["not_place"]))
+        else:
+            phrases.append("its position is unknown: it was taken on a day of the trip")
     return phrases
 
 
@@ -319,8 +329,11 @@ def _unmet_parts(evidence: Evidence, query: str | None, match: str, names: Mappi
         parts.append(unnameable_phrase(unnamed))
     if colours:
         parts.append("its colours do not include " + _join([_asked(c) for c in sorted(colours)], "or"))
+    asked_people = set(evidence.filters_matched.get("person") or ())
     for asked in evidence.missing:
-        if asked in ("at night", "in daytime", "at twilight"):
+        if asked in asked_people:
+            parts.append(f"{asked} not recognised in it")
+        elif asked in ("at night", "in daytime", "at twilight"):
             taken = TIME_PHRASES.get(evidence.time_of_day or "", "")
             parts.append(f"taken {taken}, not {asked}" if taken else f"not known to be taken {asked}")
         elif asked == "people":

@@ -57,7 +57,7 @@ TextEncoder = Callable[[Sequence[str]], "np.ndarray"]
 class WordStatus:
     """Where a taught word stands. `state`: "learned" (a model tags the library), "learning" (too few
     examples yet: `needs` more), "forgotten" (the user asked; their own tags stay), "reserved" (another
-    annotator answers for it). `precision`: the mean confidence of the photos it tags (what the
+    annotator answers for it), "person" (a person the user named: face recognition finds them). `precision`: the mean confidence of the photos it tags (what the
     calibrated model expects of them); `recall`: the share of the examples tagged when each is held
     out of the training (from 3 examples a rough, low figure: each is then learned from 2); `added`/`removed`: photos that gained or lost the learned tag in this update."""
 
@@ -102,6 +102,10 @@ class WordStatus:
         if self.state == "reserved":
             return (f"{word} is answered by photoseek's own annotators (time of day, people, text, colours): "
                     "your ✓ and ✗ correct single photos; it is not learned as a word.")
+        if self.state == "person":
+            return (f"{word} is the name of a person you named: photoseek finds them by their face (search "
+                    f"{word}, or --person {self.word}), not by whole photos that look like these; your own "
+                    f"{self.examples} tag{'s' if self.examples != 1 else ''} stay.")
         if self.state == "forgotten":
             return (f"{word} is forgotten: its learned tags are gone, your own {self.examples} stay. "
                     f"Give it to a photo again to have it learned again.")
@@ -162,6 +166,9 @@ class TaughtWords:
         for word in sorted(set(counts) | {w for w, r in records.items() if r.forgotten}):
             if word in RESERVED:
                 continue
+            if self._is_person(word):
+                out.append(WordStatus(word, "person", *counts.get(word, (0, 0))))
+                continue
             out.append(self._status(word, counts.get(word, (0, 0)), records.get(word), tagged.get(word, 0)))
         return out
 
@@ -171,6 +178,8 @@ class TaughtWords:
         counts = user_words(conn).get(word, (0, 0))
         if word in RESERVED:
             return WordStatus(word, "reserved", *counts)
+        if self._is_person(word):
+            return WordStatus(word, "person", *counts)
         return self._status(word, counts, word_record(conn, word), learned_counts(conn).get(word, 0))
 
     def _status(self, word: str, counts: tuple[int, int], record, tagged: int) -> WordStatus:
@@ -229,6 +238,12 @@ class TaughtWords:
         record = word_record(conn, word)
         if word in RESERVED:
             return WordStatus(word, "reserved", len(examples), len(rejections))
+        if self._is_person(word):  # a person you named: their face finds them, not whole-photo likeness
+            with self.catalog.transaction() as tx:
+                _, removed = replace_learned_tags(tx, word, {})
+                if record is not None:
+                    delete_word(tx, [word])
+            return WordStatus(word, "person", len(examples), len(rejections), removed=removed)
         if record is not None and record.forgotten and not taught:
             return WordStatus(word, "forgotten", len(examples), len(rejections))
         if not examples:  # nobody gives it any more: nothing to learn or keep
@@ -296,6 +311,11 @@ class TaughtWords:
                 details.update({k: record.details[k] for k in ("text_vector", "text_model") if k in record.details})
             save_word(tx, word, None, details, forgotten=True)
         return WordStatus(word, "forgotten", len(examples), len(rejections), removed=removed)
+
+    def _is_person(self, word: str) -> bool:
+        from photoseek.store.faces import person_names
+
+        return word.casefold() in {name.casefold() for name in person_names(self.catalog.conn)}
 
     # -- the parts of a model -------------------------------------------------------------------------
     def _fit(self, word: str, features: WordFeatures, examples: list[int] | None = None,

@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 Translate = Callable[[str], "str | None"]
 """Query understanding handed in from above: English search words for a query, or None."""
 
+# what is left of "photos of Anna" once her name is taken out: no words to rank by
+_FILLER_WORDS = frozenset("a an the of photo photos picture pictures pic pics image images shot shots show me find "
+                          "all my our some".split())
 RRF_K = 60
 # Query by example: how much each space counts. "Photos like this" asks for the same kind of
 # subject: what the photo's features show (visual) and what the classifier sees in it (joint,
@@ -218,9 +221,46 @@ class SearchEngine:
         so fewer than k may come back. PhotoseekError for an unknown level."""
         at_least([], min_level)  # an unknown level fails before any work
         with self.catalog.snapshot():
+            query["text"], query["filters"] = self.people_in_query(query.get("text"), query.get("filters"))
             return self._search(min_level, query)
 
+    def people_in_query(self, text: str | None, filters: Filters | None) -> tuple[str | None, Filters]:
+        """Names of the library's people typed in the search text become the `person` filter ("Anna
+        at the beach" is "at the beach" with Anna recognised; "Anna" alone lists her photos), and
+        the names in every person filter take the library's spelling ("anna" -> "Anna")."""
+        from dataclasses import replace
+
+        from photoseek.search.names import find_names, without_names
+        from photoseek.store.faces import find_person, person_names
+
+        filters = filters or Filters()
+        conn = self.catalog.conn
+        names = person_names(conn) if (text or filters.person or filters.not_person) else []
+        if not names:
+            return text, filters
+        person, not_person = list(filters.person), list(filters.not_person)
+        if text:
+            mentions = find_names(text, names)
+            if mentions:
+                person += [m.name for m in mentions if m.name.casefold() not in {p.casefold() for p in person}]
+                text = without_names(text, mentions) or None
+                if text and not _stems(text) - _FILLER_WORDS:
+                    text = None  # "photos of Anna": nothing left to rank by but the filter
+
+        def spelled(found: list[str]) -> list[str]:
+            out = []
+            for name in found:
+                row = find_person(conn, name)
+                out.append(row["name"] if row is not None else name)
+            return out
+
+        return text, replace(filters, person=spelled(person), not_person=spelled(not_person))
+
     def _search(self, min_level: str | None, query: dict) -> list[SearchResult]:
+        if query.get("text"):  # "beach Lisbon": the library's place names in the words are a place filter
+            from photoseek.search.places import places_in_words
+
+            query = places_in_words(self.catalog, query, self.english(query["text"]))
         ranking = self.rank(**query)
         text, but, text_in_photo = (query.get(key) for key in ("text", "but", "text_in_photo"))
         english = text and self.english(text)
@@ -310,7 +350,7 @@ class SearchEngine:
         if text is not None and text and not text.strip():
             raise PhotoseekError("The search text is blank: give words to search for, or only filters.")
         catalog = self.catalog
-        filters = filters or Filters()
+        text, filters = self.people_in_query(text, filters)
         self._check_model()
         allowed = filter_photo_ids(catalog, filters)
         reference_ids: list[int] = []
@@ -733,14 +773,23 @@ class SearchEngine:
                 time_of_day=row["time_of_day"],
                 taken_at=row["taken_at"],
                 people=row["faces"],
+                recognised={name: {"confirmed": True} if how == "user" else {"distance": distance}
+                            for name, distance, how in photo.recognised},
                 filters_matched=filters.to_dict(),
                 similar_to=list(reference_ids),
             )
+            if photo.place is not None:
+                evidence.place, evidence.place_source = photo.place.label(), photo.place.source
+                evidence.place_how = photo.place.how()
             z = standing_signal.standing(pid) if standing_signal is not None else None
             evidence.standing = round(z, 2) if z is not None else None
             facts[pid] = _photo_facts(photo)
             results.append(SearchResult(id=pid, path=row["display_path"], score=score, evidence=evidence))
         if request is not None:
+            if filters.place:  # a place asked for and met is met evidence (search.places)
+                from photoseek.search.places import places_met
+
+                places_met(self.catalog, filters, results, {pid: stored[pid].place for pid, _ in top if pid in stored})
             assess_all(results, request, facts)
             self._add_learned(results, stored)
         return results

@@ -220,8 +220,31 @@ def attributes_met(attributes: QueryAttributes, evidence: Evidence, tags: Iterab
 
 def stands_alone(asked: str, found: str) -> bool:
     """Whether a met phrase says what it met without the asked words before it: attributes do
-    ('taken at night', 'colour red', '2 people found'); words do not ('dog: tag dog')."""
-    return found.startswith(("taken ", "colour ")) or asked in ("people", "no people")
+    ('taken at night', 'colour red', '2 people found', 'Anna recognised …'); words do not ('dog: tag dog')."""
+    return found.startswith(("taken ", "colour ", f"{asked} recognised")) or asked in ("people", "no people")
+
+
+def person_phrase(name: str, distance: float | None, confirmed: bool = False) -> str:
+    """How a recognised person is said: 'Anna recognised (face distance 0.41)', or '(named by you)'
+    where the user said this face is Anna."""
+    if confirmed:
+        return f"{name} recognised (named by you)"
+    return f"{name} recognised" + (f" (face distance {distance:.2f})" if distance is not None else "")
+
+
+def people_met(names: Iterable[str], evidence: Evidence) -> tuple[dict[str, str], list[str]]:
+    """(name -> how it was recognised, names not recognised) for the people a search asked for."""
+    recognised = {n.casefold(): (n, how) for n, how in evidence.recognised.items()}
+    met: dict[str, str] = {}
+    missing: list[str] = []
+    for name in names:
+        found = recognised.get(name.casefold())
+        if found is None:
+            missing.append(name)
+        else:
+            how = found[1] or {}
+            met[found[0]] = person_phrase(found[0], how.get("distance"), confirmed=bool(how.get("confirmed")))
+    return met, missing
 
 
 def people_count_ask(count: int) -> str:
@@ -239,6 +262,12 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts, evidence_id:
     z = evidence.standing
     met = words_met(request, facts)
     attr_met, attr_missing = attributes_met(request.attributes, evidence, facts.tags)
+    # people asked for by name: recognised is met evidence, like an attribute the annotations show
+    person_met, person_missing = people_met(request.filters.person, evidence)
+    attr_met.update(person_met)
+    attr_missing += person_missing
+    # met before the words were read: a place asked for and met (search.places)
+    attr_met = {**evidence.met, **attr_met}
     unmet = [w for w in request.words if w not in met]
     missing = unmet + attr_missing
     evidence.met = {**met, **attr_met}

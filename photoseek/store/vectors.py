@@ -464,15 +464,18 @@ def _ivf_nlist(index) -> int:
     return faiss.extract_index_ivf(index).nlist
 
 
-def build_ivf_index(vectors: "np.ndarray", ids: "np.ndarray", nlist: int | None = None):
-    """IVF-Flat, inner product, trained on a sample; photo ids as FAISS ids; removable, and
-    reconstructable by id (hashtable direct map)."""
+def build_ivf_index(vectors: "np.ndarray", ids: "np.ndarray", nlist: int | None = None, *, metric: str = "ip"):
+    """IVF-Flat, inner product (or "l2": squared Euclidean, for face descriptors), trained on a
+    sample; photo ids as FAISS ids; removable, and reconstructable by id (hashtable direct map)."""
     import faiss
     import numpy as np
 
     n, dim = vectors.shape
     nlist = nlist or _ivf_nlist_for(n)
-    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    if metric == "l2":
+        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, nlist, faiss.METRIC_L2)
+    else:
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
     training = vectors
     sample = min(n, 64 * nlist)  # k-means quality plateaus well below faiss' 256 points per centroid
     if sample < n:

@@ -20,15 +20,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from photoseek.errors import PhotoseekError
-from photoseek.tools.base import INFO_TOOLS, TOOLS
+from photoseek.tools.base import TOOLS
 
 if TYPE_CHECKING:
     from photoseek.library import Library
 
 #: the tools an MCP host may call: every one read-only (the registry refuses others)
 MCP_TOOLS = ("text_search", "similar_to_photo", "composed_search", "text_in_photo", "filter_photos",
-             "show_photo", "caption_photo", "taught_words")
-_ALL_TOOLS = {**TOOLS, **INFO_TOOLS}
+             "show_photo", "caption_photo", "list_people", "taught_words")
 #: thumbnails sent with a search result (each ~10-20 kB of base64)
 THUMBNAILS = 6
 
@@ -40,7 +39,7 @@ def tool_payload(library: "Library", name: str, arguments: dict[str, Any]) -> tu
 
     if name not in MCP_TOOLS:
         raise PhotoseekError(f"No tool named {name!r}; tools: {', '.join(MCP_TOOLS)}")
-    result = _ALL_TOOLS[name].run(library, arguments)
+    result = TOOLS[name].run(library, arguments)
     payload = result.to_dict()
     if result.results:
         query = " ".join(str(result.args[k]) for k in ("query", "text", "but") if result.args.get(k)) or None
@@ -63,7 +62,7 @@ def build_server(library: "Library"):
 
     async def list_tools(ctx, params) -> types.ListToolsResult:
         return types.ListToolsResult(tools=[
-            types.Tool(name=name, description=_ALL_TOOLS[name].description, input_schema=_ALL_TOOLS[name].parameters(),
+            types.Tool(name=name, description=TOOLS[name].description, input_schema=TOOLS[name].parameters(),
                        annotations=types.ToolAnnotations(read_only_hint=True, destructive_hint=False,
                                                          open_world_hint=False))
             for name in MCP_TOOLS])
