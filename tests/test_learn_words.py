@@ -454,3 +454,83 @@ def test_a_word_that_names_a_person_is_left_to_face_recognition(taught):
     assert again["state"] == "person" and "finds them by their face" in again["summary"]
     assert learned_tags(library.catalog.conn, WORD) == {}
     assert {t["tag"]: t["source"] for t in library.show(reds[0])["tags"]}[WORD] == "user"
+
+
+def _features(n: int = 200, dims: int = 8, seed: int = 0):
+    """Random word features (no library): what photoseek.learn.model trains over."""
+    import numpy as np
+
+    from photoseek.learn.features import WordFeatures
+
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(size=(n, dims)).astype(np.float32)
+    return WordFeatures(ids=np.arange(1, n + 1, dtype=np.int64), matrix=matrix, variances=matrix.var(axis=0),
+                        joint_basis=None, key="test")
+
+
+def test_the_taggers_class_counts_as_far_as_your_rejections_leave_it():
+    """A taught word named like a tagger class ("dog") is helped by the tagger's confidence; but when
+    the user rejects photos the tagger calls a dog as surely as their examples, their word is not
+    "any dog", and the class stops counting for it (a photo the tagger is sure of no longer stands out)."""
+    import numpy as np
+
+    from photoseek.learn.model import TAGGER_WEIGHT, WordModel, fit, tagger_weight
+
+    features = _features()
+    tagger = np.zeros(len(features), np.float32)
+    examples, rejections, other = np.array([0, 1, 2]), np.array([3, 4]), 150
+    tagger[[0, 1, 2, other]] = 0.9
+    assert tagger_weight(tagger, examples, np.array([], np.int64)) == TAGGER_WEIGHT
+    assert tagger_weight(tagger, examples, np.array([10, 11])) == TAGGER_WEIGHT  # rejected photos the tagger does not call it
+    tagger[[3, 4]] = 0.9
+    assert tagger_weight(tagger, examples, rejections) == 0.0
+    tagger[4] = 0.0
+    assert tagger_weight(tagger, examples, rejections) == pytest.approx(TAGGER_WEIGHT / 2)
+    tagger[4] = 0.9
+
+    helped = fit(features, examples, np.array([], np.int64), tagger=tagger)
+    alone = fit(features, examples, rejections, tagger=tagger)
+    assert helped.standings(features, tagger)[other] - helped.standings(features)[other] == pytest.approx(
+        0.9 * TAGGER_WEIGHT, abs=1e-4)
+    assert alone.tagger_weight == 0.0 and alone.standings(features, tagger)[other] == pytest.approx(
+        alone.standings(features)[other], abs=1e-5)
+    stored = WordModel.from_storage(*alone.to_storage())  # what is kept is what scored
+    assert stored.tagger_weight == 0.0 and stored.version == alone.version
+
+
+def test_a_model_stored_by_an_older_version_is_trained_again_before_a_search_uses_it(taught):
+    """When photoseek's learner changes (MODEL_VERSION), a word stored by the older one is not used as
+    it was stored: the search trains it again over the same examples (the next index run rewrites it)."""
+    from photoseek.learn.model import MODEL_VERSION
+    from photoseek.store.words import save_word, word_record
+
+    library, reds, others, status = taught
+    record = word_record(library.catalog.conn, WORD)
+    assert record.details["version"] == MODEL_VERSION
+    stale = dict(record.details, version=MODEL_VERSION - 1, learned_spread=[0.0, 1e6])  # standings all ~0
+    with library.catalog.transaction() as tx:
+        save_word(tx, WORD, record.model, stale)
+    library.taught._models.clear()
+    model, _ = library.taught.model(WORD)
+    assert model.version == MODEL_VERSION and model.learned_spread[1] < 1e6
+    assert library.search(WORD, k=3)[0].id in reds
+
+
+def test_photos_standing_above_where_the_examples_stand_are_tagged_less_so_in_a_larger_library():
+    """The confidence's part from the examples: a photo standing well above the examples' held-out
+    standing shows the word (a kitchen among rooms, which the library-wide part would not tag); the
+    same standing among 100 times more photos that are not the word is no longer enough."""
+    import numpy as np
+
+    from photoseek.learn.model import TAG_CONFIDENCE, mixture_confidence
+
+    rng = np.random.default_rng(0)
+    held_out = np.array([3.0, 3.5, 4.0])
+    word = np.full(20, 8.0)  # 20 photos standing 4.5 above the examples' mean held-out standing
+    small = np.concatenate([word, rng.normal(size=440)])
+    large = np.concatenate([word, rng.normal(size=44_000)])
+    in_small = mixture_confidence(small, 3.5, 3, held_out)[0][:20]
+    in_large = mixture_confidence(large, 3.5, 3, held_out)[0][:20]
+    without = mixture_confidence(small, 3.5, 1, held_out[:1])[0][:20]  # one example: nothing held out
+    assert (in_small >= TAG_CONFIDENCE).all()
+    assert (in_large < in_small).all() and (without < in_small).all()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from photoseek.errors import NotFoundError, PhotoseekError
 from photoseek.learn.features import WordFeatures, load_features
-from photoseek.learn.model import MIN_EXAMPLES, TAG_CONFIDENCE, WordModel, fit
+from photoseek.learn.model import MIN_EXAMPLES, MODEL_VERSION, TAG_CONFIDENCE, WordModel, fit
 from photoseek.store.tags import LEARNED_SOURCE
 from photoseek.store.words import (
     delete_word, feedback_photos, learned_counts, replace_learned_tags, save_word, user_words, word_record,
@@ -207,7 +207,8 @@ class TaughtWords:
         cached = self._models.get(key)
         if cached is None:
             stored = WordModel.from_storage(record.model, record.details)
-            cached = stored if stored.features_key == features.key else self._fit(record.word, features)
+            current = stored.features_key == features.key and stored.version == MODEL_VERSION
+            cached = stored if current else self._fit(record.word, features)  # older features or model: again
             if cached is None:
                 return None
             self._models = {k: v for k, v in self._models.items() if k[0] != record.word}
