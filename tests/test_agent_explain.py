@@ -318,7 +318,7 @@ def test_words_nothing_can_name_are_said_so_with_the_way_to_teach_them():
     matches, rest = group_reasons(apart, "giraffe")
     assert matches.ids == [1, 2] and all(r.evidence.stands_apart for r in apart[:2])
     assert matches.heading.startswith('Matches: by resemblance alone: the closest photos to "giraffe", which look alike')
-    assert matches.reasons[1] == "Strong match: tagged zebra."
+    assert matches.reasons[1] == "Strong match: among the closest 1% of the library's photos; tagged zebra."
     assert resemblance_note(apart).startswith('Photoseek cannot recognise "giraffe" by itself (no tag it gives names '
                                               "it): the 2 found rest on resemblance alone")
     # a photo you tagged "giraffe" is a match by its tag; the others found rest on resemblance
@@ -326,4 +326,10 @@ def test_words_nothing_can_name_are_said_so_with_the_way_to_teach_them():
     assert resemblance_note(tagged).startswith(
         'Photoseek cannot recognise "giraffe" by itself (no tag it gives names it): the one found is the photo whose '
         "tag, text or caption names it; the 2 others rest on resemblance alone")
+    # ...and the matches by resemblance are a group of their own, after the one your tag names
+    named, alike = group_reasons(tagged, "giraffe")
+    assert (named.kind, named.ids, alike.kind, alike.ids) == ("matches", [1], "matches", [2, 3])
+    assert named.heading == "Matches." and named.reasons[1].startswith('Strong match: "giraffe" by its tag giraffe')
+    assert alike.heading.startswith('Matches: by resemblance alone: the closest photos to "giraffe", which look alike; '
+                                    'photoseek cannot recognise "giraffe" by itself')
     assert resemblance_note(_assessed("cat", [(["cat"], 3.0)])) == ""  # the tagger names cats

@@ -222,7 +222,8 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
 
     strong   'Strong match: "cat" by its tag tabby; taken at night.'
              'Strong match: by resemblance alone, one of the closest photos to "kitchen", which look
-             alike; photoseek cannot recognise "kitchen" by itself (no tag it gives names it).'
+             alike; among the closest 1% of the library's photos; photoseek cannot recognise "kitchen"
+             by itself (no tag it gives names it); tagged microwave oven and appliance.'
     partial  'Partial match: "cat" by its tag tabby; taken in daytime, not at night.'
     weak     'Weak match: no "cat" found in its tags, text or caption; its picture content is close to
              "cat" (closer than about 88% of the library's photos).'
@@ -287,8 +288,9 @@ def _vouched_parts(evidence: Evidence, query: str | None, missing_words: list[st
     parts = []
     if missing_words:
         what = f'"{query}"' if query else "the search"
-        parts.append(f"by resemblance alone, one of the closest photos to {what}, which look alike"
-                     + _standing_note(evidence.standing))
+        parts.append(f"by resemblance alone, one of the closest photos to {what}, which look alike")
+        if evidence.standing is not None:  # its own (a group's heading says the rest once)
+            parts.append(standing_words(evidence.standing))
         parts.append(unnameable_phrase(missing_words))
         shows = [t for t in evidence.tags if t not in evidence.matched_tags]
         if shows:  # what the tagger saw in it, to judge the resemblance by
@@ -456,13 +458,17 @@ def _group_wording(clause: str) -> str:
 
 def group_reasons(results: list[SearchResult], query: str | None,
                   names: Mapping[int, str] | None = None) -> list[ReasonGroup]:
-    """The results as two groups, the matches then those only close (each in the order given), each
+    """The results as groups, the matches then those only close (each in the order given), each
     group's shared clauses said once: the reason a 47-row answer repeated 47 times ("no tag, text or
-    caption names "giraffe"") is its heading. Results without a level (duplicates) make no group."""
-    kinds = {"matches": ReasonGroup("matches", []), "close": ReasonGroup("close", [])}
+    caption names "giraffe"") is its heading. The matches by resemblance alone are a group of their
+    own after those whose evidence names what was asked (`match.matches_first` puts them there).
+    Results without a level (duplicates) make no group."""
+    kinds = {"named": ReasonGroup("matches", []), "alike": ReasonGroup("matches", []), "close": ReasonGroup("close", [])}
     for result in results:
-        if result.match is not None:
-            kinds["matches" if result.match == "strong" else "close"].ids.append(result.id)
+        if result.match == "strong":
+            kinds["alike" if result.evidence.stands_apart else "named"].ids.append(result.id)
+        elif result.match is not None:
+            kinds["close"].ids.append(result.id)
     groups = [group for group in kinds.values() if group.ids]
     by_id = {r.id: r for r in results}
     for group in groups:

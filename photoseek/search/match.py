@@ -316,8 +316,9 @@ def at_least(results: list[SearchResult], min_level: str | None) -> list[SearchR
 
 
 def matches_first(results: list[SearchResult]) -> list[SearchResult]:
-    """Strong matches, then partial, then weak; by score within each (a stable sort keeps the ranking)."""
-    return sorted(results, key=lambda r: match_rank(r.match))
+    """Strong matches, then partial, then weak; by score within each (a stable sort keeps the ranking).
+    The matches whose evidence names what was asked come before those by resemblance alone."""
+    return sorted(results, key=lambda r: (match_rank(r.match), r.match == "strong" and bool(r.evidence.stands_apart)))
 
 
 def presented(results: list[SearchResult], k: int) -> list[SearchResult]:
