@@ -73,13 +73,13 @@ def pipeline_rate(embedder, photo_dir: Path, batch_size: int = 32, rounds: int =
     return _best_rate(index, rounds)
 
 
-def whole_rate(embedder, photo_dir: Path, rounds: int = 1) -> tuple[float, object]:
+def whole_rate(embedder, photo_dir: Path, rounds: int = 1, face_recognition: bool = True) -> tuple[float, object]:
     """Photos per second of the whole default ingest (`Library.index`, no LLM) into an empty library."""
     from photoseek.library import Library
 
     def index(library: str):
         with Library(library, embedder=embedder, llm=None) as lib:
-            return lib.index([photo_dir])
+            return lib.index([photo_dir], face_recognition=face_recognition)
 
     return _best_rate(index, rounds)
 
@@ -156,6 +156,9 @@ def main() -> int:
     parser.add_argument("--raw-dir", type=Path, help="also a folder of real camera RAW files")
     parser.add_argument("--skip-coco", action="store_true")
     parser.add_argument("--rounds", type=int, default=2, help="best of this many runs (stage 1 and model-only)")
+    parser.add_argument("--face-recognition-cost", action="store_true",
+                        help="only the whole default ingest on COCO, with and without face recognition (issue 26: "
+                             "at most 20%% slower with it), alternating, best of --rounds each")
     args = parser.parse_args()
 
     from photoseek.config import cpu_threads
@@ -168,6 +171,24 @@ def main() -> int:
     embedder = get_embedder(args.embedder)
     print(f"embedder {embedder.id}; {os.cpu_count()} CPU cores, {cpu_threads()} inference threads; "
           f"load average {os.getloadavg()[0]:.1f} (other processes share the cores: figures are best of 2)")
+
+    if args.face_recognition_cost:
+        with tempfile.TemporaryDirectory(prefix="photoseek-bench-") as scratch:
+            folder = COCO if args.limit is None else _copy(photos, Path(scratch) / "coco")
+            best = {True: (0.0, None), False: (0.0, None)}
+            for _ in range(args.rounds):
+                for on in (False, True):
+                    rate, report = whole_rate(embedder, folder, face_recognition=on)
+                    if rate > best[on][0]:
+                        best[on] = (rate, report)
+            off, on = best[False][0], best[True][0]
+            faces = best[True][1].work_photos.get("recognition", 0)
+            spent = best[True][1].work_seconds.get("recognition", 0.0)
+            print(f"whole default ingest, {len(photos)} COCO photos: {off:.2f} photos/s without face recognition, "
+                  f"{on:.2f} with it ({100 * (off / on - 1):+.1f} % time); recognition {1000 * spent / max(1, faces):.0f} "
+                  f"ms a photo summed over threads, people stage {best[True][1].stages.get('people', 0):.2f} s; "
+                  f"load average {os.getloadavg()[0]:.1f}")
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="photoseek-bench-") as scratch:
         scratch = Path(scratch)

@@ -9,6 +9,8 @@ A case passes when the plan's first call has the expected tool and every expecte
   "query"/"but" given as a list of words: each word (or its plural) is among the plan's words;
   "mentions": each word is in the query or the tags;  "query_lacks": words the query must not have;
   "absent": these arguments are not set;
+  "places": the towns the library's photos were taken in (the planner also knows the world's countries and
+  big cities, as a session does: Library.place_names);
   anything else: equal. Previous results are ids 101, 102, ... (so "#3" must become 103).
 The first plan includes the cold prompt evaluation; it is reported apart from the warm ones.
 """
@@ -68,10 +70,36 @@ def check(plan: Plan, expect: dict) -> list[str]:
 def context_for(case: dict) -> PlanContext:
     today = date.fromisoformat(case.get("today", date.today().isoformat()))
     previous = case.get("previous")
+    places = place_names(tuple(case["places"])) if case.get("places") else None
     if not previous:
-        return PlanContext(today)
+        return PlanContext(today, places=places)
     return PlanContext(today, ToolCall(previous["tool"], previous["args"]),
-                       list(range(101, 101 + previous.get("results", 10))))
+                       list(range(101, 101 + previous.get("results", 10))), places=places)
+
+
+_PLACE_NAMES: dict = {}
+
+
+def place_names(library_places: tuple[str, ...]):
+    """What a session knows of places (Library.place_names) for a library whose photos were taken in
+    `library_places` (a case's "places": town names), with the world's countries and big cities."""
+    if library_places not in _PLACE_NAMES:
+        from photoseek.places.gazetteer import Gazetteer
+        from photoseek.places.names import (NameIndex, PlaceName, names_of_city, names_of_country,
+                                            names_of_region, world_index)
+
+        gazetteer, index = Gazetteer.load(), NameIndex()
+        for text in library_places:
+            place = gazetteer.named(text)
+            code = place.country_code
+            if place.city is not None:
+                index.add(PlaceName("city", place.city.name, code),
+                          *names_of_city(code, place.city.name, place.city.latitude, place.city.longitude))
+            if place.region:
+                index.add(PlaceName("region", place.region, code), names_of_region(code, place.region))
+            index.add(PlaceName("country", place.country, code), names_of_country(code, place.country))
+        _PLACE_NAMES[library_places] = index.merge(world_index())
+    return _PLACE_NAMES[library_places]
 
 
 def main() -> int:

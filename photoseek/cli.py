@@ -56,6 +56,13 @@ def _filters(args):
         has_text=True if args.has_text else None,
         people=args.people,
         camera=args.camera,
+        person=args.person or [],
+        not_person=args.not_person or [],
+        person_only=bool(args.only),
+        place=args.place or [],
+        not_place=args.not_place or [],
+        trip=args.trip,
+        trip_day=args.trip_day,
     )
 
 
@@ -72,8 +79,10 @@ def _ask_to_prune(folders: list[str]) -> bool:
 def cmd_index(args) -> int:
     lib = _library(args)
     prune = args.prune or (_ask_to_prune if not args.json and sys.stdin.isatty() and sys.stderr.isatty() else False)
+    was_on = lib.face_recognition
     report = lib.index(args.paths, annotate=not args.no_annotate, captions=bool(args.captioner),
-                       progress=_progress(args), ray=args.ray, retry_failed=args.retry_failed, prune=prune)
+                       progress=_progress(args), ray=args.ray, retry_failed=args.retry_failed, prune=prune,
+                       face_recognition=args.face_recognition)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -81,6 +90,8 @@ def cmd_index(args) -> int:
         # two short lines: one long line wrapped mid-list in an 80-column terminal
         _console().print(f"[bold]Indexed[/] {lib.path} in {report.seconds:.1f} s" + (f" ({stages})" if stages else ""))
         _console().print(f"  {counts}")
+        if report.places:
+            _console().print(f"  {_places_summary(report.places)}")
         for folder in report.offline:
             _console().print(
                 f"[yellow]Offline:[/] {folder['path']} ({folder['missing']} of {folder['photos']} photos missing): "
@@ -88,6 +99,114 @@ def cmd_index(args) -> int:
             )
         if report.failed:
             _console().print(f"{report.failed} file(s) failed: see `photoseek --library {lib.path} errors`")
+        if report.annotated.get("color_profiles"):  # once, for photos indexed before colour management
+            _console().print(f"  {report.annotated['color_profiles']} photo(s) re-read through their colour profile "
+                             "(once, after an upgrade)")
+        if report.people.get("new_people") or report.people.get("joined"):
+            made = report.people
+            _console().print(f"  people: {made['new_people']} new, {made['joined']} faces joined people you have; "
+                             "`photoseek people` lists them")
+        if args.face_recognition is False and was_on:
+            stored = lib.catalog.conn.execute("SELECT count(*) FROM faces").fetchone()[0]
+            _console().print("Face recognition is off for this library from now on"
+                             + (f"; the {stored} faces already stored stay until `photoseek people forget --all`."
+                                if stored else "."))
+    return 0
+
+
+def _places_summary(places: dict) -> str:
+    """'places: 47 photos located (2 estimated), 2 unknown; home Berlin, Germany; 3 trips'."""
+    text = f"places: {places['located']} photos located"
+    if places.get("estimated"):
+        text += f" ({places['estimated']} estimated)"
+    text += f", {places['unlocated']} unknown"
+    if places.get("home"):
+        text += f"; home {places['home']}; {places['trips']} trip{'s' if places['trips'] != 1 else ''}"
+    return text
+
+
+def cmd_places(args) -> int:
+    tree = _library(args).places()
+    if args.json:
+        _print_json(tree)
+        return 0
+    console = _console()
+    if not tree["countries"]:
+        console.print(f"No photo in this library has a known position ({tree['unknown']} photos): places come from "
+                      "the photos' GPS, or `photoseek place PHOTO NAME`.")
+        return 0
+    from rich.tree import Tree
+
+    def count(item: dict) -> str:
+        estimated = f", {item['estimated']} estimated" if item.get("estimated") else ""
+        return f"[dim]{item['photos']} photo{'s' if item['photos'] != 1 else ''}{estimated}[/dim]"
+
+    root = Tree(f"[bold]{tree['located']} photos with a place[/bold]"
+                + (f", {tree['unknown']} with no known position" if tree["unknown"] else ""))
+    from photoseek.places.names import fold
+
+    for country in tree["countries"]:
+        branch = root.add(f"{country['country']} {count(country)}")
+        for region in country["regions"]:
+            cities = region["cities"]
+            if len(cities) == 1 and fold(cities[0]["city"]) in fold(region["region"]):  # "Tokyo" in Tokyo
+                branch.add(f"{cities[0]['city']} {count(cities[0])}" + (f" [dim]({region['region']})[/dim]"
+                                                                         if fold(cities[0]['city']) != fold(region['region']) else ""))
+                continue
+            regional = branch.add(f"{region['region'] or '(no region)'} {count(region)}") \
+                if len(country["regions"]) > 1 or region["region"] else branch
+            for city in cities:
+                regional.add(f"{city['city']} {count(city)}")
+    console.print(root)
+    return 0
+
+
+def cmd_trips(args) -> int:
+    data = _library(args).trips()
+    if args.json:
+        _print_json(data)
+        return 0
+    console = _console()
+    if not data["home"]:
+        console.print("No trips: no photo in this library has a known position (GPS), so there is no way to tell "
+                      "home from away.")
+        return 0
+    console.print(f"[bold]Home:[/] {data['home']['label']} ({data['home']['days']} days of photos)")
+    if not data["trips"]:
+        console.print("No trips: every photo with a position was taken at or near home.")
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"{len(data['trips'])} trips away from home")
+    for column, justify in (("#", "right"), ("trip", "left"), ("from", "left"), ("to", "left"), ("days", "right"),
+                            ("photos", "right"), ("places", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for number, trip in enumerate(data["trips"], 1):
+        places = ", ".join(p["name"] for p in trip["places"][:4] if p["name"])
+        table.add_row(str(number), trip["name"], trip["start"], trip["end"], str(trip["days"]), str(trip["photos"]),
+                      places)
+    console.print(table)
+    console.print('[dim]Search a trip with --trip (last, first, a start date, a place it went to), e.g. '
+                  'photoseek search --trip last, or ask "photos from my last trip".[/dim]')
+    return 0
+
+
+def cmd_place(args) -> int:
+    lib = _library(args)
+    if args.clear:
+        info = lib.clear_place(args.photo)
+    elif args.none:
+        info = lib.set_place(args.photo, None)
+    elif args.place:
+        info = lib.set_place(args.photo, " ".join(args.place))
+    else:
+        info = lib.show(args.photo)
+    if args.json:
+        _print_json(info)
+        return 0
+    place = info.get("place")
+    _console().print(f"{info['path']}: " + (f"{place['label']} ({place['how']})" if place else "no known place"),
+                     soft_wrap=True)
     return 0
 
 
@@ -137,6 +256,8 @@ def cmd_search(args) -> int:
                                         if args.like else "") or _describe_filters(filters)
     searched_as = lib.engine.english(args.query) if args.query else None
     note = _translation_note(args.query, searched_as)
+    empty = lib.why_empty(filters) if not results else None
+    place_note = lib.place_note(filters)
     if args.json:
         from photoseek.agent.explain import result_dict
 
@@ -147,12 +268,17 @@ def cmd_search(args) -> int:
             out["searched_as"] = searched_as  # the English the text encoder saw
         if note:
             out["note"] = note
+        if empty or place_note:
+            out["places_note"] = " ".join(n for n in (empty, place_note) if n)
         _print_json(out)
         return 0
     if searched_as and searched_as != args.query:
         query = f"{query} → {searched_as}"
     if note:
         _console().print(f"[yellow]Note:[/] {note}")
+    if empty:  # a place or trip with no photo: said as such
+        _console().print(empty)
+        return 0
     if not results and not filters.is_empty() and _none_pass(lib, filters):
         # "No photos match 'dog'" would blame the words: no photo passed the filters to be searched
         _console().print(f"No photo passes the filters ({_describe_filters(filters)[len('photos '):]}), "
@@ -168,8 +294,10 @@ def cmd_search(args) -> int:
         note = resemblance_note(results)
         if note:
             _console().print(note, markup=False, highlight=False)
-        return 0
-    _print_results(query, results)
+    else:
+        _print_results(query, results)
+    if place_note:  # photos with no known position: left out or kept, said
+        _console().print(place_note, style="dim", markup=False, highlight=False)
     return 0
 
 
@@ -223,11 +351,15 @@ def _print_results(query: str, results, groups: list[dict] | None = None, page: 
         table.add_column("score", justify="right")
         table.add_column("id", justify="right")
         table.add_column("path", overflow="fold")
+        places = any(r.evidence.place for r in rows)
+        if places:
+            table.add_column("place", overflow="fold")
         table.add_column("why", overflow="fold")
         for r in rows:
             why = reasons.get(r.id) or r.explanation or _evidence_summary(r)
+            where = [escape(_place_cell(r.evidence))] if places else []
             table.add_row(str(rank[r.id]), match_markup(r.match), f"{r.score:.3f}", str(r.id), _short_path(r.path),
-                          escape(why))
+                          *where, escape(why))
         if heading and number == 0:
             console.print(f"[bold]Results for {escape(query)!r}[/]")
             table.title = None
@@ -239,14 +371,27 @@ def _print_results(query: str, results, groups: list[dict] | None = None, page: 
         console.print(f"[dim]{rest} more{': ' + more if more else ''}[/dim]")
 
 
+def _place_cell(evidence) -> str:
+    """The place column: 'Lisbon, Portugal', '(estimated)' after a guess, '—' when unknown."""
+    if not evidence.place:
+        return "—"
+    return evidence.place + (" (estimated)" if evidence.place_source == "estimated" else
+                             " (set by you)" if evidence.place_source == "user" else "")
+
+
 def _evidence_summary(r) -> str:
     """`search` composes no sentences: which request words met which evidence, and what was not found."""
+    from photoseek.agent.explain import learned_phrase
     from photoseek.search.match import stands_alone
+
+    def said(asked: str, found: str) -> str:
+        if found.startswith("tag ") and found[4:] in r.evidence.learned:  # a taught word: say so
+            return f"{asked}: {learned_phrase(found[4:], r.evidence)}"
+        return found if stands_alone(asked, found) else f"{asked}: {found}"
 
     # attributes say what they met ("taken at night", "2 people found", "nobody found"); words need
     # their word ("dog: tag dog")
-    met = ", ".join(found if stands_alone(asked, found) else f"{asked}: {found}"
-                    for asked, found in r.evidence.met.items())
+    met = ", ".join(said(asked, found) for asked, found in r.evidence.met.items())
     missing = ("not found: " + ", ".join(r.evidence.missing)) if r.evidence.missing else ""  # "2 people" too
     z = r.evidence.standing
     # a partial or strong level with words unmet comes from similarity: say so, with how far it stands out
@@ -277,6 +422,16 @@ def cmd_show(args) -> int:
     for key, value in info.items():
         if key == "tags":
             value = ", ".join(f"{t['tag']} ({t['confidence']:.2f}, {t['source']})" for t in value) or "—"
+        elif key == "people":  # face 1: Anna (face distance 0.41); face 2: person 7 (unnamed)
+            value = "; ".join(
+                f"face {f['face']}: " + (f["person"] or (f"person {f['person_id']} (unnamed)" if f["person_id"]
+                                                          else "nobody yet"))
+                + (" (you said so)" if f["assigned"] == "user" else
+                   f" (face distance {f['distance']:.2f})" if f.get("distance") is not None else "")
+                for f in value) or "—"
+        elif key == "place":
+            value = f"{value['label']} ({value['how']})" if value else (
+                "unknown (no GPS, and no photo of the same camera taken near that time has one)")
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = ", ".join(value) or "—"
         elif key == "taken_at":
@@ -299,12 +454,20 @@ def cmd_errors(args) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"{len(errors)} file(s) could not be indexed or annotated")
-    table.add_column("path", overflow="fold")
-    table.add_column("reason")
-    for e in errors:
-        table.add_row(e["path"], e["reason"])
-    _console().print(table)
+    failed = [e for e in errors if e.get("kind") != "note"]
+    notes = [e for e in errors if e.get("kind") == "note"]  # indexed all the same
+    for rows, title in ((failed, f"{len(failed)} file(s) could not be indexed or annotated"),
+                        (notes, f"{len(notes)} photo(s) indexed with a note")):
+        if not rows:
+            continue
+        table = Table(title=title)
+        table.add_column("path", overflow="fold")
+        table.add_column("reason" if rows is failed else "note")
+        for e in rows:
+            table.add_row(e["path"], e["reason"])
+        _console().print(table)
+    if not failed:
+        _console().print("No failed files.")
     return 0
 
 
@@ -318,8 +481,223 @@ def cmd_tag(args) -> int:
     if args.json:
         _print_json(info)
     else:
-        _console().print(f"Tags of {info['path']}: " + ", ".join(t["tag"] for t in info["tags"]))
+        console = _console()
+        console.print(f"Tags of {info['path']}: " + ", ".join(t["tag"] for t in info["tags"]), soft_wrap=True)
+        for status in info.get("taught", []):  # where each word now stands: learned, or how many more it needs
+            console.print(status["summary"], markup=False, soft_wrap=True)
     return 0
+
+
+def cmd_teach(args) -> int:
+    lib = _library(args)
+    with _waiting("Learning…"):
+        status = lib.teach(args.word, args.photos, not_photos=args.not_photos or [])
+    if args.json:
+        _print_json(status.to_dict())
+    else:
+        _console().print(status.sentence(), markup=False, soft_wrap=True)
+        if status.state == "learned" and status.tagged:
+            _console().print(f'See them: photoseek search "{status.word}"  ·  undo: photoseek forget "{status.word}"',
+                             markup=False, soft_wrap=True)
+    return 0
+
+
+def cmd_words(args) -> int:
+    lib = _library(args)
+    statuses = [lib.word(args.word)] if args.word else lib.words()
+    if args.json:
+        _print_json([s.to_dict() for s in statuses] if not args.word else statuses[0].to_dict())
+        return 0
+    console = _console()
+    if not statuses:
+        console.print("No taught words yet. Give a word to a few photos: photoseek teach giraffe 12 15 31 "
+                      "(or photoseek tag 12 +giraffe); from 3 photos on, photoseek learns it and tags the rest.")
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"Your words ({lib.path})")
+    for name, justify in (("word", "left"), ("state", "left"), ("examples", "right"), ("rejected", "right"),
+                          ("photos tagged", "right"), ("precision ≈", "right")):
+        table.add_column(name, justify=justify)
+    for s in statuses:
+        state = {"learning": f"needs {s.needs} more"}.get(s.state, s.state)
+        table.add_row(s.word, state, str(s.examples), str(s.rejections), str(s.tagged) if s.state == "learned" else "",
+                      f"{s.precision:.2f}" if s.precision is not None else "")
+    console.print(table)
+    console.print("precision ≈: the share of the photos a word tags that should show it (the mean of their "
+                  "confidence, calibrated by cross-validation on your examples).", style="dim")
+    return 0
+
+
+def cmd_forget(args) -> int:
+    status = _library(args).forget(args.word)
+    if args.json:
+        _print_json(status.to_dict())
+    else:
+        _console().print(f'Forgot "{status.word}": removed its learned tag from {status.removed} '
+                         f'photo{"s" if status.removed != 1 else ""}; your own {status.examples} stay '
+                         f"(remove one with photoseek tag ID -\"{status.word}\").", markup=False, soft_wrap=True)
+    return 0
+
+
+def cmd_people(args) -> int:
+    """`photoseek people [list|name|merge|not|move|hide|unhide|show|faces|forget|recluster]`."""
+    lib = _library(args)
+    people = lib.people()
+    action = getattr(args, "people_command", None) or "list"
+    console = _console()
+    if action == "list":
+        listed = people.list(hidden=args.all)
+        if args.json:
+            _print_json({"people": [p.to_dict() for p in listed], "face_recognition": lib.face_recognition})
+            return 0
+        _print_people(lib, listed)
+        return 0
+    if action == "faces":
+        row = lib.catalog.resolve_photo(args.photo)
+        faces = people.faces_in_photo(row["id"])
+        if args.json:
+            _print_json({"photo": row["display_path"], "faces": [f.to_dict() for f in faces]})
+        elif not faces:
+            console.print(f"No recognisable face in {row['display_path']}.")
+        else:
+            for f in faces:
+                who = f.person or (f"person {f.person_id} (unnamed)" if f.person_id else "nobody yet")
+                how = " (you said so)" if f.assigned == "user" else (f" (face distance {f.distance:.2f})" if f.distance else "")
+                console.print(f"face {f.index}: {who}{how}   [dim]face id {f.id}[/dim]")
+        return 0
+    if action == "show":
+        person = people.get(args.person)
+        faces = people.faces_of(person.id, limit=args.limit)
+        out = args.out or os.path.join(os.getcwd(), f"person-{person.id}.png")
+        if faces:
+            _face_sheet(people, faces, out)
+        if args.json:
+            _print_json({"person": person.to_dict(), "faces": [f.to_dict() for f in faces], "sheet": out if faces else None})
+        else:
+            console.print(f"[bold]{person.label}[/]: {person.faces} faces in {person.photos} photos"
+                          + (" (hidden)" if person.hidden else ""))
+            if faces:
+                console.print(f"Contact sheet of {len(faces)} faces: {out}")
+        return 0
+    if action == "name":
+        if args.photo:
+            name = " ".join(args.words)
+            face = _face_of(lib, people, args.photo, args.face)
+            person = people.name_face(face.id, name)
+        else:
+            if len(args.words) < 2:
+                raise PhotoseekError('Say who and what to call them: photoseek people name PERSON "Name" '
+                                     '(or --photo PHOTO "Name").')
+            person = people.name(args.words[0], " ".join(args.words[1:]))
+        return _said(args, person, f"Person {person.id} is now [bold]{person.name}[/] ({person.faces} faces in "
+                                   f"{person.photos} photos).")
+    if action == "merge":
+        person = people.merge(args.person, args.into)
+        return _said(args, person, f"Merged into [bold]{person.label}[/]: {person.faces} faces in {person.photos} photos.")
+    if action == "not":
+        face = _face_of(lib, people, args.photo, args.face)
+        person = people.get(args.person)
+        face = people.reject(face.id, person.id)
+        now = face.person or (f"person {face.person_id}" if face.person_id else "nobody yet")
+        return _said(args, face, f"That face is not {person.label}; it will not be grouped with them again "
+                                 f"(now: {now}).")
+    if action == "move":
+        face = _face_of(lib, people, args.photo, args.face)
+        person = people.move(face.id, " ".join(args.to))
+        return _said(args, person, f"That face is {person.label} now ({person.faces} faces in {person.photos} photos).")
+    if action in ("hide", "unhide"):
+        person = people.hide(args.person, hidden=action == "hide")
+        return _said(args, person, f"{person.label} is {'hidden from' if person.hidden else 'back in'} the people list.")
+    if action == "forget":
+        if not args.all and not args.person:
+            raise PhotoseekError("Say whom to forget (a person's id or name), or --all for everyone.")
+        target = None if args.all else people.get(args.person)
+        what = "everyone's faces, names and crops" if target is None else f"{target.label}: {target.faces} faces, " \
+               "their crops and name"
+        if not args.yes and not args.json:
+            if not sys.stdin.isatty():
+                raise PhotoseekError(f"This deletes {what}. Add --yes to confirm.")
+            if input(f"Delete {what} from this library? [y/N] ").strip().lower() not in ("y", "yes"):
+                console.print("Nothing deleted.")
+                return 1
+        report = people.forget(None if target is None else target.id)
+        if target is None and lib.face_recognition:
+            lib.set_face_recognition(False)
+            report.notes.append("Face recognition is now off for this library; turn it back on with "
+                                "`photoseek index --face-recognition PATH`.")
+        if args.json:
+            _print_json(report.to_dict())
+        else:
+            console.print(f"Forgot {report.people} {'person' if report.people == 1 else 'people'} and "
+                          f"{report.faces} faces (descriptors and crops).")
+            for note in report.notes:
+                console.print(note)
+        return 0
+    if action == "recluster":
+        report = people.cluster(full=True, progress=_progress(args))
+        return _said(args, report, f"Grouped {report.faces} faces: {report.joined} joined people you have, "
+                                   f"{report.in_new_people} made {report.new_people} new people, "
+                                   f"{report.waiting} wait for more faces like them.")
+    raise PhotoseekError(f"Unknown people command {action!r}.")
+
+
+def _said(args, value, text: str) -> int:
+    if args.json:
+        _print_json(value.to_dict())
+    else:
+        _console().print(text)
+    return 0
+
+
+def _face_of(lib, people, photo: str, number: int | None):
+    row = lib.catalog.resolve_photo(photo)
+    return people.face_in_photo(row["id"], number, row["display_path"])
+
+
+def _print_people(lib, listed) -> None:
+    from rich.table import Table
+
+    console = _console()
+    if not listed:
+        if not lib.face_recognition:
+            console.print("Face recognition is off for this library (turn it on with "
+                          "`photoseek index --face-recognition PATH`).")
+        else:
+            console.print("No people yet: faces are grouped into people while indexing, once at least "
+                          "three look alike. Name one with `photoseek people name --photo PHOTO \"Name\"`.")
+        return
+    table = Table(title=f"People in {lib.path}")
+    table.add_column("id", justify="right")
+    table.add_column("name")
+    table.add_column("faces", justify="right")
+    table.add_column("photos", justify="right")
+    table.add_column("e.g.", overflow="fold")
+    for p in listed:
+        table.add_row(str(p.id), (p.name or "[dim]unnamed[/dim]") + (" [dim](hidden)[/dim]" if p.hidden else ""),
+                      str(p.faces), str(p.photos), _short_path(p.sample_photo or ""))
+    console.print(table)
+    unnamed = sum(1 for p in listed if not p.name)
+    if unnamed:
+        console.print(f'{unnamed} unnamed: `photoseek people show ID` draws their faces; `photoseek people name ID "Name"` names them.')
+
+
+def _face_sheet(people, faces, out: str) -> None:
+    import io
+
+    from PIL import Image
+
+    from photoseek.agent.contact_sheet import draw_sheet
+
+    cells = []
+    for f in faces:
+        try:
+            image = Image.open(io.BytesIO(people.crop(f.id))).convert("RGB")
+        except (OSError, PhotoseekError):
+            image = None
+        how = "confirmed" if f.assigned == "user" else (f"distance {f.distance:.2f}" if f.distance else "")
+        cells.append((image, f"face {f.id}", os.path.basename(f.path), how))
+    draw_sheet(cells, out, thumb=128, columns=8)
 
 
 def cmd_duplicates(args) -> int:
@@ -353,6 +731,22 @@ def cmd_eval(args) -> int:
         if not args.json:
             _print_answers_eval(args.folder, result)
             return 0
+    elif args.kind == "teach":
+        from photoseek.evaluate.teach import eval_teach
+
+        counts = [int(n) for n in (args.examples or "1,3,5").split(",") if n.strip()]
+        result = eval_teach(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
+                            answerer=_agent_answerer, examples=counts)
+        if not args.json:
+            _print_teach_eval(args.folder, result)
+            return 0
+    elif args.kind == "people":
+        from photoseek.evaluate.people import eval_people
+
+        result = eval_people(args.folder, library=lib, embedder=args.embedder, progress=_progress(args))
+        if not args.json:
+            _print_people_eval(args.folder, result)
+            return 0
     elif args.kind == "retrieval":
         result = evaluate.eval_retrieval(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
                                          signals=args.signals, feedback=args.feedback)
@@ -371,6 +765,28 @@ def cmd_eval(args) -> int:
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
         _console().print(table)
     return 0
+
+
+def _print_people_eval(folder: str, result: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"eval people: {folder}")
+    for name in ("person", "photos", "found", "precision", "recall", "F1", "missed (why)"):
+        table.add_column(name, justify="left" if name in ("person", "missed (why)") else "right")
+    for name, row in result["per_person"].items():
+        why = ", ".join(f"{k} {v}" for k, v in row["missed_by"].items())
+        table.add_row(name, str(row["relevant"]), str(row["found"]), f"{row['precision']:.3f}", f"{row['recall']:.3f}",
+                      f"{row['F1']:.3f}", f"{row['missed']}" + (f" ({why})" if why else ""))
+    table.add_row("[bold]mean[/]", "", "", f"{result['precision']:.3f}", f"{result['recall']:.3f}", f"{result['F1']:.3f}", "")
+    console = _console()
+    console.print(table)
+    lost = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result["lost"].items())
+    console.print(f"Grouping (faces of single-face photos, {result['pairwise_faces']} faces): pairwise precision "
+                  f"{result['pairwise_precision']:.3f}, recall {result['pairwise_recall']:.3f}; "
+                  f"{result['people_made']} people made.")
+    console.print(f"{result['photos']} photos, a face found in {result['photos_with_a_face']}, a recognised face in "
+                  f"{result['photos_with_a_recognised_face']} ({result['faces_recognised']} faces). "
+                  f"Labelled photos missed, by where: {lost}.")
 
 
 def _agent_answerer(library, query: str):
@@ -413,6 +829,39 @@ def _print_answers_eval(folder: str, result: dict) -> None:
                       "that no photo matches.")
 
 
+def _print_teach_eval(folder: str, result: dict) -> None:
+    from rich.table import Table
+
+    console = _console()
+    shown = result["examples_shown"]
+    table = Table(title=f"eval teach: {folder} (taught from {shown} photos; text alone / more like the {shown})")
+    for name in ("word", "others", "mAP@200", "P@10", "precision", "recall", "F1", "answered"):
+        table.add_column(name, justify="left" if name == "word" else "right")
+
+    def trio(row: dict, key: str) -> str:
+        return " / ".join(f"{row[f'{kind}_{key}']:.2f}" for kind in ("taught", "text", "feedback"))
+
+    for row in result["per_concept"]:
+        table.add_row(row["query"], str(row["relevant"]), trio(row, "mAP@200"), trio(row, "P@10"),
+                      trio(row, "precision"), trio(row, "recall"), trio(row, "F1"), str(row["answered"]))
+    console.print(table)
+    curve = Table(title="macro averages by number of examples (answer figures: what ask presents as matches)")
+    for name in ("examples", "kind", "mAP@200", "P@10", "precision", "recall", "F1"):
+        curve.add_column(name, justify="left" if name in ("examples", "kind") else "right")
+    for n, kinds in result["curve"].items():
+        for kind in ("taught", "text", "feedback"):
+            figures = kinds[kind]
+            curve.add_row(str(n), {"taught": "taught word", "text": "text alone", "feedback": f"more like the {n}"}[kind],
+                          *(f"{figures[k]:.3f}" for k in ("mAP@200", "P@10", "precision", "recall", "F1")))
+    console.print(curve)
+    if result["calibration"]:
+        console.print("Learned tags' confidence against the labels (n = %d, pooled): " % shown + "; ".join(
+            f"{b['confidence']}: {b['tags']} tags, mean {b['mean_confidence']:.2f}, right {b['share_right']:.2f}"
+            for b in result["calibration"]))
+    concepts = next(iter(result["curve"].values()))["concepts"] if result["curve"] else 0
+    console.print(f"{concepts} concepts with at least 6 relevant photos; {result['seconds']:.0f} s.")
+
+
 def cmd_ask(args) -> int:
     lib = _library(args)
     if not args.no_server and args.llm != "none":
@@ -426,8 +875,9 @@ def cmd_ask(args) -> int:
                 _print_json(served)
             else:
                 _console().print(served["answer"])
-                _print_results(args.message, results_from_dicts(served["results"]), served.get("groups"),
-                               served.get("page"), _MORE_ANSWERS)
+                if served["results"]:  # an answer with none already says why ("No photo was taken in Rome; …")
+                    _print_results(args.message, results_from_dicts(served["results"]), served.get("groups"),
+                                   served.get("page"), _MORE_ANSWERS)
                 _print_reworded(served)
             return 0
     with _waiting("Asking the local model… (about a minute the first time on a machine, then seconds)"
@@ -437,7 +887,10 @@ def cmd_ask(args) -> int:
         _print_json(answer.to_dict())
         return 0
     _console().print(answer.answer)
-    _print_results(args.message, answer.results, [g.to_dict() for g in answer.groups], answer.page, _MORE_ANSWERS)
+    if answer.error:  # the answer says what went wrong; an empty results table would only repeat it
+        return 0
+    if answer.results:  # an answer with none already says why ("No photo was taken in Rome; …")
+        _print_results(args.message, answer.results, [g.to_dict() for g in answer.groups], answer.page, _MORE_ANSWERS)
     _print_reworded(answer.to_dict())
     return 0
 
@@ -576,6 +1029,9 @@ EXAMPLES = {
     "tag": "photoseek --library ~/photos.lib tag 12 +dog -cat",
     "caption": "photoseek --library ~/photos.lib caption ~/Pictures/beach.jpg",
     "mcp": "photoseek --library ~/photos.lib mcp",
+    "places": "photoseek --library ~/photos.lib places",
+    "trips": "photoseek --library ~/photos.lib trips",
+    "place": 'photoseek --library ~/photos.lib place 12 "Lisbon, Portugal"',
     "eval": "photoseek eval retrieval ../shared/data/coco-captions --json",
 }
 MAIN_EPILOG = """examples:
@@ -628,6 +1084,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--retry-failed", action="store_true",
                    help="try again files and annotations that failed before, even if unchanged")
+    recognition = p.add_mutually_exclusive_group()
+    recognition.add_argument("--no-face-recognition", dest="face_recognition", action="store_false", default=None,
+                             help="do not recognise faces in this library from now on (remembered)")
+    recognition.add_argument("--face-recognition", dest="face_recognition", action="store_true",
+                             help="recognise faces again in a library where it was turned off")
     p.add_argument("--prune", action="store_true",
                    help="remove photos of folders that lost all or most of their photos (default: keep them "
                         "as offline, e.g. an unmounted drive; a terminal asks)")
@@ -654,27 +1115,93 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", cmd_show, "what the library knows about a photo")
     p.add_argument("photo", metavar="PATH_OR_ID")
 
-    add("errors", cmd_errors, "files and annotations that failed, and why")
+    add("errors", cmd_errors, "what failed, and why; photos indexed with a note")
     add("stats", cmd_stats, "library summary: photos, model, pending work")
     add("status", cmd_stats, "what is searchable now and what is still pending")
     p = add("caption", cmd_caption, "one sentence about a photo, written once and kept")
     p.add_argument("photo", metavar="PATH_OR_ID")
 
+    add("places", cmd_places, "where photos were taken: countries, regions, cities")
+    add("trips", cmd_trips, "home, and the trips away from it")
+    p = add("place", cmd_place, "show or correct where a photo was taken")
+    p.add_argument("photo", metavar="PATH_OR_ID")
+    p.add_argument("place", nargs="*", metavar="PLACE",
+                   help="where it was taken: a town ('Lisbon', 'Portland, Oregon'), region, country, or a position "
+                        "('38.72, -9.14'); without one: show it")
+    p.add_argument("--clear", action="store_true", help="forget your correction (its GPS or an estimate names it again)")
+    p.add_argument("--none", action="store_true", help="the photo has no known place (its GPS is wrong)")
+
     p = add("tag", cmd_tag, "confirm (+TAG) or reject (-TAG) a photo's tags")
     p.add_argument("photo", metavar="PATH_OR_ID")
     p.add_argument("changes", nargs="+", metavar="+TAG|-TAG")
 
+    p = add("teach", cmd_teach, "give a word to a few photos: from 3 on, photoseek learns it and tags the rest "
+            "of the library (\"my bike\", \"grandma's house\", \"giraffe\")")
+    p.add_argument("word", help="the word or phrase, e.g. giraffe or \"our cabin\"")
+    p.add_argument("photos", nargs="*", metavar="PHOTO", help="photo ids or paths that show it (examples)")
+    p.add_argument("--not", dest="not_photos", action="append", metavar="PHOTO",
+                   help="a photo that does not show it (a rejection; repeat the flag for more)")
+
+    p = add("words", cmd_words, "the words you taught: examples, photos tagged, a precision estimate")
+    p.add_argument("word", nargs="?", help="only this word")
+
+    p = add("forget", cmd_forget, "forget a taught word: its learned tags go, your own tags of it stay")
+    p.add_argument("word")
+
+    p = add("people", cmd_people, "the people in your photos: list them, name, merge, correct, hide, forget")
+    p.add_argument("--all", action="store_true", help="list hidden people too")
+    people = p.add_subparsers(dest="people_command", metavar="ACTION")
+
+    def person_action(name: str, help: str):
+        q = people.add_parser(name, help=help, description=help)
+        q.add_argument("--json", action="store_true", help="print JSON for scripts")
+        return q
+
+    q = person_action("name", 'name a person: people name PERSON "Anna", or the face in a photo: '
+                              'people name --photo PHOTO [--face N] "Anna"')
+    q.add_argument("words", nargs="+", metavar="PERSON NAME | NAME")
+    q.add_argument("--photo", metavar="PATH_OR_ID", help="the photo whose face this names")
+    q.add_argument("--face", type=int, metavar="N", help="which face, 1 to N from the left (`people faces PHOTO`)")
+    q = person_action("merge", "one person is another: people merge PERSON INTO_PERSON")
+    q.add_argument("person", metavar="PERSON")
+    q.add_argument("into", metavar="INTO_PERSON")
+    q = person_action("not", '"this face is not PERSON": people not PERSON --photo PHOTO [--face N]')
+    q.add_argument("person", metavar="PERSON")
+    q.add_argument("--photo", required=True, metavar="PATH_OR_ID")
+    q.add_argument("--face", type=int, metavar="N")
+    q = person_action("move", "this face is someone else: people move --photo PHOTO [--face N] PERSON_OR_NAME")
+    q.add_argument("to", nargs="+", metavar="PERSON")
+    q.add_argument("--photo", required=True, metavar="PATH_OR_ID")
+    q.add_argument("--face", type=int, metavar="N")
+    for action, help in (("hide", "hide a person from the people list (still searchable by name)"),
+                         ("unhide", "show a hidden person again")):
+        q = person_action(action, help)
+        q.add_argument("person", metavar="PERSON")
+    q = person_action("show", "a person's faces, drawn on a contact sheet (PNG)")
+    q.add_argument("person", metavar="PERSON")
+    q.add_argument("--out", metavar="FILE.png", help="where to write the sheet (default: ./person-ID.png)")
+    q.add_argument("--limit", type=int, default=64, help="at most this many faces (default 64)")
+    q = person_action("faces", "the recognised faces in a photo, numbered from the left, and who each is")
+    q.add_argument("photo", metavar="PATH_OR_ID")
+    q = person_action("forget", "delete a person (or --all): descriptors, face crops, name")
+    q.add_argument("person", nargs="?", metavar="PERSON")
+    q.add_argument("--all", action="store_true", help="everyone (and turn face recognition off)")
+    q.add_argument("--yes", action="store_true", help="do not ask")
+    person_action("recluster", "group all faces again (names, merges and corrections are kept)")
+
     p = add("duplicates", cmd_duplicates, "groups of near-identical photos")
     p.add_argument("--threshold", type=float, help="similarity a pair must reach, 0..1 (default 0.78: mean of the visual and layout cosines)")
 
-    p = add("eval", cmd_eval, "measure search or tagging quality on a labelled folder")
-    p.add_argument("kind", choices=["tags", "retrieval", "composed", "answers"])
+    p = add("eval", cmd_eval, "measure search, tagging, people or taught-word quality on a labelled folder")
+    p.add_argument("kind", choices=["tags", "retrieval", "composed", "answers", "people", "teach"])
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--signals", help="retrieval/composed: comma-separated signals to use (default: all, fused)")
     p.add_argument("--method", choices=["fused", "cirevl"], default="fused",
                    help="composed: fused similarity + modifier (default), or CIReVL (describe, rewrite with the LLM, search by text)")
     p.add_argument("--feedback", action="store_true",
                    help="retrieval: also simulate one round of relevance feedback (mark the true photo if in the top 10)")
+    p.add_argument("--examples", metavar="N,N,...",
+                   help="teach: numbers of example photos to teach each word from (default 1,3,5: the curve)")
     p.add_argument("--empty", metavar="FILE",
                    help="answers: more queries (JSON lines, \"query\" and \"relevant\": []) whose right answer is "
                         "empty; reports how often the answer says no photo matches")
@@ -722,6 +1249,18 @@ def _add_filter_flags(p: argparse.ArgumentParser) -> None:
     people.add_argument("--people", dest="people", action="store_true", default=None, help="only photos with people")
     people.add_argument("--no-people", dest="people", action="store_false", help="only photos without people")
     g.add_argument("--camera", help="camera make or model contains this")
+    g.add_argument("--person", action="append", metavar="NAME",
+                   help="NAME is recognised in the photo (a name given with `photoseek people name`); repeat: all of them")
+    g.add_argument("--only", action="store_true", help="with --person: nobody else in the photo")
+    g.add_argument("--not-person", action="append", metavar="NAME", help="NAME is not in the photo")
+    g.add_argument("--place", action="append", metavar="PLACE",
+                   help="taken in PLACE: a city, region or country, in any name people use (Lisbon, Lisboa, 里斯本, "
+                        "'Paris, France'); repeat for any of several (`photoseek places` lists them)")
+    g.add_argument("--not-place", action="append", metavar="PLACE", help="not taken in PLACE (repeatable)")
+    g.add_argument("--trip", metavar="TRIP",
+                   help="on a trip away from home: last, first, its start date, or a place it went to "
+                        "(`photoseek trips` lists them)")
+    g.add_argument("--trip-day", type=int, metavar="N", help="with --trip: its N-th day (1 = the first, -1 = the last)")
 
 
 def _tag_changes_as_positionals(argv: list[str]) -> list[str]:

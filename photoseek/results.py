@@ -27,12 +27,28 @@ class Filters:
     # exclusions ("not at night", "not from 2020"); photos whose time or date is unknown pass them
     not_time_of_day: str | None = None  # 'day' | 'twilight' | 'night'
     not_dates: list[str] = field(default_factory=list)  # "2020", "2020-06" or "2020-06-30" each
+    # people by the names the user gave them (photoseek people): all of `person` recognised in the
+    # photo; none of `not_person`; with person_only, nobody else recognisable in it
+    person: list[str] = field(default_factory=list)
+    not_person: list[str] = field(default_factory=list)
+    person_only: bool = False
+    # places (#25): taken in any of these places (a city, region, county or country, in any name people
+    # use: "Lisbon", "Lisboa", "里斯本", "Paris, France"); not taken in any of these (photos whose place
+    # is unknown pass, and answers say so); on a trip ("last", "first", a start date, a place the trip
+    # went to), on its `trip_day`-th day (1 = the first, -1 = the last)
+    place: list[str] = field(default_factory=list)
+    not_place: list[str] = field(default_factory=list)
+    trip: str | None = None
+    trip_day: int | None = None
 
     def is_empty(self) -> bool:
         return self == Filters()
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain_fields(self, (None, [], ""))
+        out = _plain_fields(self, (None, [], ""))
+        if not self.person_only:
+            out.pop("person_only", None)
+        return out
 
 
 @dataclass
@@ -47,6 +63,9 @@ class Evidence:
     time_of_day: str | None = None
     taken_at: str | None = None
     people: int | None = None
+    # the named people recognised in the photo: name -> {"distance": the face distance that put the
+    # face with them (lower is surer)} or {"confirmed": True} where the user said so themselves
+    recognised: dict[str, dict[str, Any]] = field(default_factory=dict)
     filters_matched: dict[str, Any] = field(default_factory=dict)
     similar_to: list[int] = field(default_factory=list)  # reference photo ids (query by example)
     # What of the request this photo meets (set by search.match): request word or attribute -> the
@@ -69,6 +88,15 @@ class Evidence:
     # the photo's likeness to them, the same z-score.
     avoided: list[int] = field(default_factory=list)
     avoided_likeness: float | None = None
+    # Taught words (photoseek.learn) that met a request word here: word -> {"confidence": the learned
+    # tag's calibrated confidence, "examples": how many photos the user taught it from}
+    learned: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Where the photo was taken (#25): its place as people name it ("Lisbon, Portugal"), how that is
+    # known ("gps" | "estimated" | "user") and in words ("GPS", "estimated from photos taken 20 min
+    # earlier in Lisbon", "set by you"); all None when its position is unknown.
+    place: str | None = None
+    place_source: str | None = None
+    place_how: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _plain_fields(self, (None, [], {}, ""))
@@ -162,9 +190,13 @@ class IndexReport:
     work_seconds: dict[str, float] = field(default_factory=dict)
     work_photos: dict[str, int] = field(default_factory=dict)  # photos that went through each step
     annotated: dict[str, int] = field(default_factory=dict)  # stage-2 pass: photos per annotator
+    # faces grouped into people at the end of the run (photoseek.people.clustering.ClusteringReport)
+    people: dict[str, Any] = field(default_factory=dict)
     # folders whose photos went missing and were kept, not removed (an unmounted drive; see
     # photoseek.ingest.offline): [{"path", "missing", "photos"}]. In to_dict only when not empty.
     offline: list[dict[str, Any]] = field(default_factory=list)
+    # the places pass (photoseek.ingest.places): photos named, estimated, trips found
+    places: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -173,7 +205,7 @@ class IndexReport:
         d["work_seconds"] = {k: round(v, 3) for k, v in self.work_seconds.items()}
         if not self.offline:
             del d["offline"]
-        for name in ("paired", "reread", "not_photos"):  # only when there are any, as offline
+        for name in ("paired", "reread", "not_photos", "people", "places"):  # only when there are any, as offline
             if not d[name]:
                 del d[name]
         return d
@@ -280,6 +312,19 @@ def search_subject(tool: str, args: dict[str, Any]) -> SearchSubject:
     return SearchSubject(form, f"{what} {describe_filters(args)}".strip())
 
 
+def trip_phrase(trip: str, day: int | None = None) -> str:
+    """'on your last trip', 'on the trip to Japan', 'on the first day of the trip to Lisbon'."""
+    word = str(trip).strip()
+    named = {"last": "your last trip", "latest": "your last trip", "most recent": "your last trip",
+             "first": "your first trip", "earliest": "your first trip"}.get(word.lower())
+    if named is None:
+        named = f"the trip starting {word}" if word[:4].isdigit() else f"the trip to {word}"
+    if day is None:
+        return f"on {named}"
+    which = {1: "the first day", -1: "the last day"}.get(day) or (f"day {day}" if day > 0 else f"day {day} from the end")
+    return f"on {which} of {named}"
+
+
 def describe_filters(args: dict[str, Any]) -> str:
     """Filters in words ("from 2019 at night with people"), from `Filters.to_dict()` or a tool's
     arguments; the same phrase in the CLI's titles and the agent's answers."""
@@ -305,10 +350,22 @@ def describe_filters(args: dict[str, Any]) -> str:
         parts.append("with people")
     elif args.get("people") is False:
         parts.append("without people")
+    if args.get("person"):
+        names = list(args["person"])
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        parts.append(("with only " if args.get("person_only") else "with ") + joined)
+    if args.get("not_person"):
+        parts.append("without " + " or ".join(args["not_person"]))
     if args.get("tags"):
         parts.append("tagged " + ", ".join(args["tags"]))
     if args.get("not_tags"):
         parts.append("not tagged " + ", ".join(args["not_tags"]))
+    if args.get("place"):
+        parts.append("taken in " + " or ".join(args["place"]))
+    if args.get("not_place"):
+        parts.append("not taken in " + " or ".join(args["not_place"]))
+    if args.get("trip"):
+        parts.append(trip_phrase(args["trip"], args.get("trip_day")))
     if args.get("camera"):
         parts.append(f"taken with a {args['camera']}")
     if args.get("has_text"):

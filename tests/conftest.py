@@ -45,3 +45,12 @@ def agent_library(agent_library_dir):
 
     with Library(agent_library_dir, llm=None) as lib:
         yield lib
+
+
+@pytest.fixture(scope="session")
+def places_library_dir(tmp_path_factory, model_cache) -> Path:
+    """A small library with GPS photos, a trip and photos without position (tests/places_support.py).
+    Tests that change it (place corrections) work on a copy."""
+    from tests.places_support import build_places_library
+
+    return build_places_library(tmp_path_factory.mktemp("places-library"))

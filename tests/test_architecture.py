@@ -26,8 +26,11 @@ LAYERS = {
     "photoseek.model_guide": 0,  # data about models (`photoseek models`); imports nothing
     "photoseek.llm": 1,
     "photoseek.vision": 2,
+    "photoseek.places": 2,  # the gazetteer, place names, estimates and trips: data, no catalog
     "photoseek.store": 3,
     "photoseek.ingest": 4,
+    "photoseek.learn": 4,  # taught words: models over the stored vectors (used by search, run by Library)
+    "photoseek.people": 4,  # faces grouped into people, and the user's word on them
     "photoseek.search": 5,
     "photoseek.library": 6,
     "photoseek.tools": 7,

@@ -45,7 +45,8 @@ def indexed(photos, tmp_path_factory) -> tuple[Path, dict]:
 def test_index_json_reports_counts(indexed, photos):
     _, report = indexed
     assert set(report) == {"added", "updated", "moved", "removed", "unchanged", "failed", "seconds",
-                           "stages", "work_seconds", "work_photos", "annotated"}
+                           "stages", "work_seconds", "work_photos", "annotated", "places"}
+    assert report["places"]["unlocated"] == report["added"]  # the test photos have no GPS
     assert report["seconds"] >= report["stages"]["index"] > 0 and "annotate" not in report["stages"]
     n_images = len([p for p in photos.iterdir() if p.name not in ("notes.jpg", "empty.png")])
     assert report["added"] == n_images

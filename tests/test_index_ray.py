@@ -204,3 +204,71 @@ def test_worker_killed_mid_run_loses_nothing_committed(cluster, photos, local_li
     for name, before in committed.items():  # nothing committed was lost or changed
         assert final[name]["meta"] == before["meta"]
     _assert_same(_catalog(local_library), final)
+
+
+# -- Ray's token authentication (issue 28) -------------------------------------------------------------------
+# Ray 2.60's local ray.init() used to leave ~/.ray/auth_token behind, after which `ray start --head`
+# turned token authentication on by itself and its `ray start --address` workers could not join
+# ("InvalidAuthToken"). These tests give Ray a home and a temp dir of their own (HOME, RAY_TMPDIR),
+# so what they check cannot touch, or be touched by, other Ray users of the machine.
+
+
+@pytest.fixture
+def ray_home(tmp_path, monkeypatch):
+    import shutil
+    import tempfile
+
+    home = tmp_path / "home"
+    home.mkdir()
+    ray_tmp = tempfile.mkdtemp(prefix="psrt", dir="/tmp")  # short: Ray's socket paths live under it
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("RAY_TMPDIR", ray_tmp)
+    for name in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    yield home
+    shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def _index_json(photos, library, *ray_args, **kwargs):
+    from tests.test_cli import run_cli
+
+    return run_cli("index", str(photos), "--ray", *ray_args, "--no-annotate", "--json", library=library, **kwargs)
+
+
+def test_local_ray_run_leaves_no_token_and_ray_start_clusters_still_form(ray_home, photos, local_library, tmp_path):
+    from tests.ray_support import LocalRayCluster
+
+    # a local Ray, as the README allows (`index PHOTOS --ray`, no address)
+    local = json.loads(_index_json(photos, tmp_path / "local").stdout)
+    assert (local["added"], local["failed"]) == (PHOTOS, 0)
+    assert not (ray_home / ".ray" / "auth_token").exists()
+    # then a cluster of `ray start` processes on the same machine, and an index on it
+    with LocalRayCluster(workers=1, cpus=1) as cluster:
+        remote = json.loads(_index_json(photos, tmp_path / "cluster", cluster.address).stdout)
+    assert (remote["added"], remote["failed"]) == (PHOTOS, 0)
+    _assert_same(_catalog(local_library), _catalog(tmp_path / "local"))
+    _assert_same(_catalog(local_library), _catalog(tmp_path / "cluster"))
+
+
+def test_cluster_with_token_authentication(ray_home, photos, local_library, tmp_path, monkeypatch):
+    """docs/ray.md's recipe: the token in ~/.ray/auth_token on every machine (here: one home) and
+    RAY_AUTH_MODE=token for every node and for photoseek; without the mode photoseek says what to do.
+    The user's token file is never touched."""
+    from tests.ray_support import LocalRayCluster
+
+    token_file = ray_home / ".ray" / "auth_token"
+    token_file.parent.mkdir()
+    token_file.write_text("photoseek-test-cluster-token")
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # the nodes inherit it
+    with LocalRayCluster(workers=0, cpus=1) as cluster:
+        monkeypatch.delenv("RAY_AUTH_MODE")
+        # (Ray retries a refused connection for ~20 s; 2 is enough to be refused)
+        refused = _index_json(photos, tmp_path / "lib", cluster.address, check=False,
+                              env_extra={"RAY_gcs_server_port_wait_time_s": "2"})  # fmt: skip
+        assert refused.returncode == 1
+        assert "uses token authentication" in refused.stderr and "RAY_AUTH_MODE=token" in refused.stderr
+        monkeypatch.setenv("RAY_AUTH_MODE", "token")
+        done = json.loads(_index_json(photos, tmp_path / "lib", cluster.address).stdout)
+    assert (done["added"], done["failed"]) == (PHOTOS, 0)
+    _assert_same(_catalog(local_library), _catalog(tmp_path / "lib"))
+    assert token_file.read_text() == "photoseek-test-cluster-token"

@@ -52,8 +52,8 @@ def test_one_pass_annotates_everything_and_decodes_each_file_once(indexed):
     assert report.added == 3 and report.failed == 1
     assert sorted(calls) == sorted(os.fsencode(p) for p in photos.iterdir())
     done = library.catalog.conn.execute("SELECT annotator, count(*) FROM annotations_done GROUP BY annotator").fetchall()
-    assert dict(done) == {"tags": 3, "time": 3, "colors": 3, "faces": 3, "ocr": 3}
-    assert report.annotated == {"tags": 0, "time": 0, "colors": 0, "faces": 0, "ocr": 0}  # nothing left for stage 2
+    assert dict(done) == {"tags": 3, "time": 3, "colors": 3, "faces": 3, "recognition": 3, "ocr": 3}
+    assert report.annotated == {"tags": 0, "time": 0, "colors": 0, "faces": 0, "recognition": 0, "ocr": 0}  # nothing left for stage 2
     astronaut, coffee, sign = (photo_id(library, photos / f) for f in ("astronaut.jpg", "coffee.jpg", "exit.jpg"))
     faces = dict(library.catalog.conn.execute("SELECT id, faces FROM photos").fetchall())
     assert faces[astronaut] == 1 and faces[coffee] == 0 and faces[sign] == 0
@@ -66,7 +66,7 @@ def test_report_times_the_whole_run_and_each_stage(indexed):
     _, photos, report, _ = indexed
     d = report.to_dict()
     assert set(d) >= {"added", "updated", "moved", "removed", "unchanged", "failed", "seconds", "stages"}
-    assert set(d["stages"]) == {"index", "annotate"}
+    assert set(d["stages"]) == {"index", "annotate"} | ({"people"} if d.get("people") else set())  # faces grouped
     assert d["seconds"] >= d["stages"]["index"] > 0
     assert {"decode", "embed", "faces", "ocr_gate", "time", "colors", "commit"} <= set(d["work_seconds"])
     assert report.work_photos["faces"] == 3
@@ -83,7 +83,7 @@ def test_status_says_what_is_searchable_and_pending(indexed):
     library, _, _, _ = indexed
     stats = library.stats()
     assert stats["searchable"] == stats["photos"] == 3
-    assert stats["annotations_pending"] == {"tags": 0, "time": 0, "colors": 0, "faces": 0, "ocr": 0}
+    assert stats["annotations_pending"] == {"tags": 0, "time": 0, "colors": 0, "faces": 0, "recognition": 0, "ocr": 0}
     assert stats["captions"] == {}
 
 
@@ -98,7 +98,7 @@ def test_caption_on_demand_is_written_once_then_cached(indexed):
     assert first == "A green sign with the text EXIT." and llm.calls == 1
     assert lib.caption(sign) == first and lib.caption(sign, store=False) == first and llm.calls == 1
     assert lib.show(sign)["caption"] == first
-    assert lib.stats()["annotations_pending"] == {"tags": 0, "time": 0, "colors": 0, "faces": 0, "ocr": 0}
+    assert lib.stats()["annotations_pending"] == {"tags": 0, "time": 0, "colors": 0, "faces": 0, "recognition": 0, "ocr": 0}
 
 
 def test_process_batch_is_pure_and_keeps_order(tmp_path):

@@ -5,7 +5,8 @@ small library the section's own first `index` line builds from photos scikit-ima
 
 The README's placeholders (the convention is stated in a comment under its "## Use" heading):
 `~/photos.lib` is the library, `~/Pictures` the photo folder (a file named in it, e.g.
-`~/Pictures/beach.jpg`, is made from one of the photos), and photo ids (the values of arguments
+`~/Pictures/beach.jpg`, is made from one of the photos; one a `people` command names, from the photo
+with a face), and photo ids (the values of arguments
 whose metavar is ID, PATH_OR_ID or PHOTO) map, in their order of first appearance in the section,
 to the test library's ids. Sections other engineers add are run the same way, with no change here.
 
@@ -38,6 +39,7 @@ LIBRARY, PICTURES = "~/photos.lib", "~/Pictures"
 PHOTO_METAVARS = {"ID", "PATH_OR_ID", "PHOTO"}  # arguments that name a photo by id (or path)
 # photos of the library the test builds: real photographs bundled in scikit-image's wheel
 TEST_PHOTOS = ("chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png", "text.png")
+FACE_PHOTO = "astronaut.png"  # public domain (NASA): the one test photo with a recognisable face
 
 
 def parsed_only(argv: list[str]) -> str | None:
@@ -178,8 +180,12 @@ def make_pictures(folder: Path, commands: list[ReadmeCommand]) -> None:
     for name in TEST_PHOTOS:
         (folder / name).write_bytes((source / name).read_bytes())
     named = {w[len(PICTURES) + 1:] for c in commands for w in c.argv if w.startswith(PICTURES + "/")}
+    # a file a `people` command names is a photo of someone: made from the one test photo with a face
+    of_people = {w[len(PICTURES) + 1:] for c in commands if _command(c.argv) == "people"
+                 for w in c.argv if w.startswith(PICTURES + "/")}
     for i, name in enumerate(sorted(named)):
-        with Image.open(source / TEST_PHOTOS[i % len(TEST_PHOTOS)]) as image:
+        made_from = FACE_PHOTO if name in of_people else TEST_PHOTOS[i % len(TEST_PHOTOS)]
+        with Image.open(source / made_from) as image:
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             image.convert("RGB").save(folder / name)
 
@@ -207,6 +213,7 @@ def test_readme_commands_run_as_written(tmp_path, capsys, monkeypatch):
     commands = readme_commands()
     places = Placeholders(tmp_path, commands)
     monkeypatch.setenv("PHOTOSEEK_PROGRESS", "0")
+    monkeypatch.chdir(tmp_path)  # files a command writes to the working folder (a contact sheet) stay here
     # a line without --library uses the test's library, never the user's default one
     monkeypatch.setenv("PHOTOSEEK_LIBRARY", str(places.library))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

@@ -155,3 +155,54 @@ def test_a_long_answer_shows_a_first_page_and_says_shared_reasons_once(browser, 
         more.click()
         page.wait_for_function("document.querySelectorAll('.card').length === 8")
         assert ranks()[4:] == ["5.", "6.", "7.", "8."] and page.locator(".grid h2.group").count() == 1
+
+
+def test_place_and_trip_filters_and_a_click_on_a_place(browser, places_library_dir, screenshots):
+    """The page's place and trip filters over a library with GPS photos (tests/places_support.py): choose
+    a country, see the place under each photo (an estimated one marked), click a place, pick a trip,
+    and a place with no photo is said to have none."""
+    from photoseek import Library
+
+    with Library(places_library_dir, llm=None) as library, running_server(AppState(library)) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url + "/")
+        page.wait_for_selector("#filters:not([hidden])")
+        options = page.locator("#place-filter option").all_inner_texts()
+        assert "France (3)" in options and any("Paris (3, 1 estimated)" in o for o in options)
+        assert "3 photos have no known position" in page.inner_text("#filter-note")
+        assert "home: Lisbon, Portugal" in page.inner_text("#filter-note")
+
+        page.select_option("#place-filter", "France")
+        page.wait_for_function("document.querySelector('#answer').textContent.startsWith('Found 3 photos taken in France')")
+        names = page.locator(".card .name").all_inner_texts()
+        assert sorted(names) == ["b01.jpg", "b02.jpg", "b03.jpg"]
+        assert set(page.locator(".card .place").all_inner_texts()) == {"Paris, France"}
+        assert page.locator(".card .place.estimated").count() == 1  # b02: no GPS, estimated from b01
+        assert "photos with no known position could not be checked" in page.inner_text("#answer")
+        page.wait_for_function("Array.from(document.querySelectorAll('.card img')).every(i => i.complete)")
+        page.screenshot(path=str(screenshots / "place-filter.png"), full_page=True)
+
+        # a trip from the trip filter, then a click on the place under a photo
+        page.select_option("#place-filter", "")
+        page.select_option("#trip-filter", "2023-05-02")
+        page.wait_for_function("document.querySelectorAll('.card').length === 1")
+        assert page.locator(".card .name").inner_text() == "c01.jpg"
+        page.select_option("#trip-filter", "")
+        page.fill("#q", "photo")
+        page.click("#search-button")
+        page.wait_for_function("document.querySelectorAll('.card').length > 3")
+        page.locator(".card .place", has_text="Tokyo, Japan").first.click()
+        page.wait_for_function("document.querySelectorAll('.card').length === 1")
+        assert page.locator("#place-filter").input_value() == "Tokyo, Japan"
+        assert page.locator(".card .name").inner_text() == "c01.jpg"
+        assert page.locator(".place.unknown").count() == 0
+
+        # a photo's page shows its place and how it is known
+        page.locator(".card a.thumb").first.click()
+        page.wait_for_url("**/photo/*")
+        assert "Tokyo, Japan (GPS)" in " ".join(page.inner_text("#place").split())
+
+        # a place with no photo: said so, never answered by likeness
+        page.goto(url + "/?place=Rome")
+        page.wait_for_function("document.querySelector('#answer').textContent.startsWith('No photo was taken in Rome')")
+        assert page.locator(".card").count() == 0

@@ -1,4 +1,5 @@
-"""A contact sheet: one PNG of the results' thumbnails, numbered as in the results table, names below.
+"""A contact sheet: one PNG of the results' thumbnails, numbered as in the results table, names below
+(and the same grid of a person's faces: `photoseek people show`).
 
 Shown inline only where the terminal has an image protocol (kitty, iTerm2, WezTerm); elsewhere the
 REPL prints the PNG's path.
@@ -45,29 +46,47 @@ def make_contact_sheet(
 ) -> Path:
     """Write the sheet to `out_path` (PNG). `thumbnail_path(id)` may point at the library's cached
     thumbnails (faster than decoding originals); a photo that cannot be read gets a grey tile."""
-    from PIL import Image, ImageDraw, ImageFont
-
     if not results:
         raise ValueError("no results to put on a contact sheet")
-    columns = max(1, min(columns, len(results)))
-    rows = (len(results) + columns - 1) // columns
+    cells = []
+    for index, result in enumerate(results):
+        image = _open_thumbnail(source, thumb) if (source := _cached_thumbnail(thumbnail_path, result.id)) else None
+        cells.append((image or _open_thumbnail(result.path, thumb), f"#{index + 1}", Path(result.path).name,
+                      f"id {result.id}"))
+    return draw_sheet(cells, out_path, thumb=thumb, columns=columns)
+
+
+def draw_sheet(cells: "Sequence[tuple[Image.Image | None, str, str, str]]", out_path: str | os.PathLike, *,
+               thumb: int = THUMB, columns: int = COLUMNS) -> Path:
+    """A PNG grid of (image or None for a grey tile, badge, first line, second line) cells: the
+    results' sheet above, and a person's faces (`photoseek people show`)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    if not cells:
+        raise ValueError("nothing to put on a contact sheet")
+    columns = max(1, min(columns, len(cells)))
+    rows = (len(cells) + columns - 1) // columns
     cell_w, cell_h = thumb + 8, thumb + LABEL_HEIGHT + 8
     sheet = Image.new("RGB", (columns * cell_w, rows * cell_h), (24, 24, 24))
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default()
-    for index, result in enumerate(results):
+    for index, (image, badge, first, second) in enumerate(cells):
         x0, y0 = (index % columns) * cell_w + 4, (index // columns) * cell_h + 4
-        image = _open_thumbnail(source, thumb) if (source := _cached_thumbnail(thumbnail_path, result.id)) else None
-        image = image or _open_thumbnail(result.path, thumb)
         if image is None:
             draw.rectangle([x0, y0, x0 + thumb - 1, y0 + thumb - 1], fill=(80, 80, 80))
         else:
+            if max(image.size) > thumb:
+                image = image.copy()
+                image.thumbnail((thumb, thumb))
+            elif max(image.size) < thumb // 2:  # a small face crop: drawn larger
+                scale = thumb / max(image.size)
+                image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
             sheet.paste(image, (x0 + (thumb - image.width) // 2, y0 + (thumb - image.height) // 2))
-        draw.rectangle([x0, y0, x0 + 26, y0 + 16], fill=(0, 0, 0))
-        draw.text((x0 + 4, y0 + 3), f"#{index + 1}", fill=(255, 255, 255), font=font)
-        name = Path(result.path).name
-        draw.text((x0, y0 + thumb + 4), _fit(name, 30), fill=(220, 220, 220), font=font)
-        draw.text((x0, y0 + thumb + 18), f"id {result.id}", fill=(150, 150, 150), font=font)
+        if badge:
+            draw.rectangle([x0, y0, x0 + 6 + 6 * len(badge), y0 + 16], fill=(0, 0, 0))
+            draw.text((x0 + 4, y0 + 3), badge, fill=(255, 255, 255), font=font)
+        draw.text((x0, y0 + thumb + 4), _fit(first, 30), fill=(220, 220, 220), font=font)
+        draw.text((x0, y0 + thumb + 18), _fit(second, 30), fill=(150, 150, 150), font=font)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out_path, "PNG")

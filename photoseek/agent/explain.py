@@ -143,13 +143,23 @@ def _met_phrases(evidence: Evidence) -> list[str]:
         by_evidence.setdefault(found, []).append(asked)
     phrases = []
     for found, asked in by_evidence.items():
-        if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour "):
+        if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour ") or stands_alone(asked[0], found):
             phrases.append(found if stands_alone(asked[0], found) else f"{_join(asked)}: {found}")
+        elif found.startswith("tag ") and found[4:] in evidence.learned:
+            phrases.append(f"{_join([_asked(a) for a in asked])}: {learned_phrase(found[4:], evidence)}")
         else:
             where = {"written text": "the text written in it", "caption": "its caption",
                      "file name": "its file name"}.get(found, f"its {found}")
             phrases.append(f"{_join([_asked(a) for a in asked])} by {where}")
     return phrases
+
+
+def learned_phrase(word: str, evidence: Evidence) -> str:
+    """How a learned tag met a word: 'learned from the 4 photos you marked (87% sure)'."""
+    learned = evidence.learned.get(word, {})
+    count = learned.get("examples", 0)
+    sure = f" ({learned['confidence'] * 100:.0f}% sure)" if learned.get("confidence") is not None else ""
+    return f"learned from the {count} photo{'s' if count != 1 else ''} you marked{sure}"
 
 
 def photos_named(ids: list[int], names: Mapping[int, str] | None = None, conjunction: str = "and") -> str:
@@ -242,8 +252,9 @@ def reason_parts(evidence: Evidence, query: str | None, match: str, names: Mappi
     parts: list[str] = _met_phrases(evidence) + _filter_phrases(evidence)
     if evidence.marked:
         parts.insert(0, 'you marked it "more like this"')
+    asked_people = set(evidence.filters_matched.get("person") or ())
     missing_words = [m for m in evidence.missing if m not in _ATTRIBUTE_ASKS and not m.startswith("a close likeness")
-                     and not is_people_count_ask(m)]
+                     and not is_people_count_ask(m) and m not in asked_people]
     if match == "strong":
         # the reference photo it is like leads; the similarity that vouched for unmet words follows
         like = [_similarity_phrase(evidence, query, names)] if evidence.similar_to else []
@@ -278,6 +289,15 @@ def _filter_phrases(evidence: Evidence) -> list[str]:
     people = asked.get("people")
     if people is not None and not said & {"people", "no people"}:
         phrases.append(people_found_phrase(evidence.people if people else 0, people))
+    if (asked.get("not_place") or asked.get("trip")) and not asked.get("place"):
+        # "not in Germany" keeps photos whose place is unknown: say which ones (and where the others are)
+        if evidence.place:
+            phrases.append(f"taken {'in ' if not evidence.place.startswith('near ') else ''}{evidence.place} "
+                           f"({evidence.place_how})")
+        elif asked.get("not_place"):
+            phrases.append("its position is unknown, so it may have been taken in " + " or ".join(asked["not_place"]))
+        else:
+            phrases.append("its position is unknown: it was taken on a day of the trip")
     return phrases
 
 
@@ -286,12 +306,13 @@ def _vouched_parts(evidence: Evidence, query: str | None, missing_words: list[st
     one of the closest photos to the request, which look alike (a match by resemblance alone);
     `first`: nothing was said yet (then say why it is here at all)."""
     parts = []
-    if missing_words:
+    if evidence.stands_apart:
         what = f'"{query}"' if query else "the search"
         parts.append(f"by resemblance alone, one of the closest photos to {what}, which look alike")
         if evidence.standing is not None:  # its own (a group's heading says the rest once)
             parts.append(standing_words(evidence.standing))
-        parts.append(unnameable_phrase(missing_words))
+        if missing_words:  # "standing", "smiling" are no things to recognise: not listed
+            parts.append(unnameable_phrase(missing_words))
         shows = [t for t in evidence.tags if t not in evidence.matched_tags]
         if shows:  # what the tagger saw in it, to judge the resemblance by
             parts.append("tagged " + _join(shows))
@@ -313,8 +334,11 @@ def _unmet_parts(evidence: Evidence, query: str | None, match: str, names: Mappi
         parts.append(unnameable_phrase(unnamed))
     if colours:
         parts.append("its colours do not include " + _join([_asked(c) for c in sorted(colours)], "or"))
+    asked_people = set(evidence.filters_matched.get("person") or ())
     for asked in evidence.missing:
-        if asked in ("at night", "in daytime", "at twilight"):
+        if asked in asked_people:
+            parts.append(f"{asked} not recognised in it")
+        elif asked in ("at night", "in daytime", "at twilight"):
             taken = TIME_PHRASES.get(evidence.time_of_day or "", "")
             parts.append(f"taken {taken}, not {asked}" if taken else f"not known to be taken {asked}")
         elif asked == "people":
@@ -607,7 +631,9 @@ def evidence_items(result: SearchResult, *, fence: bool = True,
     if result.match is not None:
         items.append(("match", result.match))
         if ev.met:
-            items.append(("request met", ", ".join(f'"{a}" by {f}' for a, f in ev.met.items())))
+            items.append(("request met", ", ".join(
+                f'"{a}" by {f}' + (f", {learned_phrase(f[4:], ev)}" if f.startswith("tag ") and f[4:] in ev.learned else "")
+                for a, f in ev.met.items())))
         if ev.missing:
             items.append(("not found", ", ".join(f'"{m}"' for m in ev.missing)))
     return items

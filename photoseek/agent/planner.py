@@ -17,9 +17,12 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photoseek.agent.dates import DateRange, has_temporal_cue, resolve_dates
+from photoseek.agent.people_words import PeopleAsked, read_people
+from photoseek.agent.place_words import PlaceRequest, read_places, without_place_names, without_spans
+from photoseek.places.names import fold
 from photoseek.llm.base import LLM, Message
 from photoseek.llm.translate import detect_language, needs_translation, to_english
 from photoseek.results import describe_filters
@@ -28,8 +31,13 @@ from photoseek.search.query_attributes import NO_PEOPLE_PATTERNS, PERSON_WORDS
 from photoseek.prompts import render
 from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, TOOLS, ToolArgumentsError
 
-#: what a plan may call: the registry's tools, all read-only (feedback only re-ranks)
-PLANNER_TOOLS: tuple[str, ...] = tuple(TOOLS)
+if TYPE_CHECKING:
+    from photoseek.places.names import NameIndex
+
+#: what a plan may call: the registry's tools, all read-only (feedback only re-ranks); the names of
+#: people are read by code from the library (PlanContext.people), so list_people is for MCP hosts, as
+#: taught_words is (a conversation searches; `photoseek words` and the page list the words)
+PLANNER_TOOLS: tuple[str, ...] = tuple(name for name in TOOLS if name not in ("list_people", "taught_words"))
 #: the model may also say "refine" (change the previous search); the planner turns it into a real call
 MODEL_TOOLS: tuple[str, ...] = PLANNER_TOOLS + ("refine",)
 
@@ -54,6 +62,10 @@ STEP_SCHEMA: dict[str, Any] = {
         "people": {"type": "boolean"},
         "camera": {"type": "string"},
         "has_text": {"type": "boolean"},
+        "person": _STRINGS,
+        "not_person": _STRINGS,
+        "person_only": {"type": "boolean"},
+        "place": _STRINGS,
         "more_like": _NUMBERS,
         "less_like": _NUMBERS,
     },
@@ -110,11 +122,15 @@ class Plan:
 
 @dataclass
 class PlanContext:
-    """What the planner knows of the conversation: today's date, the last search and its results."""
+    """What the planner knows of the conversation: today's date, the last search and its results, and
+    the names of places (the library's, and the world's countries and big cities: `Library.place_names`),
+    so that "Paris" the city is a place filter and "a paris-style café" is not; None reads no places."""
 
     today: date = field(default_factory=date.today)
     previous_call: ToolCall | None = None
     previous_results: list[int] = field(default_factory=list)  # photo ids; "#1" is previous_results[0]
+    people: tuple[str, ...] = ()  # the names the user gave the people in the library (photoseek people)
+    places: "NameIndex | None" = None
 
 
 # -- reading the request ---------------------------------------------------------------------------
@@ -171,6 +187,9 @@ _TEXT_CUE = re.compile(
     re.IGNORECASE,
 )
 _HAS_TEXT = re.compile(r"\bwith (?:visible |any )?(?:text|writing|words)\b|\bcontaining text\b|有字|带字|有文字")
+_ONLY_TIME_WORDS = re.compile(
+    r"\s*(?:(?:at|by|during|the|in)\s+)*(?:night|nighttime|night-time|evening|day|daytime|daylight|twilight|dusk|dawn)"
+    r"(?:\s+(?:scenes?|views?|shots?|photos?|pictures?|time))?\s*", re.IGNORECASE)
 _NEW_TOPIC = re.compile(r"\b(?:instead|actually|new search|start over|forget (?:that|it))\b|换成|改成|重新", re.IGNORECASE)
 # What a request asks for when it only says "with text": a filter, not a text search for the word "text".
 _GENERIC_TEXT = {"text", "texts", "word", "words", "writing", "letters", "any text", "something", "some text"}
@@ -248,10 +267,20 @@ class ParsedRequest:
     but_text: str | None
     more_like: list[int]
     less_like: list[int]
+    people: PeopleAsked = field(default_factory=PeopleAsked)  # who it asks for (agent.people_words)
+    known_people: tuple[str, ...] = ()  # the library's names
+    # places and trips the request names (agent.place_words), and the request without them: the
+    # words that are left to search for ("beach photos from Portugal" -> "beach photos")
+    places: PlaceRequest = field(default_factory=PlaceRequest)
+    plain: str = ""
 
     @classmethod
     def parse(cls, message: str, context: PlanContext) -> "ParsedRequest":
         text = " ".join(message.split())
+        # the people it names are filters read by code; the rest plans as a request without them
+        people = read_people(text, context.people)
+        if people.person or people.not_person:
+            text = people.rest
         paths = [a or b for a, b in _PATH.findall(text)]
         without_paths = _PATH.sub(" ", text)
         model_text = normalize_references(text, len(context.previous_results))
@@ -262,6 +291,7 @@ class ParsedRequest:
         but_text = but.group(1).strip(" .!?") if but and not re.fullmatch(_NUMS, but.group(1).strip(" .!?")) else None
         more = [n for m in _FEEDBACK_MORE.finditer(numbered) for n in _numbers(m.group(1) or m.group(2))]
         less = [n for m in _FEEDBACK_LESS.finditer(numbered) for n in _numbers(m.group(1) or m.group(2))]
+        places = read_places(text, context.places)
         return cls(
             text=text,
             model_text=model_text,
@@ -272,6 +302,10 @@ class ParsedRequest:
             but_text=but_text,
             more_like=more,
             less_like=[n for n in less if n not in more],
+            people=people,
+            known_people=tuple(context.people),
+            places=places,
+            plain=without_spans(text, places.spans),
         )
 
     @property
@@ -280,9 +314,18 @@ class ParsedRequest:
         or exclusions ("none with dogs please", "not at night")."""
         from photoseek.agent.negation import read_negations, without_negated
 
-        words = content_words(self.text, self.dates)
+        if self.new_place_search:
+            return False
+        words = content_words(self.plain, self.dates)
         return bool(_REFINEMENT_START.search(self.text)) or not words or \
             not without_negated(words, read_negations(self.text))
+
+    @property
+    def new_place_search(self) -> bool:
+        """Names a place or trip without a word of narrowing ("photos from Rome" after a search of Japan is
+        a new search; "only from Lisbon", "in Porto", "not in Germany" narrow the last one)."""
+        return bool(self.places.place or self.places.trip) and not _REFINEMENT_START.search(self.text) \
+            and not _REFERS_BACK.search(self.text)
 
 
 # Phrases that become filters, removed from the plain search words of a fallback search.
@@ -295,7 +338,7 @@ _FILTER_PHRASES = [
     re.compile(r"\b(?:taken|shot|photographed)?\s*(?:with|on|by|using)\s+(?:my|a|an|the|our)?\s*(?:iphone|android|"
                r"pixel|galaxy|canon|nikon|sony|fuji\w*|olympus|panasonic|leica|gopro|dji)\b[\w-]*", re.IGNORECASE),
     re.compile(r"\bwith (?:visible |any )?(?:text|writing|words)(?: on (?:it|them))?\b|\bcontaining text\b", re.IGNORECASE),
-    re.compile(r"夜里|晚上|白天|(?:没|不要|不带|无)有?人|有字|带字|有文字"),
+    re.compile(r"夜景|夜晚|夜里|晚上|白天|(?:没|不要|不带|无)有?人|有字|带字|有文字"),
 ]
 
 
@@ -336,6 +379,10 @@ class Planner:
         if not message or not message.strip():
             raise PlanError("Ask for some photos, e.g. 'beach photos from 2019' or '猫的照片'.")
         request = ParsedRequest.parse(message, context)
+        if request.people.unknown:
+            from photoseek.store.faces import unknown_person_message
+
+            raise PlanError(" ".join(unknown_person_message(name) for name in request.people.unknown))
         plan = self._plan_by_rules(request, context)
         if plan is None:
             plan = self._plan_with_model(request, context)
@@ -345,7 +392,18 @@ class Planner:
 
     # -- rules ------------------------------------------------------------------------------------
     def _plan_by_rules(self, request: ParsedRequest, context: PlanContext) -> Plan | None:
-        """Relevance feedback on the previous results ("more like 2 and 5, not 4") needs no model."""
+        """Relevance feedback on the previous results ("more like 2 and 5, not 4") needs no model, nor
+        does a request for people and nothing else ("photos of Anna", "only Anna", "Anna without Ben")."""
+        people = request.people.filters()
+        if people and not (request.more_like or request.less_like or request.paths or request.references
+                           or request.quoted) and not content_words(request.text, request.dates):
+            filters = self._code_filters(request)
+            previous = context.previous_call
+            if previous is not None and previous.tool in SEARCH_TOOLS and previous.tool != "feedback" \
+                    and (request.looks_like_refinement or _REFERS_BACK.search(request.text)) \
+                    and not _NEW_TOPIC.search(request.text):
+                return Plan([self._refine(previous, filters, "")], source="rules")
+            return Plan([_validated("filter_photos", filters)], source="rules")
         if not (request.more_like or request.less_like) or request.but_text or request.paths:
             return None
         if not context.previous_results:
@@ -389,7 +447,7 @@ class Planner:
             return self._fallback(request, context, "no language model is configured")
         messages = [
             Message("system", self.system_prompt),
-            Message("user", render("planner_user", today=context.today.isoformat(),
+            Message("user", render("planner_user", today=context.today.isoformat(), people=", ".join(context.people),
                                    previous=_describe_previous(context), request=request.model_text)),
         ]
         output = None
@@ -414,7 +472,18 @@ class Planner:
 
     def _fallback(self, request: ParsedRequest, context: PlanContext, reason: str, output: str | None = None) -> Plan:
         args: dict[str, Any] = self._code_filters(request)
-        words = search_words(request.text, request.dates)
+        words = search_words(request.plain, request.dates)
+        if not content_words(request.plain, request.dates):
+            words = ""  # "only", "some", "taken": nothing to look for (content_words keeps what is)
+        previous = context.previous_call
+        if previous is not None and previous.tool in SEARCH_TOOLS and args and not request.paths \
+                and request.looks_like_refinement and not words:
+            # "only from 2019", "without people": nothing to search for but filters code reads, after a
+            # search: they narrow it, as the model's "refine" would ("only" is no word to look for)
+            call = self._refine(previous, args, "")
+            note = (f"I could not plan that request ({reason}), so I narrowed the last search to photos "
+                    f"{describe_filters(args)}.")
+            return Plan([call], source="fallback", notes=[note], model_output=output)
         if request.paths:
             call = _validated("similar_to_photo", {**args, "photo": request.paths[0]})
             note = f"I could not plan that request ({reason}), so I searched for photos like {request.paths[0]}."
@@ -453,6 +522,8 @@ class Planner:
         camera = _CAMERA.search(_PATH.sub(" ", text))
         if camera:
             args["camera"] = camera.group(1)
+        args.update(request.people.filters())
+        args.update(request.places.as_args())
         return args
 
     def _checked_filters(self, step: dict[str, Any], request: ParsedRequest) -> dict[str, Any]:
@@ -461,7 +532,9 @@ class Planner:
         lowered = text.lower()
         english = not _CJK.search(text)
         args: dict[str, Any] = {}
-        if (step.get("date_from") or step.get("date_to")) and has_temporal_cue(text):
+        # a trip's "last" / "first day" is no date ("my last trip" is not today): dates come from code then
+        trip_words = bool(request.places.trip) and request.dates is None
+        if (step.get("date_from") or step.get("date_to")) and has_temporal_cue(text) and not trip_words:
             args.update({k: step[k] for k in ("date_from", "date_to") if step.get(k)})
         if step.get("time_of_day") and _TIME_CUE.search(text):
             args["time_of_day"] = step["time_of_day"]
@@ -476,12 +549,26 @@ class Planner:
         camera = str(step.get("camera") or "")
         if camera and camera.lower() in lowered and (_CAMERA.search(text) or _CAMERA_BRAND.search(camera)):
             args["camera"] = camera
+        # people: the model may propose only the library's names, and only where code could not read
+        # them (a name written in another script: "安娜" for Anna); code's reading wins
+        known = {n.casefold(): n for n in request.known_people}
+        if _CJK.search(text) and not (request.people.person or request.people.not_person):
+            for key in ("person", "not_person"):
+                proposed = [known[str(n).casefold()] for n in step.get(key) or [] if str(n).casefold() in known]
+                if proposed:
+                    args[key] = proposed
+            if args.get("person") and step.get("person_only"):
+                args["person_only"] = True
+        places = {fold(n) for m in request.places.mentions for n in (m.text, m.name)}
         for key in ("tags", "not_tags"):
-            tags = [t for t in step.get(key) or [] if t and not _CJK.search(t)]
+            # a place is a place filter, never a tag ("not in Germany" is no photo tagged "germany")
+            tags = [t for t in step.get(key) or [] if t and not _CJK.search(t) and fold(t) not in places]
             if english:  # an English request must name the tag (stem match); a translated one cannot
                 tags = [t for t in tags if _variants(t) & _stems(text)]
             if tags:
                 args[key] = tags
+        # places: the model's "place" is never taken on its word (it names places the request does not,
+        # and misses the library's small towns); code reads them from the request (agent.place_words)
         args.update(self._code_filters(request))
         return args
 
@@ -492,6 +579,7 @@ class Planner:
         previous = context.previous_call
         filters = self._checked_filters(step, request)
         query = self._english(str(step.get("query") or "").strip(), request)
+        query = self._without_places(query, request, context)
         photo = step.get("photo")
 
         # A request in refinement form ("only from 2019", "without people") narrows the last search,
@@ -503,13 +591,13 @@ class Planner:
         # pointer back ("those"), or nothing but filters ("2019"). A new subject is a new search.
         if tool == "refine" and (_NEW_TOPIC.search(request.text) or not (
             request.looks_like_refinement or _REFERS_BACK.search(request.text)
-            or not content_words(request.text, request.dates)
+            or (not content_words(request.plain, request.dates) and not request.new_place_search)
         )):
-            tool = "text_search" if query or content_words(request.text, request.dates) else "filter_photos"
+            tool = "text_search" if query or content_words(request.plain, request.dates) else "filter_photos"
         if tool == "refine":
             if previous is None:
                 tool = "text_search" if query or not filters else "filter_photos"
-                query = query or search_words(request.text, request.dates)
+                query = query or search_words(request.plain, request.dates)
             else:
                 if not query and request.but_text and previous.tool in ("similar_to_photo", "composed_search"):
                     query = self._english(request.but_text, request)  # "but at night" after "like #3"
@@ -535,7 +623,7 @@ class Planner:
         # Filters alone cannot carry a subject the request names ("city streets at night"): search for it.
         if tool == "filter_photos":
             camera_words = set(str(filters.get("camera", "")).lower().split())
-            leftover = " ".join(w for w in content_words(request.text, request.dates).split()
+            leftover = " ".join(w for w in content_words(request.plain, request.dates).split()
                                 if w.lower() not in camera_words)
             if leftover:
                 tool, query = "text_search", query or self._english(leftover, request)
@@ -569,7 +657,8 @@ class Planner:
         args: dict[str, Any] = dict(filters)
         if tool == "text_search":
             query = self._english(query, request) if query else \
-                search_words(self._english(request.text, request), request.dates)
+                search_words(self._english(request.plain, request), request.dates)
+            query = self._without_places(query, request, context)
             if not query or _CJK.search(query):
                 if filters:
                     tool = "filter_photos"
@@ -577,6 +666,8 @@ class Planner:
                     raise _PlanProblem("text_search needs English search words in query")
             else:
                 args["query"] = _strip_dates(query, request.dates)
+                if args.get("time_of_day") and _ONLY_TIME_WORDS.fullmatch(args["query"]):
+                    args["query"] = ""  # "night scene" (东京的夜景) with a night filter: nothing else to look for
                 # a fresh search ranks by its words; the same words as required tags would only drop
                 # relevant photos the tagger missed
                 if args.get("tags"):
@@ -604,13 +695,20 @@ class Planner:
             raise _PlanProblem("filter_photos needs at least one filter; use text_search with a query")
         return _validated(tool, args, problem=_PlanProblem)
 
+    @staticmethod
+    def _without_places(query: str, request: ParsedRequest, context: PlanContext) -> str:
+        """The search words without the places the request named (they are filters); the model often
+        keeps them ("beach Portugal") and as words they would be searched for by likeness."""
+        return without_place_names(query, request.places, context.places)
+
     def _refine(self, previous: ToolCall, filters: dict[str, Any], query: str) -> ToolCall:
         """The previous call with the new filters added (tags accumulate; other filters replace)."""
         args = dict(previous.args)
         opposite = {"tags": "not_tags", "not_tags": "tags", "time_of_day": "not_time_of_day",
-                    "not_time_of_day": "time_of_day"}
+                    "not_time_of_day": "time_of_day", "person": "not_person", "not_person": "person",
+                    "place": "not_place", "not_place": "place"}
         for key, value in filters.items():
-            if key in ("tags", "not_tags", "not_dates"):
+            if key in ("tags", "not_tags", "not_dates", "person", "not_person"):
                 args[key] = _unique(list(args.get(key, [])) + list(value))
             else:
                 args[key] = value
@@ -684,7 +782,7 @@ def _correct_negations(plan: Plan, request: ParsedRequest, english=lambda text: 
         return
     call = plan.calls[0]
     def words() -> str:  # the request's subject in English ("没有文字的海报" -> "poster"), only if needed
-        found = without_negated(content_words(request.text, request.dates), negations)
+        found = without_negated(content_words(request.plain or request.text, request.dates), negations)
         english_words = english(found) if found and needs_translation(found) else found
         return "" if needs_translation(english_words) else english_words
 

@@ -18,6 +18,7 @@ from photoseek.agent.explain import Explainer, ReasonGroup, group_reasons, resem
 from photoseek.agent.look import Looker, explain_or_look
 from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
+from photoseek.agent.teaching import Teaching, read_teaching
 from photoseek.errors import PhotoseekError
 from photoseek.results import EXPLAIN_MODES, SearchResult, describe_filters, levels_summary, search_subject
 from photoseek.search.match import matches_first, presented
@@ -32,6 +33,9 @@ _DEFAULT = object()
 # first; a UI shows the first page (k: the matches' count and the closest after them) and the rest on
 # demand ("N more").
 MATCH_POOL = 50
+# ...and a search by filters alone ("photos from Germany", "my last trip") this deep: every photo that
+# passes is a match, and the answer counts and shows them all (up to this many), not only the first 50.
+FILTER_POOL = 500
 # How a turn explains its results (EXPLAIN_MODES). "evidence": the sentences composed from each
 # photo's evidence (which words met which tag, text, caption, time, date; what was not found),
 # instant and grounded by construction. "model": the LLM rewords the top results' evidence (checked
@@ -170,6 +174,9 @@ class Session:
         # a vision LLM looks at the top results' thumbnails (agent/look.py)
         self.looker = Looker(self.llm, getattr(library, "thumbnail_path", lambda photo_id: None))
         self.memory: list[Step] = []
+        # the photo "this one" means in a teaching turn: the one the user last looked at (the REPL's
+        # /show N, a shown photo) or the only result of the last answer
+        self.focus: int | None = None
 
     def reset(self) -> None:
         self.memory.clear()
@@ -184,10 +191,23 @@ class Session:
     # -- what the planner sees --------------------------------------------------------------------
     def context(self) -> PlanContext:
         today = self.today or date.today()
+        names = getattr(self.library, "person_names", None)
+        people = tuple(names()) if callable(names) else ()  # the planner reads these names in requests
+        places = self._place_names()
         for step in reversed(self.memory):
             if isinstance(step, ToolStep) and step.result is not None and step.call.tool in SEARCH_TOOLS:
-                return PlanContext(today, step.call, [r.id for r in step.result.results])
-        return PlanContext(today)
+                return PlanContext(today, step.call, [r.id for r in step.result.results], people, places=places)
+        return PlanContext(today, people=people, places=places)
+
+    def _place_names(self):
+        """The place names the planner reads requests with (None when the library cannot say: no catalog)."""
+        names = getattr(self.library, "place_names", None)
+        if names is None:
+            return None
+        try:
+            return names()
+        except PhotoseekError:
+            return None
 
     @property
     def last_ranking(self) -> list[SearchResult]:
@@ -221,8 +241,12 @@ class Session:
             raise PhotoseekError(f"Unknown explain mode {explain!r}; use one of: {', '.join(EXPLAIN_MODES)}.")
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        teaching = read_teaching(message)  # the user's own words, read by rules: the model never teaches
         self.memory.append(UserStep(message))
         context = self.context()
+        if teaching is not None:
+            yield AnswerReady(self._finish(self._teach(message, teaching, context), started, timings))
+            return
         try:
             plan = self.planner.plan(message, context)
         except PhotoseekError as exc:
@@ -243,7 +267,7 @@ class Session:
             if call.tool in SEARCH_TOOLS:
                 asked_k = call.args.get("k")
                 shown = asked_k or self.k
-                searched = asked_k or max(self.k, MATCH_POOL)
+                searched = asked_k or max(self.k, FILTER_POOL if call.tool == "filter_photos" else MATCH_POOL)
                 call = ToolCall(call.tool, {**call.args, "k": searched})
             try:
                 outcome = TOOLS[call.tool].run(self.library, call.args)
@@ -259,6 +283,10 @@ class Session:
             timings["tools"] = timings.get("tools", 0.0) + time.perf_counter() - tool_started
 
         results = outcome.results if outcome is not None else []
+        if outcome is not None and outcome.photo is not None:
+            self.focus = outcome.photo.get("id")  # "this one is …" after "show me photo 12"
+        elif results:
+            self.focus = None
         # the reader knows the photos of the previous answer as "#2", not by catalog id
         names = reference_names(context.previous_results, [r.id for r in results], self.library.catalog.photo_name)
         groups: list[ReasonGroup] = []
@@ -276,7 +304,7 @@ class Session:
             timings["explain"] = time.perf_counter() - explain_started
         answer = Answer(
             message,
-            answer_text(plan, outcome, searched, names, page=shown),
+            answer_text(plan, outcome, searched, names, page=shown, place_words=self._place_words(outcome)),
             plan=plan,
             results=results,
             photo=outcome.photo if outcome is not None else None,
@@ -287,6 +315,61 @@ class Session:
             groups=groups,
         )
         yield AnswerReady(self._finish(answer, started, timings))
+
+    def _teach(self, message: str, teaching: Teaching, context: PlanContext) -> Answer:
+        """Give the word to the photos the user named (or refuse it for them) and say what happened.
+        The previous answer's photos stay the answer's, so "#4 is one too" and /why keep working."""
+        previous = self.last_answer
+        shown = previous.results if previous is not None else []
+        numbers = {pid: n for n, pid in enumerate(context.previous_results, 1)}
+        if teaching.this:
+            photo = self.focus if self.focus is not None else (shown[0].id if len(shown) == 1 else None)
+            if photo is None:
+                text = (f'Which photo is "{teaching.word}"? Say it by its number in the last answer, e.g. '
+                        f'"#3 is {teaching.word}", or open one with /show N first.')
+                return Answer(message, text, results=shown, error=text)
+            photos = [photo]
+        else:
+            missing = [n for n in teaching.numbers if not 1 <= n <= len(context.previous_results)]
+            if missing:
+                text = (f"There is no #{missing[0]} in the last answer"
+                        + (f" (it showed #1 to #{len(context.previous_results)})." if context.previous_results
+                           else "; search first, then say which photos are the word."))
+                return Answer(message, text, results=shown, error=text)
+            photos = [context.previous_results[n - 1] for n in teaching.numbers]
+        name = ", ".join(f"#{numbers[p]}" if p in numbers else self.library.catalog.photo_name(p) for p in photos)
+        try:
+            if teaching.rejected:
+                status = self.library.teach(teaching.word, not_photos=photos)
+                done = f'Noted: {name} {"is" if len(photos) == 1 else "are"} not "{status.word}".'
+                undo = f'(Undo: photoseek tag {photos[0]} +"{status.word}" to give it back, or the ✓ on the page.)'
+            else:
+                status = self.library.teach(teaching.word, photos)
+                done = f'Taught "{status.word}" with {name}.'
+                undo = f'(Undo: "{name.split(",")[0]} is not {status.word}", or photoseek forget "{status.word}".)'
+        except PhotoseekError as exc:
+            return Answer(message, str(exc), results=shown, error=str(exc))
+        return Answer(message, f"{done} {status.sentence()} {undo}", results=shown,
+                      reference_names=previous.reference_names if previous is not None else {})
+
+    def _place_words(self, outcome: ToolResult | None) -> tuple[str | None, str | None]:
+        """(why no photo answers the places or trip asked, what the place filter could not check), from
+        the library (Library.why_empty / place_note); (None, None) when no place was asked."""
+        if outcome is None or outcome.tool not in SEARCH_TOOLS:
+            return None, None
+        args = outcome.args
+        if not (args.get("place") or args.get("not_place") or args.get("trip")):
+            return None, None
+        from photoseek.results import Filters
+
+        filters = Filters(place=list(args.get("place") or []), not_place=list(args.get("not_place") or []),
+                          trip=args.get("trip"), trip_day=args.get("trip_day"))
+        why, note = getattr(self.library, "why_empty", None), getattr(self.library, "place_note", None)
+        try:
+            return (why(filters) if why is not None and not outcome.results else None,
+                    note(filters) if note is not None else None)
+        except PhotoseekError:
+            return None, None
 
     def _finish(self, answer: Answer, started: float, timings: dict[str, float]) -> Answer:
         timings["total"] = time.perf_counter() - started
@@ -320,12 +403,16 @@ def reference_names(shown_before: list[int] | None, shown_now: list[int],
 
 
 def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = None,
-                names: dict[int, str] | None = None, page: int | None = None) -> str:
+                names: dict[int, str] | None = None, page: int | None = None, *,
+                place_words: tuple[str | None, str | None] = (None, None)) -> str:
     """The answer in words; `searched`: how many results the search was asked for (so that a search
     whose every result matches says "at least"); `names`: how the reader knows the previous
     answer's photos (`reference_names`), so that feedback names them as the user did ("#2", or
     "dog.jpg (#5 of the last answer)"), not by catalog id; `page`: how many results the first page
-    shows (the matches are counted whole, what follows them only on that page)."""
+    shows (the matches are counted whole, what follows them only on that page); `place_words`: (why
+    no photo answers the place or trip asked, what a place filter could not check), from
+    Session._place_words."""
+    empty_reason, place_note = place_words
     numbers = names or {}
 
     def named(ids: list[int]) -> str:
@@ -343,6 +430,9 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
             bits.append(f"taken {p['taken_at']}")
         if p.get("camera_model"):
             bits.append(f"with {p.get('camera_make') or ''} {p['camera_model']}".replace("  ", " "))
+        place = p.get("place")
+        bits.append(f"{'' if place['label'].startswith('near ') else 'in '}{place['label']} ({place['how']})"
+                    if place else "place unknown")
         text = ", ".join(bits) + f". Tags: {tags}."
         if p.get("caption"):
             text += f" Caption: {p['caption']}"
@@ -364,9 +454,12 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
         text = " ".join(t for t in (text, resemblance_note(outcome.results)) if t)
     elif count:
         text = f"Found {count} photo{'s' if count != 1 else ''} {subject.found()}".rstrip() + "."
+    elif empty_reason:  # the place or trip has no photo: said so, never answered by likeness
+        text = empty_reason
     else:
         text = f"No photos matched {subject}." + (" Try fewer filters." if filters else "")
-    return " ".join(part for part in (reranked, text, _exclusion_caveat(args) if count else "", notes) if part)
+    return " ".join(part for part in (reranked, text, _exclusion_caveat(args) if count else "", place_note or "",
+                                      notes) if part)
 
 
 def reworded_note(reworded: int | None) -> str | None:

@@ -1,4 +1,4 @@
-"""Stage 2: annotate indexed photos — tags, colours, time of day, faces, OCR text, captions.
+"""Stage 2: annotate indexed photos — tags, colours, time of day, faces, face recognition, OCR text, captions.
 
 Stage 1 (the indexer) already committed vectors and classifier tags, so the library is searchable
 before this starts; annotations only add to it. Each annotator is its own pass over the photos that
@@ -38,10 +38,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("photoseek.annotate")
 
-ANNOTATORS = ("tags", "time", "colors", "faces", "ocr", "captions")  # the order they run in
+ANNOTATORS = ("tags", "time", "colors", "faces", "recognition", "ocr", "captions")  # the order they run in
 # what `index` and `annotate` run unless told otherwise: captions are written on demand
-# (Library.caption) or by an opt-in pass (`--captioner`), never by the LLM for every photo
-DEFAULT_ANNOTATORS = ("tags", "time", "colors", "faces", "ocr")
+# (Library.caption) or by an opt-in pass (`--captioner`), never by the LLM for every photo; face
+# recognition unless the library has it off (Library drops it then)
+DEFAULT_ANNOTATORS = ("tags", "time", "colors", "faces", "recognition", "ocr")
 FAST_BATCH = 16  # photos per transaction for the cheap annotators
 SLOW_ANNOTATORS = {"ocr", "captions"}  # committed photo by photo
 # decode sizes (short side) each annotator needs from the original file
@@ -224,6 +225,7 @@ class Annotator:
             "time": (self._compute_time, self._write_time),
             "colors": (self._compute_colors, self._write_colors),
             "faces": (self._compute_faces, self._write_faces),
+            "recognition": (self._compute_recognition, self._write_recognition),
             "ocr": (self._compute_ocr, self._write_ocr),
             "captions": (self._compute_caption, self._write_caption_row),
         }[name]
@@ -356,6 +358,15 @@ class Annotator:
     def _write_faces(self, conn, row, count) -> None:
         write_faces(conn, row["id"], count)
 
+    # -- face recognition ------------------------------------------------------------------------------
+    def _compute_recognition(self, row):
+        from photoseek.vision.face_descriptors import describe_faces
+
+        return describe_faces(self._work_image(row))
+
+    def _write_recognition(self, conn, row, found) -> None:
+        write_recognition(conn, row["id"], found)
+
     # -- OCR ---------------------------------------------------------------------------------------------------
     def _compute_ocr(self, row):
         from photoseek.ingest.pipeline import read_text_gated
@@ -437,6 +448,14 @@ def write_faces(conn, photo_id: int, count: int) -> None:
     replace_tags(conn, photo_id, FACES_SOURCE, [Tag(name, c) for name, c in people_tags(count)])
 
 
+def write_recognition(conn, photo_id: int, found) -> None:
+    """found: [FaceDescriptor] (the faces wait for clustering; see photoseek.people)."""
+    from photoseek.store.faces import write_faces as store_faces
+    from photoseek.vision.face_descriptors import FACE_RECOGNITION_ID
+
+    store_faces(conn, photo_id, found, FACE_RECOGNITION_ID)
+
+
 def write_ocr(conn, photo_id: int, result) -> None:
     """result: an ocr.OcrResult."""
     from photoseek.store.annotations import replace_tags
@@ -453,7 +472,8 @@ def write_ocr(conn, photo_id: int, result) -> None:
     replace_tags(conn, photo_id, OCR_SOURCE, [Tag("text", 1.0)] if result.has_readable_text else [])
 
 
-PIXEL_WRITERS = {"time": write_time, "colors": write_colors, "faces": write_faces, "ocr": write_ocr}
+PIXEL_WRITERS = {"time": write_time, "colors": write_colors, "faces": write_faces, "recognition": write_recognition,
+                 "ocr": write_ocr}
 
 
 def write_pixel_annotations(conn, photo_id: int, annotations: dict[str, Any]) -> None:
@@ -534,7 +554,8 @@ def _selected(only: Iterable[str] | None) -> list[str]:
     chosen = []
     for name in only:
         name = str(name).strip().lower()
-        name = {"colours": "colors", "color": "colors", "caption": "captions", "face": "faces", "tag": "tags"}.get(name, name)
+        name = {"colours": "colors", "color": "colors", "caption": "captions", "face": "faces", "tag": "tags",
+                "face_recognition": "recognition", "face-recognition": "recognition"}.get(name, name)
         if not name:
             continue
         if name not in ANNOTATORS:

@@ -14,6 +14,8 @@ Speed: JPEGs are decoded in draft mode (libjpeg scales by 1/2..1/8 while decodin
 photo costs little more than a small one; other formats are reduced with `reducing_gap`.
 Safety: a pixel limit guards against decompression bombs, truncated files fail instead of being
 padded with grey (LOAD_TRUNCATED_IMAGES stays off), and a broken EXIF block only loses metadata.
+Colour: whatever the file's colour profile (Display P3, Adobe RGB, ProPhoto, CMYK...), what comes
+out is sRGB (`_in_srgb`, photoseek.ingest.color_management); a new decode path calls it too.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from typing import TYPE_CHECKING, Container
 
 from photoseek.errors import FileAccessError, UnsupportedImageError
 from photoseek.ingest.camera_raw import has_raw_extension, is_raw_format, raw_format_name
+from photoseek.ingest.color_management import ColorProfileInfo, convert_to_srgb, embedded_profile, source_profile
 from photoseek.ingest.scan import SNIFF_BYTES, describe_content, has_image_extension, sniff_image_format
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
+
 
 MAX_IMAGE_PIXELS = 200_000_000  # above this an image is refused as a possible decompression bomb
 MAX_FILE_BYTES = 1 << 30  # a "photo" over 1 GiB is not one we should hold in memory
@@ -89,6 +93,7 @@ class DecodedPhoto:
     image: "Image.Image | None" = None  # RGB, oriented, short side ~target (None: content unchanged)
     pixels: "Image.Image | None" = None  # RGB, oriented, long side <= work_size (only when asked)
     thumbnail_image: "Image.Image | None" = None  # what the thumbnail file was written from
+    color: "ColorProfileInfo | None" = None  # the colour profile and what decoding did with it
     decoded_size: tuple[int, int] | None = None  # what the decoder produced (JPEG draft shows here)
     thumbnail: Path | None = None
 
@@ -347,7 +352,7 @@ def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int, work_size: 
     try:
         image.load()
         photo.decoded_size = image.size
-        rgb = _fit(photo, _to_rgb(image), target_size, work_size, Image)
+        rgb = _fit(photo, _flatten(image), target_size, work_size, Image, embedded_profile(image))
     except UnsupportedImageError:
         raise
     except Image.DecompressionBombError:
@@ -361,14 +366,16 @@ def _decode_into(photo: DecodedPhoto, data: bytes, target_size: int, work_size: 
     photo.image = rgb
 
 
-def _fit(photo: DecodedPhoto, rgb: "Image.Image", target_size: int, work_size: int | None, Image) -> "Image.Image":
-    """The embedder's image (and `photo.pixels`, the work image, when `work_size`), upright: the
+def _fit(photo: DecodedPhoto, pixels: "Image.Image", target_size: int, work_size: int | None, Image,
+         icc: bytes | None = None) -> "Image.Image":
+    """The embedder's image (and `photo.pixels`, the work image, when `work_size`), upright and in
+    sRGB: `pixels` ("RGB", "L" or "CMYK", in the colours of profile `icc`) are converted once and the
     file's orientation applied once, to the smallest image that needs it."""
     if work_size:
-        work = _orient(_fit_long_side(rgb, work_size, Image), photo.transpose, Image)
+        work = _orient(_in_srgb(photo, icc, _fit_long_side(pixels, work_size, Image)), photo.transpose, Image)
         photo.pixels = work
         return _downscale(work, target_size, Image)
-    return _orient(_downscale(rgb, target_size, Image), photo.transpose, Image)
+    return _orient(_in_srgb(photo, icc, _downscale(pixels, target_size, Image)), photo.transpose, Image)
 
 
 def _decode_raw_into(photo: DecodedPhoto, data: bytes, target_size: int, work_size: int | None) -> None:
@@ -392,7 +399,8 @@ def _decode_raw_into(photo: DecodedPhoto, data: bytes, target_size: int, work_si
     if work_size:
         work_size = work_long_side(width, height, work_size)
     photo.decoded_size = decoded.image.size
-    photo.image = _fit(photo, decoded.image, target_size, work_size, Image)
+    # LibRaw's demosaic is sRGB; an embedded preview may carry a profile (or the EXIF Adobe RGB mark)
+    photo.image = _fit(photo, decoded.image, target_size, work_size, Image, embedded_profile(decoded.image))
 
 
 def _pillow_message(error: BaseException) -> str:
@@ -400,32 +408,81 @@ def _pillow_message(error: BaseException) -> str:
     return message[:200]
 
 
-def _to_rgb(image: "Image.Image") -> "Image.Image":
-    """8-bit sRGB for the embedder, whatever the mode and bit depth Pillow opened.
+def _in_srgb(photo: DecodedPhoto, icc: bytes | None, pixels: "Image.Image") -> "Image.Image":
+    """`pixels` ("RGB", "L" or "CMYK", maybe resized) as sRGB "RGB" through colour profile `icc`
+    (`embedded_profile(opened_image)`); what was done is recorded in photo.color (see
+    photoseek.ingest.color_management). Every decode path passes its pixels through here once."""
+    profile = source_profile(icc, pixels.mode)
+    photo.color = profile.info
+    return convert_to_srgb(pixels, profile)
+
+
+def _flat_mode(image: "Image.Image") -> str:
+    """The mode `_flatten` gives this image: "L" for greys, "CMYK" for CMYK, else "RGB"."""
+    if image.mode in _HIGH_DEPTH_MODES or image.mode in ("1", "LA", "La"):
+        return "L"
+    if image.mode in ("L", "CMYK") and "transparency" not in image.info:
+        return image.mode
+    return "RGB"
+
+
+def _flatten(image: "Image.Image") -> "Image.Image":
+    """8-bit "RGB", "L" or "CMYK" (`_flat_mode`) without alpha, in the image's own colour space
+    (`_in_srgb` then brings it to sRGB, after resizing: the colour transform runs on the small image).
 
     Values are scaled by what the encoding can hold, never by the image's own maximum (a dark
     16-bit photo stays dark): 16-bit greyscale (I;16, I;16B, I;16L, I;16N) by 65535/255; 32-bit
     integers ("I") by the bit depth the file declares (TIFF BitsPerSample; a PNG "I" image is 16-bit;
     otherwise 16 when every value fits, else 32); floats ("F") as 0..1 (the TIFF/OpenEXR convention),
-    clipped. 16-bit RGB(A) is already reduced by Pillow to its high byte on load. CMYK goes through
-    its embedded ICC profile to sRGB when it has one (ImageCms), else Pillow's conversion; 1-bit is
-    0/255. Transparent areas (RGBA, LA, PA, P/L/RGB with a transparency key) are composited on white
+    clipped. 16-bit RGB(A) is already reduced by Pillow to its high byte on load. 1-bit is 0/255.
+    Transparent areas (RGBA, LA, PA, P/L/RGB with a transparency key) are composited on white
     (not the black an RGB convert gives).
     """
     from PIL import Image
 
-    if image.mode == "RGB" and "transparency" not in image.info:
+    mode = _flat_mode(image)
+    if image.mode == mode and "transparency" not in image.info:
         return image
     if image.mode in _HIGH_DEPTH_MODES:
-        return Image.fromarray(_high_depth_to_8bit(image), "L").convert("RGB")
-    if image.mode == "CMYK":
-        return _cmyk_to_srgb(image)
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-    if has_alpha:
+        return Image.fromarray(_high_depth_to_8bit(image), "L")
+    if image.mode in ("LA", "La"):  # stays grey: a grey profile applies to it
+        grey = image.convert("LA")
+        background = Image.new("L", grey.size, 255)
+        background.paste(grey.getchannel("L"), mask=grey.getchannel("A"))
+        return background
+    if mode == "L":  # 1-bit
+        return image.convert("L")
+    if image.mode in ("RGBA", "PA", "RGBa") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def read_color_profile(path: bytes | str | os.PathLike) -> "ColorProfileInfo | None":
+    """The photo's colour profile and what decoding does with it, from the file's header alone
+    (no pixels decoded: for libraries indexed before colour management); None when the file
+    cannot be read or is not an image."""
+    Image = _pillow()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a fifo must not hang us
+        with open(fd, "rb", closefd=True) as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            image_format = file_format(os.fsencode(path), handle.read(SNIFF_BYTES))
+            if image_format is None:
+                return None
+            if is_raw_format(image_format):  # LibRaw's demosaic is sRGB; a preview's profile is rare
+                return ColorProfileInfo()
+            if image_format in ("HEIF", "AVIF"):
+                _register_heif()
+            if image_format == "JXL":
+                _register_jxl()
+            handle.seek(0)
+            with Image.open(handle, formats=_PILLOW_FORMATS[image_format]) as image:
+                return source_profile(embedded_profile(image), _flat_mode(image)).info
+    except Exception:  # noqa: BLE001 - gone, unreadable or corrupt: the next decode will say
+        return None
 
 
 _HIGH_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
@@ -443,7 +500,7 @@ def _declared_bits(image: "Image.Image") -> int | None:
 
 
 def _high_depth_to_8bit(image: "Image.Image") -> "np.ndarray":
-    """uint8 (H, W) from a 16/32-bit integer or float greyscale image (see `_to_rgb` for the scale)."""
+    """uint8 (H, W) from a 16/32-bit integer or float greyscale image (see `_flatten` for the scale)."""
     import numpy as np
 
     if image.mode == "F":
@@ -465,21 +522,6 @@ def _high_depth_to_8bit(image: "Image.Image") -> "np.ndarray":
 
 
 _ROWS_PER_CHUNK = 512
-
-
-def _cmyk_to_srgb(image: "Image.Image") -> "Image.Image":
-    """CMYK through its embedded ICC profile when there is one (what print files mean), else
-    Pillow's plain conversion."""
-    profile = image.info.get("icc_profile")
-    if profile:
-        try:
-            from PIL import ImageCms
-
-            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-            return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
-        except Exception:  # a broken or unsupported profile costs colour accuracy, not the photo
-            pass
-    return image.convert("RGB")
 
 
 def _downscale(image: "Image.Image", target_size: int, Image) -> "Image.Image":
@@ -570,13 +612,20 @@ def _mean_luma(image: "Image.Image") -> float:
     return round(ImageStat.Stat(image.convert("L")).mean[0] / 255.0, 4)
 
 
-def _write_thumbnail(photo: DecodedPhoto, target: Path) -> Path:
+def _write_thumbnail(photo: DecodedPhoto, target: Path, replace: bool = False) -> Path:
     thumb = _thumbnail_image(photo.image)
     photo.thumbnail_image = thumb
     photo.brightness = _mean_luma(thumb)
-    if not target.exists():  # identical content shares one thumbnail
+    if replace or not target.exists():  # identical content shares one thumbnail
         from photoseek.vision.model_cache import atomic_output
 
         with atomic_output(target) as tmp:
             thumb.save(tmp, "JPEG", quality=THUMBNAIL_QUALITY, optimize=False)
     return target
+
+
+def rewrite_thumbnail(photo: DecodedPhoto, library_dir: str | os.PathLike) -> Path:
+    """Write the thumbnail of a decoded photo again, replacing the one there (atomically), and set
+    photo.thumbnail_image and photo.brightness from it."""
+    photo.thumbnail = _write_thumbnail(photo, thumbnail_path(library_dir, photo.content_hash), replace=True)
+    return photo.thumbnail

@@ -728,22 +728,13 @@ class Indexer:
             if plan.content_changed:
                 # new content: stage-2 annotators (OCR, faces, captions...) must look at it again
                 conn.execute("DELETE FROM annotations_done WHERE photo_id=?", (plan.photo_id,))
+        if photo.color is not None:  # decoded just now (a copy or a move keeps what it had)
+            from photoseek.store.annotations import write_color_profile
+
+            write_color_profile(conn, plan.photo_id, photo.color)
         state.kept_ids.add(plan.photo_id)
         if plan.embed:
-            conn.execute(
-                "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'joint', ?, ?)",
-                (plan.photo_id, self.embedder.id, _blob(outcome.joint)),
-            )
-            if outcome.visual is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'visual', ?, ?)",
-                    (plan.photo_id, self.embedder.visual_id, _blob(outcome.visual)),
-                )
-            if outcome.layout is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'layout', ?, ?)",
-                    (plan.photo_id, LAYOUT_ID, _blob(outcome.layout)),
-                )
+            write_vectors(conn, plan.photo_id, self.embedder, outcome.joint, outcome.visual, outcome.layout)
             state.changed_ids.add(plan.photo_id)
             if self.label_sink is not None and outcome.labels is not None:
                 self.label_sink(conn, plan.photo_id, outcome.labels)
@@ -927,6 +918,24 @@ def _unknown(value: int | None) -> int:
 
 def _known_or_none(value: int) -> int | None:
     return None if value < 0 else value
+
+
+def write_vectors(conn: sqlite3.Connection, photo_id: int, embedder: "Embedder", joint, visual=None, layout=None) -> None:
+    """A photo's vectors (joint; visual and layout when given), inside the caller's transaction."""
+    conn.execute(
+        "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'joint', ?, ?)",
+        (photo_id, embedder.id, _blob(joint)),
+    )
+    if visual is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'visual', ?, ?)",
+            (photo_id, embedder.visual_id, _blob(visual)),
+        )
+    if layout is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO embeddings(photo_id, space, model_id, vector) VALUES (?, 'layout', ?, ?)",
+            (photo_id, LAYOUT_ID, _blob(layout)),
+        )
 
 
 def _blob(vector) -> bytes:

@@ -2,7 +2,8 @@
 
 Each photo is read and decoded ONCE (`prepare`): the embedder's small image, the thumbnail and a
 work image of up to WORK_LONG_SIDE px come from the same decode, and the pixel annotators — time
-of day, colours, faces, OCR behind a cheap text gate — run on them right away. `embed` then runs
+of day, colours, faces (people counted, then the recognisable ones described), OCR behind a cheap
+text gate — run on them right away. `embed` then runs
 the embedder over a batch of prepared photos. `process_batch` chains the two for a list of files
 with a small thread pool; the Indexer runs the same two steps pipelined (decode + annotate in
 worker threads while its main thread embeds the previous batch) and commits each batch in one
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("photoseek.ingest")
 
-PIXEL_ANNOTATORS = ("time", "colors", "faces", "ocr")  # run on the decoded pixels, in this order
+PIXEL_ANNOTATORS = ("time", "colors", "faces", "recognition", "ocr")  # run on the decoded pixels, in this order
 WORK_LONG_SIDE = 1280  # px: OCR's own limit (photoseek.vision.ocr.MAX_LONG_SIDE); faces use less
 
 
@@ -82,6 +83,10 @@ def annotator_id(name: str) -> str:
         from photoseek.vision.faces import FACES_ANNOTATOR_ID
 
         return FACES_ANNOTATOR_ID
+    if name == "recognition":
+        from photoseek.vision.face_descriptors import FACE_RECOGNITION_ID
+
+        return FACE_RECOGNITION_ID
     if name == "ocr":
         from photoseek.vision.ocr import OCR_ANNOTATOR_ID
         from photoseek.vision.text_gate import TEXT_GATE_ID
@@ -98,15 +103,20 @@ def _ocr_reader():
     return TextReader(threads=1)
 
 
-def compute_annotation(name: str, photo: DecodedPhoto, seconds: dict[str, float] | None = None) -> Any:
+def compute_annotation(name: str, photo: DecodedPhoto, seconds: dict[str, float] | None = None,
+                       found: dict[str, Any] | None = None) -> Any:
     """One pixel annotator on a decoded photo (needs `photo.pixels` or `photo.image`).
 
-    time   -> TimeOfDay (the sun's verdict from EXIF time + GPS, else the thumbnail's pixels)
-    colors -> [(colour name, share)]
-    faces  -> int, faces found (photoseek.vision.faces)
-    ocr    -> OcrResult; empty without running OCR when the text gate sees no text
+    time        -> TimeOfDay (the sun's verdict from EXIF time + GPS, else the thumbnail's pixels)
+    colors      -> [(colour name, share)]
+    faces       -> int, people found (photoseek.vision.faces)
+    recognition -> [FaceDescriptor] of the recognisable faces (photoseek.vision.face_descriptors)
+    ocr         -> OcrResult; empty without running OCR when the text gate sees no text
+    `found`: one dict per photo shared by its annotators, so that faces and recognition run the
+    people detector once.
     """
     seconds = seconds if seconds is not None else {}
+    found = found if found is not None else {}
     pixels = photo.pixels or photo.image
     small = photo.thumbnail_image or photo.image
     started = time.perf_counter()
@@ -120,15 +130,26 @@ def compute_annotation(name: str, photo: DecodedPhoto, seconds: dict[str, float]
 
             return color_tags(small)
         if name == "faces":
-            from photoseek.vision.faces import count_people
+            return len(_people_and_faces(pixels, found)[0])
+        if name == "recognition":
+            from photoseek.vision.face_descriptors import describe_faces
 
-            return count_people(pixels)
+            return describe_faces(pixels, _people_and_faces(pixels, found)[1])
         if name == "ocr":
             return read_text_gated(pixels, seconds)
         raise ValueError(f"{name!r} is not a pixel annotator; choose from {', '.join(PIXEL_ANNOTATORS)}")
     finally:
         if name != "ocr":
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+
+
+def _people_and_faces(pixels, found: dict[str, Any]):
+    """The people detector's (people, faces) for this photo, detected once per photo."""
+    if "people" not in found:
+        from photoseek.vision.faces import people_detector
+
+        found["people"] = people_detector().detect_people_and_faces(pixels)
+    return found["people"]
 
 
 def read_text_gated(image, seconds: dict[str, float] | None = None):
@@ -198,9 +219,10 @@ def prepare(
 
 def annotate_photo(work: PhotoWork, annotators: Iterable[str]) -> None:
     """Run the pixel annotators on a prepared photo, then drop the work image (memory)."""
+    found: dict[str, Any] = {}
     for name in annotators:
         try:
-            work.annotations[name] = compute_annotation(name, work.photo, work.seconds)
+            work.annotations[name] = compute_annotation(name, work.photo, work.seconds, found)
         except Exception as error:  # noqa: BLE001 - one annotator failing must not lose the photo
             reason = getattr(error, "reason", None) or str(error) or type(error).__name__
             work.annotation_failures[name] = reason

@@ -11,6 +11,9 @@ Signals (each a ranking of photo ids with a raw score):
              scene layout, centred on the library mean; kept apart from the text signals
   modifier   for "like this but …": the modifier's words that are not an attribute ("with snow")
   ocr        BM25 over the text read in the photos (`text_in_photo`)
+  learned    a word the user taught (photoseek.learn) named in the query: its model's standing for
+             each photo (the examples' likeness and the tagger's class of that name; the query's own
+             text similarity is the embedding signal), in the embedding's units
 
 Fusion (default "score"): similarity signals keep their raw cosine (comparable across queries and
 photos), keyword signals are scaled by the query's best match, attributes are 0..1; each is
@@ -40,6 +43,7 @@ from photoseek.vision.faces import shows_people
 if TYPE_CHECKING:
     import numpy as np
 
+    from photoseek.learn.words import TaughtWords
     from photoseek.store.catalog import Catalog
     from photoseek.store.vectors import VectorStore
     from photoseek.vision.base import Embedder
@@ -47,6 +51,9 @@ if TYPE_CHECKING:
 Translate = Callable[[str], "str | None"]
 """Query understanding handed in from above: English search words for a query, or None."""
 
+# what is left of "photos of Anna" once her name is taken out: no words to rank by
+_FILLER_WORDS = frozenset("a an the of photo photos picture pictures pic pics image images shot shots show me find "
+                          "all my our some".split())
 RRF_K = 60
 # Query by example: how much each space counts. "Photos like this" asks for the same kind of
 # subject: what the photo's features show (visual) and what the classifier sees in it (joint,
@@ -79,6 +86,7 @@ DEFAULT_WEIGHTS = {
     "attributes": 0.04,
     "visual": 1.0,
     "modifier": 0.3,
+    "learned": 1.0,
 }
 KEYWORD_SIGNALS = {"fulltext", "ocr"}
 SHOWN_TAGS = 3  # a result's most confident content tags, kept in its evidence (what a close result shows)
@@ -139,9 +147,13 @@ class SearchEngine:
         *,
         translate: Translate | None = None,
         plan: SearchPlan | None = None,
+        taught: "Callable[[], TaughtWords] | None" = None,
     ):
         self._providers: dict[str, Callable[[], object]] = {
             "catalog": lambda: catalog, "vectors": lambda: vectors, "embedder": lambda: embedder}
+        self._taught_provider = taught
+        self._own_taught: "TaughtWords | None" = None
+        self._named: dict[tuple, list[str]] = {}
         self.translate = translate
         self.plan = plan or SearchPlan()
         self._means: dict = {}
@@ -162,6 +174,18 @@ class SearchEngine:
         engine = cls(**options)
         engine._providers = {"catalog": catalog, "vectors": vectors, "embedder": embedder}
         return engine
+
+    @property
+    def taught(self) -> "TaughtWords":
+        """The library's taught words (the Library hands in its own; else one over this catalog)."""
+        if self._taught_provider is not None:
+            return self._taught_provider()
+        from photoseek.learn.words import TaughtWords
+
+        own = self._own_taught
+        if own is None or own.catalog is not self.catalog or own.vectors is not self.vectors:
+            own = self._own_taught = TaughtWords(self.catalog, self.vectors)
+        return own
 
     @property
     def catalog(self) -> "Catalog":
@@ -200,9 +224,46 @@ class SearchEngine:
         so fewer than k may come back. PhotoseekError for an unknown level."""
         at_least([], min_level)  # an unknown level fails before any work
         with self.catalog.snapshot():
+            query["text"], query["filters"] = self.people_in_query(query.get("text"), query.get("filters"))
             return self._search(min_level, query)
 
+    def people_in_query(self, text: str | None, filters: Filters | None) -> tuple[str | None, Filters]:
+        """Names of the library's people typed in the search text become the `person` filter ("Anna
+        at the beach" is "at the beach" with Anna recognised; "Anna" alone lists her photos), and
+        the names in every person filter take the library's spelling ("anna" -> "Anna")."""
+        from dataclasses import replace
+
+        from photoseek.search.names import find_names, without_names
+        from photoseek.store.faces import find_person, person_names
+
+        filters = filters or Filters()
+        conn = self.catalog.conn
+        names = person_names(conn) if (text or filters.person or filters.not_person) else []
+        if not names:
+            return text, filters
+        person, not_person = list(filters.person), list(filters.not_person)
+        if text:
+            mentions = find_names(text, names)
+            if mentions:
+                person += [m.name for m in mentions if m.name.casefold() not in {p.casefold() for p in person}]
+                text = without_names(text, mentions) or None
+                if text and not _stems(text) - _FILLER_WORDS:
+                    text = None  # "photos of Anna": nothing left to rank by but the filter
+
+        def spelled(found: list[str]) -> list[str]:
+            out = []
+            for name in found:
+                row = find_person(conn, name)
+                out.append(row["name"] if row is not None else name)
+            return out
+
+        return text, replace(filters, person=spelled(person), not_person=spelled(not_person))
+
     def _search(self, min_level: str | None, query: dict) -> list[SearchResult]:
+        if query.get("text"):  # "beach Lisbon": the library's place names in the words are a place filter
+            from photoseek.search.places import places_in_words
+
+            query = places_in_words(self.catalog, query, self.english(query["text"]))
         ranking = self.rank(**query)
         text, but, text_in_photo = (query.get(key) for key in ("text", "but", "text_in_photo"))
         english = text and self.english(text)
@@ -332,7 +393,7 @@ class SearchEngine:
         if text is not None and text and not text.strip():
             raise PhotoseekError("The search text is blank: give words to search for, or only filters.")
         catalog = self.catalog
-        filters = filters or Filters()
+        text, filters = self.people_in_query(text, filters)
         self._check_model()
         allowed = filter_photo_ids(catalog, filters)
         reference_ids: list[int] = []
@@ -394,11 +455,52 @@ class SearchEngine:
         signals = []
         if self._on("embedding"):
             signals.append(self._joint_text_signal(query, pool, allowed))
+        learned = self._learned_signal(text, pool, allowed, signals[0] if signals else None)
+        if learned is not None:
+            signals.append(learned)
         if self._on("caption") and store.count("caption") and self._has_seeing_captions():
             signals.append(self._vector_signal("caption", "caption", query, pool, allowed))
         if self._on("fulltext"):
             signals.append(self._fulltext_signal(text, pool, allowed))
         return signals
+
+    def _learned_signal(self, text: str, pool: int, allowed, embedding: Signal | None) -> Signal | None:
+        """The taught words the query names ("giraffe", "my bike"): each one's model standing per photo
+        (photoseek.learn), summed, scaled by the embedding's spread over the library so that one
+        standard deviation counts alike in both; the best `pool` photos."""
+        import numpy as np
+
+        words = self._named_words(text) if self._on("learned") else []
+        total, ids = None, None
+        for word in words:
+            found = self.taught.scores(word)
+            if found is not None:
+                ids, standing = found
+                total = standing if total is None else total + standing
+        if total is None or ids is None:
+            return None
+        if allowed is not None:
+            keep = np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+            ids, total = ids[keep], total[keep]
+        scale = 1.0
+        if embedding is not None and embedding.spread is not None and embedding.spread[1] > 0:
+            scale = embedding.spread[1]
+        elif embedding is not None and len(embedding.scores) > 1:
+            scale = float(np.std(list(embedding.scores.values()))) or 1.0
+        best = np.argpartition(-total, pool - 1)[:pool] if len(total) > pool else np.arange(len(total))
+        best = best[np.argsort(-total[best], kind="stable")]
+        return Signal("learned", dict(zip(ids[best].tolist(), (scale * total[best]).tolist())))
+
+    def _named_words(self, text: str) -> list[str]:
+        """The learned words `text` names (photoseek.learn.words.named_words), read once per query."""
+        from photoseek.learn.words import named_words
+
+        key = (text, self.catalog.change_key())
+        if key[1] is None:  # several connections: no change counter to keep it by
+            return named_words(text, self.taught.learned())
+        if key not in self._named:
+            self._named = {key: named_words(text, self.taught.learned())}
+        return self._named[key]
 
     def _example_signals(self, reference_ids, less_like, pool, allowed, required: QueryAttributes | None = None
                          ) -> list[Signal]:
@@ -710,16 +812,42 @@ class SearchEngine:
                 time_of_day=row["time_of_day"],
                 taken_at=row["taken_at"],
                 people=row["faces"],
+                recognised={name: {"confirmed": True} if how == "user" else {"distance": distance}
+                            for name, distance, how in photo.recognised},
                 filters_matched=filters.to_dict(),
                 similar_to=list(reference_ids),
             )
+            if photo.place is not None:
+                evidence.place, evidence.place_source = photo.place.label(), photo.place.source
+                evidence.place_how = photo.place.how()
             z = standing_signal.standing(pid) if standing_signal is not None else None
             evidence.standing = round(z, 2) if z is not None else None
             facts[pid] = _photo_facts(photo)
             results.append(SearchResult(id=pid, path=row["display_path"], score=score, evidence=evidence))
         if request is not None:
+            if filters.place:  # a place asked for and met is met evidence (search.places)
+                from photoseek.search.places import places_met
+
+                places_met(self.catalog, filters, results, {pid: stored[pid].place for pid, _ in top if pid in stored})
             assess_all(results, request, facts)
+            self._add_learned(results, stored)
         return results
+
+    def _add_learned(self, results: list[SearchResult], stored) -> None:
+        """Evidence of the taught words: a request word met by a learned tag says so, with the tag's
+        confidence and how many photos the user taught it from (the reasons say it)."""
+        from photoseek.store.words import user_words
+
+        examples: dict[str, tuple[int, int]] | None = None
+        for result in results:
+            learned = stored[result.id].learned if result.id in stored else {}
+            for found in result.evidence.met.values():
+                tag = found[4:] if found.startswith("tag ") else None
+                if tag in learned:
+                    if examples is None:
+                        examples = user_words(self.catalog.conn)
+                    result.evidence.learned[tag] = {"confidence": round(learned[tag], 3),
+                                                    "examples": examples.get(tag, (0, 0))[0]}
 
     def duplicates(self, *, threshold: float | None = None) -> list[list[SearchResult]]:
         from photoseek.search.duplicates import find_duplicates

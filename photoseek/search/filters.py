@@ -18,6 +18,16 @@ Semantics:
                    as 0 and no such tag. Photos whose faces were never counted pass neither. The
                    user's +person/-person wins over the face count.
   camera           case-insensitive substring of camera make + model.
+  person           people by the names the user gave them: every one recognised in the photo (a name
+                   no one has is an error that says how to name someone, never a guess).
+  not_person       none of these recognised in the photo.
+  person_only      with `person`: nobody else in it (no other recognisable face, and the people
+                   detector counted no more people than were asked for).
+  place            taken in any of these places (store.places: a city, region, county or country in
+                   any of its names); photos with no known place do not pass.
+  not_place        not taken in any of these places; photos with no known place pass.
+  trip / trip_day  photos of the trips `trip` names (store.places.matching_trips), on their
+                   `trip_day`-th day when given.
 """
 
 from __future__ import annotations
@@ -183,13 +193,74 @@ def filter_photo_ids(catalog: "Catalog", filters: Filters | None) -> set[int] | 
         where.append("lower(coalesce(camera_make, '') || ' ' || coalesce(camera_model, '')) LIKE ? ESCAPE '\\'")
         params.append(f"%{escaped}%")
 
-    sql = "SELECT id FROM photos" + (" WHERE " + " AND ".join(f"({w})" for w in where) if where else "")
-    ids = {row[0] for row in conn.execute(sql, params)}
+    # the positive sets narrow one another; the whole library is read only when nothing else says
+    # which photos are in (a place filter alone reads its photos from an index, not 100k rows)
+    ids: set[int] | None = None
+    if where:
+        sql = "SELECT id FROM photos WHERE " + " AND ".join(f"({w})" for w in where)
+        ids = {row[0] for row in conn.execute(sql, params)}
+
+    def narrow(found: set[int]) -> None:
+        nonlocal ids
+        ids = set(found) if ids is None else ids & found
+
+    def every() -> set[int]:
+        return ids if ids is not None else {row[0] for row in conn.execute("SELECT id FROM photos")}
+
     for tag in filters.tags:
-        ids &= photos_with_tag(conn, tag)
-    for tag in filters.not_tags:
-        ids -= photos_with_tag(conn, tag)
+        narrow(photos_with_tag(conn, tag))
+    if filters.place or filters.trip:
+        from photoseek.store.places import photos_in_places, trip_photo_ids
+
+        if filters.place:
+            narrow(photos_in_places(catalog, filters.place)[0])
+        if filters.trip:
+            narrow(trip_photo_ids(catalog, filters.trip, filters.trip_day)[0])
+    if filters.person or filters.person_only:
+        narrow(photos_with_people(conn, filters.person, only=filters.person_only))
+    if filters.not_tags or filters.not_place or filters.not_person:
+        ids = every()
+        for tag in filters.not_tags:
+            ids -= photos_with_tag(conn, tag)
+        if filters.not_place:
+            from photoseek.store.places import photos_in_places
+
+            ids -= photos_in_places(catalog, filters.not_place)[0]
+        if filters.not_person:
+            ids -= photos_with_anyone(conn, filters.not_person)
+    return every()
+
+
+def photos_with_people(conn: "sqlite3.Connection", names: list[str], *, only: bool = False) -> set[int]:
+    """Ids of photos where every person in `names` is recognised (see the module docstring for
+    `only`). UnknownPersonError for a name no one in the library has."""
+    from photoseek.store.faces import person_id_for, photos_with_person
+
+    if only and not names:
+        raise PhotoseekError("person_only needs the people to find (person), e.g. --person Anna --only.")
+    wanted = [person_id_for(conn, name) for name in names]
+    ids = photos_with_person(conn, wanted[0])
+    for person_id in wanted[1:]:
+        ids &= photos_with_person(conn, person_id)
+    if only and ids:
+        asked = set(wanted)
+        counts = dict(conn.execute(f"SELECT id, faces FROM photos WHERE id IN ({','.join(str(i) for i in ids)})").fetchall())
+        others = {row[0] for row in conn.execute(
+            f"""SELECT DISTINCT photo_id FROM faces WHERE photo_id IN ({','.join(str(i) for i in ids)})
+                AND (person_id IS NULL OR person_id NOT IN ({','.join(str(p) for p in asked)}))""")}
+        ids = {i for i in ids if i not in others and (counts.get(i) or 0) <= len(asked)}
     return ids
+
+
+def photos_with_anyone(conn: "sqlite3.Connection", names: list[str]) -> set[int]:
+    """Ids of photos where any person in `names` is recognised (what `not_person` leaves out).
+    UnknownPersonError for a name no one in the library has."""
+    from photoseek.store.faces import person_id_for, photos_with_person
+
+    found: set[int] = set()
+    for name in names:
+        found |= photos_with_person(conn, person_id_for(conn, name))
+    return found
 
 
 # -- full text ------------------------------------------------------------------------------------------

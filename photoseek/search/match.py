@@ -73,17 +73,21 @@ FUNCTION_WORDS = set(
     your their his her its this that these those is are was were be been there here me us show find photo photos
     picture pictures pic pics image images shot shots taken one ones only just""".split()
 )
-# Words that say how, where or how big something is, not a thing to see: no tagger names "standing" or
-# "next", so a request's level judges the things ("a giraffe standing next to a tree": giraffe, tree)
-# and the similarity ranks by all of it; answers never call them words photoseek cannot recognise.
+# Where things are ("next to", "in front of", "behind"): no evidence or resemblance judges a relation,
+# so like function words they are left to the similarity's ranking and not judged.
+RELATION_WORDS = set(
+    """next front behind beside besides inside outside around across along between among toward towards above
+    below beneath top bottom side together alone through up down out off while during against close far
+    nearby very each other another many several few lots lot""".split()
+)
+# How a thing is or looks ("standing", "smiling", "large"): no tagger names them, so only resemblance
+# (or a caption that says it) meets them, and "a woman smiling" is not every photo with a woman in it;
+# but reasons and answers never list them as things photoseek cannot recognise or did not find.
 NOT_THINGS = set(
     """standing stand stands sitting sit sits lying laying lies walking walks running jumping playing holding
     eating drinking riding flying swimming looking smiling sleeping parked waiting posing wearing carrying
     using talking watching resting grazing hanging leaning crossing driving moving going coming doing
-    next front behind beside besides inside outside around across along between among toward towards above
-    below beneath top bottom side together alone through up down out off while during against close far
-    nearby large small big little tall short old new young many several few lots lot very each other another
-    full empty""".split()
+    large small big little tall short old new young full empty""".split()
 )
 CLOSE_LIKENESS = "a close likeness to the reference photo"  # what a not-so-similar result lacks
 TIME_PHRASES = {"night": "at night", "day": "in daytime", "twilight": "at twilight"}  # time_of_day -> words
@@ -145,7 +149,7 @@ def read_request(text: str | None, filters: Filters | None = None, *, example: b
     words: list[str] = []
     for word in re.findall(r"[^\W_]+", " ".join(t for t in (attributes.residual, text_in_photo) if t).lower()):
         if (word not in FUNCTION_WORDS and word not in person and not word.isdigit() and word not in words
-                and (word not in NOT_THINGS or word in written)):
+                and (word not in RELATION_WORDS or word in written)):
             words.append(word)
     sources = (naming or (lambda asked, text: naming_sources(asked, written=text)))(words, written)
     return Request(words, attributes, filters or Filters(), example, example and bool(but), phrase.lower(),
@@ -177,9 +181,18 @@ def words_met(request: Request, facts: PhotoFacts) -> dict[str, str]:
         if found is not None:
             return {w: f"tag {found}" for w in request.words}
     tag_stems = [(tag, [_stem(w) for w in re.findall(r"[^\W_]+", tag.lower())]) for tag in facts.tags]
+    # a tag of several words that the request says whole ("my bike" in "my bike in the snow") meets its words
+    asked = [_stem(w) for w in re.findall(r"[^\W_]+", request.phrase)]
+    for tag, parts in tag_stems:
+        if len(parts) > 1 and any(asked[i:i + len(parts)] == parts for i in range(len(asked) - len(parts) + 1)):
+            for word in request.words:
+                if _stem(word) in parts:
+                    met.setdefault(word, f"tag {tag}")
     sources = [("written text", stems(facts.ocr)), ("caption", stems(facts.caption)),
                ("file name", stems(PurePath(facts.path).stem.replace("_", " ").replace("-", " ")))]
     for word in request.words:
+        if word in met:
+            continue
         stem = _stem(word)
         narrower = expand(word)
         for tag, parts in tag_stems:
@@ -226,8 +239,31 @@ def attributes_met(attributes: QueryAttributes, evidence: Evidence, tags: Iterab
 
 def stands_alone(asked: str, found: str) -> bool:
     """Whether a met phrase says what it met without the asked words before it: attributes do
-    ('taken at night', 'colour red', '2 people found'); words do not ('dog: tag dog')."""
-    return found.startswith(("taken ", "colour ")) or asked in ("people", "no people")
+    ('taken at night', 'colour red', '2 people found', 'Anna recognised …'); words do not ('dog: tag dog')."""
+    return found.startswith(("taken ", "colour ", f"{asked} recognised")) or asked in ("people", "no people")
+
+
+def person_phrase(name: str, distance: float | None, confirmed: bool = False) -> str:
+    """How a recognised person is said: 'Anna recognised (face distance 0.41)', or '(named by you)'
+    where the user said this face is Anna."""
+    if confirmed:
+        return f"{name} recognised (named by you)"
+    return f"{name} recognised" + (f" (face distance {distance:.2f})" if distance is not None else "")
+
+
+def people_met(names: Iterable[str], evidence: Evidence) -> tuple[dict[str, str], list[str]]:
+    """(name -> how it was recognised, names not recognised) for the people a search asked for."""
+    recognised = {n.casefold(): (n, how) for n, how in evidence.recognised.items()}
+    met: dict[str, str] = {}
+    missing: list[str] = []
+    for name in names:
+        found = recognised.get(name.casefold())
+        if found is None:
+            missing.append(name)
+        else:
+            how = found[1] or {}
+            met[found[0]] = person_phrase(found[0], how.get("distance"), confirmed=bool(how.get("confirmed")))
+    return met, missing
 
 
 def people_count_ask(count: int) -> str:
@@ -245,6 +281,12 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts, evidence_id:
     z = evidence.standing
     met = words_met(request, facts)
     attr_met, attr_missing = attributes_met(request.attributes, evidence, facts.tags)
+    # people asked for by name: recognised is met evidence, like an attribute the annotations show
+    person_met, person_missing = people_met(request.filters.person, evidence)
+    attr_met.update(person_met)
+    attr_missing += person_missing
+    # met before the words were read: a place asked for and met (search.places)
+    attr_met = {**evidence.met, **attr_met}
     unmet = [w for w in request.words if w not in met]
     missing = unmet + attr_missing
     evidence.met = {**met, **attr_met}
@@ -259,11 +301,11 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts, evidence_id:
         if close and not missing:
             return "strong"
         return "partial" if near or met or attr_met else "weak"
-    evidence.missing = missing
+    evidence.missing = [m for m in missing if m not in NOT_THINGS]  # what the reasons list
     if request.is_empty():  # filters only: every result passes them
         return "strong"
     unnamed = [w for w in unmet if w in request.unnameable]
-    evidence.unnameable = [w for w in request.words if w in request.unnameable]
+    evidence.unnameable = [w for w in request.words if w in request.unnameable and w not in NOT_THINGS]
     if not missing and (met or attr_met):
         return "strong"
     # nothing that looks at every photo would name these words, and it is one of the best photos for

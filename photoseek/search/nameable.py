@@ -20,7 +20,8 @@ and says which one would name each word of a request (None: none would):
   tagger  a term of the tag vocabulary (ImageNet class names and their broader WordNet terms, plural
           or singular)
   tag     a tag that a model gave some photo of this library (the classifier's, zero-shot tags,
-          taught words: tags with source "learned"), never only your own
+          taught words: tags with source "learned"), never only your own; and a word you taught
+          (photoseek.learn), whether or not its model tagged any photo
   text    words asked as text in the photo (`text_in_photo`): OCR read every photo
 
 Places and people (filters and met evidence of their own) add a source with `register`, e.g.
@@ -101,11 +102,27 @@ def _model_tags(catalog: "Catalog | None", word: str) -> bool:
     return row is not None
 
 
+def _taught(catalog: "Catalog | None", word: str) -> bool:
+    """A word you taught (photoseek.learn: a model learned from the photos you gave it), not forgotten:
+    its model went over every photo, whether or not it tagged any."""
+    if catalog is None:
+        return False
+    from photoseek.vision.taxonomy import normalize_tag, singular_candidates
+
+    forms = sorted({normalize_tag(word), *singular_candidates(normalize_tag(word))})
+    marks = ",".join("?" * len(forms))
+    row = catalog.conn.execute(
+        f"SELECT 1 FROM learned_words WHERE word IN ({marks}) AND forgotten = 0 AND model IS NOT NULL LIMIT 1",
+        forms).fetchone()
+    return row is not None
+
+
 #: asked in order; the first that would name a word is the one a reason names
 WRITTEN_TEXT = "text"  # what OCR names, for words asked as text in the photo
 SOURCES: list[NamingSource] = [
     NamingSource("tag", _tagger, needs_catalog=False),
     NamingSource("tag", _model_tags),
+    NamingSource("tag", _taught),  # taught words are tags (source "learned")
 ]
 
 

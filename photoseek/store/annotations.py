@@ -47,10 +47,13 @@ _COPIED_TABLES = {
     "captions": "caption, captioner_id",
     "annotations_done": "annotator, annotator_id, done_at",
     "annotation_failures": "annotator, annotator_id, content_hash, reason, failed_at",
+    # the same faces are the same people: a copy never starts a second person
+    "faces": "face_index, x, y, w, h, quality, descriptor, model_id, person_id, assigned, distance",
 }
 _PHOTO_COLUMNS = ("content_hash, format, width, height, taken_at, gps_lat, gps_lon, camera_make, camera_model, "
                   "orientation, faces, time_of_day, brightness, taken_at_source, utc_offset_source, time_zone, "
                   "metadata_id")
+_PHOTO_COLUMNS += ", color_profile, color_converted, color_note"  # colour profiles (issue 28)
 
 
 def copy_photo(
@@ -58,8 +61,8 @@ def copy_photo(
     run_id: int,
 ) -> int:
     """A new photo row at `path` for a file with the same bytes as photo `source_id`: its metadata,
-    vectors, tags, OCR, caption and annotation records are copied (nothing to decode, embed or
-    annotate again); the user's tag feedback stays with the original. Returns the new id. Call
+    vectors, tags, OCR, caption, faces (with their people) and annotation records are copied
+    (nothing to decode, embed or annotate again); the user's tag feedback stays with the original. Returns the new id. Call
     inside a transaction; the caller bumps the vectors generation."""
     cursor = conn.execute(
         f"""INSERT INTO photos(path, display_path, size, mtime_ns, {_PHOTO_COLUMNS}, indexed_at, seen_run)
@@ -70,6 +73,14 @@ def copy_photo(
     for table, columns in _COPIED_TABLES.items():
         conn.execute(f"INSERT INTO {table}(photo_id, {columns}) SELECT ?, {columns} FROM {table} WHERE photo_id=?",
                      (new_id, source_id))
+    conn.execute(
+        """INSERT INTO face_crops(face_id, jpeg) SELECT copy.id, crop.jpeg FROM faces copy
+           JOIN faces original ON original.photo_id = ? AND original.face_index = copy.face_index
+           JOIN face_crops crop ON crop.face_id = original.id WHERE copy.photo_id = ?""", (source_id, new_id))
+    if conn.execute("SELECT 1 FROM faces WHERE photo_id=? LIMIT 1", (new_id,)).fetchone():
+        from photoseek.store.faces import bump_faces_generation
+
+        bump_faces_generation(conn)
     refresh_fulltext_row(conn, new_id)
     return new_id
 
@@ -92,6 +103,14 @@ def clear_failures(conn: "sqlite3.Connection", annotator: str | None = None) -> 
     if annotator is None:
         return conn.execute("DELETE FROM annotation_failures").rowcount
     return conn.execute("DELETE FROM annotation_failures WHERE annotator=?", (annotator,)).rowcount
+
+
+def write_color_profile(conn: "sqlite3.Connection", photo_id: int, info) -> None:
+    """What decoding found about the photo's colour profile (a color_management.ColorProfileInfo)."""
+    conn.execute(
+        "UPDATE photos SET color_profile=?, color_converted=?, color_note=? WHERE id=?",
+        (info.name, int(info.converted), info.problem, photo_id),
+    )
 
 
 def mark_done(conn: "sqlite3.Connection", photo_id: int, annotator: str, annotator_id: str) -> None:

@@ -434,15 +434,20 @@ class VectorStore:
         self._remove_older_caches(space, loaded.generation)
 
     def _remove_older_caches(self, space: str, generation: int) -> None:
-        pattern = re.compile(rf"{re.escape(space)}\.g(\d+)\.[0-9a-f]+\.faiss")
-        folder = self.library_dir / VECTORS_DIR
-        for path in folder.glob(f"{space}.g*.faiss"):
-            match = pattern.fullmatch(path.name)
-            if match and int(match.group(1)) < generation:
-                try:
-                    path.unlink()
-                except OSError:
-                    pass
+        remove_older_caches(self.library_dir / VECTORS_DIR, space, "faiss", generation)
+
+
+def remove_older_caches(folder: Path, name: str, extension: str, generation: int) -> None:
+    """Delete the cache files <name>.g<N>.<model-hash>.<extension> of generations before `generation`
+    (a file another process still reads stays readable until it closes it)."""
+    pattern = re.compile(rf"{re.escape(name)}\.g(\d+)\.[0-9a-f]+\.{re.escape(extension)}")
+    for path in folder.glob(f"{name}.g*.{extension}"):
+        match = pattern.fullmatch(path.name)
+        if match and int(match.group(1)) < generation:
+            try:
+                path.unlink()
+            except OSError:
+                pass
 
 
 # -- index construction ---------------------------------------------------------------------------------
@@ -459,15 +464,18 @@ def _ivf_nlist(index) -> int:
     return faiss.extract_index_ivf(index).nlist
 
 
-def build_ivf_index(vectors: "np.ndarray", ids: "np.ndarray", nlist: int | None = None):
-    """IVF-Flat, inner product, trained on a sample; photo ids as FAISS ids; removable, and
-    reconstructable by id (hashtable direct map)."""
+def build_ivf_index(vectors: "np.ndarray", ids: "np.ndarray", nlist: int | None = None, *, metric: str = "ip"):
+    """IVF-Flat, inner product (or "l2": squared Euclidean, for face descriptors), trained on a
+    sample; photo ids as FAISS ids; removable, and reconstructable by id (hashtable direct map)."""
     import faiss
     import numpy as np
 
     n, dim = vectors.shape
     nlist = nlist or _ivf_nlist_for(n)
-    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    if metric == "l2":
+        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, nlist, faiss.METRIC_L2)
+    else:
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
     training = vectors
     sample = min(n, 64 * nlist)  # k-means quality plateaus well below faiss' 256 points per centroid
     if sample < n:

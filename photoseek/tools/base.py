@@ -70,6 +70,28 @@ class FilterArgs(_Args):
         None, description="exclude photos taken at this time of day ('not at night')")
     not_dates: list[str] = Field(
         default_factory=list, description="exclude photos taken in these years/months/days: YYYY, YYYY-MM or YYYY-MM-DD")
+    person: list[str] = Field(
+        default_factory=list, description="people by the names the user gave them, all recognised in each result, "
+        "e.g. ['Anna', 'Ben']")
+    not_person: list[str] = Field(default_factory=list, description="people who must not be in the photo")
+    person_only: bool = Field(False, description="with person: nobody else in the photo ('only Anna')")
+
+    @field_validator("person", "not_person")
+    @classmethod
+    def _clean_names(cls, value: list[str]) -> list[str]:
+        cleaned: list[str] = []
+        for name in value:
+            name = " ".join(str(name).split())
+            if name and name.casefold() not in {c.casefold() for c in cleaned}:
+                cleaned.append(name)
+        return cleaned
+    place: list[str] = Field(
+        default_factory=list, description="taken in any of these places: a city, region or country, e.g. ['Lisbon']")
+    not_place: list[str] = Field(default_factory=list, description="not taken in these places, e.g. ['Germany']")
+    trip: str | None = Field(
+        None, description="on a trip away from home: 'last', 'first', its start date, or a place it went to ('Japan')")
+    trip_day: int | None = Field(
+        None, ge=-366, le=366, description="with trip: only its N-th day (1 = the first day, -1 = the last day)")
 
     @field_validator("tags", "not_tags")
     @classmethod
@@ -105,6 +127,31 @@ class FilterArgs(_Args):
     @classmethod
     def _date_to(cls, value: str | None) -> str | None:
         return normalize_date(value, end=True)
+
+    @field_validator("place", "not_place")
+    @classmethod
+    def _places(cls, value: list[str]) -> list[str]:
+        cleaned: list[str] = []
+        for place in value:
+            place = " ".join(str(place).split())
+            if len(place) > 200:
+                raise ValueError("a place name is at most 200 characters")
+            if place and place not in cleaned:
+                cleaned.append(place)
+        return cleaned
+
+    @field_validator("trip")
+    @classmethod
+    def _trip(cls, value: str | None) -> str | None:
+        return " ".join(str(value).split())[:200] or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _trip_day_needs_trip(self) -> "FilterArgs":
+        if self.trip_day is not None and not self.trip:
+            raise ValueError("trip_day needs trip (which trip's day)")
+        if self.trip_day == 0:
+            raise ValueError("trip_day counts from 1 (the first day) or from -1 (the last day)")
+        return self
 
     @field_validator("camera")
     @classmethod
@@ -168,6 +215,10 @@ class PhotoArgs(_Args):
     photo: PhotoRef = Field(..., description="a photo id or path")
 
 
+class PeopleArgs(_Args):
+    hidden: bool = Field(False, description="list hidden people too")
+
+
 class FeedbackArgs(FilterArgs):
     more_like: list[int] = Field(default_factory=list, description="ids of results the user liked")
     less_like: list[int] = Field(default_factory=list, description="ids of results the user did not want")
@@ -193,10 +244,13 @@ class ToolResult:
     results: list[SearchResult] = field(default_factory=list)
     photo: dict[str, Any] | None = None
     text: str | None = None
+    people: list[dict[str, Any]] | None = None  # list_people
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"tool": self.tool, "args": self.args}
-        if self.results or self.photo is None and self.text is None:
+        if self.people is not None:
+            out["people"] = self.people
+        elif self.results or self.photo is None and self.text is None:
             out["results"] = [r.to_dict() for r in self.results]
         if self.photo is not None:
             out["photo"] = self.photo
@@ -210,8 +264,12 @@ class ToolResult:
             keep = ("id", "path", "taken_at", "time_of_day", "faces", "caption")
             body: dict[str, Any] = {k: self.photo.get(k) for k in keep if self.photo.get(k) is not None}
             body["tags"] = [t["tag"] for t in self.photo.get("tags", [])][:15]
+            if self.photo.get("place"):
+                body["place"] = f"{self.photo['place']['label']} ({self.photo['place']['how']})"
         elif self.text is not None:
             body = {"text": self.text}
+        elif self.people is not None:
+            body = {"people": [{"name": p["name"], "photos": p["photos"]} for p in self.people if p.get("name")]}
         else:
             body = {
                 "results": [
@@ -294,7 +352,8 @@ class ComposedSearch(Tool):
 
 class FilterPhotos(Tool):
     name = "filter_photos"
-    description = "List photos by tags, date range, time of day, people, camera or visible text, with no description."
+    description = ("List photos by tags, date range, time of day, people, camera, visible text, place or trip, "
+                   "with no description.")
     Args = FilterPhotosArgs
 
     def _run(self, library, args: FilterPhotosArgs) -> ToolResult:
@@ -349,6 +408,33 @@ class Feedback(Tool):
         return self._result(args, results=results)
 
 
+class WordsArgs(_Args):
+    word: str | None = Field(None, max_length=100, description="one taught word; all when left out")
+
+
+class TaughtWords(Tool):
+    name = "taught_words"
+    description = ("The words the user taught (gave to a few photos; photoseek learned them and tagged the "
+                   "rest of the library): examples, photos tagged, a precision estimate.")
+    Args = WordsArgs
+
+    def _run(self, library, args: WordsArgs) -> ToolResult:
+        statuses = [library.word(args.word)] if args.word else library.words()
+        text = "\n".join(s.sentence() for s in statuses) or "No taught words yet."
+        return self._result(args, text=text)
+
+
+class ListPeople(Tool):
+    name = "list_people"
+    description = ("The people the user has named in the library, with how many photos each is in; search for "
+                   "them with the person filter (person=['Anna']).")
+    Args = PeopleArgs
+
+    def _run(self, library, args: PeopleArgs) -> ToolResult:
+        people = [p.to_dict() for p in library.people().list(hidden=args.hidden)]
+        return self._result(args, people=people)
+
+
 def _registry(*tools: Tool) -> dict[str, Tool]:
     for tool in tools:
         if not tool.read_only:
@@ -366,6 +452,8 @@ TOOLS: dict[str, Tool] = _registry(
     ShowPhoto(),
     CaptionPhoto(),
     Feedback(),
+    ListPeople(),
+    TaughtWords(),
 )
 
 #: tools whose result is a ranked list of photos (a later turn can refine or give feedback on it)

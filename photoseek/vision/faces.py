@@ -79,6 +79,9 @@ class Face:
     height: int
     confidence: float
     kind: str = "face"
+    # BlazeFace's six keypoints in photo pixels (face detections only): the eyes (the one on the
+    # photo's left first), nose tip, mouth centre, and the two ear tragions
+    keypoints: tuple[tuple[float, float], ...] = ()
 
 
 def mediapipe_model_file(wheel_path: str) -> Path:
@@ -86,16 +89,24 @@ def mediapipe_model_file(wheel_path: str) -> Path:
     (its import needs jax and protobuf<5, which photoseek does not install).
 
     Raises ModelUnavailableError saying how to install it when the package or the file is absent."""
-    spec = importlib.util.find_spec("mediapipe")
-    roots = list(spec.submodule_search_locations or []) if spec else []
-    for root in roots:
-        path = Path(root) / wheel_path
-        if path.is_file():
-            return path
+    path = installed_package_file("mediapipe", wheel_path)
+    if path is not None:
+        return path
     raise ModelUnavailableError(
         f"people detection needs MediaPipe's model files ({wheel_path}); install them with "
         f"`pip install --no-deps {MEDIAPIPE_REQUIREMENT}` (photoseek only reads the .tflite files)"
     )
+
+
+def installed_package_file(package: str, relative: str) -> Path | None:
+    """A file inside an installed package, found without importing it (mediapipe's import needs jax,
+    face_recognition_models' pkg_resources); None when the package or the file is missing."""
+    spec = importlib.util.find_spec(package)
+    for root in list(spec.submodule_search_locations or []) if spec else []:
+        path = Path(root) / relative
+        if path.is_file():
+            return path
+    return None
 
 
 def _anchors(spec: SsdSpec) -> "np.ndarray":
@@ -188,7 +199,9 @@ class PeopleDetector(InferenceModel):
         # two outputs: (1, n, 1) scores and (1, n, 4 + 2k) box + keypoints
         outputs = sorted(interpreter.get_output_details(), key=lambda d: d["shape"][-1])
         logits = interpreter.get_tensor(outputs[0]["index"])[0, :, 0]
-        boxes = interpreter.get_tensor(outputs[1]["index"])[0, :, :4]
+        regressors = interpreter.get_tensor(outputs[1]["index"])[0]
+        boxes = regressors[:, :4]
+        with_keypoints = spec.kind == "face" and regressors.shape[1] >= 16
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))
         keep = np.flatnonzero(scores >= spec.min_score)
         anchors = self._anchors[spec.kind]
@@ -199,26 +212,40 @@ class PeopleDetector(InferenceModel):
             w, h = boxes[i, 2] / scale, boxes[i, 3] / scale
             if w <= 0 or h <= 0:
                 continue
+            keypoints: tuple[tuple[float, float], ...] = ()
+            if with_keypoints:
+                ax, ay = anchors[i, 0] * spec.size - pad_x, anchors[i, 1] * spec.size - pad_y
+                keypoints = tuple(
+                    (float(origin[0] + (ax + regressors[i, 4 + 2 * j]) / scale),
+                     float(origin[1] + (ay + regressors[i, 5 + 2 * j]) / scale))
+                    for j in range(6)
+                )
             found.append(
                 Face(
                     round(origin[0] + cx - w / 2), round(origin[1] + cy - h / 2), round(w), round(h),
-                    float(scores[i]), spec.kind,
+                    float(scores[i]), spec.kind, keypoints,
                 )
             )
         return found
 
     def detect(self, image: "Image.Image") -> list[Face]:
+        return self.detect_people_and_faces(image)[0]
+
+    def detect_people_and_faces(self, image: "Image.Image") -> tuple[list[Face], list[Face]]:
+        """(people, faces) from one pass of both detectors: `people` as `detect` gives them (a head
+        found by either, merged), `faces` the face detector's own boxes with their keypoints, merged
+        among themselves (what face recognition aligns), most confident first."""
         self.ensure_loaded()
         width, height = image.size
         if min(width, height) < MIN_PHOTO_PIXELS:
-            return []
+            return [], []
         rgb = image.convert("RGB")
         found: list[Face] = []
         for box in square_views(width, height):
             view = rgb if box == (0, 0, width, height) else rgb.crop(box)
             for spec in DETECTORS:
                 found.extend(self._run(spec, view, box[:2]))
-        return merge_overlapping(found)
+        return merge_overlapping(found), merge_overlapping([f for f in found if f.kind == "face"])
 
 
 def _same_person(a: Face, b: Face, distance: float) -> bool:

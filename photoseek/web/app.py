@@ -39,13 +39,24 @@ from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, ToolArgumentsError
 from photoseek.web.models import (
     AskRequest,
     AskResponse,
+    FaceModel,
+    FaceMoveRequest,
+    FaceRejectRequest,
     FailureModel,
+    HideRequest,
+    MergeRequest,
+    NameRequest,
+    PersonModel,
+    PersonPage,
     PhotoModel,
     SearchRequest,
     SearchResponse,
     StatsModel,
+    PlaceRequest,
     StatusModel,
     TagRequest,
+    TeachRequest,
+    WordStatusModel,
 )
 from photoseek.web.state import AppState
 
@@ -124,6 +135,11 @@ def run_search(state: AppState, request: SearchRequest) -> dict[str, Any]:
                                  presented(results, min(request.k, FIRST_PAGE)), request.k)
         out["summary"] = " ".join(t for t in (summary, resemblance_note(results)) if t)
         out["groups"] = [g.to_dict() for g in group_reasons(results, query, names)]
+    filters = request.filters()
+    places_note = " ".join(n for n in ((library.why_empty(filters) if not results else None),
+                                       library.place_note(filters)) if n)
+    if places_note:  # a place with no photo is said so; photos without a position are said to be left out
+        out["places_note"] = places_note
     return out
 
 
@@ -144,10 +160,14 @@ async def search_response(state: AppState, request: SearchRequest) -> Response:
 
 def _search_subject(request: SearchRequest, searched_as: str | None, library) -> SearchSubject:
     """What a search looked for, in the words of the agent's answers (results.search_subject), the
-    reference photo by its file name as the page shows it."""
-    args = request.filters().to_dict()
-    if request.text:
-        return search_subject("text_search", {**args, "query": searched_as or request.text})
+    reference photo by its file name as the page shows it; people named in the text are said as the
+    filter the search made of them ("with Anna" rather than "for "Anna"")."""
+    text, filters = library.engine.people_in_query(request.text, request.filters())
+    if text != request.text:
+        searched_as = None if not text else searched_as if searched_as != request.text else text
+    args = filters.to_dict()
+    if text:
+        return search_subject("text_search", {**args, "query": searched_as or text})
     if request.text_in_photo:
         return search_subject("text_in_photo", {**args, "text": request.text_in_photo})
     if request.like:
@@ -340,7 +360,89 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
         return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"]),
                                                                   "taken": taken, "llm": s.has_llm(), "photos": 1})
 
+    @app.get("/words", response_class=HTMLResponse, include_in_schema=False)
+    def words_page(request: Request, s: State):
+        words = [w.to_dict() for w in s.library.words()] if _exists(s) else []
+        return templates.TemplateResponse(request, "words.html", {
+            "words": words, "photos": s.photo_count(), "llm": s.has_llm()})
+
+    @app.get("/people", response_class=HTMLResponse, include_in_schema=False)
+    def people_page(request: Request, s: State, hidden: bool = False):
+        listed = s.library.people().list(hidden=hidden) if _exists(s) else []
+        return templates.TemplateResponse(request, "people.html", {
+            "people": listed, "hidden": hidden, "llm": s.has_llm(), "photos": s.photo_count(),
+            "recognition": s.library.face_recognition, "library": str(s.library.path)})
+
+    @app.get("/people/{person_id}", response_class=HTMLResponse, include_in_schema=False)
+    def person_page(request: Request, person_id: int, s: State):
+        people = s.library.people()
+        person = people.get(person_id)
+        faces = people.faces_of(person_id, limit=500)
+        others = [p for p in people.list(hidden=True) if p.id != person_id]
+        return templates.TemplateResponse(request, "person.html", {
+            "person": person, "faces": faces, "others": others, "llm": s.has_llm(), "photos": s.photo_count()})
+
     # -- API ----------------------------------------------------------------------------------------------
+    @app.get("/api/people", response_model=list[PersonModel], tags=["people"])
+    def list_people(s: State, hidden: bool = False):
+        """The people in the library's photos (`photoseek people --json`), named first."""
+        return [p.to_dict() for p in s.library.people().list(hidden=hidden)] if _exists(s) else []
+
+    @app.get("/api/people/{person_id}", response_model=PersonPage, tags=["people"])
+    def get_person(person_id: int, s: State, limit: int = Query(200, ge=1, le=2000)):
+        """One person and their faces (confirmed first, then the clearest)."""
+        people = s.library.people()
+        return {"person": people.get(person_id).to_dict(),
+                "faces": [f.to_dict() for f in people.faces_of(person_id, limit=limit)]}
+
+    @app.post("/api/people/{person_id}/name", response_model=PersonModel, tags=["people"])
+    def name_person(person_id: int, request: NameRequest, s: State):
+        """Name (or rename) a person; the name is kept through re-indexing and re-clustering."""
+        with s.write_lock:
+            return s.library.people().name(person_id, request.name).to_dict()
+
+    @app.post("/api/people/{person_id}/merge", response_model=PersonModel, tags=["people"])
+    def merge_person(person_id: int, request: MergeRequest, s: State):
+        """This person is `into`: their faces join, this person is gone."""
+        with s.write_lock:
+            return s.library.people().merge(person_id, request.into).to_dict()
+
+    @app.post("/api/people/{person_id}/hide", response_model=PersonModel, tags=["people"])
+    def hide_person(person_id: int, request: HideRequest, s: State):
+        """Hide a person from the people list (or show them again)."""
+        with s.write_lock:
+            return s.library.people().hide(person_id, request.hidden).to_dict()
+
+    @app.delete("/api/people/{person_id}", tags=["people"])
+    def forget_person(person_id: int, s: State):
+        """Forget a person: their faces' descriptors and crops, their name, what you said of them."""
+        with s.write_lock:
+            return s.library.people().forget(person_id).to_dict()
+
+    @app.get("/api/faces/{face_id}/crop", tags=["people"], response_class=Response)
+    def face_crop(face_id: int, s: State):
+        """The face's crop (JPEG, 128 px, upright)."""
+        return Response(s.library.people().crop(face_id), media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.post("/api/faces/{face_id}/reject", response_model=FaceModel, tags=["people"])
+    def reject_face(face_id: int, request: FaceRejectRequest, s: State):
+        """"Not this person": the face leaves them and never comes back to them."""
+        with s.write_lock:
+            return s.library.people().reject(face_id, request.person).to_dict()
+
+    @app.post("/api/faces/{face_id}/move", response_model=PersonModel, tags=["people"])
+    def move_face(face_id: int, request: FaceMoveRequest, s: State):
+        """This face is `person` (an id or a name; a new name makes that person)."""
+        with s.write_lock:
+            return s.library.people().move(face_id, request.person).to_dict()
+
+    @app.get("/api/photos/{photo_id}/faces", response_model=list[FaceModel], tags=["photos"])
+    def photo_faces(photo_id: str, s: State):
+        """The recognised faces in a photo, left to right, and who each is."""
+        s.photo_file(photo_id)
+        return [f.to_dict() for f in s.library.people().faces_in_photo(int(photo_id))]
+
     @app.get("/api/search", response_model=SearchResponse, response_model_exclude_none=True, tags=["search"])
     async def search_get(request: Annotated[SearchRequest, Query()], s: State):
         """Any search kind by query parameters (lists repeat: `more_like=3&more_like=9`)."""
@@ -408,6 +510,54 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
         with s.write_lock:
             return s.library.tag(int(photo_id), add=request.add, remove=request.remove)
 
+    @app.get("/api/words", response_model=list[WordStatusModel], response_model_exclude_none=True, tags=["words"])
+    def words(s: State):
+        """The words you taught (`photoseek words --json`): examples, photos tagged, a precision estimate."""
+        return [w.to_dict() for w in s.library.words()] if _exists(s) else []
+
+    @app.get("/api/words/{word}", response_model=WordStatusModel, response_model_exclude_none=True, tags=["words"])
+    def word(word: str, s: State):
+        """Where one taught word stands."""
+        return s.library.word(word).to_dict()
+
+    @app.post("/api/words", response_model=WordStatusModel, response_model_exclude_none=True, tags=["words"])
+    def teach(request: TeachRequest, s: State):
+        """Give a word to photos (and refuse it for others), then learn it (`photoseek teach`)."""
+        for pid in [*request.photos, *request.not_photos]:
+            s.photo_file(str(pid))
+        with s.write_lock:
+            return s.library.teach(request.word, request.photos, not_photos=request.not_photos).to_dict()
+
+    @app.delete("/api/words/{word}", response_model=WordStatusModel, response_model_exclude_none=True, tags=["words"])
+    def forget(word: str, s: State):
+        """Forget a taught word: its learned tags go; your own tags of it stay (`photoseek forget`)."""
+        with s.write_lock:
+            return s.library.forget(word).to_dict()
+
+    @app.post("/api/photos/{photo_id}/place", response_model=PhotoModel, tags=["photos"])
+    def place(photo_id: str, request: PlaceRequest, s: State):
+        """Correct where a photo was taken (`place`), say it has no known place (`place` null), or forget
+        the correction (`clear`): the user's word wins over the GPS and survives re-indexing."""
+        s.photo_file(photo_id)
+        with s.write_lock:
+            if request.clear:
+                return s.library.clear_place(int(photo_id))
+            return s.library.set_place(int(photo_id), request.place)
+
+    @app.get("/api/places", tags=["library"])
+    def places(s: State) -> dict[str, Any]:
+        """Where the photos were taken: countries -> regions -> cities with photo counts (`photoseek places --json`)."""
+        if not _exists(s):
+            return {"countries": [], "located": 0, "unknown": 0}
+        return s.library.places()
+
+    @app.get("/api/trips", tags=["library"])
+    def trips(s: State) -> dict[str, Any]:
+        """Home and the trips away from it (`photoseek trips --json`)."""
+        if not _exists(s):
+            return {"home": None, "trips": [], "located": 0}
+        return s.library.trips()
+
     @app.get("/api/errors", response_model=list[FailureModel], tags=["library"])
     def errors(s: State):
         """Files that could not be indexed, and why."""
@@ -439,6 +589,8 @@ def _exists(state: AppState) -> bool:
 
 
 def _as_jpeg(path: str) -> bytes:
+    """A photo browsers cannot show (HEIC, TIFF, RAW...) as an sRGB JPEG, upright, read as indexing
+    reads it (its colour profile converted to sRGB)."""
     from photoseek.ingest.decode import upright_image
 
     try:

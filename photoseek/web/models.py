@@ -82,6 +82,8 @@ class SearchResponse(BaseModel):
                                 "the next 7 are only close.'; and, when nothing here can name a word, that "
                                 "the results rest on resemblance only")
     groups: list[GroupModel] | None = Field(None, description="the results as shown: matches first")
+    places_note: str | None = Field(None, description="with a place or trip filter: why no photo answers it ('No photo "
+                                    "was taken in Lisbon; …'), and the photos with no known position left out or kept")
 
 
 class AskRequest(BaseModel):
@@ -117,6 +119,37 @@ class TagRequest(BaseModel):
     remove: list[str] = Field(default_factory=list, max_length=20, description="tags to reject")
 
 
+class WordStatusModel(BaseModel):
+    """A taught word (`photoseek words --json`, `WordStatus.to_dict()`)."""
+
+    model_config = ConfigDict(extra="allow")
+    word: str
+    state: str = Field(..., description="learned | learning (needs more examples) | forgotten | reserved")
+    examples: int = Field(0, description="photos you gave the word to")
+    rejections: int = Field(0, description="photos where you refused it")
+    tagged: int = Field(0, description="other photos its model tags (source 'learned')")
+    needs: int | None = Field(None, description="while learning: how many more photos it needs")
+    precision: float | None = Field(None, description="the mean calibrated confidence of the photos it tags")
+    summary: str = Field("", description="where the word stands, in one sentence")
+
+
+class TeachRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    word: str = Field(..., min_length=1, max_length=100, description="the word or phrase, e.g. 'giraffe', 'our cabin'")
+    photos: list[int] = Field(default_factory=list, max_length=MAX_FEEDBACK_IDS, description="photo ids that show it")
+    not_photos: list[int] = Field(default_factory=list, max_length=MAX_FEEDBACK_IDS,
+                                  description="photo ids that do not (rejections)")
+
+
+class PlaceRequest(BaseModel):
+    """The user's word on where a photo was taken (their word wins over its GPS and survives re-indexing)."""
+
+    model_config = ConfigDict(extra="forbid")
+    place: str | None = Field(None, max_length=200, description="a town ('Lisbon', 'Portland, Oregon'), region, "
+                              "country, or a position ('38.72, -9.14'); null with clear false: no known place")
+    clear: bool = Field(False, description="forget your correction: its GPS or an estimate names it again")
+
+
 class PhotoModel(BaseModel):
     """`photoseek show --json`."""
 
@@ -129,6 +162,8 @@ class PhotoModel(BaseModel):
     gps: list[float] | None = None
     time_of_day: str | None = None
     faces: int | None = None
+    place: dict[str, Any] | None = Field(None, description="where it was taken: label, how it is known (GPS, "
+                                         "estimated from the same camera's photos, set by you), city, region, country")
     tags: list[dict[str, Any]] = Field(default_factory=list)
     caption: str | None = None
     ocr_text: str | None = None
@@ -164,3 +199,63 @@ class StatusModel(BaseModel):
     indexing: IndexingModel | None = None
     llm: bool = Field(..., description="whether conversational requests (ask) are available")
     search_processes: int = Field(0, description="worker processes answering /api/search now (0: the server's own)")
+
+
+# -- people -------------------------------------------------------------------------------------------
+
+
+class PersonModel(BaseModel):
+    """One person (`photoseek people --json`): faces and photos counted, the face shown for them."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    name: str | None = None
+    faces: int = 0
+    photos: int = 0
+    hidden: bool = False
+    cover_face: int | None = Field(None, description="a face id: its crop is /api/faces/{id}/crop")
+    sample_photo: str | None = None
+    sample_photo_id: int | None = None
+
+
+class FaceModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    photo_id: int
+    path: str
+    face: int = Field(..., description="1, 2, ... left to right in its photo")
+    box: list[float] = Field(..., description="x, y, width, height as fractions of the photo")
+    person_id: int | None = None
+    person: str | None = None
+    assigned: str | None = Field(None, description="user: you said so; auto: grouped; none: nobody yet")
+    distance: float | None = None
+
+
+class PersonPage(BaseModel):
+    person: PersonModel
+    faces: list[FaceModel]
+
+
+class NameRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(..., min_length=1, max_length=100, description="what to call them")
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    into: int | str = Field(..., description="the person (id or name) who stays")
+
+
+class HideRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hidden: bool = True
+
+
+class FaceMoveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: int | str = Field(..., description="who this face is: a person's id or name (a new name makes that person)")
+
+
+class FaceRejectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: int | str | None = Field(None, description="who it is not (default: the person it is with)")

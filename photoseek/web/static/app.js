@@ -5,6 +5,7 @@
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
+const TAUGHT_NOTE = "photoseek-taught";  // sessionStorage: what a tag change taught, shown after the reload
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -58,6 +59,28 @@ function matchLabel(match) {
   return String(match);
 }
 
+// who was recognised in a result: "Anna, Ben" (each result says who is in it)
+function who(result) {
+  const names = Object.keys((result.evidence || {}).recognised || {});
+  return names.length ? el("p", {class: "who", title: "people recognised in this photo"}, "In it: " + names.join(", ")) : "";
+}
+
+// The place under a photo: a click shows the photos taken there. "near Revelstoke, British Columbia,
+// Canada" and "Paradise (Las Vegas), United States" filter as "Revelstoke, Canada" / "Paradise, United States".
+const placeValue = (label) => {
+  const parts = label.replace(/^near /, "").replace(/ \([^)]*\)/, "").split(", ");
+  return parts.length > 1 ? `${parts[0]}, ${parts[parts.length - 1]}` : parts[0];
+};
+
+function placeLine(evidence) {
+  const place = evidence && evidence.place;
+  if (!place) return el("span", {class: "place unknown", title: "No GPS, and no photo of the same camera taken within hours has one"}, "place unknown");
+  const estimated = evidence.place_source === "estimated";
+  return el("button", {class: "place" + (estimated ? " estimated" : ""), type: "button",
+    title: `${place} (${evidence.place_how}). Show the photos taken there.`,
+    onclick: () => setPlaceFilter(placeValue(place), place)}, place);
+}
+
 function card(result, rank, reason) {
   const label = matchLabel(result.match);
   const name = result.path.split("/").pop();
@@ -74,8 +97,10 @@ function card(result, rank, reason) {
         el("span", {class: "rank", title: `rank ${rank}, photo ${result.id}`}, `${rank}.`),
         label ? el("span", {class: `match match-${label.toLowerCase().replace(/[^a-z]+/g, "-")}`}, label) : "",
         el("span", {class: "name", title: result.path}, name)),
+      placeLine(result.evidence),
       // the reason its group does not already say (the model's own sentence, when it reworded it)
       el("p", {class: "explanation"}, (!result.reworded && reason) || result.explanation || ""),
+      who(result),
       el("div", {class: "buttons"},
         el("button", {class: "more" + (page.more.includes(result.id) ? " on" : ""),
                       title: "Relevance feedback: rank photos like this one higher",
@@ -176,11 +201,93 @@ function showRefine() {
     el("button", {class: "subtle", onclick: () => { page.more = []; page.less = []; runSearch(page.base); }}, "Clear"));
 }
 
+// -- place and trip filters ----------------------------------------------------------------------------
+// The selects above the grid restrict every search the page runs (search, feedback, like-this); an
+// agent answer that asked for a place or trip shows it in them.
+function filterArgs() {
+  const out = {};
+  const place = $("#place-filter"), trip = $("#trip-filter");
+  if (place && place.value) out.place = [place.value];
+  if (trip && trip.value) out.trip = trip.value;
+  return out;
+}
+
+function selectValue(select, value, label) {
+  if (!select) return;
+  if (value && ![...select.options].some(o => o.value === value)) select.append(el("option", {value}, label || value));
+  select.value = value || "";
+  select.classList.toggle("on", !!select.value);
+}
+
+function setPlaceFilter(value, label) {
+  selectValue($("#place-filter"), value, label);
+  $("#filters").hidden = false;
+  runSearch(page.base ? {...page.base, place: undefined, trip: undefined} : {k: SEARCH_DEPTH});
+}
+
+async function setupFilters() {
+  const box = $("#filters");
+  if (!box) return;
+  try {
+    const [places, trips] = await Promise.all([api("/api/places"), api("/api/trips")]);
+    const placeSelect = $("#place-filter"), tripSelect = $("#trip-filter");
+    for (const country of places.countries) {
+      if (!country.country) continue;
+      placeSelect.append(el("option", {value: country.country}, `${country.country} (${country.photos})`));
+      for (const region of country.regions) {
+        if (region.region && country.regions.length > 1)
+          placeSelect.append(el("option", {value: `${region.region}, ${country.country}`}, `\u00a0\u00a0${region.region} (${region.photos})`));
+        for (const city of region.cities) {
+          if (city.city === "away from towns") continue;
+          const name = city.city.replace(/^near /, "");
+          placeSelect.append(el("option", {value: `${name}, ${country.country}`},
+            `\u00a0\u00a0\u00a0\u00a0${city.city} (${city.photos}${city.estimated ? `, ${city.estimated} estimated` : ""})`));
+        }
+      }
+    }
+    for (const trip of [...trips.trips].reverse()) {
+      const when = trip.start === trip.end ? trip.start : `${trip.start} → ${trip.end}`;
+      tripSelect.append(el("option", {value: trip.start}, `${trip.name}, ${when} (${trip.photos})`));
+    }
+    const notes = [];
+    if (places.unknown) notes.push(`${places.unknown} photo${places.unknown === 1 ? " has" : "s have"} no known position`);
+    if (trips.home) notes.push(`home: ${trips.home.label}`);
+    else if (!places.located) notes.push("no photo has a position (GPS), so there are no places or trips");
+    $("#filter-note").textContent = notes.join(" · ");
+    box.hidden = !(places.countries.length || trips.trips.length || places.unknown);
+    tripSelect.disabled = !trips.trips.length;
+    if (!trips.trips.length) tripSelect.options[0].textContent = trips.home ? "No trips away from home" : "No trips (no GPS)";
+    for (const select of [placeSelect, tripSelect]) {
+      select.addEventListener("change", () => {
+        select.classList.toggle("on", !!select.value);
+        const base = page.base ? {...page.base, place: undefined, trip: undefined, trip_day: undefined} : null;
+        if (base || Object.keys(filterArgs()).length) runSearch(base || {k: SEARCH_DEPTH});
+      });
+    }
+    const params = new URLSearchParams(location.search);
+    if (params.get("place") && !params.get("q")) setPlaceFilter(placeValue(params.get("place")), params.get("place"));
+  } catch (err) {
+    box.hidden = true;
+  }
+}
+
 // "3 strong matches; the next 7 are only close (2 partly match)." as the CLI's answers count them
 async function runSearch(request) {
   page.base = request;
-  const body = {...request, more_like: [...(request.more_like || []), ...page.more],
+  // what the agent's plan asked (a place, a trip) shows in the selects; what the selects say applies
+  if (request.place && request.place.length === 1) selectValue($("#place-filter"), request.place[0]);
+  if (request.trip) selectValue($("#trip-filter"), request.trip);
+  const filters = filterArgs();
+  const body = {...request, ...filters, more_like: [...(request.more_like || []), ...page.more],
                 less_like: [...(request.less_like || []), ...page.less]};
+  if (!filters.trip) delete body.trip_day;
+  for (const key of ["place", "trip"]) if (body[key] === undefined) delete body[key];
+  if (!body.text && !body.like && !body.text_in_photo && !body.more_like.length && !Object.keys(filters).length
+      && !(body.place || body.trip || body.tags || body.date_from || body.time_of_day)) {
+    showResults([], "Choose a place or a trip, or type what you are looking for.");
+    setAnswer("");
+    return;
+  }
   $("#grid").classList.add("loading");
   try {
     const data = await api("/api/search", body);
@@ -189,7 +296,8 @@ async function runSearch(request) {
     showResults([...data.results].sort((a, b) => (level[a.match] ?? 3) - (level[b.match] ?? 3)), null, data.groups);
     // the banner always describes the grid below it (after "more like this" too)
     // the server counts the levels in the words the agent's answers use
-    setAnswer([data.searched_as && `Searched for “${data.searched_as}”.`, data.summary || "No photo found."]
+    setAnswer([data.searched_as && `Searched for “${data.searched_as}”.`,
+               data.summary || (data.places_note ? "" : "No photo found."), data.places_note]
       .filter(Boolean).join(" "));
     remember();
   } catch (err) {
@@ -322,6 +430,7 @@ function setupResultsPage() {
     if (but) likeBut(like, but);
     else { showReference(like, null); runSearch({like, k: SEARCH_DEPTH}); }
   }
+  setupFilters();
   pollIndexing();
 }
 
@@ -329,9 +438,24 @@ function setupResultsPage() {
 function setupPhotoPage(article) {
   const id = article.dataset.photo;
   const change = async (add, remove) => {
-    try { await api(`/api/photos/${id}/tags`, {add, remove}); location.reload(); }
+    try {
+      const shown = await api(`/api/photos/${id}/tags`, {add, remove});
+      // where each word now stands ("learned from 3 photos…", "give it to 2 more…"), shown after the reload
+      const said = (shown.taught || []).map(w => w.summary).filter(Boolean);
+      if (said.length) sessionStorage.setItem(TAUGHT_NOTE, JSON.stringify({id, said}));
+      // the results this page was opened from are out of date (a word learned tags other photos):
+      // going back searches again instead of restoring them
+      sessionStorage.removeItem(PAGE_KEY);
+      location.reload();
+    }
     catch (err) { alert(`Could not change the tags: ${err.message}`); }
   };
+  const note = JSON.parse(sessionStorage.getItem(TAUGHT_NOTE) || "null");
+  sessionStorage.removeItem(TAUGHT_NOTE);
+  if (note && String(note.id) === String(id)) {
+    $("#taught").hidden = false;
+    $("#taught").replaceChildren(...note.said.map(text => el("span", {}, text, " ")));
+  }
   for (const b of document.querySelectorAll("#tags .confirm")) b.addEventListener("click", () => change([b.dataset.tag], []));
   for (const b of document.querySelectorAll("#tags .reject")) b.addEventListener("click", () => change([], [b.dataset.tag]));
   $("#add-tag").addEventListener("submit", (e) => {
@@ -362,6 +486,18 @@ function setupPhotoPage(article) {
       });
     }
   }
+  const correct = $("#correct-place");
+  if (correct) correct.addEventListener("click", async () => {
+    const place = prompt("Where was this photo taken? A town (Lisbon, Portland, Oregon), a region, a country, or a position (38.72, -9.14).");
+    if (!place || !place.trim()) return;
+    try { await api(`/api/photos/${id}/place`, {place: place.trim()}); location.reload(); }
+    catch (err) { alert(`Could not set the place: ${err.message}`); }
+  });
+  const undo = $("#clear-place");
+  if (undo) undo.addEventListener("click", async () => {
+    try { await api(`/api/photos/${id}/place`, {clear: true}); location.reload(); }
+    catch (err) { alert(`Could not undo the correction: ${err.message}`); }
+  });
   $("#like-but-link").addEventListener("click", (e) => {
     e.preventDefault();
     const but = prompt("Like this photo but… (e.g. at night, with snow)");
@@ -375,6 +511,25 @@ function setupPhotoPage(article) {
   });
 }
 
+// -- the words page -------------------------------------------------------------------------------------
+function setupWordsPage(table) {
+  for (const b of table.querySelectorAll("button.forget")) {
+    b.addEventListener("click", async () => {
+      const word = b.dataset.word;
+      if (!confirm(`Forget “${word}”? Its learned tags go; the photos you gave it to keep your tag.`)) return;
+      try {
+        const response = await fetch(`/api/words/${encodeURIComponent(word)}`, {method: "DELETE"});
+        const data = await response.json().catch(() => ({}));
+        if (!response.ok) throw new Error(detail(data) || response.statusText);
+        location.reload();
+      } catch (err) { alert(`Could not forget “${word}”: ${err.message}`); }
+    });
+  }
+}
+
 if (!window.PHOTOSEEK.llm) $("#ask-button").disabled = true;
 const article = $("article.detail");
-if (article) setupPhotoPage(article); else setupResultsPage();
+const wordsTable = $("#words");
+if (article) setupPhotoPage(article);
+else if (wordsTable || $("#no-words")) { if (wordsTable) setupWordsPage(wordsTable); }
+else setupResultsPage();
