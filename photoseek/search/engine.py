@@ -286,10 +286,8 @@ class SearchEngine:
         """The photos at the top of this query that look alike (match.similarity_leaders): its best
         photos over the whole library whatever the filters ("a giraffe at night" asks for a photo
         that stands apart as a giraffe and was taken at night, not for the most giraffe-like night
-        photo), those standing at least Z_PARTIAL. With words some evidence names ("a bus on the
-        street": "bus"), among the photos whose evidence meets those words."""
-        import numpy as np
-
+        photo). With words some evidence names ("a bus on the street": "bus"), among the photos whose
+        evidence meets those words."""
         text = next((s for s in ranking.signals if s.name == "embedding"), None)
         if text is None or text.query is None or text.spread is None or text.spread[1] <= 0:
             return frozenset()  # too few photos for a spread: levels rest on evidence alone
