@@ -321,6 +321,9 @@ def test_words_nothing_can_name_are_said_so_with_the_way_to_teach_them():
     assert matches.reasons[1] == "Strong match: among the closest 1% of the library's photos; tagged zebra."
     assert resemblance_note(apart).startswith('Photoseek cannot recognise "giraffe" by itself (no tag it gives names '
                                               "it): the 2 found rest on resemblance alone")
+    # "a bus on the street": the bus met by its tag, the street by resemblance, and said so
+    bus = _assessed("a bus on the street", [(["bus"], 4.0), (["trolleybus"], 3.9)], leaders=frozenset({1, 2}))
+    assert "the 2 found rest on resemblance alone for \"street\" (the closest" in resemblance_note(bus)
     # a photo you tagged "giraffe" is a match by its tag; the others found rest on resemblance
     tagged = _assessed("giraffe", [(["giraffe"], 4.0), (["zebra"], 3.9), (["llama"], 3.8)], leaders=frozenset({2, 3}))
     assert resemblance_note(tagged).startswith(

@@ -387,7 +387,10 @@ def resemblance_note(results: list[SearchResult]) -> str:
         parts.append(f"{_found(named)} {'are' if named > 1 else 'is'} the photo{'s' if named > 1 else ''} "
                      f"whose tag, text or caption names it")
     if by_look:
-        parts.append(f"{_found(by_look, named)} rest{'s' if by_look == 1 else ''} on resemblance alone "
+        # "a bus on the street": the bus is met by its tag, the street by resemblance
+        partly = any(r.match == "strong" and r.evidence.stands_apart and r.evidence.met for r in results)
+        which = f" for {_join([_asked(w) for w in words], 'and')}" if partly else ""
+        parts.append(f"{_found(by_look, named)} rest{'s' if by_look == 1 else ''} on resemblance alone{which} "
                      "(the closest photos, which look alike)")
     if parts:
         text = f"{said}: {'; '.join(parts)}."
