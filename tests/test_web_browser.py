@@ -61,6 +61,9 @@ def test_ask_see_results_refine_and_open_details(browser, agent_library, screens
         first = card_ids(page)
         assert len(first) >= 8
         assert page.locator(".card .explanation").first.inner_text().strip()
+        # a library with no GPS at all: no place filter, and no "place unknown" under every photo
+        assert page.locator("#filters").is_hidden()
+        assert page.locator(".card .place").count() == 0
         # thumbnails load after the cards appear: wait for them (a broken thumbnail never loads: timeout)
         page.wait_for_function("Array.from(document.querySelectorAll('.card img')).slice(0, 4)"
                                ".every(i => i.complete && i.naturalWidth > 0)")
