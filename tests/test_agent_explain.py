@@ -311,8 +311,8 @@ def test_words_nothing_can_name_are_said_so_with_the_way_to_teach_them():
                              "names it); they are the closest by picture.")
     assert resemblance_note(close) == (
         'Photoseek cannot recognise "giraffe" by itself (no tag it gives names it), so these are the closest by '
-        'resemblance only. Tag a few photos "giraffe" (`photoseek tag ID +giraffe`, or ✓ on a photo\'s page) '
-        "and I will learn it.")
+        'resemblance only. Give "giraffe" to a few photos (`photoseek teach "giraffe" ID ID ID`, ✓ on a '
+        'photo\'s page, or "#1 is a giraffe" in chat) and I will learn it.')
     # the best two photos look alike: the matches, by resemblance alone, and said to be
     apart = _assessed("giraffe", [(["zebra"], 4.0), (["llama"], 3.9), (["ox"], 2.0)], leaders=frozenset({1, 2}))
     matches, rest = group_reasons(apart, "giraffe")

@@ -281,7 +281,7 @@ def test_a_tagged_word_gives_all_its_tagged_photos(agent_library_dir, tmp_path):
         assert all(r.evidence.unnameable == ["giraffe"] for r in before)
         text = Session(library, None).ask("a giraffe").text
         assert text.startswith('No photo shows "giraffe"') and "resemblance only" in text
-        assert 'Tag a few photos "giraffe" (`photoseek tag ID +giraffe`' in text
+        assert 'Give "giraffe" to a few photos (`photoseek teach "giraffe" ID ID ID`' in text
 
         tagged = {before[1].id, before[4].id}
         for photo in tagged:

@@ -373,8 +373,8 @@ def resemblance_note(results: list[SearchResult]) -> str:
     word could be named.
 
     'Photoseek cannot recognise "giraffe" by itself (no tag it gives names it), so these are the
-    closest by resemblance only. Tag a few photos "giraffe" (`photoseek tag ID +giraffe`, or ✓ on a
-    photo's page) and I will learn it.'"""
+    closest by resemblance only. Give "giraffe" to a few photos (`photoseek teach "giraffe" ID ID ID`, ✓
+    on a photo's page, or "#1 is a giraffe" in chat) and I will learn it.'"""
     words = next((r.evidence.unnameable for r in results if r.evidence.unnameable), [])
     if not words:
         return ""
@@ -409,8 +409,16 @@ def _found(count: int, before: int = 0) -> str:
 def teach_hint(word: str) -> str:
     """How to teach photoseek a word it cannot see: tag a few photos with it (taught words learn from
     the photos you tag; until then the tagged photos themselves are its evidence)."""
-    return (f'Tag a few photos "{word}" (`photoseek tag ID +{word}`, or ✓ on a photo\'s page) '
-            "and I will learn it.")
+    return (f'Give "{word}" to a few photos (`photoseek teach "{word}" ID ID ID`, ✓ on a photo\'s page, or '
+            f'"#1 is {article(word)}" in chat) and I will learn it.')
+
+
+def article(word: str) -> str:
+    """'a giraffe', 'an owl', 'fireworks' (a plural or a phrase with its own determiner is said as is)."""
+    first = word.split()[0].lower() if word.split() else word
+    if first in ("my", "our", "your", "the", "a", "an") or (word.endswith("s") and not word.endswith("ss")):
+        return word
+    return f"{'an' if first[:1] in 'aeiou' else 'a'} {word}"
 
 
 # -- reasons said once for a group ------------------------------------------------------------------
