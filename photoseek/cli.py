@@ -1135,20 +1135,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photo", metavar="PATH_OR_ID")
     p.add_argument("changes", nargs="+", metavar="+TAG|-TAG")
 
-    p = add("teach", cmd_teach, "give a word to a few photos: from 3 on, photoseek learns it and tags the rest "
-            "of the library (\"my bike\", \"grandma's house\", \"giraffe\")")
+    p = add("teach", cmd_teach, "give a word to photos: from 3 on it is learned")
     p.add_argument("word", help="the word or phrase, e.g. giraffe or \"our cabin\"")
     p.add_argument("photos", nargs="*", metavar="PHOTO", help="photo ids or paths that show it (examples)")
     p.add_argument("--not", dest="not_photos", action="append", metavar="PHOTO",
                    help="a photo that does not show it (a rejection; repeat the flag for more)")
 
-    p = add("words", cmd_words, "the words you taught: examples, photos tagged, a precision estimate")
+    p = add("words", cmd_words, "your taught words: photos tagged, precision")
     p.add_argument("word", nargs="?", help="only this word")
 
-    p = add("forget", cmd_forget, "forget a taught word: its learned tags go, your own tags of it stay")
+    p = add("forget", cmd_forget, "forget a taught word (your own tags stay)")
     p.add_argument("word")
 
-    p = add("people", cmd_people, "the people in your photos: list them, name, merge, correct, hide, forget")
+    p = add("people", cmd_people, "the people in your photos: list, name, correct")
     p.add_argument("--all", action="store_true", help="list hidden people too")
     people = p.add_subparsers(dest="people_command", metavar="ACTION")
 
@@ -1192,7 +1191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("duplicates", cmd_duplicates, "groups of near-identical photos")
     p.add_argument("--threshold", type=float, help="similarity a pair must reach, 0..1 (default 0.78: mean of the visual and layout cosines)")
 
-    p = add("eval", cmd_eval, "measure search, tagging, people or taught-word quality on a labelled folder")
+    p = add("eval", cmd_eval, "measure quality on a labelled folder")
     p.add_argument("kind", choices=["tags", "retrieval", "composed", "answers", "people", "teach"])
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--signals", help="retrieval/composed: comma-separated signals to use (default: all, fused)")

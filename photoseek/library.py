@@ -214,8 +214,10 @@ class Library:
             # Where photos were taken, from the GPS already in the catalog (no photo is read again)
             stage_started = time.perf_counter()
             changed = bool(report.added or report.updated or report.moved or report.removed)
-            report.places = self._update_places(progress, changed=changed).to_dict()
-            report.stages["places"] = time.perf_counter() - stage_started
+            placed = self._update_places(progress, changed=changed)
+            report.places = placed.to_dict()
+            if placed.named or placed.corrected or placed.estimated:  # a stage only when it named photos
+                report.stages["places"] = time.perf_counter() - stage_started
             if annotate:
                 stage_started = time.perf_counter()
                 report.annotated.update(self._annotator(None, progress, retry_failed=retry_failed).run())

@@ -75,9 +75,9 @@ class Evidence:
     # Where the photo's similarity stands among ALL the library's photos for this query: a z-score
     # (standard deviations above the library's mean score), so that it means the same for every embedder.
     standing: float | None = None
-    # Words of the request no evidence in this library could name (search.nameable: no tag, text or
-    # caption can), and whether the photo's similarity stands apart from the rest for this query
-    # (search.match.similarity_leaders): a match by resemblance alone, when it does.
+    # Words of the request nothing that looks at every photo would name (search.nameable: no tag a
+    # model gives, no taught word), and whether the photo is one of the best for this query that look
+    # alike (search.match.similarity_leaders): a match by resemblance alone, when it is.
     unnameable: list[str] = field(default_factory=list)
     stands_apart: bool | None = None
     # Relevance feedback on a text search: how much the photo looks like the photos marked "more

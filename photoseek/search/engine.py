@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from photoseek.errors import PhotoseekError
 from photoseek.llm.translate import needs_translation
 from photoseek.search.facts import FactsCache
+from photoseek.search import match as levels  # its knobs read when used: bench/answer_levels.py --sweep varies them
 from photoseek.search.match import (
-    PhotoFacts, Request, assess_all, at_least, read_request, similarity_leaders, stems as _stems, words_met,
+    PhotoFacts, Request, assess_all, at_least, read_request, similarity_leaders,
+    stems as _stems, words_met,
 )
 from photoseek.search.nameable import NamingCache
 from photoseek.search.query_attributes import COLOR_WORDS, QueryAttributes, parse_attributes
@@ -66,7 +68,8 @@ COMPOSED_EXAMPLE_WEIGHTS = {"visual": 0.5, "layout": 1.0}
 # 0.190/0.651, half 0.200/0.669, all 0.196/0.668.
 JOINT_CENTRING = 0.5
 CENTRING_CANDIDATES = 1000
-LEADER_POOL = 200  # photos of the whole library the similarity leaders are looked for among  # raw-cosine candidates re-scored centred (centring moves photos only a little)
+LEADER_POOL = 200  # photos of the whole library the similarity leaders are looked for among (filtered searches)
+ALIKE_SAMPLE = 1000  # photos whose pairs set how alike two photos of the library must be to look alike
 MEAN_SAMPLE = 5000
 NORM_CHUNK = 65_536  # vectors per step when computing the centred norms of a whole space
 MIN_PHOTOS_TO_CENTRE = 50
@@ -280,14 +283,17 @@ class SearchEngine:
         return at_least(results, min_level)
 
     def _similarity_leaders(self, ranking: Ranking, request: Request) -> frozenset[int]:
-        """The photos whose similarity to the text stands apart from the rest for this query
-        (match.similarity_leaders), over the whole library whatever the filters ("a giraffe at night"
-        asks for a photo that stands apart as a giraffe and was taken at night, not for the most
-        giraffe-like night photo). With words some evidence can name ("a bus on the street": "bus"),
-        among the photos whose evidence meets those words."""
+        """The photos at the top of this query that look alike (match.similarity_leaders): its best
+        photos over the whole library whatever the filters ("a giraffe at night" asks for a photo
+        that stands apart as a giraffe and was taken at night, not for the most giraffe-like night
+        photo). With words some evidence names ("a bus on the street": "bus"), among the photos whose
+        evidence meets those words."""
         text = next((s for s in ranking.signals if s.name == "embedding"), None)
         if text is None or text.query is None or text.spread is None or text.spread[1] <= 0:
             return frozenset()  # too few photos for a spread: levels rest on evidence alone
+        cutoff = self._alike_cutoff()
+        if cutoff is None:
+            return frozenset()
         if ranking.filtered:
             text = self._joint_text_signal(text.query, LEADER_POOL, None)
         ranked = sorted(text.scores, key=text.scores.get, reverse=True)
@@ -296,8 +302,43 @@ class SearchEngine:
             stored = self.facts.facts(ranked, time=False, colors=False)
             part = Request(named)
             ranked = [pid for pid in ranked if pid in stored and len(words_met(part, _photo_facts(stored[pid]))) == len(named)]
-        standings = [text.standing(pid) for pid in ranked]
-        return frozenset(ranked[: similarity_leaders([z for z in standings if z is not None])])
+        top = ranked[:levels.LEADER_DEPTH]
+        if not top:
+            return frozenset()
+        vectors = self._centred("joint", top)
+        alike = (vectors @ vectors.T) >= cutoff
+        return frozenset(top[i] for i in similarity_leaders(alike.tolist()))
+
+    def _centred(self, space: str, ids: Sequence[int]) -> "np.ndarray":
+        """The vectors of `ids` less the library's mean, normalised: what they share with every photo
+        taken out, so that their cosines say how much they look like each other."""
+        import numpy as np
+
+        vectors = self.vectors.get(space, list(ids)) - self._library_mean(space)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def _alike_cutoff(self) -> float | None:
+        """The centred cosine above which two photos of this library look alike: ALIKE_Z standard
+        deviations above its mean over the pairs of (an even sample of) the library's photos, so it
+        means the same for every embedder (the mean and deviation are kept per vectors generation).
+        None below calibration.MIN_PHOTOS photos."""
+        import numpy as np
+
+        from photoseek.search import calibration
+
+        key = ("alike", self.catalog.vectors_generation)
+        if key not in self._means:
+            ids = [r[0] for r in self.catalog.conn.execute(
+                "SELECT photo_id FROM embeddings WHERE space='joint' ORDER BY photo_id")]
+            ids = ids[:: max(1, len(ids) // ALIKE_SAMPLE)][:ALIKE_SAMPLE]  # even, so every process agrees
+            spread = None
+            if len(ids) >= calibration.MIN_PHOTOS:
+                vectors = self._centred("joint", ids)
+                pairs = (vectors @ vectors.T)[np.triu_indices(len(ids), 1)]
+                spread = (float(pairs.mean()), float(pairs.std()))
+            self._means[key] = spread
+        spread = self._means[key]
+        return None if spread is None else spread[0] + levels.ALIKE_Z * spread[1]
 
     def _add_likeness(self, results: list[SearchResult], marked: list[int], less_like: list[int]) -> None:
         """Relevance feedback on a text search: each result's likeness to the photos marked "more
@@ -501,12 +542,8 @@ class SearchEngine:
         for space, weight in weights.items():
             if not weight or not store.count(space):
                 continue
-            mean = self._library_mean(space)
-            def centred(vectors):
-                x = vectors - mean
-                return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-            parts.append((weight, centred(store.get(space, ids)), centred(store.get(space, reference_ids)),
-                          centred(store.get(space, less_like)) if less_like else None))
+            parts.append((weight, self._centred(space, ids), self._centred(space, reference_ids),
+                          self._centred(space, less_like) if less_like else None))
         if not parts:  # a CLIP library: the joint space is the visual one
             refs = store.get("joint", reference_ids)
             return list((store.get("joint", ids) @ refs.mean(axis=0)).astype(float))

@@ -67,8 +67,8 @@ class GroupModel(BaseModel):
     """Results shown together (the matches, then those only close) with the reason they share, said once."""
 
     kind: Literal["matches", "close"]
-    heading: str = Field(..., description='e.g. \'Close, not matches: nothing in this library can name "giraffe" '
-                         "(no tag, text or caption); they are the closest by picture.'")
+    heading: str = Field(..., description='e.g. \'Close, not matches: photoseek cannot recognise "giraffe" by '
+                         "itself (no tag it gives names it); they are the closest by picture.'")
     ids: list[int]
     reasons: dict[str, str] = Field(default_factory=dict, description="photo id -> what is left of its reason")
 

@@ -38,6 +38,7 @@ const page = {
   session: null,     // the conversation id: follow-up requests keep the context
   results: [], groups: [],  // what the grid holds: every result, matches first; the groups' shared reasons
   shown: 0,          // how many of them the grid shows (a page, then "Show N more")
+  anyPlace: false,   // some photo of the library has a place (/api/places): cards and filters show places
 };
 // a first page of results, the rest on demand: a long answer is read a page at a time
 // (the server's banner counts the close photos on a first page of this size: web/app.py FIRST_PAGE)
@@ -74,6 +75,8 @@ const placeValue = (label) => {
 
 function placeLine(evidence) {
   const place = evidence && evidence.place;
+  // a library with no position at all would say "place unknown" under every photo: say nothing there
+  if (!place && !page.anyPlace) return "";
   if (!place) return el("span", {class: "place unknown", title: "No GPS, and no photo of the same camera taken within hours has one"}, "place unknown");
   const estimated = evidence.place_source === "estimated";
   return el("button", {class: "place" + (estimated ? " estimated" : ""), type: "button",
@@ -231,6 +234,7 @@ async function setupFilters() {
   try {
     const [places, trips] = await Promise.all([api("/api/places"), api("/api/trips")]);
     const placeSelect = $("#place-filter"), tripSelect = $("#trip-filter");
+    page.anyPlace = places.located > 0;
     for (const country of places.countries) {
       if (!country.country) continue;
       placeSelect.append(el("option", {value: country.country}, `${country.country} (${country.photos})`));
@@ -254,7 +258,7 @@ async function setupFilters() {
     if (trips.home) notes.push(`home: ${trips.home.label}`);
     else if (!places.located) notes.push("no photo has a position (GPS), so there are no places or trips");
     $("#filter-note").textContent = notes.join(" · ");
-    box.hidden = !(places.countries.length || trips.trips.length || places.unknown);
+    box.hidden = !page.anyPlace;  // no GPS anywhere: no place or trip to pick (`photoseek places` says why)
     tripSelect.disabled = !trips.trips.length;
     if (!trips.trips.length) tripSelect.options[0].textContent = trips.home ? "No trips away from home" : "No trips (no GPS)";
     for (const select of [placeSelect, tripSelect]) {
