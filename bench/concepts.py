@@ -26,15 +26,18 @@ def concept_photos(lib, concepts: Path) -> list[tuple[str, set[int], set[int]]]:
     return [(row["query"], ids(row["relevant"]), ids(row.get("uncertain", []))) for row in rows]
 
 
-def run_bench(doc: str, measure: Callable) -> int:
-    """Parse `LIBRARY [--concepts FILE]`, open the library without an LLM and call
-    `measure(lib, concept_photos(...))`."""
+def run_bench(doc: str, measure: Callable, options: Callable | None = None) -> int:
+    """Parse `LIBRARY [--concepts FILE]` (and what `options(parser)` adds), open the library without
+    an LLM and call `measure(lib, concept_photos(...))`, or `measure(lib, concepts, args)` with `options`."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("library", help="a library indexed from the coco-captions photos")
     parser.add_argument("--concepts", default=str(CONCEPTS))
+    if options is not None:
+        options(parser)
     args = parser.parse_args()
     from photoseek.library import Library
 
     with Library(args.library, llm=None) as lib:
-        measure(lib, concept_photos(lib, Path(args.concepts)))
+        concepts = concept_photos(lib, Path(args.concepts))
+        measure(lib, concepts, args) if options is not None else measure(lib, concepts)
     return 0

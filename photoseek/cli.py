@@ -381,12 +381,17 @@ def _place_cell(evidence) -> str:
 
 def _evidence_summary(r) -> str:
     """`search` composes no sentences: which request words met which evidence, and what was not found."""
+    from photoseek.agent.explain import learned_phrase
     from photoseek.search.match import stands_alone
+
+    def said(asked: str, found: str) -> str:
+        if found.startswith("tag ") and found[4:] in r.evidence.learned:  # a taught word: say so
+            return f"{asked}: {learned_phrase(found[4:], r.evidence)}"
+        return found if stands_alone(asked, found) else f"{asked}: {found}"
 
     # attributes say what they met ("taken at night", "2 people found", "nobody found"); words need
     # their word ("dog: tag dog")
-    met = ", ".join(found if stands_alone(asked, found) else f"{asked}: {found}"
-                    for asked, found in r.evidence.met.items())
+    met = ", ".join(said(asked, found) for asked, found in r.evidence.met.items())
     missing = ("not found: " + ", ".join(r.evidence.missing)) if r.evidence.missing else ""  # "2 people" too
     z = r.evidence.standing
     # a partial or strong level with words unmet comes from similarity: say so, with how far it stands out
@@ -467,7 +472,62 @@ def cmd_tag(args) -> int:
     if args.json:
         _print_json(info)
     else:
-        _console().print(f"Tags of {info['path']}: " + ", ".join(t["tag"] for t in info["tags"]))
+        console = _console()
+        console.print(f"Tags of {info['path']}: " + ", ".join(t["tag"] for t in info["tags"]), soft_wrap=True)
+        for status in info.get("taught", []):  # where each word now stands: learned, or how many more it needs
+            console.print(status["summary"], markup=False, soft_wrap=True)
+    return 0
+
+
+def cmd_teach(args) -> int:
+    lib = _library(args)
+    with _waiting("Learning…"):
+        status = lib.teach(args.word, args.photos, not_photos=args.not_photos or [])
+    if args.json:
+        _print_json(status.to_dict())
+    else:
+        _console().print(status.sentence(), markup=False, soft_wrap=True)
+        if status.state == "learned" and status.tagged:
+            _console().print(f'See them: photoseek search "{status.word}"  ·  undo: photoseek forget "{status.word}"',
+                             markup=False, soft_wrap=True)
+    return 0
+
+
+def cmd_words(args) -> int:
+    lib = _library(args)
+    statuses = [lib.word(args.word)] if args.word else lib.words()
+    if args.json:
+        _print_json([s.to_dict() for s in statuses] if not args.word else statuses[0].to_dict())
+        return 0
+    console = _console()
+    if not statuses:
+        console.print("No taught words yet. Give a word to a few photos: photoseek teach giraffe 12 15 31 "
+                      "(or photoseek tag 12 +giraffe); from 3 photos on, photoseek learns it and tags the rest.")
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"Your words ({lib.path})")
+    for name, justify in (("word", "left"), ("state", "left"), ("examples", "right"), ("rejected", "right"),
+                          ("photos tagged", "right"), ("precision ≈", "right")):
+        table.add_column(name, justify=justify)
+    for s in statuses:
+        state = {"learning": f"needs {s.needs} more"}.get(s.state, s.state)
+        table.add_row(s.word, state, str(s.examples), str(s.rejections), str(s.tagged) if s.state == "learned" else "",
+                      f"{s.precision:.2f}" if s.precision is not None else "")
+    console.print(table)
+    console.print("precision ≈: the share of the photos a word tags that should show it (the mean of their "
+                  "confidence, calibrated by cross-validation on your examples).", style="dim")
+    return 0
+
+
+def cmd_forget(args) -> int:
+    status = _library(args).forget(args.word)
+    if args.json:
+        _print_json(status.to_dict())
+    else:
+        _console().print(f'Forgot "{status.word}": removed its learned tag from {status.removed} '
+                         f'photo{"s" if status.removed != 1 else ""}; your own {status.examples} stay '
+                         f"(remove one with photoseek tag ID -\"{status.word}\").", markup=False, soft_wrap=True)
     return 0
 
 
@@ -628,6 +688,15 @@ def cmd_eval(args) -> int:
         if not args.json:
             _print_answers_eval(args.folder, result)
             return 0
+    elif args.kind == "teach":
+        from photoseek.evaluate.teach import eval_teach
+
+        counts = [int(n) for n in (args.examples or "1,3,5").split(",") if n.strip()]
+        result = eval_teach(args.folder, library=lib, embedder=args.embedder, progress=_progress(args),
+                            answerer=_agent_answerer, examples=counts)
+        if not args.json:
+            _print_teach_eval(args.folder, result)
+            return 0
     elif args.kind == "people":
         from photoseek.evaluate.people import eval_people
 
@@ -725,6 +794,39 @@ def _print_answers_eval(folder: str, result: dict) -> None:
     if empty["queries"]:
         console.print(f"Queries whose right answer is empty: {empty['said_so']} of {empty['queries']} answered "
                       "that no photo matches.")
+
+
+def _print_teach_eval(folder: str, result: dict) -> None:
+    from rich.table import Table
+
+    console = _console()
+    shown = result["examples_shown"]
+    table = Table(title=f"eval teach: {folder} (taught from {shown} photos; text alone / more like the {shown})")
+    for name in ("word", "others", "mAP@200", "P@10", "precision", "recall", "F1", "answered"):
+        table.add_column(name, justify="left" if name == "word" else "right")
+
+    def trio(row: dict, key: str) -> str:
+        return " / ".join(f"{row[f'{kind}_{key}']:.2f}" for kind in ("taught", "text", "feedback"))
+
+    for row in result["per_concept"]:
+        table.add_row(row["query"], str(row["relevant"]), trio(row, "mAP@200"), trio(row, "P@10"),
+                      trio(row, "precision"), trio(row, "recall"), trio(row, "F1"), str(row["answered"]))
+    console.print(table)
+    curve = Table(title="macro averages by number of examples (answer figures: what ask presents as matches)")
+    for name in ("examples", "kind", "mAP@200", "P@10", "precision", "recall", "F1"):
+        curve.add_column(name, justify="left" if name in ("examples", "kind") else "right")
+    for n, kinds in result["curve"].items():
+        for kind in ("taught", "text", "feedback"):
+            figures = kinds[kind]
+            curve.add_row(str(n), {"taught": "taught word", "text": "text alone", "feedback": f"more like the {n}"}[kind],
+                          *(f"{figures[k]:.3f}" for k in ("mAP@200", "P@10", "precision", "recall", "F1")))
+    console.print(curve)
+    if result["calibration"]:
+        console.print("Learned tags' confidence against the labels (n = %d, pooled): " % shown + "; ".join(
+            f"{b['confidence']}: {b['tags']} tags, mean {b['mean_confidence']:.2f}, right {b['share_right']:.2f}"
+            for b in result["calibration"]))
+    concepts = next(iter(result["curve"].values()))["concepts"] if result["curve"] else 0
+    console.print(f"{concepts} concepts with at least 6 relevant photos; {result['seconds']:.0f} s.")
 
 
 def cmd_ask(args) -> int:
@@ -1000,7 +1102,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photo", metavar="PATH_OR_ID")
     p.add_argument("changes", nargs="+", metavar="+TAG|-TAG")
 
-    p = add("people", cmd_people, "the people in your photos: list them, name, merge, correct, hide, forget")
+    p = add("teach", cmd_teach, "give a word to photos: from 3 on it is learned")
+    p.add_argument("word", help="the word or phrase, e.g. giraffe or \"our cabin\"")
+    p.add_argument("photos", nargs="*", metavar="PHOTO", help="photo ids or paths that show it (examples)")
+    p.add_argument("--not", dest="not_photos", action="append", metavar="PHOTO",
+                   help="a photo that does not show it (a rejection; repeat the flag for more)")
+
+    p = add("words", cmd_words, "your taught words: photos tagged, precision")
+    p.add_argument("word", nargs="?", help="only this word")
+
+    p = add("forget", cmd_forget, "forget a taught word (your own tags stay)")
+    p.add_argument("word")
+
+    p = add("people", cmd_people, "the people in your photos: list, name, correct")
     p.add_argument("--all", action="store_true", help="list hidden people too")
     people = p.add_subparsers(dest="people_command", metavar="ACTION")
 
@@ -1044,14 +1158,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("duplicates", cmd_duplicates, "groups of near-identical photos")
     p.add_argument("--threshold", type=float, help="similarity a pair must reach, 0..1 (default 0.78: mean of the visual and layout cosines)")
 
-    p = add("eval", cmd_eval, "measure search, tagging or people quality on a labelled folder")
-    p.add_argument("kind", choices=["tags", "retrieval", "composed", "answers", "people"])
+    p = add("eval", cmd_eval, "measure quality on a labelled folder")
+    p.add_argument("kind", choices=["tags", "retrieval", "composed", "answers", "people", "teach"])
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--signals", help="retrieval/composed: comma-separated signals to use (default: all, fused)")
     p.add_argument("--method", choices=["fused", "cirevl"], default="fused",
                    help="composed: fused similarity + modifier (default), or CIReVL (describe, rewrite with the LLM, search by text)")
     p.add_argument("--feedback", action="store_true",
                    help="retrieval: also simulate one round of relevance feedback (mark the true photo if in the top 10)")
+    p.add_argument("--examples", metavar="N,N,...",
+                   help="teach: numbers of example photos to teach each word from (default 1,3,5: the curve)")
     p.add_argument("--empty", metavar="FILE",
                    help="answers: more queries (JSON lines, \"query\" and \"relevant\": []) whose right answer is "
                         "empty; reports how often the answer says no photo matches")

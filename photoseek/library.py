@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from photoseek.people.directory import PeopleDirectory
     from photoseek.places.names import NameIndex
     from photoseek.ingest.ray_executor import RayExecutor
+    from photoseek.learn.words import TaughtWords, WordStatus
     from photoseek.store.catalog import Catalog
     from photoseek.search.engine import SearchEngine
     from photoseek.store.vectors import VectorStore
@@ -90,7 +91,20 @@ class Library:
         from photoseek.search.engine import SearchEngine
 
         return SearchEngine.from_providers(
-            lambda: self.catalog, lambda: self.vectors, lambda: self.embedder, translate=self.to_english)
+            lambda: self.catalog, lambda: self.vectors, lambda: self.embedder, translate=self.to_english,
+            taught=lambda: self.taught)
+
+    @cached_property
+    def taught(self) -> "TaughtWords":
+        """The library's taught words (photoseek.learn.words); the embedder's text side embeds each
+        new word once, on first use."""
+        from photoseek.learn.words import TaughtWords
+
+        library_model = self.catalog.get_meta("embedder_id")
+        encoder = None
+        if library_model is not None and library_model == self.embedder.id:  # a word's text only in its own space
+            encoder = lambda texts: self.embedder.embed_queries(list(texts))  # noqa: E731
+        return TaughtWords(self.catalog, self.vectors, self.path, text_encoder=encoder, text_model=library_model)
 
     def to_english(self, text: str) -> str | None:
         """English search words for a query in another script, from the library's LLM; None when
@@ -191,7 +205,7 @@ class Library:
             finally:
                 if executor is not None:
                     executor.shutdown()
-            for stale in ("vectors", "engine"):  # reload FAISS caches written by the run
+            for stale in ("vectors", "engine", "taught"):  # reload FAISS caches written by the run
                 self.__dict__.pop(stale, None)
             self._catch_up_colors(progress, report)
             # What match levels are calibrated against (the spread of text-search scores over the
@@ -200,8 +214,10 @@ class Library:
             # Where photos were taken, from the GPS already in the catalog (no photo is read again)
             stage_started = time.perf_counter()
             changed = bool(report.added or report.updated or report.moved or report.removed)
-            report.places = self._update_places(progress, changed=changed).to_dict()
-            report.stages["places"] = time.perf_counter() - stage_started
+            placed = self._update_places(progress, changed=changed)
+            report.places = placed.to_dict()
+            if placed.named or placed.corrected or placed.estimated:  # a stage only when it named photos
+                report.stages["places"] = time.perf_counter() - stage_started
             if annotate:
                 stage_started = time.perf_counter()
                 report.annotated.update(self._annotator(None, progress, retry_failed=retry_failed).run())
@@ -216,7 +232,12 @@ class Library:
                 stage_started = time.perf_counter()
                 report.annotated.update(self._annotator(["captions"], progress, retry_failed=retry_failed).run())
                 report.stages["captions"] = time.perf_counter() - stage_started
-        for stale in ("vectors", "engine"):  # reload FAISS caches written by the run
+            # taught words learned again over the vectors committed by this run: new photos get their
+            # learned tags (after the classifier's, which a word combines with)
+            stage_started = time.perf_counter()
+            if self.taught.retag_all():
+                report.stages["words"] = time.perf_counter() - stage_started
+        for stale in ("vectors", "engine", "taught"):  # reload FAISS caches written by the run
             self.__dict__.pop(stale, None)
         report.seconds = time.perf_counter() - started
         return report
@@ -315,7 +336,11 @@ class Library:
 
     # -- what the catalog knows ---------------------------------------------------------------------
     def show(self, path_or_id: int | str) -> dict[str, Any]:
+        """What the catalog knows of a photo. Its tags are as everyone reads them (your ✓ and ✗
+        applied); a learned tag says how many photos you taught it from (`learned_from`)."""
         from photoseek.store.feedback import photo_tags
+        from photoseek.store.tags import LEARNED_SOURCE
+        from photoseek.store.words import user_words
         from photoseek.store.places import photo_place
 
         row = self.catalog.resolve_photo(path_or_id)
@@ -325,6 +350,12 @@ class Library:
         caption = self.catalog.conn.execute(
             "SELECT caption, captioner_id FROM captions WHERE photo_id=?", (pid,)
         ).fetchone()
+        tags = photo_tags(self.catalog, pid)
+        if any(t["source"] == LEARNED_SOURCE for t in tags):
+            examples = user_words(self.catalog.conn)
+            for t in tags:
+                if t["source"] == LEARNED_SOURCE:
+                    t["learned_from"] = examples.get(t["tag"], (0, 0))[0]
         shown = {
             "id": pid,
             "path": row["display_path"],
@@ -347,7 +378,7 @@ class Library:
             "faces": row["faces"],
             "time_of_day": row["time_of_day"],
             "place": place.to_dict() if place is not None else None,
-            "tags": photo_tags(self.catalog, pid),
+            "tags": tags,
             "caption": caption["caption"] if caption else None,
             "captioner": caption["captioner_id"] if caption else None,
             "ocr_text": ocr["text"] if ocr else None,
@@ -428,12 +459,60 @@ class Library:
 
     # -- annotations the user controls ----------------------------------------------------------------
     def tag(self, path_or_id: int | str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> dict[str, Any]:
-        """Confirm (`add`) or reject (`remove`) tags; the user's word wins over the models."""
+        """Confirm (`add`) or reject (`remove`) tags; the user's word wins over the models. Each word is
+        learned again at once (a ✓ is an example, a ✗ a rejection): `taught` in the returned record
+        says where each stands (`WordStatus.to_dict`), e.g. how many more photos it needs."""
+        from photoseek.learn.words import RESERVED
         from photoseek.store.feedback import set_tag_feedback
 
         pid = self.catalog.resolve_photo(path_or_id)["id"]
         set_tag_feedback(self.catalog, pid, add=list(add), remove=list(remove))
-        return self.show(pid)
+        added = [w for w in _normalized(add) if w not in RESERVED]
+        removed = [w for w in _normalized(remove) if w not in RESERVED and w not in added]
+        statuses = self.taught.update(added, taught=True) + self.taught.update(removed)
+        shown = self.show(pid)
+        shown["taught"] = [s.to_dict() for s in statuses]
+        return shown
+
+    # -- taught words -----------------------------------------------------------------------------------
+    def teach(self, word: str, photos: Sequence[int | str] = (), *, not_photos: Sequence[int | str] = ()) -> "WordStatus":
+        """Give `word` to `photos` (examples) and refuse it for `not_photos` (rejections), then learn
+        it: from MIN_EXAMPLES (3) photos on, a model tags the rest of the library with it (source
+        "learned"); with fewer, the status says how many more it needs. Teaching a forgotten word
+        brings it back. PhotoseekError for a word other annotators answer for (night, people, red…)."""
+        from photoseek.learn.words import RESERVED
+        from photoseek.store.feedback import set_tag_feedback
+
+        name = _normalized([word])[0] if word and word.strip() else ""
+        if not name:
+            raise PhotoseekError("Give the word to teach, e.g. photoseek teach giraffe 12 15 31.")
+        if name in RESERVED:
+            raise PhotoseekError(f'"{name}" is answered by photoseek\'s own annotators (time of day, people, text, '
+                                 "colours); tag single photos with +/- to correct them (photoseek tag ID -night).")
+        ids = [self.catalog.resolve_photo(p)["id"] for p in photos]
+        rejected = [self.catalog.resolve_photo(p)["id"] for p in not_photos]
+        both = set(ids) & set(rejected)
+        if both:
+            raise PhotoseekError(f"Photo {min(both)} cannot both be and not be {name!r}.")
+        for pid in ids:
+            set_tag_feedback(self.catalog, pid, add=[name])
+        for pid in rejected:
+            set_tag_feedback(self.catalog, pid, remove=[name])
+        return self.taught.learn(name, taught=True)
+
+    def words(self) -> "list[WordStatus]":
+        """Every word you gave to photos: learned ones with the photos they tag and a precision
+        estimate, the others with how many more photos they need (`WordStatus`)."""
+        return self.taught.statuses()
+
+    def word(self, word: str) -> "WordStatus":
+        """Where one taught word stands."""
+        return self.taught.status(word)
+
+    def forget(self, word: str) -> "WordStatus":
+        """Remove the learned tags of `word` and stop learning it; your own tags of it stay (remove
+        them with `tag ID -word`). Giving it to a photo again brings it back."""
+        return self.taught.forget(word)
 
     def caption(self, path_or_id: int | str, *, store: bool = True) -> str:
         """One sentence about a photo, made on demand and cached.
@@ -629,6 +708,12 @@ class Library:
         explain="evidence" (default): reasons composed from each photo's evidence, instant;
         "model": the LLM rewords the top five (tens of seconds on a CPU)."""
         return self.session().ask(message, explain=explain)
+
+
+def _normalized(words: Sequence[str]) -> list[str]:
+    from photoseek.vision.taxonomy import normalize_tag
+
+    return [w for w in dict.fromkeys(normalize_tag(str(t)) for t in words) if w]
 
 
 def _places_list(library: "Library", limit: int = 6) -> str:

@@ -75,9 +75,9 @@ class Evidence:
     # Where the photo's similarity stands among ALL the library's photos for this query: a z-score
     # (standard deviations above the library's mean score), so that it means the same for every embedder.
     standing: float | None = None
-    # Words of the request no evidence in this library could name (search.nameable: no tag, text or
-    # caption can), and whether the photo's similarity stands apart from the rest for this query
-    # (search.match.similarity_leaders): a match by resemblance alone, when it does.
+    # Words of the request nothing that looks at every photo would name (search.nameable: no tag a
+    # model gives, no taught word), and whether the photo is one of the best for this query that look
+    # alike (search.match.similarity_leaders): a match by resemblance alone, when it is.
     unnameable: list[str] = field(default_factory=list)
     stands_apart: bool | None = None
     # Relevance feedback on a text search: how much the photo looks like the photos marked "more
@@ -88,6 +88,9 @@ class Evidence:
     # the photo's likeness to them, the same z-score.
     avoided: list[int] = field(default_factory=list)
     avoided_likeness: float | None = None
+    # Taught words (photoseek.learn) that met a request word here: word -> {"confidence": the learned
+    # tag's calibrated confidence, "examples": how many photos the user taught it from}
+    learned: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Where the photo was taken (#25): its place as people name it ("Lisbon, Portugal"), how that is
     # known ("gps" | "estimated" | "user") and in words ("GPS", "estimated from photos taken 20 min
     # earlier in Lisbon", "set by you"); all None when its position is unknown.

@@ -307,18 +307,32 @@ def test_words_nothing_can_name_are_said_so_with_the_way_to_teach_them():
 
     close = _assessed("giraffe", [(["zebra"], 2.7), (["llama"], 2.6)])
     (group,) = group_reasons(close, "giraffe")
-    assert group.heading == ('Close, not matches: nothing in this library can name "giraffe" (no tag, text or '
-                             "caption); they are the closest by picture.")
+    assert group.heading == ('Close, not matches: photoseek cannot recognise "giraffe" by itself (no tag it gives '
+                             "names it); they are the closest by picture.")
     assert resemblance_note(close) == (
-        'Nothing in this library can name "giraffe" (no tag, text or caption), so these are the closest by '
-        'resemblance only. Tag a few photos "giraffe" (`photoseek tag ID +giraffe`, or ✓ on a photo\'s page) '
-        "and I will learn it.")
-    # two photos stand apart from the rest: the matches, by resemblance alone, and said to be
+        'Photoseek cannot recognise "giraffe" by itself (no tag it gives names it), so these are the closest by '
+        'resemblance only. Give "giraffe" to a few photos (`photoseek teach "giraffe" ID ID ID`, ✓ on a '
+        'photo\'s page, or "#1 is a giraffe" in chat) and I will learn it.')
+    # the best two photos look alike: the matches, by resemblance alone, and said to be
     apart = _assessed("giraffe", [(["zebra"], 4.0), (["llama"], 3.9), (["ox"], 2.0)], leaders=frozenset({1, 2}))
     matches, rest = group_reasons(apart, "giraffe")
     assert matches.ids == [1, 2] and all(r.evidence.stands_apart for r in apart[:2])
-    assert matches.heading.startswith("Matches: by resemblance alone: their pictures stand apart from the rest")
-    assert matches.reasons[1] == "Strong match: tagged zebra."
-    assert resemblance_note(apart).startswith('Nothing in this library can name "giraffe" (no tag, text or caption): '
-                                              "the 2 found rest on resemblance alone")
+    assert matches.heading.startswith('Matches: by resemblance alone: the closest photos to "giraffe", which look alike')
+    assert matches.reasons[1] == "Strong match: among the closest 1% of the library's photos; tagged zebra."
+    assert resemblance_note(apart).startswith('Photoseek cannot recognise "giraffe" by itself (no tag it gives names '
+                                              "it): the 2 found rest on resemblance alone")
+    # "a bus on the street": the bus met by its tag, the street by resemblance, and said so
+    bus = _assessed("a bus on the street", [(["bus"], 4.0), (["trolleybus"], 3.9)], leaders=frozenset({1, 2}))
+    assert "the 2 found rest on resemblance alone for \"street\" (the closest" in resemblance_note(bus)
+    # a photo you tagged "giraffe" is a match by its tag; the others found rest on resemblance
+    tagged = _assessed("giraffe", [(["giraffe"], 4.0), (["zebra"], 3.9), (["llama"], 3.8)], leaders=frozenset({2, 3}))
+    assert resemblance_note(tagged).startswith(
+        'Photoseek cannot recognise "giraffe" by itself (no tag it gives names it): the one found is the photo whose '
+        "tag, text or caption names it; the 2 others rest on resemblance alone")
+    # ...and the matches by resemblance are a group of their own, after the one your tag names
+    named, alike = group_reasons(tagged, "giraffe")
+    assert (named.kind, named.ids, alike.kind, alike.ids) == ("matches", [1], "matches", [2, 3])
+    assert named.heading == "Matches." and named.reasons[1].startswith('Strong match: "giraffe" by its tag giraffe')
+    assert alike.heading.startswith('Matches: by resemblance alone: the closest photos to "giraffe", which look alike; '
+                                    'photoseek cannot recognise "giraffe" by itself')
     assert resemblance_note(_assessed("cat", [(["cat"], 3.0)])) == ""  # the tagger names cats

@@ -261,8 +261,10 @@ def test_model_unavailable_falls_back():
 
 
 def test_planner_reaches_only_read_only_tools():
-    # list_people is for MCP hosts: the planner gets the names from the library (PlanContext.people)
-    assert set(PLANNER_TOOLS) == set(TOOLS) - {"list_people"} and all(TOOLS[name].read_only for name in PLANNER_TOOLS)
+    # list_people and taught_words are for MCP hosts: the planner gets the names from the library
+    # (PlanContext.people), and a conversation searches for a taught word as for any other
+    assert set(PLANNER_TOOLS) == set(TOOLS) - {"list_people", "taught_words"}
+    assert all(TOOLS[name].read_only for name in PLANNER_TOOLS)
     assert set(STEP_SCHEMA["properties"]["tool"]["enum"]) == set(MODEL_TOOLS) == set(PLANNER_TOOLS) | {"refine"}
 
 
@@ -317,3 +319,19 @@ def test_search_words_leave_out_the_words_that_asked_for_nobody():
 
     assert search_words("a street with nobody") == "street"
     assert search_words("a beach with no people") == "beach"
+
+
+def test_without_a_model_a_request_of_filters_alone_narrows_the_last_search():
+    """'only from 2019' after a search for beaches: the fallback used to search for the word "only"."""
+    plan = Planner(None).plan("only from 2019", beach_context())
+    assert plan.source == "fallback"
+    assert plan.calls[0].tool == "text_search"
+    assert plan.calls[0].args["query"] == "beach"
+    assert (plan.calls[0].args["date_from"], plan.calls[0].args["date_to"]) == ("2019-01-01", "2019-12-31")
+    assert "narrowed the last search" in plan.notes[0]
+    call = Planner(None).plan("without people", beach_context()).calls[0]
+    assert call.args == {"query": "beach", "people": False}
+    # a new subject is a new search, with or without a model
+    assert Planner(None).plan("dogs", beach_context()).calls[0].args == {"query": "dogs"}
+    # nothing to narrow: the filters alone list photos
+    assert Planner(None).plan("only from 2019", PlanContext(TODAY)).calls[0].tool == "filter_photos"

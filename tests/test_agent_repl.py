@@ -78,8 +78,8 @@ def test_a_long_answer_shows_a_page_then_more_on_demand_with_shared_reasons_said
     assert rows(first) == [1, 2, 3] and rows(later.split("you> /more")[0]) == [4, 5, 6]
     assert f"That was all: the last answer found {total} photos." in text
     # nothing here can name a giraffe: said once per page, above the rows, with the way to teach it
-    heading = 'Close, not matches: nothing in this library can name "giraffe" (no tag, text or caption)'
-    assert first.count(heading) == 1 and first.lower().count("nothing in this library can name") == 2  # + the answer
+    heading = 'Close, not matches: photoseek cannot recognise "giraffe" by itself (no tag it gives names it)'
+    assert first.count(heading) == 1 and first.lower().count("photoseek cannot recognise") == 2  # + the answer
     assert 'No photo shows "giraffe"' in first and 'Tag a few photos "giraffe"' in first
 
 

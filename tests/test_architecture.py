@@ -29,6 +29,7 @@ LAYERS = {
     "photoseek.places": 2,  # the gazetteer, place names, estimates and trips: data, no catalog
     "photoseek.store": 3,
     "photoseek.ingest": 4,
+    "photoseek.learn": 4,  # taught words: models over the stored vectors (used by search, run by Library)
     "photoseek.people": 4,  # faces grouped into people, and the user's word on them
     "photoseek.search": 5,
     "photoseek.library": 6,

@@ -61,6 +61,9 @@ def test_ask_see_results_refine_and_open_details(browser, agent_library, screens
         first = card_ids(page)
         assert len(first) >= 8
         assert page.locator(".card .explanation").first.inner_text().strip()
+        # a library with no GPS at all: no place filter, and no "place unknown" under every photo
+        assert page.locator("#filters").is_hidden()
+        assert page.locator(".card .place").count() == 0
         # thumbnails load after the cards appear: wait for them (a broken thumbnail never loads: timeout)
         page.wait_for_function("Array.from(document.querySelectorAll('.card img')).slice(0, 4)"
                                ".every(i => i.complete && i.naturalWidth > 0)")
@@ -144,9 +147,9 @@ def test_a_long_answer_shows_a_first_page_and_says_shared_reasons_once(browser, 
         assert 'Tag a few photos "giraffe"' in banner
         headings = page.locator(".grid h2.group")
         assert headings.count() == 1
-        assert headings.first.inner_text().startswith('Close, not matches: nothing in this library can name "giraffe"')
+        assert headings.first.inner_text().startswith('Close, not matches: photoseek cannot recognise "giraffe"')
         reasons = page.locator(".card .explanation").all_inner_texts()
-        assert len(reasons) == 4 and not any("nothing in this library" in r for r in reasons)
+        assert len(reasons) == 4 and not any("cannot recognise" in r for r in reasons)
         ranks = lambda: page.locator(".card .rank").all_inner_texts()
         assert ranks() == ["1.", "2.", "3.", "4."]
         more = page.locator("button.show-more")

@@ -145,11 +145,21 @@ def _met_phrases(evidence: Evidence) -> list[str]:
     for found, asked in by_evidence.items():
         if asked[0] in _ATTRIBUTE_ASKS or found.startswith("colour ") or stands_alone(asked[0], found):
             phrases.append(found if stands_alone(asked[0], found) else f"{_join(asked)}: {found}")
+        elif found.startswith("tag ") and found[4:] in evidence.learned:
+            phrases.append(f"{_join([_asked(a) for a in asked])}: {learned_phrase(found[4:], evidence)}")
         else:
             where = {"written text": "the text written in it", "caption": "its caption",
                      "file name": "its file name"}.get(found, f"its {found}")
             phrases.append(f"{_join([_asked(a) for a in asked])} by {where}")
     return phrases
+
+
+def learned_phrase(word: str, evidence: Evidence) -> str:
+    """How a learned tag met a word: 'learned from the 4 photos you marked (87% sure)'."""
+    learned = evidence.learned.get(word, {})
+    count = learned.get("examples", 0)
+    sure = f" ({learned['confidence'] * 100:.0f}% sure)" if learned.get("confidence") is not None else ""
+    return f"learned from the {count} photo{'s' if count != 1 else ''} you marked{sure}"
 
 
 def photos_named(ids: list[int], names: Mapping[int, str] | None = None, conjunction: str = "and") -> str:
@@ -221,8 +231,9 @@ def compose_reason(evidence: Evidence, query: str | None, match: str, names: Map
     """The reason for one result of a search, from its level and evidence (no model):
 
     strong   'Strong match: "cat" by its tag tabby; taken at night.'
-             'Strong match: by resemblance alone, its picture content stands apart from the rest for
-             "giraffe"; nothing in this library can name "giraffe" (no tag, text or caption).'
+             'Strong match: by resemblance alone, one of the closest photos to "kitchen", which look
+             alike; among the closest 1% of the library's photos; photoseek cannot recognise "kitchen"
+             by itself (no tag it gives names it); tagged microwave oven and appliance.'
     partial  'Partial match: "cat" by its tag tabby; taken in daytime, not at night.'
     weak     'Weak match: no "cat" found in its tags, text or caption; its picture content is close to
              "cat" (closer than about 88% of the library's photos).'
@@ -256,12 +267,14 @@ def reason_parts(evidence: Evidence, query: str | None, match: str, names: Mappi
 
 
 def unnameable_phrase(words: list[str]) -> str:
-    """'nothing in this library can name "giraffe" (no tag, text or caption)': the kinds of evidence
-    listed are those there are (search.nameable; places and people once registered)."""
+    """'photoseek cannot recognise "giraffe" by itself (no tag it gives names it)': nothing that looks
+    at every photo would name the word (search.nameable; places and people once registered are
+    listed), whatever some photos carry (your own tag, text read in it)."""
     from photoseek.search.nameable import source_names
 
     kinds = _join(source_names(), "or")
-    return f"nothing in this library can name {_join([_asked(w) for w in words], 'or')} (no {kinds})"
+    return (f"photoseek cannot recognise {_join([_asked(w) for w in words], 'or')} by itself "
+            f"(no {kinds} it gives names {'it' if len(words) == 1 else 'them'})")
 
 
 def _filter_phrases(evidence: Evidence) -> list[str]:
@@ -289,15 +302,17 @@ def _filter_phrases(evidence: Evidence) -> list[str]:
 
 
 def _vouched_parts(evidence: Evidence, query: str | None, missing_words: list[str], *, first: bool) -> list[str]:
-    """What a strong match adds after its met phrases: for words nothing here can name, that its
-    picture stands apart from the rest (a match by resemblance alone); `first`: nothing was said yet
-    (then say why it is here at all)."""
+    """What a strong match adds after its met phrases: for words nothing here would name, that it is
+    one of the closest photos to the request, which look alike (a match by resemblance alone);
+    `first`: nothing was said yet (then say why it is here at all)."""
     parts = []
-    if missing_words:
+    if evidence.stands_apart:
         what = f'"{query}"' if query else "the search"
-        parts.append(f"by resemblance alone, its picture content stands apart from the rest for {what}"
-                     + _standing_note(evidence.standing))
-        parts.append(unnameable_phrase(missing_words))
+        parts.append(f"by resemblance alone, one of the closest photos to {what}, which look alike")
+        if evidence.standing is not None:  # its own (a group's heading says the rest once)
+            parts.append(standing_words(evidence.standing))
+        if missing_words:  # "standing", "smiling" are no things to recognise: not listed
+            parts.append(unnameable_phrase(missing_words))
         shows = [t for t in evidence.tags if t not in evidence.matched_tags]
         if shows:  # what the tagger saw in it, to judge the resemblance by
             parts.append("tagged " + _join(shows))
@@ -357,28 +372,53 @@ def resemblance_note(results: list[SearchResult]) -> str:
     went by resemblance only, and how to fix it (teach the word by tagging a few photos). "" when every
     word could be named.
 
-    'Nothing in this library can name "giraffe" (no tag, text or caption), so these are the closest by
-    resemblance only. Tag a few photos "giraffe" (`photoseek tag ID +giraffe`, or ✓ on a photo's
-    page) and I will learn it.'"""
+    'Photoseek cannot recognise "giraffe" by itself (no tag it gives names it), so these are the
+    closest by resemblance only. Give "giraffe" to a few photos (`photoseek teach "giraffe" ID ID ID`, ✓
+    on a photo's page, or "#1 is a giraffe" in chat) and I will learn it.'"""
     words = next((r.evidence.unnameable for r in results if r.evidence.unnameable), [])
     if not words:
         return ""
     said = unnameable_phrase(words)
     said = said[0].upper() + said[1:]
     by_look = sum(r.match == "strong" and bool(r.evidence.stands_apart) for r in results)
+    named = sum(r.match == "strong" and not r.evidence.stands_apart for r in results)
+    parts = []
+    if named:  # your own tags, text read in the photo, a caption: they name the photos they are on
+        parts.append(f"{_found(named)} {'are' if named > 1 else 'is'} the photo{'s' if named > 1 else ''} "
+                     f"whose tag, text or caption names it")
     if by_look:
-        found = f"the {by_look} found" if by_look > 1 else "the one found"
-        text = f"{said}: {found} rest{'s' if by_look == 1 else ''} on resemblance alone (standing apart from the rest by picture)."
+        # "a bus on the street": the bus is met by its tag, the street by resemblance
+        partly = any(r.match == "strong" and r.evidence.stands_apart and r.evidence.met for r in results)
+        which = f" for {_join([_asked(w) for w in words], 'and')}" if partly else ""
+        parts.append(f"{_found(by_look, named)} rest{'s' if by_look == 1 else ''} on resemblance alone{which} "
+                     "(the closest photos, which look alike)")
+    if parts:
+        text = f"{said}: {'; '.join(parts)}."
     else:
         text = f"{said}, so these are the closest by resemblance only."
     return f"{text} {teach_hint(words[0])}"
 
 
+def _found(count: int, before: int = 0) -> str:
+    """'the 3 found', 'the one found'; 'the 2 others' after some were said."""
+    if before:
+        return f"the {count} others" if count > 1 else "the other"
+    return f"the {count} found" if count > 1 else "the one found"
+
+
 def teach_hint(word: str) -> str:
     """How to teach photoseek a word it cannot see: tag a few photos with it (taught words learn from
     the photos you tag; until then the tagged photos themselves are its evidence)."""
-    return (f'Tag a few photos "{word}" (`photoseek tag ID +{word}`, or ✓ on a photo\'s page) '
-            "and I will learn it.")
+    return (f'Give "{word}" to a few photos (`photoseek teach "{word}" ID ID ID`, ✓ on a photo\'s page, or '
+            f'"#1 is {article(word)}" in chat) and I will learn it.')
+
+
+def article(word: str) -> str:
+    """'a giraffe', 'an owl', 'fireworks' (a plural or a phrase with its own determiner is said as is)."""
+    first = word.split()[0].lower() if word.split() else word
+    if first in ("my", "our", "your", "the", "a", "an") or (word.endswith("s") and not word.endswith("ss")):
+        return word
+    return f"{'an' if first[:1] in 'aeiou' else 'a'} {word}"
 
 
 # -- reasons said once for a group ------------------------------------------------------------------
@@ -397,7 +437,7 @@ class ReasonGroup:
 
     @property
     def heading(self) -> str:
-        """'Close, not matches: nothing in this library can name "giraffe" (no tag, text or caption);
+        """'Close, not matches: photoseek cannot recognise "giraffe" by itself (no tag it gives names it);
         they are the closest by picture.'"""
         label = "Matches" if self.kind == "matches" else "Close, not matches"
         said = [_group_wording(clause) for clause in self.shared]
@@ -446,20 +486,24 @@ def _group_wording(clause: str) -> str:
         return f"none of these has {found.group(1)} in its tags, text or caption"
     if clause == f"{CLOSEST} by picture":
         return "they are the closest by picture"
-    if clause.startswith("by resemblance alone, its picture content stands apart"):
-        return "by resemblance alone: their pictures stand apart from the rest" + clause[clause.index(" from the rest") + 14:]
+    if clause.startswith("by resemblance alone, one of the closest photos to "):
+        return "by resemblance alone: the closest photos to " + clause[len("by resemblance alone, one of the closest photos to "):]
     return clause
 
 
 def group_reasons(results: list[SearchResult], query: str | None,
                   names: Mapping[int, str] | None = None) -> list[ReasonGroup]:
-    """The results as two groups, the matches then those only close (each in the order given), each
+    """The results as groups, the matches then those only close (each in the order given), each
     group's shared clauses said once: the reason a 47-row answer repeated 47 times ("no tag, text or
-    caption names "giraffe"") is its heading. Results without a level (duplicates) make no group."""
-    kinds = {"matches": ReasonGroup("matches", []), "close": ReasonGroup("close", [])}
+    caption names "giraffe"") is its heading. The matches by resemblance alone are a group of their
+    own after those whose evidence names what was asked (`match.matches_first` puts them there).
+    Results without a level (duplicates) make no group."""
+    kinds = {"named": ReasonGroup("matches", []), "alike": ReasonGroup("matches", []), "close": ReasonGroup("close", [])}
     for result in results:
-        if result.match is not None:
-            kinds["matches" if result.match == "strong" else "close"].ids.append(result.id)
+        if result.match == "strong":
+            kinds["alike" if result.evidence.stands_apart else "named"].ids.append(result.id)
+        elif result.match is not None:
+            kinds["close"].ids.append(result.id)
     groups = [group for group in kinds.values() if group.ids]
     by_id = {r.id: r for r in results}
     for group in groups:
@@ -598,7 +642,9 @@ def evidence_items(result: SearchResult, *, fence: bool = True,
     if result.match is not None:
         items.append(("match", result.match))
         if ev.met:
-            items.append(("request met", ", ".join(f'"{a}" by {f}' for a, f in ev.met.items())))
+            items.append(("request met", ", ".join(
+                f'"{a}" by {f}' + (f", {learned_phrase(f[4:], ev)}" if f.startswith("tag ") and f[4:] in ev.learned else "")
+                for a, f in ev.met.items())))
         if ev.missing:
             items.append(("not found", ", ".join(f'"{m}"' for m in ev.missing)))
     return items

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from photoseek.places.names import NameIndex
 
 #: what a plan may call: the registry's tools, all read-only (feedback only re-ranks); the names of
-#: people are read by code from the library (PlanContext.people), so list_people is for MCP hosts
-PLANNER_TOOLS: tuple[str, ...] = tuple(name for name in TOOLS if name != "list_people")
+#: people are read by code from the library (PlanContext.people), so list_people is for MCP hosts, as
+#: taught_words is (a conversation searches; `photoseek words` and the page list the words)
+PLANNER_TOOLS: tuple[str, ...] = tuple(name for name in TOOLS if name not in ("list_people", "taught_words"))
 #: the model may also say "refine" (change the previous search); the planner turns it into a real call
 MODEL_TOOLS: tuple[str, ...] = PLANNER_TOOLS + ("refine",)
 
@@ -472,6 +473,17 @@ class Planner:
     def _fallback(self, request: ParsedRequest, context: PlanContext, reason: str, output: str | None = None) -> Plan:
         args: dict[str, Any] = self._code_filters(request)
         words = search_words(request.plain, request.dates)
+        if not content_words(request.plain, request.dates):
+            words = ""  # "only", "some", "taken": nothing to look for (content_words keeps what is)
+        previous = context.previous_call
+        if previous is not None and previous.tool in SEARCH_TOOLS and args and not request.paths \
+                and request.looks_like_refinement and not words:
+            # "only from 2019", "without people": nothing to search for but filters code reads, after a
+            # search: they narrow it, as the model's "refine" would ("only" is no word to look for)
+            call = self._refine(previous, args, "")
+            note = (f"I could not plan that request ({reason}), so I narrowed the last search to photos "
+                    f"{describe_filters(args)}.")
+            return Plan([call], source="fallback", notes=[note], model_output=output)
         if request.paths:
             call = _validated("similar_to_photo", {**args, "photo": request.paths[0]})
             note = f"I could not plan that request ({reason}), so I searched for photos like {request.paths[0]}."

@@ -35,10 +35,12 @@ if TYPE_CHECKING:
 HELP = "\n".join((
     'Ask for photos in your own words ("beach photos with dogs from 2019", "猫的照片"), then refine ("only '
     'from 2019", "without people", "more like 2 and 5, not 4", "like #3 but at night").',
+    'Teach a word by saying which photos show it ("#3 is a giraffe", "#2 and #5 are my bike", "#4 is not a '
+    'giraffe", "this one is our cabin" after /show N): from 3 photos on, photoseek learns it and finds the rest.',
     "Reasons are composed from each photo's evidence; /explain model has the language model reword them "
     "(about a minute a turn on a small CPU), /explain evidence goes back.",
-    "Commands: /why N  /show N  /open N  /more  /sheet  /json  /people [NAME]  /explain model|evidence  /reset  "
-    "/help  /quit",
+    "Commands: /why N  /show N  /open N  /more  /sheet  /json  /people [NAME]  /words  /forget WORD  "
+    "/explain model|evidence  /reset  /help  /quit",
 ))
 
 
@@ -147,6 +149,7 @@ class Repl:
         results: list[SearchResult] = []
         groups: list[ReasonGroup] = []
         page = self.session.k
+        shown_before = self._shown
         self._reworded, self._shown = set(), 0
 
         def view():
@@ -168,6 +171,11 @@ class Repl:
                     self._reworded.add(results[event.index].id)
                     if live is not None:
                         live.update(view())
+                elif isinstance(event, AnswerReady) and event.answer.plan is None and not results:
+                    # a teaching turn ("#3 is a giraffe"): it says what it did; the last results stay as shown
+                    self._shown = shown_before
+                    style = "red" if event.answer.error else "bold"
+                    console.print(f"[{style}]{_escape(event.answer.text)}[/{style}]")
                 elif isinstance(event, AnswerReady):
                     page = event.answer.page or page
                     groups = event.answer.groups or groups
@@ -218,7 +226,12 @@ class Repl:
         elif name in ("why", "show", "open"):
             result = self._result(argument)
             if result is not None:
+                self.session.focus = result.id  # "this one is a giraffe" now means this photo
                 {"why": self._why, "show": self._show, "open": self._open}[name](result)
+        elif name == "words":
+            self._words()
+        elif name == "forget":
+            self._forget(argument.strip())
         elif name == "explain":
             mode = argument.strip().lower()
             if mode not in EXPLAIN_MODES:
@@ -289,6 +302,25 @@ class Repl:
         for label, value in evidence_items(result, fence=False, names=names) + score_items(result.evidence):
             grid.add_row(label, _escape(value))
         self.console.print(grid)
+
+    def _words(self) -> None:
+        statuses = self.library.words()
+        if not statuses:
+            self.console.print('[dim]No taught words yet: say which photos show a word, e.g. "#3 is a giraffe".[/dim]')
+        for status in statuses:
+            self.console.print(status.sentence(), markup=False, highlight=False)
+
+    def _forget(self, word: str) -> None:
+        if not word:
+            self.console.print("[yellow]Say which word, e.g. /forget giraffe[/yellow]")
+            return
+        try:
+            status = self.library.forget(word)
+        except PhotoseekError as exc:
+            self.console.print(f"[yellow]{_escape(str(exc))}[/yellow]")
+            return
+        self.console.print(f'Forgot "{status.word}": its learned tag is gone from {status.removed} photo(s); '
+                           f"your own {status.examples} stay.", markup=False, highlight=False)
 
     def _show(self, result: SearchResult) -> None:
         try:

@@ -18,6 +18,7 @@ from photoseek.agent.explain import Explainer, ReasonGroup, group_reasons, resem
 from photoseek.agent.look import Looker, explain_or_look
 from photoseek.llm.base import LLM
 from photoseek.agent.planner import PLANNER_TOOLS, Plan, PlanContext, Planner, ToolCall
+from photoseek.agent.teaching import Teaching, read_teaching
 from photoseek.errors import PhotoseekError
 from photoseek.results import EXPLAIN_MODES, SearchResult, describe_filters, levels_summary, search_subject
 from photoseek.search.match import matches_first, presented
@@ -173,6 +174,9 @@ class Session:
         # a vision LLM looks at the top results' thumbnails (agent/look.py)
         self.looker = Looker(self.llm, getattr(library, "thumbnail_path", lambda photo_id: None))
         self.memory: list[Step] = []
+        # the photo "this one" means in a teaching turn: the one the user last looked at (the REPL's
+        # /show N, a shown photo) or the only result of the last answer
+        self.focus: int | None = None
 
     def reset(self) -> None:
         self.memory.clear()
@@ -237,8 +241,12 @@ class Session:
             raise PhotoseekError(f"Unknown explain mode {explain!r}; use one of: {', '.join(EXPLAIN_MODES)}.")
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        teaching = read_teaching(message)  # the user's own words, read by rules: the model never teaches
         self.memory.append(UserStep(message))
         context = self.context()
+        if teaching is not None:
+            yield AnswerReady(self._finish(self._teach(message, teaching, context), started, timings))
+            return
         try:
             plan = self.planner.plan(message, context)
         except PhotoseekError as exc:
@@ -275,6 +283,10 @@ class Session:
             timings["tools"] = timings.get("tools", 0.0) + time.perf_counter() - tool_started
 
         results = outcome.results if outcome is not None else []
+        if outcome is not None and outcome.photo is not None:
+            self.focus = outcome.photo.get("id")  # "this one is …" after "show me photo 12"
+        elif results:
+            self.focus = None
         # the reader knows the photos of the previous answer as "#2", not by catalog id
         names = reference_names(context.previous_results, [r.id for r in results], self.library.catalog.photo_name)
         groups: list[ReasonGroup] = []
@@ -303,6 +315,42 @@ class Session:
             groups=groups,
         )
         yield AnswerReady(self._finish(answer, started, timings))
+
+    def _teach(self, message: str, teaching: Teaching, context: PlanContext) -> Answer:
+        """Give the word to the photos the user named (or refuse it for them) and say what happened.
+        The previous answer's photos stay the answer's, so "#4 is one too" and /why keep working."""
+        previous = self.last_answer
+        shown = previous.results if previous is not None else []
+        numbers = {pid: n for n, pid in enumerate(context.previous_results, 1)}
+        if teaching.this:
+            photo = self.focus if self.focus is not None else (shown[0].id if len(shown) == 1 else None)
+            if photo is None:
+                text = (f'Which photo is "{teaching.word}"? Say it by its number in the last answer, e.g. '
+                        f'"#3 is {teaching.word}", or open one with /show N first.')
+                return Answer(message, text, results=shown, error=text)
+            photos = [photo]
+        else:
+            missing = [n for n in teaching.numbers if not 1 <= n <= len(context.previous_results)]
+            if missing:
+                text = (f"There is no #{missing[0]} in the last answer"
+                        + (f" (it showed #1 to #{len(context.previous_results)})." if context.previous_results
+                           else "; search first, then say which photos are the word."))
+                return Answer(message, text, results=shown, error=text)
+            photos = [context.previous_results[n - 1] for n in teaching.numbers]
+        name = ", ".join(f"#{numbers[p]}" if p in numbers else self.library.catalog.photo_name(p) for p in photos)
+        try:
+            if teaching.rejected:
+                status = self.library.teach(teaching.word, not_photos=photos)
+                done = f'Noted: {name} {"is" if len(photos) == 1 else "are"} not "{status.word}".'
+                undo = f'(Undo: photoseek tag {photos[0]} +"{status.word}" to give it back, or the ✓ on the page.)'
+            else:
+                status = self.library.teach(teaching.word, photos)
+                done = f'Taught "{status.word}" with {name}.'
+                undo = f'(Undo: "{name.split(",")[0]} is not {status.word}", or photoseek forget "{status.word}".)'
+        except PhotoseekError as exc:
+            return Answer(message, str(exc), results=shown, error=str(exc))
+        return Answer(message, f"{done} {status.sentence()} {undo}", results=shown,
+                      reference_names=previous.reference_names if previous is not None else {})
 
     def _place_words(self, outcome: ToolResult | None) -> tuple[str | None, str | None]:
         """(why no photo answers the places or trip asked, what the place filter could not check), from

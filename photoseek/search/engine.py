@@ -11,6 +11,9 @@ Signals (each a ranking of photo ids with a raw score):
              scene layout, centred on the library mean; kept apart from the text signals
   modifier   for "like this but …": the modifier's words that are not an attribute ("with snow")
   ocr        BM25 over the text read in the photos (`text_in_photo`)
+  learned    a word the user taught (photoseek.learn) named in the query: its model's standing for
+             each photo (the examples' likeness and the tagger's class of that name; the query's own
+             text similarity is the embedding signal), in the embedding's units
 
 Fusion (default "score"): similarity signals keep their raw cosine (comparable across queries and
 photos), keyword signals are scaled by the query's best match, attributes are 0..1; each is
@@ -27,8 +30,10 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from photoseek.errors import PhotoseekError
 from photoseek.llm.translate import needs_translation
 from photoseek.search.facts import FactsCache
+from photoseek.search import match as levels  # its knobs read when used: bench/answer_levels.py --sweep varies them
 from photoseek.search.match import (
-    PhotoFacts, Request, assess_all, at_least, read_request, similarity_leaders, stems as _stems, words_met,
+    PhotoFacts, Request, assess_all, at_least, read_request, similarity_leaders,
+    stems as _stems, words_met,
 )
 from photoseek.search.nameable import NamingCache
 from photoseek.search.query_attributes import COLOR_WORDS, QueryAttributes, parse_attributes
@@ -38,6 +43,7 @@ from photoseek.vision.faces import shows_people
 if TYPE_CHECKING:
     import numpy as np
 
+    from photoseek.learn.words import TaughtWords
     from photoseek.store.catalog import Catalog
     from photoseek.store.vectors import VectorStore
     from photoseek.vision.base import Embedder
@@ -62,7 +68,8 @@ COMPOSED_EXAMPLE_WEIGHTS = {"visual": 0.5, "layout": 1.0}
 # 0.190/0.651, half 0.200/0.669, all 0.196/0.668.
 JOINT_CENTRING = 0.5
 CENTRING_CANDIDATES = 1000
-LEADER_POOL = 200  # photos of the whole library the similarity leaders are looked for among  # raw-cosine candidates re-scored centred (centring moves photos only a little)
+LEADER_POOL = 200  # photos of the whole library the similarity leaders are looked for among (filtered searches)
+ALIKE_SAMPLE = 1000  # photos whose pairs set how alike two photos of the library must be to look alike
 MEAN_SAMPLE = 5000
 NORM_CHUNK = 65_536  # vectors per step when computing the centred norms of a whole space
 MIN_PHOTOS_TO_CENTRE = 50
@@ -79,6 +86,7 @@ DEFAULT_WEIGHTS = {
     "attributes": 0.04,
     "visual": 1.0,
     "modifier": 0.3,
+    "learned": 1.0,
 }
 KEYWORD_SIGNALS = {"fulltext", "ocr"}
 SHOWN_TAGS = 3  # a result's most confident content tags, kept in its evidence (what a close result shows)
@@ -139,9 +147,13 @@ class SearchEngine:
         *,
         translate: Translate | None = None,
         plan: SearchPlan | None = None,
+        taught: "Callable[[], TaughtWords] | None" = None,
     ):
         self._providers: dict[str, Callable[[], object]] = {
             "catalog": lambda: catalog, "vectors": lambda: vectors, "embedder": lambda: embedder}
+        self._taught_provider = taught
+        self._own_taught: "TaughtWords | None" = None
+        self._named: dict[tuple, list[str]] = {}
         self.translate = translate
         self.plan = plan or SearchPlan()
         self._means: dict = {}
@@ -162,6 +174,18 @@ class SearchEngine:
         engine = cls(**options)
         engine._providers = {"catalog": catalog, "vectors": vectors, "embedder": embedder}
         return engine
+
+    @property
+    def taught(self) -> "TaughtWords":
+        """The library's taught words (the Library hands in its own; else one over this catalog)."""
+        if self._taught_provider is not None:
+            return self._taught_provider()
+        from photoseek.learn.words import TaughtWords
+
+        own = self._own_taught
+        if own is None or own.catalog is not self.catalog or own.vectors is not self.vectors:
+            own = self._own_taught = TaughtWords(self.catalog, self.vectors)
+        return own
 
     @property
     def catalog(self) -> "Catalog":
@@ -259,14 +283,17 @@ class SearchEngine:
         return at_least(results, min_level)
 
     def _similarity_leaders(self, ranking: Ranking, request: Request) -> frozenset[int]:
-        """The photos whose similarity to the text stands apart from the rest for this query
-        (match.similarity_leaders), over the whole library whatever the filters ("a giraffe at night"
-        asks for a photo that stands apart as a giraffe and was taken at night, not for the most
-        giraffe-like night photo). With words some evidence can name ("a bus on the street": "bus"),
-        among the photos whose evidence meets those words."""
+        """The photos at the top of this query that look alike (match.similarity_leaders): its best
+        photos over the whole library whatever the filters ("a giraffe at night" asks for a photo
+        that stands apart as a giraffe and was taken at night, not for the most giraffe-like night
+        photo). With words some evidence names ("a bus on the street": "bus"), among the photos whose
+        evidence meets those words."""
         text = next((s for s in ranking.signals if s.name == "embedding"), None)
         if text is None or text.query is None or text.spread is None or text.spread[1] <= 0:
             return frozenset()  # too few photos for a spread: levels rest on evidence alone
+        cutoff = self._alike_cutoff()
+        if cutoff is None:
+            return frozenset()
         if ranking.filtered:
             text = self._joint_text_signal(text.query, LEADER_POOL, None)
         ranked = sorted(text.scores, key=text.scores.get, reverse=True)
@@ -275,8 +302,43 @@ class SearchEngine:
             stored = self.facts.facts(ranked, time=False, colors=False)
             part = Request(named)
             ranked = [pid for pid in ranked if pid in stored and len(words_met(part, _photo_facts(stored[pid]))) == len(named)]
-        standings = [text.standing(pid) for pid in ranked]
-        return frozenset(ranked[: similarity_leaders([z for z in standings if z is not None])])
+        top = ranked[:levels.LEADER_DEPTH]
+        if not top:
+            return frozenset()
+        vectors = self._centred("joint", top)
+        alike = (vectors @ vectors.T) >= cutoff
+        return frozenset(top[i] for i in similarity_leaders(alike.tolist()))
+
+    def _centred(self, space: str, ids: Sequence[int]) -> "np.ndarray":
+        """The vectors of `ids` less the library's mean, normalised: what they share with every photo
+        taken out, so that their cosines say how much they look like each other."""
+        import numpy as np
+
+        vectors = self.vectors.get(space, list(ids)) - self._library_mean(space)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def _alike_cutoff(self) -> float | None:
+        """The centred cosine above which two photos of this library look alike: ALIKE_Z standard
+        deviations above its mean over the pairs of (an even sample of) the library's photos, so it
+        means the same for every embedder (the mean and deviation are kept per vectors generation).
+        None below calibration.MIN_PHOTOS photos."""
+        import numpy as np
+
+        from photoseek.search import calibration
+
+        key = ("alike", self.catalog.vectors_generation)
+        if key not in self._means:
+            ids = [r[0] for r in self.catalog.conn.execute(
+                "SELECT photo_id FROM embeddings WHERE space='joint' ORDER BY photo_id")]
+            ids = ids[:: max(1, len(ids) // ALIKE_SAMPLE)][:ALIKE_SAMPLE]  # even, so every process agrees
+            spread = None
+            if len(ids) >= calibration.MIN_PHOTOS:
+                vectors = self._centred("joint", ids)
+                pairs = (vectors @ vectors.T)[np.triu_indices(len(ids), 1)]
+                spread = (float(pairs.mean()), float(pairs.std()))
+            self._means[key] = spread
+        spread = self._means[key]
+        return None if spread is None else spread[0] + levels.ALIKE_Z * spread[1]
 
     def _add_likeness(self, results: list[SearchResult], marked: list[int], less_like: list[int]) -> None:
         """Relevance feedback on a text search: each result's likeness to the photos marked "more
@@ -391,11 +453,52 @@ class SearchEngine:
         signals = []
         if self._on("embedding"):
             signals.append(self._joint_text_signal(query, pool, allowed))
+        learned = self._learned_signal(text, pool, allowed, signals[0] if signals else None)
+        if learned is not None:
+            signals.append(learned)
         if self._on("caption") and store.count("caption") and self._has_seeing_captions():
             signals.append(self._vector_signal("caption", "caption", query, pool, allowed))
         if self._on("fulltext"):
             signals.append(self._fulltext_signal(text, pool, allowed))
         return signals
+
+    def _learned_signal(self, text: str, pool: int, allowed, embedding: Signal | None) -> Signal | None:
+        """The taught words the query names ("giraffe", "my bike"): each one's model standing per photo
+        (photoseek.learn), summed, scaled by the embedding's spread over the library so that one
+        standard deviation counts alike in both; the best `pool` photos."""
+        import numpy as np
+
+        words = self._named_words(text) if self._on("learned") else []
+        total, ids = None, None
+        for word in words:
+            found = self.taught.scores(word)
+            if found is not None:
+                ids, standing = found
+                total = standing if total is None else total + standing
+        if total is None or ids is None:
+            return None
+        if allowed is not None:
+            keep = np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+            ids, total = ids[keep], total[keep]
+        scale = 1.0
+        if embedding is not None and embedding.spread is not None and embedding.spread[1] > 0:
+            scale = embedding.spread[1]
+        elif embedding is not None and len(embedding.scores) > 1:
+            scale = float(np.std(list(embedding.scores.values()))) or 1.0
+        best = np.argpartition(-total, pool - 1)[:pool] if len(total) > pool else np.arange(len(total))
+        best = best[np.argsort(-total[best], kind="stable")]
+        return Signal("learned", dict(zip(ids[best].tolist(), (scale * total[best]).tolist())))
+
+    def _named_words(self, text: str) -> list[str]:
+        """The learned words `text` names (photoseek.learn.words.named_words), read once per query."""
+        from photoseek.learn.words import named_words
+
+        key = (text, self.catalog.change_key())
+        if key[1] is None:  # several connections: no change counter to keep it by
+            return named_words(text, self.taught.learned())
+        if key not in self._named:
+            self._named = {key: named_words(text, self.taught.learned())}
+        return self._named[key]
 
     def _example_signals(self, reference_ids, less_like, pool, allowed, required: QueryAttributes | None = None
                          ) -> list[Signal]:
@@ -439,12 +542,8 @@ class SearchEngine:
         for space, weight in weights.items():
             if not weight or not store.count(space):
                 continue
-            mean = self._library_mean(space)
-            def centred(vectors):
-                x = vectors - mean
-                return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-            parts.append((weight, centred(store.get(space, ids)), centred(store.get(space, reference_ids)),
-                          centred(store.get(space, less_like)) if less_like else None))
+            parts.append((weight, self._centred(space, ids), self._centred(space, reference_ids),
+                          self._centred(space, less_like) if less_like else None))
         if not parts:  # a CLIP library: the joint space is the visual one
             refs = store.get("joint", reference_ids)
             return list((store.get("joint", ids) @ refs.mean(axis=0)).astype(float))
@@ -729,7 +828,24 @@ class SearchEngine:
 
                 places_met(self.catalog, filters, results, {pid: stored[pid].place for pid, _ in top if pid in stored})
             assess_all(results, request, facts)
+            self._add_learned(results, stored)
         return results
+
+    def _add_learned(self, results: list[SearchResult], stored) -> None:
+        """Evidence of the taught words: a request word met by a learned tag says so, with the tag's
+        confidence and how many photos the user taught it from (the reasons say it)."""
+        from photoseek.store.words import user_words
+
+        examples: dict[str, tuple[int, int]] | None = None
+        for result in results:
+            learned = stored[result.id].learned if result.id in stored else {}
+            for found in result.evidence.met.values():
+                tag = found[4:] if found.startswith("tag ") else None
+                if tag in learned:
+                    if examples is None:
+                        examples = user_words(self.catalog.conn)
+                    result.evidence.learned[tag] = {"confidence": round(learned[tag], 3),
+                                                    "examples": examples.get(tag, (0, 0))[0]}
 
     def duplicates(self, *, threshold: float | None = None) -> list[list[SearchResult]]:
         from photoseek.search.duplicates import find_duplicates

@@ -31,7 +31,8 @@ MAX_PHOTOS = 200_000
 @dataclass(frozen=True)
 class StoredFacts:
     """One photo as a search reads it. `tags`: the effective tags (rejected ones left out, the
-    user's confirmed ones first, as store.tags.effective_tags orders them); `time_confidence`: the
+    user's confirmed ones first, as store.tags.effective_tags orders them); `learned`: the tags of
+    taught words among them, with their confidence; `time_confidence`: the
     time-of-day classifier's confidence, None when it gave none; `colors`: colour tag names."""
 
     row: sqlite3.Row
@@ -43,6 +44,7 @@ class StoredFacts:
     # the named people recognised in the photo: (name, face distance or None, 'auto' | 'user')
     recognised: tuple[tuple[str, float | None, str], ...] = ()
     place: "PhotoPlace | None" = None  # where it was taken and how that is known (store.places)
+    learned: dict[str, float] = field(default_factory=dict)  # its learned tags (taught words) -> confidence
 
 
 class FactsCache:
@@ -97,6 +99,7 @@ def _load(conn: sqlite3.Connection, ids: list[int], *, evidence: bool = True, ti
     captions: dict[int, str] = {}
     ocr: dict[int, str] = {}
     tags: dict[int, list[str]] = {}
+    learned: dict[int, dict[str, float]] = {}
     people: dict[int, list[tuple[str, float | None, str]]] = {}
     places: dict = {}
     if evidence:
@@ -106,6 +109,10 @@ def _load(conn: sqlite3.Connection, ids: list[int], *, evidence: bool = True, ti
         captions = dict(conn.execute(f"SELECT photo_id, caption FROM captions WHERE photo_id IN ({id_list})").fetchall())
         ocr = dict(conn.execute(f"SELECT photo_id, text FROM ocr WHERE photo_id IN ({id_list})").fetchall())
         tags = _effective_tags(conn, id_list)
+        for pid, tag, confidence in conn.execute(
+                f"""SELECT photo_id, tag, confidence FROM tags t WHERE source='learned' AND photo_id IN ({id_list})
+                    AND NOT EXISTS (SELECT 1 FROM tag_feedback f WHERE f.photo_id=t.photo_id AND f.tag=t.tag)"""):
+            learned.setdefault(pid, {})[tag] = float(confidence)
         people = recognised_in(conn, ids)
         places = photo_places(conn, ids)
     time_confidence: dict[int, float] = {}
@@ -121,7 +128,7 @@ def _load(conn: sqlite3.Connection, ids: list[int], *, evidence: bool = True, ti
     return {
         pid: StoredFacts(row, captions.get(pid), ocr.get(pid), tuple(tags.get(pid, ())), time_confidence.get(pid),
                          frozenset(color_tags[pid]) if pid in color_tags else none, tuple(people.get(pid, ())),
-                         places.get(pid))
+                         places.get(pid), learned.get(pid, {}))
         for pid, row in rows.items()
     }
 

@@ -6,14 +6,13 @@ of them the library has reasons to call a match, and "Found N photos" counts onl
   strong   every word of the request is met by evidence that names it (a tag or a narrower one, a
            taught word, the text read in the photo, its caption, its file name; places and people
            as their filters and evidence meet them) and every attribute asked in words (time of
-           day, people, colour) by the annotations. Where nothing in this library could name a word
-           ("giraffe" with the ImageNet tagger and no tag of yours: `photoseek.search.nameable`),
-           the few photos whose similarity clearly stands apart from the rest *for this query* count
-           too (`similarity_leaders`: a gap in the query's own scores, at most MAX_LEADERS photos),
-           and their reasons say it rests on resemblance alone. A word the tagger could have named
-           and did not ("violin", "cat") is never met by similarity. Query by example: similarity
-           z ≥ Z_EXAMPLE_STRONG ("photos like this"), or z ≥ Z_COMPOSED_STRONG and the change asked
-           for met ("like this but at night")
+           day, people, colour) by the annotations. Where nothing that looks at every photo would
+           name a word ("giraffe", "kitchen" with the ImageNet tagger: `photoseek.search.nameable`),
+           the photos at the top of *this query's* scores that look alike count too
+           (`similarity_leaders`: a group, at most LEADER_DEPTH photos), and their reasons say it
+           rests on resemblance alone. A word the tagger looks for ("violin", "cat") is never met by
+           similarity. Query by example: similarity z ≥ Z_EXAMPLE_STRONG ("photos like this"), or
+           z ≥ Z_COMPOSED_STRONG and the change asked for met ("like this but at night")
   partial  some of the request is met, or the similarity stands out (z ≥ Z_PARTIAL) without any
            evidence naming what was asked: close, not a match
   weak     nothing of the request was found: the photo is only among the closest
@@ -24,7 +23,9 @@ them, so they say nothing about which result is a match, and do not raise a leve
 Standing is the z-score of the photo's similarity among ALL the library's photos for this query
 (see `photoseek.search.calibration`); it words how close a photo is ("closer than about 97% of the
 library's photos"), but no fixed z decides a strong match: on coco-captions a z ≥ 1.5 rule called
-42 photos giraffes in a library with four (the tails of the scores differ from query to query).
+42 photos giraffes in a library with four, and "kitchen" (top z 2.4, its first 12 right) stands lower
+than "fireworks" (top z 3.3, none in the library). What sets the kitchens apart is that the best
+photos for "kitchen" look like one another (`similarity_leaders`).
 """
 
 from __future__ import annotations
@@ -43,17 +44,17 @@ from photoseek.search.query_attributes import (
 )
 from photoseek.vision.faces import people_found_phrase, shows_people
 
-# Similarity leaders (`similarity_leaders`): the photos above the clearest break among the first
-# LEADER_DEPTH of a query's scores, a break LEADER_GAP times the spacing expected there (measured on
-# the LEADER_REFERENCE spacings below it); at most MAX_LEADERS of them are matches. LEADER_GAP is set
-# so that scores with no break (a normal sample of 100 to 5,000 photos) show one in 1-3% of queries;
-# checked on both halves of coco-captions/concepts.jsonl and on 45 caption-derived concepts with
-# other words (bench/answer_levels.py; the figures are in docs/match-levels.md).
-LEADER_DEPTH = 30
-LEADER_REFERENCE = 20
-LEADER_GAP = 8.0
-MAX_LEADERS = 8
-MIN_SPACING = 0.05  # z units: near-duplicates below a break leave no spacing to measure it against
+# Similarity leaders (`similarity_leaders`): among the query's LEADER_DEPTH best photos over the whole
+# library, those that look like each of its LEADER_ANCHORS best ones, when at least MIN_GROUP do. Two
+# photos look alike when the cosine of their library-centred vectors is ALIKE_Z standard deviations
+# above its mean over the library's pairs of photos (0.70 on coco-captions with ConSE: the closest
+# ~1.6% of pairs). Chosen on half A of concepts.jsonl (the best F1 with no answer overcounting and at
+# most 15% of 69 words absent from the photos given more than 3 leaders), checked on half B, 45
+# caption-derived words and the empty answers (bench/answer_levels.py --sweep; docs/design.md).
+LEADER_DEPTH = 20
+LEADER_ANCHORS = 3
+MIN_GROUP = 5
+ALIKE_Z = 3.0
 # z >= 2 is the closest ~2% of a library: at 1.0 (the closest 16%) a snowboarder, a crowd and polar
 # bears were all "partial" for "cat" (54 of its top 100; 6 at 2.0) and partial stopped meaning anything
 Z_PARTIAL = 2.0
@@ -71,6 +72,22 @@ FUNCTION_WORDS = set(
     """a an the of in on at to for from with without and or but by near into onto over under some any my our
     your their his her its this that these those is are was were be been there here me us show find photo photos
     picture pictures pic pics image images shot shots taken one ones only just""".split()
+)
+# Where things are ("next to", "in front of", "behind"): no evidence or resemblance judges a relation,
+# so like function words they are left to the similarity's ranking and not judged.
+RELATION_WORDS = set(
+    """next front behind beside besides inside outside around across along between among toward towards above
+    below beneath top bottom side together alone through up down out off while during against close far
+    nearby very each other another many several few lots lot""".split()
+)
+# How a thing is or looks ("standing", "smiling", "large"): no tagger names them, so only resemblance
+# (or a caption that says it) meets them, and "a woman smiling" is not every photo with a woman in it;
+# but reasons and answers never list them as things photoseek cannot recognise or did not find.
+NOT_THINGS = set(
+    """standing stand stands sitting sit sits lying laying lies walking walks running jumping playing holding
+    eating drinking riding flying swimming looking smiling sleeping parked waiting posing wearing carrying
+    using talking watching resting grazing hanging leaning crossing driving moving going coming doing
+    large small big little tall short old new young full empty""".split()
 )
 CLOSE_LIKENESS = "a close likeness to the reference photo"  # what a not-so-similar result lacks
 TIME_PHRASES = {"night": "at night", "day": "in daytime", "twilight": "at twilight"}  # time_of_day -> words
@@ -97,13 +114,13 @@ class Request:
     example: bool = False  # query by example (a reference photo)
     composed: bool = False  # ...with a change asked for ("but at night")
     phrase: str = ""  # the words searched, for phrases ("traffic light") and messages
-    # the words no evidence in this library could name (`photoseek.search.nameable`): only these may
-    # be met by similarity alone. read_request asks the tagger's vocabulary; the engine asks the library.
+    # the words nothing that looks at every photo would name (`photoseek.search.nameable`): only these
+    # may be met by similarity alone. read_request asks the tagger's vocabulary; the engine the library.
     unnameable: list[str] = field(default_factory=list)
     # the words are in another language and were not translated: the English-only text encoder's
     # similarity to them means nothing, so similarity alone cannot make a strong match
     untranslated: bool = False
-    # the photos whose similarity stands apart for this query (`similarity_leaders`, set by the engine)
+    # the photos at the top of this query that look alike (`similarity_leaders`, set by the engine)
     leaders: frozenset[int] = frozenset()
 
     def is_empty(self) -> bool:
@@ -111,7 +128,8 @@ class Request:
 
 
 Naming = Callable[[list[str], Iterable[str]], "dict[str, str | None]"]
-"""(words, words asked as text in the photo) -> word: the evidence that could name it, or None."""
+"""(words, words asked as text in the photo) -> word: the evidence that would name it wherever a photo
+shows it, or None (`nameable.naming_sources`)."""
 
 
 def read_request(text: str | None, filters: Filters | None = None, *, example: bool = False,
@@ -119,19 +137,20 @@ def read_request(text: str | None, filters: Filters | None = None, *, example: b
                  naming: Naming | None = None) -> Request:
     """The content words and attributes of a search (English `text`, the `but` of composed search,
     words to find written in the photo); `untranslated`: `text` is in another language that nothing
-    translated (see Request.untranslated). `naming`: which evidence could name each word in the
-    library (`nameable.NamingCache`); by default only the tagger's vocabulary is asked."""
+    translated (see Request.untranslated). `naming`: which evidence would name each word wherever a
+    photo of the library shows it (`nameable.NamingCache`); by default only the tagger's vocabulary."""
     phrase = " ".join(t for t in (text, but, text_in_photo) if t)
     attributes = parse_attributes(" ".join(t for t in (text, but) if t))
     # person words and counts ("two people") are asked of the face detector, not of tags
     person = set(PERSON_WORDS) | set(NUMBER_WORDS) if attributes.people is not None else set()
     if attributes.people is False:
         person |= NO_PEOPLE_WORDS  # "a street with nobody": "nobody" is the attribute, not a thing to find
+    written = re.findall(r"[^\W_]+", (text_in_photo or "").lower())
     words: list[str] = []
     for word in re.findall(r"[^\W_]+", " ".join(t for t in (attributes.residual, text_in_photo) if t).lower()):
-        if word not in FUNCTION_WORDS and word not in person and not word.isdigit() and word not in words:
+        if (word not in FUNCTION_WORDS and word not in person and not word.isdigit() and word not in words
+                and (word not in RELATION_WORDS or word in written)):
             words.append(word)
-    written = re.findall(r"[^\W_]+", (text_in_photo or "").lower())
     sources = (naming or (lambda asked, text: naming_sources(asked, written=text)))(words, written)
     return Request(words, attributes, filters or Filters(), example, example and bool(but), phrase.lower(),
                    unnameable=[w for w in words if sources.get(w) is None], untranslated=untranslated)
@@ -162,9 +181,18 @@ def words_met(request: Request, facts: PhotoFacts) -> dict[str, str]:
         if found is not None:
             return {w: f"tag {found}" for w in request.words}
     tag_stems = [(tag, [_stem(w) for w in re.findall(r"[^\W_]+", tag.lower())]) for tag in facts.tags]
+    # a tag of several words that the request says whole ("my bike" in "my bike in the snow") meets its words
+    asked = [_stem(w) for w in re.findall(r"[^\W_]+", request.phrase)]
+    for tag, parts in tag_stems:
+        if len(parts) > 1 and any(asked[i:i + len(parts)] == parts for i in range(len(asked) - len(parts) + 1)):
+            for word in request.words:
+                if _stem(word) in parts:
+                    met.setdefault(word, f"tag {tag}")
     sources = [("written text", stems(facts.ocr)), ("caption", stems(facts.caption)),
                ("file name", stems(PurePath(facts.path).stem.replace("_", " ").replace("-", " ")))]
     for word in request.words:
+        if word in met:
+            continue
         stem = _stem(word)
         narrower = expand(word)
         for tag, parts in tag_stems:
@@ -273,15 +301,16 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts, evidence_id:
         if close and not missing:
             return "strong"
         return "partial" if near or met or attr_met else "weak"
-    evidence.missing = missing
+    evidence.missing = [m for m in missing if m not in NOT_THINGS]  # what the reasons list
     if request.is_empty():  # filters only: every result passes them
         return "strong"
     unnamed = [w for w in unmet if w in request.unnameable]
-    evidence.unnameable = [w for w in request.words if w in request.unnameable]
+    evidence.unnameable = [w for w in request.words if w in request.unnameable and w not in NOT_THINGS]
     if not missing and (met or attr_met):
         return "strong"
-    # nothing here could name these words, and its picture stands apart from the rest for this query:
-    # a match by resemblance alone (the reason says so); a word that could be named never is
+    # nothing that looks at every photo would name these words, and it is one of the best photos for
+    # this query, which look alike: a match by resemblance alone (the reason says so); a word such a
+    # source names never is
     if unmet and unnamed == unmet and not attr_missing and not request.untranslated:
         evidence.stands_apart = evidence_id in request.leaders if evidence_id is not None else False
         if evidence.stands_apart:
@@ -291,27 +320,24 @@ def assess(request: Request, evidence: Evidence, facts: PhotoFacts, evidence_id:
     return "weak"
 
 
-def similarity_leaders(scores: Sequence[float]) -> int:
-    """How many of a query's best photos stand apart from the rest: `scores` are the standings (z)
-    of the library's photos for the query, best first (only the first LEADER_DEPTH + LEADER_REFERENCE
-    are read). 0 when no break is clear; at most MAX_LEADERS.
+def similarity_leaders(alike: Sequence[Sequence[bool]]) -> list[int]:
+    """Which of a query's best photos stand apart together: positions in `alike`, the "looks like"
+    relation among the query's best photos over the whole library (best first; `alike[i][j]`: photos
+    i and j look alike). [] when no group leads.
 
-    At the top of a ranking, the spacing between the k-th and (k+1)-th scores times k is about the
-    same random amount at every rank when no group stands apart (the Rényi representation of order
-    statistics from an exponential-like tail, which the upper tail of these scores is). So the ratio
-    of a rank's normalised spacing k·(s_k − s_{k+1}) to the mean normalised spacing of the
-    LEADER_REFERENCE ranks below it follows an F(2, 2·LEADER_REFERENCE) law by chance, which exceeds
-    LEADER_GAP = 8 about once in 800 ranks. The clearest such break among the first LEADER_DEPTH
-    ranks divides the leaders from the rest; a query whose scores fall smoothly (most) has none."""
-    s = [float(x) for x in scores[: LEADER_DEPTH + LEADER_REFERENCE + 1]]
-    best_rank, best_ratio = 0, 0.0
-    for k in range(1, min(LEADER_DEPTH, len(s) - 2) + 1):
-        below = range(k + 1, min(len(s) - 1, k + LEADER_REFERENCE) + 1)
-        expected = max(sum(j * (s[j - 1] - s[j]) for j in below) / len(below), MIN_SPACING)
-        ratio = k * (s[k - 1] - s[k]) / expected
-        if ratio >= LEADER_GAP and ratio > best_ratio:
-            best_rank, best_ratio = k, ratio
-    return min(best_rank, MAX_LEADERS)
+    The leaders are the photos among the first LEADER_DEPTH that look like each of the
+    LEADER_ANCHORS best ones (the anchors too, when they look like each other), and only when at
+    least MIN_GROUP do. A query's top always holds photos, giraffes or not; what a kitchen-like word
+    has that a word missing from the library lacks is that its best photos are one kind of photo:
+    the best twelve for "kitchen" are kitchens, alike in what the tagger sees in them (microwave,
+    refrigerator, dishwasher), though no score stands apart (z 2.43 … 2.20, smoothly falling); the
+    best for "fireworks" are a torch, a snowmobile, a candle, umbrellas, alike to nothing. A group
+    that is not what was asked (the tennis players at the top for "chess") is the cost; the answer
+    says these rest on resemblance alone, and they are at most LEADER_DEPTH."""
+    count = min(len(alike), LEADER_DEPTH)
+    anchors = range(min(LEADER_ANCHORS, count))
+    group = [i for i in range(count) if all(i == a or alike[i][a] for a in anchors)]
+    return group if len(group) >= MIN_GROUP else []
 
 
 def assess_all(results: list[SearchResult], request: Request, facts: dict[int, PhotoFacts]) -> None:
@@ -332,8 +358,9 @@ def at_least(results: list[SearchResult], min_level: str | None) -> list[SearchR
 
 
 def matches_first(results: list[SearchResult]) -> list[SearchResult]:
-    """Strong matches, then partial, then weak; by score within each (a stable sort keeps the ranking)."""
-    return sorted(results, key=lambda r: match_rank(r.match))
+    """Strong matches, then partial, then weak; by score within each (a stable sort keeps the ranking).
+    The matches whose evidence names what was asked come before those by resemblance alone."""
+    return sorted(results, key=lambda r: (match_rank(r.match), r.match == "strong" and bool(r.evidence.stands_apart)))
 
 
 def presented(results: list[SearchResult], k: int) -> list[SearchResult]:

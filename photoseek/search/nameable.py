@@ -1,28 +1,33 @@
-"""Could any evidence name this word in this library? The question a match level asks first.
+"""Would photoseek have named this word wherever a photo shows it? The question a match level asks first.
 
-A photo is a strong match when its evidence names what was asked. For a word that some source of
-evidence *could* name here ("cat": the tagger names cats; "giraffe" once you tagged a few), a photo
-that lacks it does not show it as far as the library knows, and similarity alone never makes it a
-match. Only for a word that nothing here could name ("giraffe" with the ImageNet tagger and no tag
-of yours, "fireworks", "kitchen") may the few photos whose similarity stands apart count as matches
-(`photoseek.search.match.similarity_leaders`), and the answer says it went by resemblance only.
+A photo is a strong match when its evidence names what was asked. When a source of evidence looked
+at every photo and names the word wherever it is shown ("cat": the tagger looked for cats in every
+photo; a taught word: its model went over every photo; a place: every photo with a position was
+placed), a photo it did not name does not show the word as far as the library knows, and similarity
+alone never makes it a match. Only for a word no such source covers ("giraffe", "kitchen",
+"fireworks" with the ImageNet tagger) may the best photos for the query that look alike count as
+matches (`photoseek.search.match.similarity_leaders`), and the answer says it went by resemblance.
+
+What some photos happen to carry says nothing about the others, so it makes no word nameable here:
+text read in *some* photo ("street" on a sign: a street scene is a street whether or not a sign says
+so), a caption, your own tag on a few photos ("giraffe" on three: the fourth giraffe is still a
+giraffe), or a tag name a word is only part of ("sign" in "street sign": the tagger names one kind of
+sign, not every sign). Those still meet the word in the photos that carry them (`match.words_met`).
 
 Each source answers one word for one catalog (`NamingSource`); `naming_sources` asks them in order
-and says which one could name each word of a request (None: nothing can):
+and says which one would name each word of a request (None: none would):
 
-  tagger    a term of the tag vocabulary (ImageNet classes and their broader WordNet terms), or a
-            word such a term ends with ("sign": "street sign"), as tag filters match them
-  tags      a tag some photo of this library carries, from any source: the classifier's, your own
-            (`photoseek tag ID +giraffe`, ✓ on the page) and taught words (tags with source
-            "learned"), so tagging a few photos "giraffe" makes "giraffe" nameable here
-  text      a word read in some photo (OCR): where the library has it written, a photo without it is
-            not the one that shows it written; words asked as text in the photo (`text_in_photo`)
-            are always nameable (OCR read every photo)
-  captions  a word of some photo's caption (a captioning model names what it sees)
+  tagger  a term of the tag vocabulary (ImageNet class names and their broader WordNet terms, plural
+          or singular)
+  tag     a tag that a model gave some photo of this library (the classifier's, zero-shot tags,
+          taught words: tags with source "learned"), never only your own; and a word you taught
+          (photoseek.learn), whether or not its model tagged any photo
+  text    words asked as text in the photo (`text_in_photo`): OCR read every photo
 
 Places and people (filters and met evidence of their own) add a source with `register`, e.g.
-`register(NamingSource("place", lambda catalog, word: ...))`; the reasons then say "no tag, text,
-caption, place or person", and what a source names is never met by resemblance alone.
+`register(NamingSource("place", lambda catalog, word: ...))`; what a registered source names is never
+met by resemblance alone. A source must answer for every photo: one that only some photos carry
+belongs in `match.words_met`, not here.
 """
 
 from __future__ import annotations
@@ -37,9 +42,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class NamingSource:
-    """One kind of evidence: `name` as a reason lists it ("tag", "caption", "place"), and whether it
-    could name a (lower-case) word in a catalog. `catalog` is None where no library is at hand (then
-    only sources that need none answer: the tagger's vocabulary)."""
+    """One kind of evidence that answers for every photo: `name` as a reason lists it ("tag",
+    "place"), and whether it would name a (lower-case) word wherever a photo of the catalog shows
+    it. `catalog` is None where no library is at hand (then only sources that need none answer: the
+    tagger's vocabulary)."""
 
     name: str
     could_name: Callable[["Catalog | None", str], bool]
@@ -47,8 +53,9 @@ class NamingSource:
 
 
 def tagger_knows(words: Iterable[str]) -> bool:
-    """Whether the tagger could have named these words: the phrase ("traffic light") or each word is a
-    term of the tag vocabulary, or a word such terms end with ("sign": "street sign")."""
+    """Whether the tagger looks for these words in every photo: the phrase ("traffic light") or each
+    word is a term of the tag vocabulary, singular or plural ("skis": "ski"). A word a term only ends
+    with ("sign": "street sign") is not: the tagger names one kind of sign, not every sign."""
     return _tagger_knows(tuple(words))
 
 
@@ -56,13 +63,16 @@ def tagger_knows(words: Iterable[str]) -> bool:
 def _tagger_knows(words: tuple[str, ...]) -> bool:
     if not words:
         return False
-    from photoseek.vision.taxonomy import expand, singular
+    return _known_term(" ".join(words)) or all(_known_term(w) for w in words)
+
+
+def _known_term(term: str) -> bool:
+    from photoseek.vision.taxonomy import singular_candidates
 
     known = _vocabulary()
-    phrase = " ".join(words)
-    if phrase in known or " ".join(singular(w) for w in words) in known or expand(phrase) & known:
-        return True
-    return all(w in known or singular(w) in known or expand(w) & known for w in words)
+    # "skis": singular_candidates keeps words ending in "is" whole ("tennis", "axis")
+    plain = [term[:-1]] if term.endswith("s") and " " not in term else []
+    return any(t in known for t in (term, *singular_candidates(term), *plain))
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,54 +86,56 @@ def _tagger(catalog: "Catalog | None", word: str) -> bool:
     return tagger_knows([word])
 
 
-def _library_tags(catalog: "Catalog | None", word: str) -> bool:
-    """A photo of the library carries the word (or a narrower term) as a tag, from any source, or the
-    user confirmed it on some photo."""
+def _model_tags(catalog: "Catalog | None", word: str) -> bool:
+    """A model gave the word (or a narrower term) as a tag to some photo of the library: the
+    classifier, zero-shot tags, a taught word (source "learned"). Your own tags, and tags you
+    confirmed, name the photos they are on and no others, so they make no word nameable."""
     if catalog is None:
         return False
-    from photoseek.vision.taxonomy import expand
+    from photoseek.store.tags import USER_SOURCE
+    from photoseek.vision.taxonomy import narrower
 
-    terms = sorted(expand(word))
+    terms = sorted(narrower(word))
     marks = ",".join("?" * len(terms))
-    row = catalog.conn.execute(
-        f"""SELECT 1 FROM tags WHERE tag IN ({marks})
-            UNION ALL SELECT 1 FROM tag_feedback WHERE verdict = 1 AND tag IN ({marks}) LIMIT 1""",
-        terms + terms).fetchone()
+    row = catalog.conn.execute(f"SELECT 1 FROM tags WHERE tag IN ({marks}) AND source != ? LIMIT 1",
+                               [*terms, USER_SOURCE]).fetchone()
     return row is not None
 
 
-def _in_column(column: str) -> Callable[["Catalog | None", str], bool]:
-    def written(catalog: "Catalog | None", word: str) -> bool:
-        """Some photo's text in `column` has the word (the full-text index stems it: "giraffes" finds
-        "giraffe")."""
-        if catalog is None or not word.isalnum():
-            return False
-        row = catalog.conn.execute(
-            "SELECT 1 FROM photo_text WHERE photo_text MATCH ? LIMIT 1", (f'{column} : "{word}"',)).fetchone()
-        return row is not None
+def _taught(catalog: "Catalog | None", word: str) -> bool:
+    """A word you taught (photoseek.learn: a model learned from the photos you gave it), not forgotten:
+    its model went over every photo, whether or not it tagged any."""
+    if catalog is None:
+        return False
+    from photoseek.vision.taxonomy import normalize_tag, singular_candidates
 
-    return written
+    forms = sorted({normalize_tag(word), *singular_candidates(normalize_tag(word))})
+    marks = ",".join("?" * len(forms))
+    row = catalog.conn.execute(
+        f"SELECT 1 FROM learned_words WHERE word IN ({marks}) AND forgotten = 0 AND model IS NOT NULL LIMIT 1",
+        forms).fetchone()
+    return row is not None
 
 
-#: asked in order; the first that could name a word is the one a reason names
-WRITTEN_TEXT = "text"  # what OCR names
+#: asked in order; the first that would name a word is the one a reason names
+WRITTEN_TEXT = "text"  # what OCR names, for words asked as text in the photo
 SOURCES: list[NamingSource] = [
     NamingSource("tag", _tagger, needs_catalog=False),
-    NamingSource("tag", _library_tags),
-    NamingSource(WRITTEN_TEXT, _in_column("ocr")),
-    NamingSource("caption", _in_column("caption")),
+    NamingSource("tag", _model_tags),
+    NamingSource("tag", _taught),  # taught words are tags (source "learned")
 ]
 
 
 def register(source: NamingSource) -> None:
-    """Add a source of evidence (places, people): words it could name stop being matched by
-    resemblance alone. Registering a source of the same name and function twice is a no-op."""
+    """Add a source of evidence that answers for every photo (places, people): words it would name
+    stop being matched by resemblance alone. Registering a source of the same name and function
+    twice is a no-op."""
     if source not in SOURCES:
         SOURCES.append(source)
 
 
 def source_names() -> list[str]:
-    """The kinds of evidence there are, as a reason lists them: ["tag", "text", "caption", …] (places
+    """The kinds of evidence that answer for every photo, as a reason lists them: ["tag", …] (places
     and people once registered)."""
     names: list[str] = []
     for source in SOURCES:
@@ -134,9 +146,10 @@ def source_names() -> list[str]:
 
 def naming_sources(words: list[str], catalog: "Catalog | None" = None, *,
                    written: Iterable[str] = ()) -> dict[str, str | None]:
-    """Word -> the kind of evidence that could name it in this library ("tag", "caption", "text"…), or
-    None where nothing could. A phrase one source names whole ("traffic light", a tag "red panda")
-    names each of its words. `written`: words asked as text in the photo (OCR names those)."""
+    """Word -> the kind of evidence that would name it wherever a photo of this library shows it
+    ("tag", "place", "text"…), or None where none would (then resemblance may vouch for it). A
+    phrase one source names whole ("traffic light", a tag "red panda") names each of its words.
+    `written`: words asked as text in the photo (OCR names those)."""
     written = set(written)
     result: dict[str, str | None] = {w: WRITTEN_TEXT for w in words if w in written}
     rest = [w for w in words if w not in result]
@@ -157,8 +170,8 @@ def _first_source(word: str, catalog: "Catalog | None") -> str | None:
 
 
 class NamingCache:
-    """`naming_sources` for one catalog, remembered until the catalog changes (a tag added on the page
-    makes a word nameable for the next search). Several connections (a server's threads): asks every time."""
+    """`naming_sources` for one catalog, remembered until the catalog changes (a taught word makes a
+    word nameable for the next search). Several connections (a server's threads): asks every time."""
 
     def __init__(self, catalog: "Catalog"):
         self.catalog = catalog

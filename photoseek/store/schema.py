@@ -287,6 +287,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX trip_photos_photo ON trip_photos(photo_id);
     """,
+    # taught words (#27, photoseek.learn): a word the user gave to a few photos (their tag feedback:
+    # the examples, and the photos where they rejected it) is learned as a model over the stored
+    # vectors; its tags are rows of `tags` with source 'learned'. This table keeps what was learned
+    # (rebuilt from the feedback whenever it or the vectors change) and whether the user forgot it.
+    """
+    CREATE TABLE learned_words (
+        word        TEXT PRIMARY KEY,
+        forgotten   INTEGER NOT NULL DEFAULT 0,   -- 1: the user asked to forget it (their own tags stay)
+        version     INTEGER NOT NULL DEFAULT 0,   -- moves on every training: caches of the model compare it
+        model       BLOB,                         -- float32 weights over the word features; NULL: not learned
+        details     TEXT NOT NULL DEFAULT '{}',   -- JSON: feature key, calibration, counts, estimates
+        updated_at  TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import sqlite3
 
 USER_SOURCE = "user"
+# tags of a word the user taught (photoseek.learn): rows of `tags` like any model's, the user's word still wins
+LEARNED_SOURCE = "learned"
 
 
 @dataclass(frozen=True)

@@ -434,15 +434,20 @@ class VectorStore:
         self._remove_older_caches(space, loaded.generation)
 
     def _remove_older_caches(self, space: str, generation: int) -> None:
-        pattern = re.compile(rf"{re.escape(space)}\.g(\d+)\.[0-9a-f]+\.faiss")
-        folder = self.library_dir / VECTORS_DIR
-        for path in folder.glob(f"{space}.g*.faiss"):
-            match = pattern.fullmatch(path.name)
-            if match and int(match.group(1)) < generation:
-                try:
-                    path.unlink()
-                except OSError:
-                    pass
+        remove_older_caches(self.library_dir / VECTORS_DIR, space, "faiss", generation)
+
+
+def remove_older_caches(folder: Path, name: str, extension: str, generation: int) -> None:
+    """Delete the cache files <name>.g<N>.<model-hash>.<extension> of generations before `generation`
+    (a file another process still reads stays readable until it closes it)."""
+    pattern = re.compile(rf"{re.escape(name)}\.g(\d+)\.[0-9a-f]+\.{re.escape(extension)}")
+    for path in folder.glob(f"{name}.g*.{extension}"):
+        match = pattern.fullmatch(path.name)
+        if match and int(match.group(1)) < generation:
+            try:
+                path.unlink()
+            except OSError:
+                pass
 
 
 # -- index construction ---------------------------------------------------------------------------------

@@ -408,6 +408,22 @@ class Feedback(Tool):
         return self._result(args, results=results)
 
 
+class WordsArgs(_Args):
+    word: str | None = Field(None, max_length=100, description="one taught word; all when left out")
+
+
+class TaughtWords(Tool):
+    name = "taught_words"
+    description = ("The words the user taught (gave to a few photos; photoseek learned them and tagged the "
+                   "rest of the library): examples, photos tagged, a precision estimate.")
+    Args = WordsArgs
+
+    def _run(self, library, args: WordsArgs) -> ToolResult:
+        statuses = [library.word(args.word)] if args.word else library.words()
+        text = "\n".join(s.sentence() for s in statuses) or "No taught words yet."
+        return self._result(args, text=text)
+
+
 class ListPeople(Tool):
     name = "list_people"
     description = ("The people the user has named in the library, with how many photos each is in; search for "
@@ -437,6 +453,7 @@ TOOLS: dict[str, Tool] = _registry(
     CaptionPhoto(),
     Feedback(),
     ListPeople(),
+    TaughtWords(),
 )
 
 #: tools whose result is a ranked list of photos (a later turn can refine or give feedback on it)

@@ -137,14 +137,28 @@ def expand(tag: str) -> frozenset[str]:
     expands to itself.
     """
     tag = normalize_tag(tag)
-    narrower = _narrower_index()
-    known = _known_names()
-    candidates = [tag] if tag in known or " " in tag else [tag, *singular_candidates(tag)]
-    found = {tag}
-    for candidate in candidates:
-        if candidate in known:
-            return frozenset(found | {candidate} | narrower.get(candidate, frozenset()))
-    for candidate in candidates:
+    found = narrower(tag)
+    if len(found) > 1 or tag in _known_names():
+        return found
+    index = _narrower_index()
+    for candidate in _candidates(tag):
         for name in _by_head_word().get(candidate, ()):
-            found |= {name} | narrower.get(name, frozenset())
+            found |= {name} | index.get(name, frozenset())
     return frozenset(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def narrower(tag: str) -> frozenset[str]:
+    """The tag and every tag name under it in the hierarchy: "dog" -> {"dog", "golden retriever",
+    "beagle", ...}; a plural asks for its singular ("dogs"). Unlike `expand`, a word no tag of its own
+    stays itself: "sign" is not "street sign" (the tagger names that kind of sign, not every sign)."""
+    tag = normalize_tag(tag)
+    known = _known_names()
+    for candidate in _candidates(tag):
+        if candidate in known:
+            return frozenset({tag, candidate} | _narrower_index().get(candidate, frozenset()))
+    return frozenset({tag})
+
+
+def _candidates(tag: str) -> list[str]:
+    return [tag] if tag in _known_names() or " " in tag else [tag, *singular_candidates(tag)]

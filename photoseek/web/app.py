@@ -55,6 +55,8 @@ from photoseek.web.models import (
     PlaceRequest,
     StatusModel,
     TagRequest,
+    TeachRequest,
+    WordStatusModel,
 )
 from photoseek.web.state import AppState
 
@@ -358,6 +360,12 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
         return templates.TemplateResponse(request, "photo.html", {"photo": info, "name": os.path.basename(info["path"]),
                                                                   "taken": taken, "llm": s.has_llm(), "photos": 1})
 
+    @app.get("/words", response_class=HTMLResponse, include_in_schema=False)
+    def words_page(request: Request, s: State):
+        words = [w.to_dict() for w in s.library.words()] if _exists(s) else []
+        return templates.TemplateResponse(request, "words.html", {
+            "words": words, "photos": s.photo_count(), "llm": s.has_llm()})
+
     @app.get("/people", response_class=HTMLResponse, include_in_schema=False)
     def people_page(request: Request, s: State, hidden: bool = False):
         listed = s.library.people().list(hidden=hidden) if _exists(s) else []
@@ -501,6 +509,30 @@ def create_app(state: AppState, *, allowed_hosts: list[str] | None = None) -> Fa
         s.photo_file(photo_id)
         with s.write_lock:
             return s.library.tag(int(photo_id), add=request.add, remove=request.remove)
+
+    @app.get("/api/words", response_model=list[WordStatusModel], response_model_exclude_none=True, tags=["words"])
+    def words(s: State):
+        """The words you taught (`photoseek words --json`): examples, photos tagged, a precision estimate."""
+        return [w.to_dict() for w in s.library.words()] if _exists(s) else []
+
+    @app.get("/api/words/{word}", response_model=WordStatusModel, response_model_exclude_none=True, tags=["words"])
+    def word(word: str, s: State):
+        """Where one taught word stands."""
+        return s.library.word(word).to_dict()
+
+    @app.post("/api/words", response_model=WordStatusModel, response_model_exclude_none=True, tags=["words"])
+    def teach(request: TeachRequest, s: State):
+        """Give a word to photos (and refuse it for others), then learn it (`photoseek teach`)."""
+        for pid in [*request.photos, *request.not_photos]:
+            s.photo_file(str(pid))
+        with s.write_lock:
+            return s.library.teach(request.word, request.photos, not_photos=request.not_photos).to_dict()
+
+    @app.delete("/api/words/{word}", response_model=WordStatusModel, response_model_exclude_none=True, tags=["words"])
+    def forget(word: str, s: State):
+        """Forget a taught word: its learned tags go; your own tags of it stay (`photoseek forget`)."""
+        with s.write_lock:
+            return s.library.forget(word).to_dict()
 
     @app.post("/api/photos/{photo_id}/place", response_model=PhotoModel, tags=["photos"])
     def place(photo_id: str, request: PlaceRequest, s: State):

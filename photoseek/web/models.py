@@ -67,8 +67,8 @@ class GroupModel(BaseModel):
     """Results shown together (the matches, then those only close) with the reason they share, said once."""
 
     kind: Literal["matches", "close"]
-    heading: str = Field(..., description='e.g. \'Close, not matches: nothing in this library can name "giraffe" '
-                         "(no tag, text or caption); they are the closest by picture.'")
+    heading: str = Field(..., description='e.g. \'Close, not matches: photoseek cannot recognise "giraffe" by '
+                         "itself (no tag it gives names it); they are the closest by picture.'")
     ids: list[int]
     reasons: dict[str, str] = Field(default_factory=dict, description="photo id -> what is left of its reason")
 
@@ -117,6 +117,28 @@ class TagRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     add: list[str] = Field(default_factory=list, max_length=20, description="tags to confirm")
     remove: list[str] = Field(default_factory=list, max_length=20, description="tags to reject")
+
+
+class WordStatusModel(BaseModel):
+    """A taught word (`photoseek words --json`, `WordStatus.to_dict()`)."""
+
+    model_config = ConfigDict(extra="allow")
+    word: str
+    state: str = Field(..., description="learned | learning (needs more examples) | forgotten | reserved")
+    examples: int = Field(0, description="photos you gave the word to")
+    rejections: int = Field(0, description="photos where you refused it")
+    tagged: int = Field(0, description="other photos its model tags (source 'learned')")
+    needs: int | None = Field(None, description="while learning: how many more photos it needs")
+    precision: float | None = Field(None, description="the mean calibrated confidence of the photos it tags")
+    summary: str = Field("", description="where the word stands, in one sentence")
+
+
+class TeachRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    word: str = Field(..., min_length=1, max_length=100, description="the word or phrase, e.g. 'giraffe', 'our cabin'")
+    photos: list[int] = Field(default_factory=list, max_length=MAX_FEEDBACK_IDS, description="photo ids that show it")
+    not_photos: list[int] = Field(default_factory=list, max_length=MAX_FEEDBACK_IDS,
+                                  description="photo ids that do not (rejections)")
 
 
 class PlaceRequest(BaseModel):

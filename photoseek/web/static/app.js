@@ -5,6 +5,7 @@
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
+const TAUGHT_NOTE = "photoseek-taught";  // sessionStorage: what a tag change taught, shown after the reload
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -37,6 +38,7 @@ const page = {
   session: null,     // the conversation id: follow-up requests keep the context
   results: [], groups: [],  // what the grid holds: every result, matches first; the groups' shared reasons
   shown: 0,          // how many of them the grid shows (a page, then "Show N more")
+  anyPlace: false,   // some photo of the library has a place (/api/places): cards and filters show places
 };
 // a first page of results, the rest on demand: a long answer is read a page at a time
 // (the server's banner counts the close photos on a first page of this size: web/app.py FIRST_PAGE)
@@ -73,6 +75,8 @@ const placeValue = (label) => {
 
 function placeLine(evidence) {
   const place = evidence && evidence.place;
+  // a library with no position at all would say "place unknown" under every photo: say nothing there
+  if (!place && !page.anyPlace) return "";
   if (!place) return el("span", {class: "place unknown", title: "No GPS, and no photo of the same camera taken within hours has one"}, "place unknown");
   const estimated = evidence.place_source === "estimated";
   return el("button", {class: "place" + (estimated ? " estimated" : ""), type: "button",
@@ -230,6 +234,7 @@ async function setupFilters() {
   try {
     const [places, trips] = await Promise.all([api("/api/places"), api("/api/trips")]);
     const placeSelect = $("#place-filter"), tripSelect = $("#trip-filter");
+    page.anyPlace = places.located > 0;
     for (const country of places.countries) {
       if (!country.country) continue;
       placeSelect.append(el("option", {value: country.country}, `${country.country} (${country.photos})`));
@@ -253,7 +258,7 @@ async function setupFilters() {
     if (trips.home) notes.push(`home: ${trips.home.label}`);
     else if (!places.located) notes.push("no photo has a position (GPS), so there are no places or trips");
     $("#filter-note").textContent = notes.join(" · ");
-    box.hidden = !(places.countries.length || trips.trips.length || places.unknown);
+    box.hidden = !page.anyPlace;  // no GPS anywhere: no place or trip to pick (`photoseek places` says why)
     tripSelect.disabled = !trips.trips.length;
     if (!trips.trips.length) tripSelect.options[0].textContent = trips.home ? "No trips away from home" : "No trips (no GPS)";
     for (const select of [placeSelect, tripSelect]) {
@@ -437,9 +442,24 @@ function setupResultsPage() {
 function setupPhotoPage(article) {
   const id = article.dataset.photo;
   const change = async (add, remove) => {
-    try { await api(`/api/photos/${id}/tags`, {add, remove}); location.reload(); }
+    try {
+      const shown = await api(`/api/photos/${id}/tags`, {add, remove});
+      // where each word now stands ("learned from 3 photos…", "give it to 2 more…"), shown after the reload
+      const said = (shown.taught || []).map(w => w.summary).filter(Boolean);
+      if (said.length) sessionStorage.setItem(TAUGHT_NOTE, JSON.stringify({id, said}));
+      // the results this page was opened from are out of date (a word learned tags other photos):
+      // going back searches again instead of restoring them
+      sessionStorage.removeItem(PAGE_KEY);
+      location.reload();
+    }
     catch (err) { alert(`Could not change the tags: ${err.message}`); }
   };
+  const note = JSON.parse(sessionStorage.getItem(TAUGHT_NOTE) || "null");
+  sessionStorage.removeItem(TAUGHT_NOTE);
+  if (note && String(note.id) === String(id)) {
+    $("#taught").hidden = false;
+    $("#taught").replaceChildren(...note.said.map(text => el("span", {}, text, " ")));
+  }
   for (const b of document.querySelectorAll("#tags .confirm")) b.addEventListener("click", () => change([b.dataset.tag], []));
   for (const b of document.querySelectorAll("#tags .reject")) b.addEventListener("click", () => change([], [b.dataset.tag]));
   $("#add-tag").addEventListener("submit", (e) => {
@@ -495,6 +515,25 @@ function setupPhotoPage(article) {
   });
 }
 
+// -- the words page -------------------------------------------------------------------------------------
+function setupWordsPage(table) {
+  for (const b of table.querySelectorAll("button.forget")) {
+    b.addEventListener("click", async () => {
+      const word = b.dataset.word;
+      if (!confirm(`Forget “${word}”? Its learned tags go; the photos you gave it to keep your tag.`)) return;
+      try {
+        const response = await fetch(`/api/words/${encodeURIComponent(word)}`, {method: "DELETE"});
+        const data = await response.json().catch(() => ({}));
+        if (!response.ok) throw new Error(detail(data) || response.statusText);
+        location.reload();
+      } catch (err) { alert(`Could not forget “${word}”: ${err.message}`); }
+    });
+  }
+}
+
 if (!window.PHOTOSEEK.llm) $("#ask-button").disabled = true;
 const article = $("article.detail");
-if (article) setupPhotoPage(article); else setupResultsPage();
+const wordsTable = $("#words");
+if (article) setupPhotoPage(article);
+else if (wordsTable || $("#no-words")) { if (wordsTable) setupWordsPage(wordsTable); }
+else setupResultsPage();
