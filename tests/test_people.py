@@ -272,7 +272,7 @@ def test_chat_lists_the_people_and_draws_a_persons_faces(lib):
              lines=["/people", "/people Eileen", "/people Jennifer Aniston", "/quit"])
     text = out.getvalue()
     listing = text.split("you> /people Eileen")[0]
-    assert "Eileen" in listing and "unnamed" in listing and "1 unnamed" in listing
+    assert "Eileen" in listing and "unnamed" in listing and "1 unnamed: /people ID draws their faces" in listing
     assert re.search(r"Eileen\s+│\s+5\s+│\s+5", listing)  # faces, photos
     shown = text.split("you> /people Eileen")[1].split("you> /people Jennifer")[0]
     assert "Eileen: 5 faces in 5 photos" in shown

@@ -29,8 +29,10 @@ def people_table(listed: "Sequence[PersonSummary]", title: str | None = None) ->
     return table
 
 
-def people_hint(listed: "Sequence[PersonSummary]", face_recognition: bool) -> str:
-    """What to do next: why the list is empty, or how to see and name the unnamed ("" when all are named)."""
+def people_hint(listed: "Sequence[PersonSummary]", face_recognition: bool,
+                show: str = "`photoseek people show ID`") -> str:
+    """What to do next: why the list is empty, or how to see and name the unnamed ("" when all are
+    named); `show` is how the reader draws a person's faces where they are (the chat: /people ID)."""
     if not listed:
         if not face_recognition:
             return ("Face recognition is off for this library (turn it on with "
@@ -39,6 +41,6 @@ def people_hint(listed: "Sequence[PersonSummary]", face_recognition: bool) -> st
                 'Name one with `photoseek people name --photo PHOTO "Name"`.')
     unnamed = sum(1 for p in listed if not p.name)
     if unnamed:
-        return (f"{unnamed} unnamed: `photoseek people show ID` draws their faces; "
-                '`photoseek people name ID "Name"` names them.')
+        return (f"{unnamed} unnamed: {show} draws their faces; "
+                '`photoseek people name ID "Name"` (or the People page) names them.')
     return ""

@@ -342,10 +342,10 @@ class Repl:
         people = self.library.people()
         if not who:
             listed = people.list()
-            hint = people_hint(listed, self.library.face_recognition)
+            hint = people_hint(listed, self.library.face_recognition, show="/people ID")
             if listed:
                 self.console.print(people_table(listed))
-                hint = (hint + " " if hint else "") + "Ask for them by name, or /people NAME to see their faces."
+                hint = (hint + " " if hint else "") + 'Ask for them by name ("photos of Anna at the beach").'
             self.console.print(f"[dim]{_escape(hint)}[/dim]")
             return
         try:
