@@ -80,7 +80,7 @@ def test_a_long_answer_shows_a_page_then_more_on_demand_with_shared_reasons_said
     # nothing here can name a giraffe: said once per page, above the rows, with the way to teach it
     heading = 'Close, not matches: photoseek cannot recognise "giraffe" by itself (no tag it gives names it)'
     assert first.count(heading) == 1 and first.lower().count("photoseek cannot recognise") == 2  # + the answer
-    assert 'No photo shows "giraffe"' in first and 'Tag a few photos "giraffe"' in first
+    assert 'No photo shows "giraffe"' in first and '"#1 is a giraffe" in chat' in first
 
 
 def test_chat_reasons_come_from_the_evidence_by_default(agent_library):

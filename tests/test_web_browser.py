@@ -144,7 +144,7 @@ def test_a_long_answer_shows_a_first_page_and_says_shared_reasons_once(browser, 
         page.wait_for_selector(".card img")
         banner = page.inner_text("#answer")
         assert banner.startswith('No photo shows "a giraffe"') and "resemblance only" in banner
-        assert 'Tag a few photos "giraffe"' in banner
+        assert 'Give "giraffe" to a few photos' in banner
         headings = page.locator(".grid h2.group")
         assert headings.count() == 1
         assert headings.first.inner_text().startswith('Close, not matches: photoseek cannot recognise "giraffe"')
