@@ -1009,19 +1009,51 @@ MAIN_EPILOG = """examples:
 `photoseek COMMAND --help` for the options of each; the guide: the README and docs/ of the repository."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="photoseek", description="Local, private, conversational photo search.",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=MAIN_EPILOG)
-    parser.add_argument("--library", metavar="DIR", default=os.environ.get("PHOTOSEEK_LIBRARY"),
+class _Parser(argparse.ArgumentParser):
+    """argparse with a "did you mean" for a mistyped command or option."""
+
+    def error(self, message: str):
+        import difflib
+        import re
+
+        wrong = re.match(r"argument \S+: invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+        if wrong:
+            choices = re.findall(r"'([^']*)'", wrong.group(2))
+            close = difflib.get_close_matches(wrong.group(1), choices, n=1)
+            message = (f"unknown command or choice '{wrong.group(1)}'"
+                       + (f"; did you mean '{close[0]}'?" if close else f" (one of: {', '.join(choices)})"))
+        unknown = re.match(r"unrecognized arguments: (.*)$", message)
+        if unknown:
+            options = [o for action in self._actions for o in action.option_strings]
+            hints = [close[0] for word in unknown.group(1).split() if word.startswith("-")
+                     for close in [difflib.get_close_matches(word.split("=")[0], options, n=1)] if close]
+            if hints:
+                message += f" (did you mean {' / '.join(hints)}?)"
+        super().error(message)
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool = False) -> None:
+    """The options every command shares. Given after the command too (`photoseek search dog --library L`),
+    where an unset one must not overwrite what was given before the command."""
+    def default(value):
+        return argparse.SUPPRESS if after_command else value
+
+    parser.add_argument("--library", metavar="DIR", default=default(os.environ.get("PHOTOSEEK_LIBRARY")),
                         help="library folder (default: $PHOTOSEEK_LIBRARY or $XDG_DATA_HOME/photoseek/library)")
-    parser.add_argument("--embedder", default=os.environ.get("PHOTOSEEK_EMBEDDER", "conse"),
+    parser.add_argument("--embedder", default=default(os.environ.get("PHOTOSEEK_EMBEDDER", "conse")),
                         help="conse (offline default), hf:REPO_OR_FOLDER, open_clip:ARCH:PRETRAINED")
-    parser.add_argument("--llm", default=os.environ.get("PHOTOSEEK_LLM", "llamacpp"),
+    parser.add_argument("--llm", default=default(os.environ.get("PHOTOSEEK_LLM", "llamacpp")),
                         help="llamacpp (embedded default), llamacpp:PATH.gguf, ollama:MODEL, or none")
-    parser.add_argument("--offline", action="store_true", default=None,
+    parser.add_argument("--offline", action="store_true", default=default(None),
                         help="never download a model (same as PHOTOSEEK_OFFLINE=1); a missing one is an error "
                              "that says what to fetch")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="photoseek", description="Local, private, conversational photo search.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=MAIN_EPILOG)
+    _add_global_options(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func, help: str, json_flag: bool = True):
@@ -1029,6 +1061,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help, epilog=example and f"example:\n  {example}",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(func=func)
+        _add_global_options(p.add_argument_group("options of every command (also before it)"), after_command=True)
         if json_flag:
             p.add_argument("--json", action="store_true", help="print JSON for scripts")
         return p
@@ -1232,23 +1265,48 @@ def _add_filter_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--trip-day", type=int, metavar="N", help="with --trip: its N-th day (1 = the first, -1 = the last)")
 
 
+_VALUE_OPTIONS = ("--library", "--embedder", "--llm")  # the global options that take a value
+
+
 def _tag_changes_as_positionals(argv: list[str]) -> list[str]:
     """`photoseek tag 12 +dog -cat`: argparse would read -cat as an option, so everything after the
-    photo that is not one of tag's own options becomes positional (behind `--`)."""
+    photo that is not one of tag's own options (or a global one) becomes positional (behind `--`)."""
     at = 0
     while at < len(argv) and argv[at].startswith("-"):  # skip the global options and their values
-        at += 1 if "=" in argv[at] or argv[at] in ("-h", "--help") else 2
+        at += 2 if argv[at] in _VALUE_OPTIONS else 1
     if at >= len(argv) or argv[at] != "tag" or "--" in argv:
         return argv
-    own = [a for a in argv[at + 1:] if a in ("--json", "-h", "--help")]
-    rest = [a for a in argv[at + 1:] if a not in own]
+    own, rest, tail, i = [], [], argv[at + 1:], 0
+    while i < len(tail):
+        word = tail[i]
+        if word in ("--json", "-h", "--help", "--offline") or word.split("=", 1)[0] in _VALUE_OPTIONS and "=" in word:
+            own.append(word)
+        elif word in _VALUE_OPTIONS and i + 1 < len(tail):
+            own += [word, tail[i + 1]]
+            i += 1
+        else:
+            rest.append(word)
+        i += 1
     return argv[: at + 1] + own + ["--"] + rest
+
+
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost sub-command parser `args` was parsed by (`people name` → that of name)."""
+    current = parser
+    while True:
+        subparsers = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        chosen = subparsers and getattr(args, subparsers[0].dest, None)
+        if not chosen or chosen not in subparsers[0].choices:
+            return current
+        current = subparsers[0].choices[chosen]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(_tag_changes_as_positionals(argv))
+    args, unknown = parser.parse_known_args(_tag_changes_as_positionals(argv))
+    if unknown:  # said by the command's own parser, so its usage and options are what is shown
+        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.offline:
         os.environ["PHOTOSEEK_OFFLINE"] = "1"  # read by every download path (photoseek.config.offline)
     try:

@@ -469,7 +469,9 @@ class Library:
         set_tag_feedback(self.catalog, pid, add=list(add), remove=list(remove))
         added = [w for w in _normalized(add) if w not in RESERVED]
         removed = [w for w in _normalized(remove) if w not in RESERVED and w not in added]
-        statuses = self.taught.update(added, taught=True) + self.taught.update(removed)
+        # a ✗ on a word nobody gave to any photo is a correction of the models, not a word being taught
+        statuses = self.taught.update(added, taught=True) + [
+            s for s in self.taught.update(removed) if s.examples or s.state != "learning"]
         shown = self.show(pid)
         shown["taught"] = [s.to_dict() for s in statuses]
         return shown

@@ -169,3 +169,19 @@ def test_feedback_reasons_name_photos_by_their_number_in_the_new_answer():
     assert reference_names([10], [10, 20]) == {10: "#1"} and reference_names(None, [1]) == {}
     # one no longer shown goes by its file, so "#7" never names the photo now in row 7
     assert reference_names([10, 30], [10], lambda pid: f"p{pid}.jpg") == {10: "#1", 30: "p30.jpg (#2 of the last answer)"}
+
+
+
+def test_a_follow_up_still_shows_one_page_at_a_time(agent_library):
+    # a follow-up carries the last search's depth (k 50): chat and the page show MAX_PAGE, the rest on demand
+    from photoseek.agent.session import MAX_PAGE
+
+    llm = ScriptedLLM(default=plans_by_request({
+        "cats": {"tool": "text_search", "query": "cat"},
+        "only from 2019": {"tool": "refine", "date_from": "2019-01-01", "date_to": "2019-12-31"},
+    }))
+    session = Session(agent_library, llm, today=TODAY, k=10)
+    assert session.ask("cats").page == 10
+    narrowed = session.ask("only from 2019")
+    assert narrowed.plan.calls[0].args.get("k", 0) > MAX_PAGE  # what made the old first page 50 rows
+    assert narrowed.page == MAX_PAGE == 20

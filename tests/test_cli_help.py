@@ -58,3 +58,24 @@ def test_main_help_shows_examples_that_parse():
     assert len(shown) >= 2
     for example in shown:
         cli.build_parser().parse_args(shlex.split(example)[1:])
+
+
+def test_the_shared_options_work_after_the_command_too():
+    parser = cli.build_parser()
+    assert parser.parse_args(["search", "dog", "--library", "B"]).library == "B"
+    before = parser.parse_args(["--library", "A", "--llm", "none", "search", "dog"])
+    assert (before.library, before.llm) == ("A", "none")  # not overwritten by the command's unset copy
+    tag = parser.parse_args(cli._tag_changes_as_positionals(["tag", "12", "-cat", "--library", "C", "+dog"]))
+    assert (tag.library, tag.changes) == ("C", ["-cat", "+dog"])
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["serch", "dog"], "did you mean 'search'?"),
+    (["search", "dog", "--tagg", "beach"], "usage: photoseek search"),  # the command's own usage
+    (["search", "dog", "--tagg", "beach"], "(did you mean --tag?)"),
+])
+def test_a_mistyped_command_or_option_gets_a_suggestion(argv, said):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exit:
+        cli.main(argv)
+    assert exit.value.code == 2 and said in err.getvalue()

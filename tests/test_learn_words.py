@@ -77,6 +77,8 @@ def test_fewer_than_three_examples_say_how_many_more(tmp_path):
         assert learned_tags(library.catalog.conn, WORD) == {}  # nothing learned yet: the word stays on its photos
         assert {t["tag"]: t["source"] for t in shown["tags"]}[WORD] == "user"
         assert [w.to_dict()["needs"] for w in library.words()] == [1]
+        # a ✗ of a word no one gave to a photo corrects the models; it is not a word being taught
+        assert library.tag(second, remove=["sawmill"])["taught"] == []
 
 
 def test_a_taught_word_tags_the_photos_like_its_examples(taught):

@@ -84,6 +84,8 @@ def test_naming_then_searching_by_person(lib):
     assert "together.jpg" not in found(person=["Eileen Collins"], person_only=True)
     assert found(not_person=["Grace"]) == {"eileen-orig.jpg", "eileen-wide.jpg", "eileen-narrow.jpg", "eileen-blur.jpg",
                                            "coffee.jpg"}
+    with pytest.raises(UnknownPersonError, match='No one is named "Eilen Colins".*did you mean "Eileen Collins"'):
+        found(person=["Eilen Colins"])  # a typo of a name given: the name, not how to name someone new
     with pytest.raises(UnknownPersonError, match='No one is named "Jennifer Aniston".*people name'):
         lib.search(filters=Filters(person=["Jennifer Aniston"]))
     result = lib.search(filters=Filters(person=["grace"]), k=1)[0]

@@ -382,7 +382,7 @@ class Planner:
         if request.people.unknown:
             from photoseek.store.faces import unknown_person_message
 
-            raise PlanError(" ".join(unknown_person_message(name) for name in request.people.unknown))
+            raise PlanError(" ".join(unknown_person_message(name, context.people) for name in request.people.unknown))
         plan = self._plan_by_rules(request, context)
         if plan is None:
             plan = self._plan_with_model(request, context)

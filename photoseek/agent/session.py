@@ -36,6 +36,9 @@ MATCH_POOL = 50
 # ...and a search by filters alone ("photos from Germany", "my last trip") this deep: every photo that
 # passes is a match, and the answer counts and shows them all (up to this many), not only the first 50.
 FILTER_POOL = 500
+# The longest first page, even when a request (or a follow-up that carries the last search's depth)
+# asks for more photos: the rest are a "/more" away rather than a screen of rows.
+MAX_PAGE = 20
 # How a turn explains its results (EXPLAIN_MODES). "evidence": the sentences composed from each
 # photo's evidence (which words met which tag, text, caption, time, date; what was not found),
 # instant and grounded by construction. "model": the LLM rewords the top results' evidence (checked
@@ -266,7 +269,7 @@ class Session:
             shown, searched = self.k, None
             if call.tool in SEARCH_TOOLS:
                 asked_k = call.args.get("k")
-                shown = asked_k or self.k
+                shown = min(asked_k or self.k, max(self.k, MAX_PAGE))
                 searched = asked_k or max(self.k, FILTER_POOL if call.tool == "filter_photos" else MATCH_POOL)
                 call = ToolCall(call.tool, {**call.args, "k": searched})
             try:

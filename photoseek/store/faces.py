@@ -246,7 +246,14 @@ def find_person(conn: "sqlite3.Connection", name: str) -> "sqlite3.Row | None":
     return candidates[0] if len(candidates) == 1 else None
 
 
-def unknown_person_message(name: str) -> str:
+def unknown_person_message(name: str, known: Sequence[str] = ()) -> str:
+    """Said when no one has `name`: a close name among `known` first (a typo), else how to name someone."""
+    import difflib
+
+    close = difflib.get_close_matches(name.casefold(), {k.casefold(): k for k in known}, n=1, cutoff=0.7)
+    if close:
+        match = next(k for k in known if k.casefold() == close[0])
+        return f'No one is named "{name}" in this library; did you mean "{match}"?'
     return (f'No one is named "{name}" in this library yet; name someone with '
             f'`photoseek people name --photo PHOTO "{name}"` (or on the People page), then search again.')
 
@@ -254,7 +261,7 @@ def unknown_person_message(name: str) -> str:
 def person_id_for(conn: "sqlite3.Connection", name: str) -> int:
     row = find_person(conn, name)
     if row is None:
-        raise UnknownPersonError(unknown_person_message(" ".join(str(name).split())))
+        raise UnknownPersonError(unknown_person_message(" ".join(str(name).split()), person_names(conn)))
     return int(row["id"])
 
 
