@@ -676,6 +676,8 @@ class Library:
                 return f"No trip matches {filters.trip!r}; the trips: {listed}."
             if not found and filters.trip_day:
                 return f"The trip has no photos on that day ({', '.join(t['name'] for t in matching)})."
+        if filters.date_from or filters.date_to:
+            return _dates_missing(self, Filters(date_from=filters.date_from, date_to=filters.date_to))
         return None
 
     def place_note(self, filters: Filters | None) -> str | None:
@@ -716,6 +718,34 @@ def _normalized(words: Sequence[str]) -> list[str]:
     from photoseek.vision.taxonomy import normalize_tag
 
     return [w for w in dict.fromkeys(normalize_tag(str(t)) for t in words) if w]
+
+
+def _dates_missing(library: "Library", dates: Filters) -> str | None:
+    """"No photo was taken in 2019; the photos with a date were taken from 2012-03 to 2018-08 (3 have no
+    date)." when no photo at all has a date in the range asked (None when some has: then the other
+    filters or the words found nothing)."""
+    from photoseek.search.filters import filter_photo_ids
+
+    if filter_photo_ids(library.catalog, dates):
+        return None
+    first, last, dated, total = library.catalog.conn.execute(
+        "SELECT MIN(taken_at), MAX(taken_at), COUNT(taken_at), COUNT(*) FROM photos").fetchone()
+    asked = _date_range_words(dates.date_from, dates.date_to)
+    if not dated:
+        return f"No photo was taken {asked} that this library knows of: none of its photos has a date."
+    undated = total - dated
+    span = f"in {first[:7]}" if first[:7] == last[:7] else f"from {first[:7]} to {last[:7]}"
+    return (f"No photo was taken {asked}; the photos with a date were taken {span}"
+            + (f" ({undated} {'have' if undated != 1 else 'has'} no date)." if undated else "."))
+
+
+def _date_range_words(date_from: str | None, date_to: str | None) -> str:
+    """'in 2019' (a whole year), 'from 2019-03-01 to 2019-06-30', 'on or after 2019-03-01', …"""
+    if date_from and date_to:
+        if date_from[:4] == date_to[:4] and date_from[4:] in ("", "-01-01") and date_to[4:] in ("", "-12-31"):
+            return f"in {date_from[:4]}"
+        return f"from {date_from} to {date_to}"
+    return f"on or after {date_from}" if date_from else f"on or before {date_to}"
 
 
 def _places_list(library: "Library", limit: int = 6) -> str:

@@ -185,3 +185,14 @@ def test_a_follow_up_still_shows_one_page_at_a_time(agent_library):
     narrowed = session.ask("only from 2019")
     assert narrowed.plan.calls[0].args.get("k", 0) > MAX_PAGE  # what made the old first page 50 rows
     assert narrowed.page == MAX_PAGE == 20
+
+
+def test_a_date_with_no_photo_says_which_dates_the_library_has(agent_library):
+    llm = ScriptedLLM(default=plans_by_request({
+        "cats from 1990": {"tool": "text_search", "query": "cat", "date_from": "1990-01-01", "date_to": "1990-12-31"},
+    }))
+    answer = Session(agent_library, llm, today=TODAY).ask("cats from 1990")
+    assert not answer.results
+    dated = agent_library.catalog.conn.execute("SELECT MIN(taken_at) FROM photos").fetchone()[0]
+    said = ("; the photos with a date were taken from " + dated[:7]) if dated else ": none of its photos has a date"
+    assert answer.text.startswith("No photo was taken in 1990" + said), answer.text

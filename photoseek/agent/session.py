@@ -356,17 +356,19 @@ class Session:
                       reference_names=previous.reference_names if previous is not None else {})
 
     def _place_words(self, outcome: ToolResult | None) -> tuple[str | None, str | None]:
-        """(why no photo answers the places or trip asked, what the place filter could not check), from
-        the library (Library.why_empty / place_note); (None, None) when no place was asked."""
+        """(why no photo answers the places, trip or dates asked, what the place filter could not check),
+        from the library (Library.why_empty / place_note); (None, None) when none of them was asked."""
         if outcome is None or outcome.tool not in SEARCH_TOOLS:
             return None, None
         args = outcome.args
-        if not (args.get("place") or args.get("not_place") or args.get("trip")):
+        if not (args.get("place") or args.get("not_place") or args.get("trip") or args.get("date_from")
+                or args.get("date_to")):
             return None, None
         from photoseek.results import Filters
 
         filters = Filters(place=list(args.get("place") or []), not_place=list(args.get("not_place") or []),
-                          trip=args.get("trip"), trip_day=args.get("trip_day"))
+                          trip=args.get("trip"), trip_day=args.get("trip_day"),
+                          date_from=args.get("date_from"), date_to=args.get("date_to"))
         why, note = getattr(self.library, "why_empty", None), getattr(self.library, "place_note", None)
         try:
             return (why(filters) if why is not None and not outcome.results else None,
@@ -457,7 +459,7 @@ def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = N
         text = " ".join(t for t in (text, resemblance_note(outcome.results)) if t)
     elif count:
         text = f"Found {count} photo{'s' if count != 1 else ''} {subject.found()}".rstrip() + "."
-    elif empty_reason:  # the place or trip has no photo: said so, never answered by likeness
+    elif empty_reason:  # the place, trip or dates have no photo: said so, never answered by likeness
         text = empty_reason
     else:
         text = f"No photos matched {subject}." + (" Try fewer filters." if filters else "")
