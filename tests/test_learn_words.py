@@ -536,3 +536,11 @@ def test_photos_standing_above_where_the_examples_stand_are_tagged_less_so_in_a_
     without = mixture_confidence(small, 3.5, 1, held_out[:1])[0][:20]  # one example: nothing held out
     assert (in_small >= TAG_CONFIDENCE).all()
     assert (in_large < in_small).all() and (without < in_small).all()
+
+
+def test_a_word_learned_that_tags_nothing_says_what_to_do():
+    from photoseek.learn.words import WordStatus
+
+    said = WordStatus("giraffe", "learned", examples=3, tagged=0).sentence()
+    assert "no other photo looks enough like them" in said and "give it to a few more" in said
+    assert "tags 5 other photos" in WordStatus("giraffe", "learned", examples=3, tagged=5).sentence()

@@ -117,8 +117,10 @@ class WordStatus:
         change = ""
         if self.added or self.removed:
             change = f" (now {'+' if self.added >= self.removed else '−'}{abs(self.added - self.removed)})"
-        return (f"{word}: {self.source()}{f' and {self.rejections} rejected' if self.rejections else ''}; "
-                f"tags {self.tagged} other photo{'s' if self.tagged != 1 else ''}{change}{estimate}.")
+        tagged = (f"tags {self.tagged} other photo{'s' if self.tagged != 1 else ''}{change}{estimate}" if self.tagged
+                  else f"no other photo looks enough like them to be tagged{change}{estimate}; give it to a few "
+                       "more (different ones) if the library has more")
+        return f"{word}: {self.source()}{f' and {self.rejections} rejected' if self.rejections else ''}; {tagged}."
 
 
 class TaughtWords:
