@@ -1154,6 +1154,7 @@ def build_parser() -> argparse.ArgumentParser:
     def person_action(name: str, help: str):
         q = people.add_parser(name, help=help, description=help)
         q.add_argument("--json", action="store_true", help="print JSON for scripts")
+        _add_global_options(q.add_argument_group("options of every command (also before it)"), after_command=True)
         return q
 
     q = person_action("name", 'name a person: people name PERSON "Anna", or the face in a photo: '

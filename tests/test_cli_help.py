@@ -67,6 +67,7 @@ def test_the_shared_options_work_after_the_command_too():
     assert (before.library, before.llm) == ("A", "none")  # not overwritten by the command's unset copy
     tag = parser.parse_args(cli._tag_changes_as_positionals(["tag", "12", "-cat", "--library", "C", "+dog"]))
     assert (tag.library, tag.changes) == ("C", ["-cat", "+dog"])
+    assert parser.parse_args(["people", "name", "3", "Anna", "--library", "D"]).library == "D"  # an action's too
 
 
 @pytest.mark.parametrize("argv, said", [
