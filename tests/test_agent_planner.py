@@ -263,7 +263,7 @@ def test_model_unavailable_falls_back():
 def test_planner_reaches_only_read_only_tools():
     # list_people and taught_words are for MCP hosts: the planner gets the names from the library
     # (PlanContext.people), and a conversation searches for a taught word as for any other
-    assert set(PLANNER_TOOLS) == set(TOOLS) - {"list_people", "taught_words"}
+    assert set(PLANNER_TOOLS) == set(TOOLS) - {"list_people", "list_places", "taught_words"}
     assert all(TOOLS[name].read_only for name in PLANNER_TOOLS)
     assert set(STEP_SCHEMA["properties"]["tool"]["enum"]) == set(MODEL_TOOLS) == set(PLANNER_TOOLS) | {"refine"}
 

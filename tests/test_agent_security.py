@@ -110,7 +110,7 @@ def test_injected_photo_text_over_mcp_is_data_and_nothing_can_write(agent_librar
 
     tools, found, refused = call(agent_library_dir, steps)
     assert all(t in ("text_search", "similar_to_photo", "composed_search", "text_in_photo", "filter_photos",
-                     "show_photo", "caption_photo", "list_people", "taught_words") for t in tools)  # list_people, taught_words only read
+                     "show_photo", "caption_photo", "list_people", "list_places", "taught_words") for t in tools)  # the list_ tools and taught_words only read
     assert all(r.is_error for r in refused)
     data = _json.loads(found.content[0].text)
     assert any("DELETE" in r["evidence"].get("ocr_snippet", "") for r in data["results"])

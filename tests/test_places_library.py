@@ -252,3 +252,12 @@ def test_http_api_and_mcp_carry_places(own_lib):
     assert [r["evidence"]["place"] for r in payload["results"]] == ["Tokyo, Japan"]
     payload, _thumbs = tool_payload(own_lib, "filter_photos", {"trip": "France", "trip_day": 1})
     assert len(payload["results"]) == 2
+    # an MCP host learns where the photos were taken, then filters by it
+    payload, thumbs = tool_payload(own_lib, "list_places", {})
+    assert payload["places"]["countries"][0]["country"] == "Portugal" and not thumbs
+    assert payload["trips"]["home"]["label"] == "Lisbon, Portugal"
+    assert {t["name"] for t in payload["trips"]["trips"]} == {t["name"] for t in own_lib.trips()["trips"]}
+    from photoseek.tools.base import TOOLS
+
+    compact = json.loads(TOOLS["list_places"].run(own_lib, {}).to_llm_json())
+    assert "Portugal" in [c["country"] for c in compact["countries"]] and compact["trips"]

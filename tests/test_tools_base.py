@@ -17,7 +17,7 @@ def photo_id(agent_library: Library, subject: str) -> int:
 
 def test_registry_holds_the_read_only_tools():
     assert set(TOOLS) == {"text_search", "similar_to_photo", "composed_search", "filter_photos", "text_in_photo",
-                          "show_photo", "caption_photo", "feedback", "list_people", "taught_words"}
+                          "show_photo", "caption_photo", "feedback", "list_people", "list_places", "taught_words"}
     assert all(tool.read_only for tool in TOOLS.values())
 
     class Deleter(Tool):

@@ -35,9 +35,11 @@ if TYPE_CHECKING:
     from photoseek.places.names import NameIndex
 
 #: what a plan may call: the registry's tools, all read-only (feedback only re-ranks); the names of
-#: people are read by code from the library (PlanContext.people), so list_people is for MCP hosts, as
-#: taught_words is (a conversation searches; `photoseek words` and the page list the words)
-PLANNER_TOOLS: tuple[str, ...] = tuple(name for name in TOOLS if name not in ("list_people", "taught_words"))
+#: people and places are read by code from the library (PlanContext.people, .places), so list_people
+#: and list_places are for MCP hosts, as taught_words is (a conversation searches; `photoseek words`,
+#: `places` and the page list them)
+PLANNER_TOOLS: tuple[str, ...] = tuple(name for name in TOOLS
+                                       if name not in ("list_people", "list_places", "taught_words"))
 #: the model may also say "refine" (change the previous search); the planner turns it into a real call
 MODEL_TOOLS: tuple[str, ...] = PLANNER_TOOLS + ("refine",)
 

@@ -245,11 +245,14 @@ class ToolResult:
     photo: dict[str, Any] | None = None
     text: str | None = None
     people: list[dict[str, Any]] | None = None  # list_people
+    places: dict[str, Any] | None = None  # list_places: {"places": Library.places(), "trips": Library.trips()}
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"tool": self.tool, "args": self.args}
         if self.people is not None:
             out["people"] = self.people
+        elif self.places is not None:
+            out.update(self.places)
         elif self.results or self.photo is None and self.text is None:
             out["results"] = [r.to_dict() for r in self.results]
         if self.photo is not None:
@@ -270,6 +273,11 @@ class ToolResult:
             body = {"text": self.text}
         elif self.people is not None:
             body = {"people": [{"name": p["name"], "photos": p["photos"]} for p in self.people if p.get("name")]}
+        elif self.places is not None:
+            body = {"countries": [{"country": c["country"], "photos": c["photos"],
+                                   "cities": [city["city"] for r in c["regions"] for city in r["cities"]][:limit]}
+                                  for c in self.places["places"]["countries"]],
+                    "trips": [{"name": t["name"], "start": t["start"], "end": t["end"]} for t in self.places["trips"]["trips"]]}
         else:
             body = {
                 "results": [
@@ -435,6 +443,17 @@ class ListPeople(Tool):
         return self._result(args, people=people)
 
 
+class ListPlaces(Tool):
+    name = "list_places"
+    description = ("Where the photos were taken: countries, regions and cities with photo counts (GPS or estimated), "
+                   "home and the trips away from it; search them with the place or trip filter (place=['Lisbon'], "
+                   "trip='last').")
+    Args = _Args
+
+    def _run(self, library, args: _Args) -> ToolResult:
+        return self._result(args, places={"places": library.places(), "trips": library.trips()})
+
+
 def _registry(*tools: Tool) -> dict[str, Tool]:
     for tool in tools:
         if not tool.read_only:
@@ -453,6 +472,7 @@ TOOLS: dict[str, Tool] = _registry(
     CaptionPhoto(),
     Feedback(),
     ListPeople(),
+    ListPlaces(),
     TaughtWords(),
 )
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 #: the tools an MCP host may call: every one read-only (the registry refuses others)
 MCP_TOOLS = ("text_search", "similar_to_photo", "composed_search", "text_in_photo", "filter_photos",
-             "show_photo", "caption_photo", "list_people", "taught_words")
+             "show_photo", "caption_photo", "list_people", "list_places", "taught_words")
 #: thumbnails sent with a search result (each ~10-20 kB of base64)
 THUMBNAILS = 6
 
