@@ -846,16 +846,16 @@ def cmd_ask(args) -> int:
                     _print_results(args.message, results_from_dicts(served["results"]), served.get("groups"),
                                    served.get("page"), _MORE_ANSWERS)
                 _print_reworded(served)
-            return 0
+            return 1 if served.get("error") else 0
     with _waiting("Asking the local model… (about a minute the first time on a machine, then seconds)"
                   if args.llm != "none" else "Searching…"):
         answer = lib.ask(args.message, explain=args.explain)
     if args.json:
         _print_json(answer.to_dict())
-        return 0
+        return 1 if answer.error else 0  # a request it could not run (empty, an unknown person…) fails, as search does
     _console().print(answer.answer)
     if answer.error:  # the answer says what went wrong; an empty results table would only repeat it
-        return 0
+        return 1
     if answer.results:  # an answer with none already says why ("No photo was taken in Rome; …")
         _print_results(args.message, answer.results, [g.to_dict() for g in answer.groups], answer.page, _MORE_ANSWERS)
     _print_reworded(answer.to_dict())

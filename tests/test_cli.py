@@ -216,3 +216,12 @@ def test_filters_that_exclude_every_photo_are_named_not_the_words(indexed):
     # with photos that pass, an empty answer still speaks of the words
     out = run_cli("search", "--text", "QZXWV", library=library).stdout
     assert "No photos match 'QZXWV'" in out
+
+
+def test_a_request_ask_cannot_run_says_why_and_fails_like_search(indexed):
+    library, _ = indexed
+    asked = run_cli("--llm", "none", "ask", "   ", library=library, check=False)
+    assert asked.returncode == 1 and "Ask for some photos" in asked.stdout
+    as_json = run_cli("--llm", "none", "ask", "  ", "--json", library=library, check=False)
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["error"]
+    assert run_cli("search", "", library=library, check=False).returncode == 1
