@@ -22,7 +22,7 @@ from photoseek.agent.teaching import Teaching, read_teaching
 from photoseek.errors import PhotoseekError
 from photoseek.results import EXPLAIN_MODES, SearchResult, describe_filters, levels_summary, search_subject
 from photoseek.search.match import matches_first, presented
-from photoseek.tools.base import SEARCH_TOOLS, TOOLS, ToolResult
+from photoseek.tools.base import FILTER_FIELDS, SEARCH_TOOLS, TOOLS, ToolResult
 
 if TYPE_CHECKING:
     from photoseek.library import Library
@@ -307,7 +307,7 @@ class Session:
             timings["explain"] = time.perf_counter() - explain_started
         answer = Answer(
             message,
-            answer_text(plan, outcome, searched, names, page=shown, place_words=self._place_words(outcome)),
+            answer_text(plan, outcome, searched, names, page=shown, filter_words=self._filter_words(outcome)),
             plan=plan,
             results=results,
             photo=outcome.photo if outcome is not None else None,
@@ -355,20 +355,17 @@ class Session:
         return Answer(message, f"{done} {status.sentence()} {undo}", results=shown,
                       reference_names=previous.reference_names if previous is not None else {})
 
-    def _place_words(self, outcome: ToolResult | None) -> tuple[str | None, str | None]:
+    def _filter_words(self, outcome: ToolResult | None) -> tuple[str | None, str | None]:
         """(why no photo answers the places, trip or dates asked, what the place filter could not check),
         from the library (Library.why_empty / place_note); (None, None) when none of them was asked."""
         if outcome is None or outcome.tool not in SEARCH_TOOLS:
             return None, None
-        args = outcome.args
-        if not (args.get("place") or args.get("not_place") or args.get("trip") or args.get("date_from")
-                or args.get("date_to")):
-            return None, None
         from photoseek.results import Filters
 
-        filters = Filters(place=list(args.get("place") or []), not_place=list(args.get("not_place") or []),
-                          trip=args.get("trip"), trip_day=args.get("trip_day"),
-                          date_from=args.get("date_from"), date_to=args.get("date_to"))
+        # the search tools' arguments hold the filters under their Filters names (tools.base.FilterArgs)
+        filters = Filters(**{name: outcome.args[name] for name in FILTER_FIELDS if name in outcome.args})
+        if not (filters.place or filters.not_place or filters.trip or filters.date_from or filters.date_to):
+            return None, None
         why, note = getattr(self.library, "why_empty", None), getattr(self.library, "place_note", None)
         try:
             return (why(filters) if why is not None and not outcome.results else None,
@@ -409,15 +406,15 @@ def reference_names(shown_before: list[int] | None, shown_now: list[int],
 
 def answer_text(plan: Plan, outcome: ToolResult | None, searched: int | None = None,
                 names: dict[int, str] | None = None, page: int | None = None, *,
-                place_words: tuple[str | None, str | None] = (None, None)) -> str:
+                filter_words: tuple[str | None, str | None] = (None, None)) -> str:
     """The answer in words; `searched`: how many results the search was asked for (so that a search
     whose every result matches says "at least"); `names`: how the reader knows the previous
     answer's photos (`reference_names`), so that feedback names them as the user did ("#2", or
     "dog.jpg (#5 of the last answer)"), not by catalog id; `page`: how many results the first page
-    shows (the matches are counted whole, what follows them only on that page); `place_words`: (why
-    no photo answers the place or trip asked, what a place filter could not check), from
-    Session._place_words."""
-    empty_reason, place_note = place_words
+    shows (the matches are counted whole, what follows them only on that page); `filter_words`: (why
+    no photo answers the place, trip or dates asked, what a place filter could not check), from
+    Session._filter_words."""
+    empty_reason, place_note = filter_words
     numbers = names or {}
 
     def named(ids: list[int]) -> str:

@@ -250,10 +250,10 @@ def unknown_person_message(name: str, known: Sequence[str] = ()) -> str:
     """Said when no one has `name`: a close name among `known` first (a typo), else how to name someone."""
     import difflib
 
-    close = difflib.get_close_matches(name.casefold(), {k.casefold(): k for k in known}, n=1, cutoff=0.7)
+    by_folded = {k.casefold(): k for k in known}
+    close = difflib.get_close_matches(name.casefold(), by_folded, n=1, cutoff=0.7)
     if close:
-        match = next(k for k in known if k.casefold() == close[0])
-        return f'No one is named "{name}" in this library; did you mean "{match}"?'
+        return f'No one is named "{name}" in this library; did you mean "{by_folded[close[0]]}"?'
     return (f'No one is named "{name}" in this library yet; name someone with '
             f'`photoseek people name --photo PHOTO "{name}"` (or on the People page), then search again.')
 
